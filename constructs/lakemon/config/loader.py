@@ -1,0 +1,205 @@
+"""Load `envs/<env>.yml` into a validated `Environment`, or fail with one clear line per problem.
+
+Why a custom error layer: pydantic's messages name the field but not the file, and say
+"Extra inputs are not permitted" without saying what *is* permitted. Users editing YAML need
+`envs/prod.yml: monitoring.drift.threshold: must be > 0 and <= 1 (got 1.5)`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .model import Environment
+from .templates import TEMPLATE_NAMES, load_template
+
+
+class ConfigError(Exception):
+    """Bad configuration. `problems` holds one human-readable line per problem."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{path}: {where}invalid YAML: {problem}"]) from None
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Recursively merge `override` onto a copy of `base`; lists and scalars are replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _apply_templates(raw: dict, problems: list[str], path: Path) -> dict:
+    models = raw.get("models")
+    if not isinstance(models, list):
+        return raw
+    out = []
+    for i, model in enumerate(models):
+        if isinstance(model, dict) and "template" in model:
+            name = model["template"]
+            if name not in TEMPLATE_NAMES:
+                problems.append(
+                    f"{path}: models[{i}].template: unknown template {name!r}; allowed: {', '.join(TEMPLATE_NAMES)}"
+                )
+                out.append(model)
+                continue
+            model = deep_merge(load_template(name), model)
+        out.append(model)
+    return {**raw, "models": out}
+
+
+def _format_loc(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+def _unwrap(annotation: Any) -> list[type[BaseModel]]:
+    """Pydantic model classes reachable from a field annotation (through Optional, unions, tuples)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    origin = get_origin(annotation)
+    if origin is not None or isinstance(annotation, type(Union[int, str])):
+        for arg in get_args(annotation):
+            found += _unwrap(arg)
+    elif hasattr(annotation, "__args__"):
+        for arg in annotation.__args__:
+            found += _unwrap(arg)
+    return found
+
+
+def _allowed_keys(root: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names (YAML spelling) allowed at `loc`, the path of the offending key's parent."""
+    candidates: list[type[BaseModel]] = [root]
+    for part in loc:
+        if isinstance(part, int) or not candidates:
+            continue
+        nxt: list[type[BaseModel]] = []
+        for model in candidates:
+            for fname, field in model.model_fields.items():
+                if part in (fname, field.alias) or part in [m.__name__ for m in _unwrap(field.annotation)]:
+                    nxt += _unwrap(field.annotation)
+            # discriminated unions appear in the loc as the tag value ('azurerm', 'email', ...)
+            if part not in model.model_fields and candidates:
+                nxt += [m for m in candidates if _tag_matches(m, part)]
+        candidates = nxt or candidates
+    keys: set[str] = set()
+    for model in candidates:
+        keys |= {field.alias or name for name, field in model.model_fields.items()}
+    return sorted(keys)
+
+
+def _tag_matches(model: type[BaseModel], tag: Any) -> bool:
+    field = model.model_fields.get("type") or model.model_fields.get("backend")
+    return field is not None and tag in (get_args(field.annotation) or ())
+
+
+def _describe(error: dict, path: Path) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    # Drop discriminator tags and pydantic's internal segments from the shown path.
+    shown = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or "function-" in p)))
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(Environment, shown[:-1])
+        return f"{path}: {_format_loc(shown)}: unknown key; allowed here: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"{path}: {_format_loc(shown)}: required key is missing"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    got = error.get("input")
+    suffix = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{path}: {_format_loc(shown)}: {message}{suffix}"
+
+
+def parse_environment(raw: Any, path: Path) -> Environment:
+    """Validate already-parsed YAML for the environment named after `path`'s stem."""
+    env_name = path.stem
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path}: the file must hold a mapping of settings, got {type(raw).__name__}"])
+    if "name" in raw and raw["name"] != env_name:
+        raise ConfigError([f"{path}: name: {raw['name']!r} differs from the file name {env_name!r}; rename one"])
+    problems: list[str] = []
+    raw = _apply_templates({**raw, "name": env_name}, problems, path)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        return Environment.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(sorted({_describe(e, path) for e in exc.errors()})) from None
+
+
+def load_environment(path: str | Path) -> Environment:
+    """Load and validate one environment file."""
+    path = Path(path)
+    return parse_environment(read_yaml(path), path)
+
+
+def environment_files(envs_dir: str | Path) -> list[Path]:
+    """The environment files in `envs_dir`, sorted; files starting with '_' are not environments."""
+    envs_dir = Path(envs_dir)
+    files = sorted(p for p in envs_dir.glob("*.yml") if not p.name.startswith("_"))
+    if not files:
+        raise ConfigError([f"{envs_dir}: no environment files (*.yml) found"])
+    return files
+
+
+def load_environments(envs_dir: str | Path) -> dict[str, Environment]:
+    """Load every environment in `envs_dir`, reporting the problems of all files at once."""
+    envs: dict[str, Environment] = {}
+    problems: list[str] = []
+    for path in environment_files(envs_dir):
+        try:
+            envs[path.stem] = load_environment(path)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return envs

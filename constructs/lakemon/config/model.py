@@ -1,0 +1,329 @@
+"""Typed configuration of one lakemon environment (one `envs/<env>.yml` file).
+
+Every model forbids unknown keys, so a typo is an error, not a silently ignored setting.
+Defaults live here, next to the field they belong to, and are documented in README.md.
+The loader (`loader.py`) turns pydantic's errors into one line per problem that names the
+file, the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .validators import (
+    check_endpoint_name,
+    check_granularity,
+    check_identifier,
+    check_quartz_cron,
+    check_timezone,
+)
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+EndpointName = Annotated[str, AfterValidator(check_endpoint_name)]
+QuartzCron = Annotated[str, AfterValidator(check_quartz_cron)]
+TimeZone = Annotated[str, AfterValidator(check_timezone)]
+Granularity = Annotated[str, AfterValidator(check_granularity)]
+Principal = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are errors, values are not coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=False)
+
+
+# --- workspace and state ------------------------------------------------------------------------
+
+
+class Workspace(Strict):
+    host: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+/?$")]
+    """Workspace URL, e.g. https://adb-123.4.azuredatabricks.net. Credentials never go here:
+    the provider reads them from the environment (Azure CLI or OIDC workload identity)."""
+    warehouse_id: str | None = None
+    """SQL warehouse for alerts and monitors. None: alerts read `var.warehouse_id` at deploy time."""
+
+
+class AzurermState(Strict):
+    backend: Literal["azurerm"] = "azurerm"
+    resource_group_name: str
+    storage_account_name: Annotated[str, Field(pattern=r"^[a-z0-9]{3,24}$")]
+    container_name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    key_prefix: str = "lakemon"
+    """State key is `<key_prefix>/<stack>.tfstate`: one key per stack."""
+    use_azuread_auth: bool = True
+    """AAD (OIDC) auth to the storage account: no storage keys in the pipeline."""
+
+
+class LocalState(Strict):
+    backend: Literal["local"]
+    path: Annotated[str, Field(pattern=r"^[^/~].*$")] = "terraform.tfstate"
+    """Relative to the stack's working directory (no absolute paths in synthesized JSON)."""
+
+
+State = Annotated[AzurermState | LocalState, Field(discriminator="backend")]
+
+
+# --- serving ------------------------------------------------------------------------------------
+
+
+class WorkloadSize(StrEnum):
+    SMALL = "Small"
+    MEDIUM = "Medium"
+    LARGE = "Large"
+
+
+class RateLimit(Strict):
+    calls: Annotated[int, Field(gt=0)]
+    key: Literal["user", "endpoint"] = "user"
+    renewal_period: Literal["minute"] = "minute"
+
+
+class Serving(Strict):
+    workload_size: WorkloadSize = WorkloadSize.SMALL
+    workload_type: Literal["CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM"] = "CPU"
+    scale_to_zero: bool = True
+    rate_limits: tuple[RateLimit, ...] = (RateLimit(calls=100, key="user"),)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Inference(Strict):
+    retention_days: Annotated[int, Field(gt=0, le=3650)] = 90
+    """How long unpacked inference logs are kept (a retention job deletes older rows)."""
+
+
+# --- monitoring ---------------------------------------------------------------------------------
+
+
+class Schedule(Strict):
+    quartz_cron: QuartzCron = "0 0 0 * * ?"
+    timezone: TimeZone = "UTC"
+
+
+NumericStatistic = Literal["population_stability_index", "ks_test", "wasserstein_distance"]
+CategoricalStatistic = Literal["js_distance", "chi_squared_test", "tv_distance", "l_infinity_distance"]
+Statistic = Literal[
+    "population_stability_index",
+    "ks_test",
+    "wasserstein_distance",
+    "js_distance",
+    "chi_squared_test",
+    "tv_distance",
+    "l_infinity_distance",
+]
+
+
+class FeatureDrift(Strict):
+    """Per-feature override of which statistic judges drift and at what threshold."""
+
+    statistic: Statistic | None = None
+    threshold: Annotated[float, Field(gt=0)] | None = None
+
+
+class Drift(Strict):
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.1
+    """Threshold for the default statistics (JS distance, PSI); must be in (0, 1]."""
+    numeric_statistic: NumericStatistic = "population_stability_index"
+    categorical_statistic: CategoricalStatistic = "js_distance"
+    statistic_thresholds: dict[Statistic, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    """Per-statistic thresholds that replace `threshold` for that statistic."""
+    features: dict[str, FeatureDrift] = Field(default_factory=dict)
+    max_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    """A distance over threshold is only called drift when its test's p-value is below this."""
+    min_rows: Annotated[int, Field(ge=1)] = 100
+    """Windows with fewer rows are reported as 'too few rows to judge'."""
+    lookback_days: Annotated[int, Field(ge=1)] = 30
+    warn_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    """A distance at or above warn_ratio * threshold, but not drift, is a warning."""
+
+
+class Monitoring(Strict):
+    granularities: tuple[Granularity, ...] = ("1 day",)
+    schedule: Schedule = Schedule()
+    drift: Drift = Drift()
+    quality_threshold: Annotated[float, Field(gt=0, le=1)] = 0.7
+    """Model-quality alert fires when the newest window's quality metric falls below this."""
+
+    @field_validator("granularities")
+    @classmethod
+    def _not_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one granularity is required")
+        if len(set(value)) != len(value):
+            raise ValueError("granularities must not repeat")
+        return value
+
+
+# --- alerts and permissions ----------------------------------------------------------------------
+
+
+class EmailDestination(Strict):
+    type: Literal["email"]
+    name: Annotated[str, Field(min_length=1)]
+    addresses: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...]
+
+
+class SecretDestination(Strict):
+    """Slack, Teams, PagerDuty or webhook: the URL/key is a secret and never appears in config.
+
+    It is read at deploy time from the sensitive Terraform variable `secret_variable` (set in
+    the pipeline from a secret store as TF_VAR_<name>). A local webhook for the embedded
+    default may give `local_url` (loopback only), which is never synthesized.
+    """
+
+    type: Literal["slack", "microsoft_teams", "pagerduty", "webhook"]
+    name: Annotated[str, Field(min_length=1)]
+    secret_variable: Identifier
+    username_variable: Identifier | None = None
+    """Webhook basic-auth user name, also a sensitive variable (webhook only)."""
+    local_url: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/.*)?$")] | None = None
+
+
+Destination = Annotated[EmailDestination | SecretDestination, Field(discriminator="type")]
+
+
+class Alerts(Strict):
+    recipients: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
+    """Email addresses for job failures and monitor failures."""
+    destinations: tuple[Destination, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Alerts:
+        names = [d.name for d in self.destinations]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"destination names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+class Permissions(Strict):
+    query: tuple[Principal, ...] = ()
+    """Groups/service principals that may query endpoints (CAN_QUERY)."""
+    manage: tuple[Principal, ...] = ()
+    """Groups/service principals that may manage endpoints, jobs and monitors (CAN_MANAGE)."""
+    read_tables: tuple[Principal, ...] = ()
+    """Groups that may read the inference and metrics tables (SELECT)."""
+
+    @model_validator(mode="after")
+    def _no_open_endpoint(self) -> Permissions:
+        for principal in (*self.query, *self.manage):
+            if principal.lower() in ("users", "account users", "all users"):
+                raise ValueError(f"{principal!r} would open the endpoint to every user; name a group instead")
+        return self
+
+
+# --- models --------------------------------------------------------------------------------------
+
+
+class ProblemType(StrEnum):
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+
+ColumnType = Literal["string", "double", "float", "bigint", "int", "boolean", "date", "timestamp"]
+
+
+class Column(Strict):
+    name: Identifier
+    type: ColumnType
+
+
+class Promotion(Strict):
+    metric: Literal["roc_auc", "f1", "accuracy", "precision", "recall", "r2", "rmse", "mae"] = "roc_auc"
+    min_improvement: Annotated[float, Field(ge=0)] = 0.0
+    """The challenger becomes champion only if it beats the champion by more than this."""
+
+
+class Training(Strict):
+    source: str = "bundled:marvel"
+    """`bundled:<name>` for a data set shipped in the wheel, or a Unity Catalog table name."""
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    seed: int = 42
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    """Estimator hyper-parameters, logged to MLflow."""
+
+
+class Model(Strict):
+    name: Identifier
+    """Registered model name; the Unity Catalog name is `<catalog>.<schema>.<name>`."""
+    template: Literal["classification", "regression", "forecasting"] | None = None
+    """Preset this model started from (see lakemon/templates); merged before validation."""
+    problem_type: ProblemType
+    features: tuple[Column, ...]
+    label: Column
+    prediction: Column = Column(name="prediction", type="double")
+    prediction_proba: Identifier | None = None
+    """Probability of the positive class; classification only (enables ROC AUC)."""
+    model_id_column: Identifier = "model_version"
+    timestamp_column: Identifier = "timestamp"
+    endpoint_name: EndpointName | None = None
+    """Defaults to `<name>-<env>` with '_' turned into '-'."""
+    slicing_exprs: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    promotion: Promotion = Promotion()
+    training: Training = Training()
+
+    @model_validator(mode="after")
+    def _columns_consistent(self) -> Model:
+        if not self.features:
+            raise ValueError("a model needs at least one feature")
+        names = [c.name for c in self.features] + [self.label.name, self.prediction.name]
+        if self.prediction_proba:
+            names.append(self.prediction_proba)
+        names += [self.model_id_column, self.timestamp_column]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"column names must be unique across features, label and outputs; repeated: {', '.join(dupes)}")
+        if self.prediction_proba and self.problem_type is not ProblemType.CLASSIFICATION:
+            raise ValueError("prediction_proba is only allowed for classification models")
+        return self
+
+    def endpoint(self, env: str) -> str:
+        return self.endpoint_name or f"{self.name}-{env}".replace("_", "-")
+
+    def feature_names(self) -> list[str]:
+        return [c.name for c in self.features]
+
+
+# --- the environment -----------------------------------------------------------------------------
+
+
+class Environment(Strict):
+    name: Identifier
+    """Equals the file name (dev for envs/dev.yml); the stack is named after it."""
+    workspace: Workspace
+    state: State
+    catalog: Identifier
+    schema_: Identifier = Field(alias="schema")
+    protect_data: bool = False
+    """True in prod: tables holding logs, baselines and metrics get prevent_destroy."""
+    serving: Serving = Serving()
+    inference: Inference = Inference()
+    monitoring: Monitoring = Monitoring()
+    alerts: Alerts = Alerts()
+    permissions: Permissions = Permissions()
+    models: tuple[Model, ...]
+
+    @model_validator(mode="after")
+    def _unique_models(self) -> Environment:
+        if not self.models:
+            raise ValueError("at least one model is required")
+        for attr, what in ((lambda m: m.name, "model names"), (lambda m: m.endpoint(self.name), "endpoint names")):
+            values = [attr(m) for m in self.models]
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what}: {', '.join(dupes)}")
+        return self
+
+    def full_name(self, table_or_model: str) -> str:
+        """Three-part Unity Catalog name in this environment's catalog and schema."""
+        return f"{self.catalog}.{self.schema_}.{table_or_model}"
+
+    def model(self, name: str | None = None) -> Model:
+        if name is None:
+            return self.models[0]
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(f"no model {name!r} in env {self.name}; known: {', '.join(m.name for m in self.models)}")

@@ -1,0 +1,109 @@
+"""Names and columns of the tables lakemon owns: one definition for constructs and job scripts.
+
+The constructs declare these tables in Terraform; the job scripts write them; the monitor
+reads them. Keeping names and column lists here is what keeps the three in agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config.model import Column, Environment, Model, ProblemType
+
+# Columns the unpack job adds to every inference-log row besides the model's own columns.
+REQUEST_ID = "databricks_request_id"
+ROW_INDEX = "row_index"
+"""(databricks_request_id, row_index) identifies one prediction: the key that makes unpack idempotent."""
+
+SQL_TYPES = {
+    "string": "STRING",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "bigint": "BIGINT",
+    "int": "INT",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+
+
+@dataclass(frozen=True)
+class ModelTables:
+    """Three-part names of every table that belongs to one served model in one environment."""
+
+    env: Environment
+    model: Model
+
+    def _full(self, suffix: str) -> str:
+        return self.env.full_name(f"{self.model.name}_{suffix}")
+
+    @property
+    def payload_prefix(self) -> str:
+        """AI-gateway `table_name_prefix`; Databricks creates `<prefix>_payload`."""
+        return self.model.name
+
+    @property
+    def payload(self) -> str:
+        return self._full("payload")
+
+    @property
+    def inference_log(self) -> str:
+        return self._full("inference_log")
+
+    @property
+    def baseline(self) -> str:
+        return self._full("baseline")
+
+    @property
+    def quarantine(self) -> str:
+        """Payload rows unpack could not use (malformed, non-200), kept for inspection."""
+        return self._full("payload_quarantine")
+
+    @property
+    def labels(self) -> str:
+        """Ground truth arriving later: request id + row index (or a business key) -> label."""
+        return self._full("labels")
+
+    @property
+    def profile_metrics(self) -> str:
+        return f"{self.inference_log}_profile_metrics"
+
+    @property
+    def drift_metrics(self) -> str:
+        return f"{self.inference_log}_drift_metrics"
+
+    @property
+    def registered_model(self) -> str:
+        return self.env.full_name(self.model.name)
+
+    @property
+    def volume(self) -> str:
+        """Unity Catalog volume for artifacts (the job wheel, monitor assets)."""
+        return self.env.full_name("artifacts")
+
+
+def output_columns(model: Model) -> list[Column]:
+    """The model's output columns, as served: prediction, then probability where it has one."""
+    cols = [model.prediction]
+    if model.problem_type is ProblemType.CLASSIFICATION and model.prediction_proba:
+        cols.append(Column(name=model.prediction_proba, type="double"))
+    return cols
+
+
+def inference_log_columns(model: Model) -> list[Column]:
+    """Columns of the unpacked inference-log table, in order: what the monitor watches."""
+    return [
+        *model.features,
+        *output_columns(model),
+        model.label,
+        Column(name=model.model_id_column, type="string"),
+        Column(name=model.timestamp_column, type="timestamp"),
+        Column(name=REQUEST_ID, type="string"),
+        Column(name=ROW_INDEX, type="bigint"),
+    ]
+
+
+def baseline_columns(model: Model) -> list[Column]:
+    """Baseline (training data scored by the model): the inference-log columns without the
+    timestamp and request keys, as Databricks expects of a baseline table."""
+    return [*model.features, *output_columns(model), model.label, Column(name=model.model_id_column, type="string")]

@@ -1,0 +1,1 @@
+"""Model presets (YAML). See lakemon.config.templates."""
