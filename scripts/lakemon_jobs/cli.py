@@ -1,0 +1,75 @@
+"""`lakemon`: the command line for the job scripts.
+
+Each subcommand is one module with `add_arguments(parser)` and `run(args) -> int`. The same
+entry point runs on Databricks (python_wheel_task, entry point `lakemon`, parameters
+`[<subcommand>, --env-file, ...]`) and on the embedded default. Modules load lazily so that
+`lakemon --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, one-line help). Order is the order of the production loop.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("lakemon_jobs.train", "train the model on the training data and log the run to MLflow"),
+    "register": (
+        "lakemon_jobs.register",
+        "register the run's model in Unity Catalog as 'challenger'; promote to 'champion' if it is better",
+    ),
+    "deploy": ("lakemon_jobs.deploy", "point the serving endpoint at the champion version and wait for it"),
+    "unpack": (
+        "lakemon_jobs.unpack",
+        "unpack AI-gateway payloads into the inference-log table (idempotent), join late labels",
+    ),
+    "refresh": ("lakemon_jobs.refresh", "refresh the quality monitor: profile and drift metrics tables"),
+    "analyze-drift": (
+        "lakemon_jobs.drift.cli",
+        "judge drift per window and feature, write the HTML/JSON report, alert the destinations",
+    ),
+    "run-local": (
+        "lakemon_jobs.embedded.loop",
+        "run the whole production loop on this machine (the embedded default), no workspace needed",
+    ),
+}
+
+EPILOG = """\
+Every subcommand reads names (catalog, schema, model, tables) from an environment file
+(--env dev reads envs/dev.yml; --env-file PATH reads any file). Without a Databricks runtime,
+commands run on the embedded default under $LAKEMON_HOME (default: ./.lakemon).
+Run `lakemon <subcommand> --help` for its options.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lakemon",
+        description="lakemon: Databricks model serving and monitoring as code. Job scripts.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<subcommand>", required=True)
+    for name, (_module, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] not in SUBCOMMANDS:
+        parser.parse_args(argv)  # prints help or the error and exits
+        return 2
+    name, rest = argv[0], argv[1:]
+    module_name, help_text = SUBCOMMANDS[name]
+    module = importlib.import_module(module_name)
+    subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)
+    module.add_arguments(subparser)
+    args = subparser.parse_args(rest)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
