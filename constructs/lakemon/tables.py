@@ -12,6 +12,7 @@ from .config.model import Column, Environment, Model, ProblemType
 
 # Columns the unpack job adds to every inference-log row besides the model's own columns.
 REQUEST_ID = "databricks_request_id"
+CLIENT_REQUEST_ID = "client_request_id"
 ROW_INDEX = "row_index"
 """(databricks_request_id, row_index) identifies one prediction: the key that makes unpack idempotent."""
 
@@ -99,7 +100,20 @@ def inference_log_columns(model: Model) -> list[Column]:
         Column(name=model.model_id_column, type="string"),
         Column(name=model.timestamp_column, type="timestamp"),
         Column(name=REQUEST_ID, type="string"),
+        Column(name=CLIENT_REQUEST_ID, type="string"),
         Column(name=ROW_INDEX, type="bigint"),
+    ]
+
+
+def labels_columns(model: Model) -> list[Column]:
+    """Ground truth that arrives after the prediction. The caller sends `client_request_id`
+    with each request (AI gateway logs it); the label for row `row_index` of that request is
+    joined into the inference log by unpack."""
+    return [
+        Column(name=CLIENT_REQUEST_ID, type="string"),
+        Column(name=ROW_INDEX, type="bigint"),
+        model.label,
+        Column(name="label_time", type="timestamp"),
     ]
 
 
