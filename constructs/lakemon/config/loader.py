@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -105,13 +105,8 @@ def _unwrap(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     found: list[type[BaseModel]] = []
-    origin = get_origin(annotation)
-    if origin is not None or isinstance(annotation, type(Union[int, str])):
-        for arg in get_args(annotation):
-            found += _unwrap(arg)
-    elif hasattr(annotation, "__args__"):
-        for arg in annotation.__args__:
-            found += _unwrap(arg)
+    for arg in get_args(annotation):  # Optional/unions, Annotated, tuple[...] alike
+        found += _unwrap(arg)
     return found
 
 
