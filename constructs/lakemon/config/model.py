@@ -178,6 +178,8 @@ class SecretDestination(Strict):
     secret_variable: Identifier
     username_variable: Identifier | None = None
     """Webhook basic-auth user name, also a sensitive variable (webhook only)."""
+    password_variable: Identifier | None = None
+    """Webhook basic-auth password, also a sensitive variable (webhook only)."""
     local_url: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/.*)?$")] | None = None
 
 
