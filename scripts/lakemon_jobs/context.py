@@ -36,14 +36,20 @@ class JobContext:
     """None on Databricks; the embedded default's folders otherwise."""
 
     @classmethod
+    def load(cls, env_file: str | Path, model: str | None = None, home: str | Path | None = None) -> JobContext:
+        """The context for Python callers (the end-to-end loop, tests). Raises ConfigError or
+        KeyError (unknown model); `from_args` turns those into a clean exit for the CLI."""
+        env = load_environment(Path(env_file))
+        chosen = env.model(model)
+        runtime = None if on_databricks() else LocalRuntime.from_env(home)
+        return cls(env=env, model=chosen, tables=ModelTables(env, chosen), runtime=runtime)
+
+    @classmethod
     def from_args(cls, args: argparse.Namespace) -> JobContext:
         path = args.env_file or Path("envs") / f"{args.env}.yml"
         try:
-            env = load_environment(path)
-            model = env.model(args.model)
+            return cls.load(path, args.model, getattr(args, "home", None))
         except ConfigError as exc:
             sys.exit(f"lakemon: configuration error:\n{exc}")
         except KeyError as exc:
             sys.exit(f"lakemon: {exc.args[0]}")
-        runtime = None if on_databricks() else LocalRuntime.from_env(getattr(args, "home", None))
-        return cls(env=env, model=model, tables=ModelTables(env, model), runtime=runtime)

@@ -1,0 +1,93 @@
+"""Training data shipped inside the wheel: FiveThirtyEight's comic characters (CC BY 4.0).
+
+The Marvel file trains `alive_classifier`; the DC file has the same columns from another
+publisher, so scoring the Marvel model on DC characters gives real distribution shift (the
+end-to-end loop and the drift tests use it). The CSVs sit gzip-compressed next to their
+LICENSE and attribution README in `comic_characters/`, so a Databricks job that installs the
+wheel trains on exactly the data the tests train on, with no download.
+
+Cleaning is the same for both files, and deliberately small: lower-case column names that
+match the model config (`Year`/`YEAR` -> `year`), undo the JSON-style escapes the scrape left in
+text (`\\"`, `\\/`, `\\u00e1`), keep missing values as nulls (the model treats a missing
+category as a category of its own), and turn ALIVE into the 0/1 label `alive`.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+PUBLISHER_FILES = {"marvel": "marvel-wikia-data.csv.gz", "dc": "dc-wikia-data.csv.gz"}
+LABELS = {"Living Characters": 1, "Deceased Characters": 0}
+"""ALIVE text -> label. Rows with any other value (three per file are empty) are dropped."""
+
+CATEGORICAL = ["id", "align", "eye", "hair", "sex", "gsm"]
+NUMERIC = ["appearances", "year"]
+IDENTIFYING = ["page_id", "name"]
+LABEL = "alive"
+COLUMNS = [*IDENTIFYING, *CATEGORICAL, *NUMERIC, LABEL]
+"""Columns of `load_comic`: identifying columns, the features of envs/*.yml, the label."""
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"/\\])")
+
+
+def unescape(text: str | float | None) -> str | float | None:
+    """Undo the JSON-style escapes in the scraped text (`\\"` -> `"`, `\\/` -> `/`,
+    `\\u00e1` -> `á`); anything else is left as it is, and missing values stay missing."""
+    if not isinstance(text, str):
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(1)
+        return chr(int(token[1:], 16)) if token.startswith("u") else token
+
+    return _ESCAPE.sub(replace, text)
+
+
+def _read_raw(publisher: str) -> pd.DataFrame:
+    try:
+        filename = PUBLISHER_FILES[publisher]
+    except KeyError:
+        raise ValueError(f"unknown publisher {publisher!r}; known: {', '.join(PUBLISHER_FILES)}") from None
+    with resources.files(__package__).joinpath("comic_characters", filename).open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip", keep_default_na=False, na_values=[""])
+
+
+def load_comic(publisher: Literal["marvel", "dc"]) -> pd.DataFrame:
+    """The cleaned characters of one publisher, one row per character with a known ALIVE value.
+
+    Columns: page_id, name (identifying, not features), id, align, eye, hair, sex, gsm
+    (strings, None where missing), appearances, year (float, NaN where missing), alive (int 0/1).
+    """
+    raw = _read_raw(publisher)
+    raw.columns = [c.strip().lower() for c in raw.columns]  # Year (Marvel) and YEAR (DC) -> year
+    raw = raw[raw["alive"].isin(LABELS)].copy()
+    out = pd.DataFrame(index=raw.index)
+    out["page_id"] = raw["page_id"].astype("int64")
+    out["name"] = raw["name"].map(unescape)
+    for col in CATEGORICAL:
+        out[col] = raw[col].map(unescape).astype(object).where(raw[col].notna(), None)
+    for col in NUMERIC:
+        out[col] = pd.to_numeric(raw[col], errors="coerce").astype("float64")
+    out[LABEL] = raw["alive"].map(LABELS).astype("int64")
+    return out.reset_index(drop=True)[COLUMNS]
+
+
+def split_train_test(df: pd.DataFrame, test_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reproducible random split: the same frame, fraction and seed give the same rows, in the
+    same order. Rows keep their positional order within each part, so the split does not depend
+    on how the caller's index looks."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = int(round(len(df) * test_fraction))
+    if n_test == 0 or n_test == len(df):
+        raise ValueError(f"{len(df)} rows cannot be split with test_fraction={test_fraction}")
+    order = np.random.default_rng(seed).permutation(len(df))
+    test_mask = np.zeros(len(df), dtype=bool)
+    test_mask[order[:n_test]] = True
+    data = df.reset_index(drop=True)
+    return data[~test_mask].reset_index(drop=True), data[test_mask].reset_index(drop=True)
