@@ -1,0 +1,58 @@
+"""Buffered writer of the local AI-gateway payload table (a Delta table, PAYLOAD_SCHEMA).
+
+The logging layer records one row per request from many handler threads. Writing a Delta commit
+per request would make thousands of tiny files and commits; the writer buffers rows and appends
+them in batches (every `batch_rows` rows, and on flush/close), one Delta commit per batch.
+Rows are validated against PAYLOAD_SCHEMA when the batch is built, so a wrong type fails loudly
+in the layer instead of corrupting the table unpack reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+from deltalake import write_deltalake
+
+from ..payload_table import PAYLOAD_SCHEMA
+
+
+class PayloadLog:
+    """Append payload rows (dicts with the PAYLOAD_SCHEMA columns) to the Delta table at `path`."""
+
+    def __init__(self, path: Path, *, batch_rows: int = 200) -> None:
+        self.path = path
+        self.batch_rows = batch_rows
+        self._buffer: list[dict] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self.rows_written = 0
+
+    def append(self, row: dict) -> None:
+        with self._lock:
+            self._buffer.append(row)
+            full = len(self._buffer) >= self.batch_rows
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the buffered rows as one Delta commit; return how many were written."""
+        with self._write_lock:  # one writer at a time: Delta commits on a local path are serialized
+            with self._lock:
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return 0
+            try:
+                batch = pa.Table.from_pylist(rows, schema=PAYLOAD_SCHEMA)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                write_deltalake(str(self.path), batch, mode="append")
+            except Exception:
+                with self._lock:  # keep the rows: a later flush may succeed; never drop logs silently
+                    self._buffer[:0] = rows
+                raise
+            self.rows_written += len(rows)
+            return len(rows)
+
+    def close(self) -> None:
+        self.flush()
