@@ -155,7 +155,12 @@ class LoggingLayer:
         return self._server.port
 
     @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    @property
     def invocations_url(self) -> str:
+        """The endpoint's URL as a Databricks client would call it."""
         return f"{self._server.base_url}/serving-endpoints/{self.upstream.endpoint}/invocations"
 
     def _session(self) -> requests.Session:

@@ -34,8 +34,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True if nothing listens on host:port (we can bind it ourselves)."""
+    """True if nothing listens on (or holds) host:port, so a server could bind it now.
+
+    SO_REUSEADDR, as servers set it: connections of a stopped server lingering in TIME_WAIT do
+    not count as the port being in use; a live listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

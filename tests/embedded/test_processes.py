@@ -1,0 +1,93 @@
+"""Every process the run starts is stopped: on success, on an exception, with its grandchildren."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+from lakemon_jobs.embedded.processes import (
+    ManagedProcess,
+    WaitTimeout,
+    free_port,
+    port_is_free,
+    sigterm_as_interrupt,
+    wait_until,
+)
+
+# A parent that starts a child (both listen on nothing; the child binds a port) and ignores
+# SIGTERM, to prove the stop escalates to SIGKILL and reaches the whole process group.
+STUBBORN_TREE = r"""
+import signal, socket, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+port = int(sys.argv[1])
+child = subprocess.Popen([sys.executable, "-c",
+    "import socket, time, sys; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); "
+    "open(sys.argv[2], 'w').write(str(__import__('os').getpid())); time.sleep(600)", str(port), sys.argv[2]])
+time.sleep(600)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by its parent) counts as gone
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_exception_inside_the_block_stops_the_whole_tree_and_frees_its_port(tmp_path):
+    port = free_port()
+    pid_file = tmp_path / "child.pid"
+    proc = ManagedProcess(
+        [sys.executable, "-c", STUBBORN_TREE, str(port), str(pid_file)],
+        name="stubborn",
+        log_path=tmp_path / "log.txt",
+        stop_timeout=1.0,
+    )
+    with pytest.raises(ZeroDivisionError):
+        with proc:
+            wait_until(lambda: pid_file.exists() and pid_file.read_text() != "", timeout=20, what="child")
+            wait_until(lambda: not port_is_free(port), timeout=20, what="child's port")
+            child_pid = int(pid_file.read_text())
+            assert alive(proc.pid) and alive(child_pid)
+            1 / 0
+    wait_until(lambda: not alive(child_pid), timeout=5, what="the grandchild to die")
+    assert not alive(proc.pid)
+    assert proc.exit_code() is not None
+    assert port_is_free(port)
+
+
+def test_stop_is_idempotent_and_reports_exit_code(tmp_path):
+    with ManagedProcess([sys.executable, "-c", "import sys; sys.exit(3)"], name="x", log_path=tmp_path / "l") as p:
+        wait_until(lambda: p.exit_code() is not None, timeout=10, what="exit")
+    assert p.exit_code() == 3
+    p.stop()
+
+
+def test_wait_until_aborts_early_and_times_out():
+    with pytest.raises(RuntimeError, match="server died"):
+        wait_until(lambda: False, timeout=30, what="x", abort=lambda: "server died")
+    seen: list[float] = []
+    start = time.monotonic()
+    with pytest.raises(WaitTimeout, match="timed out after 1s waiting for nothing"):
+        wait_until(lambda: False, timeout=1, what="nothing", interval=0.05, progress=seen.append, progress_every=0.3)
+    assert time.monotonic() - start < 3
+    assert len(seen) >= 2
+
+
+def test_sigterm_becomes_keyboard_interrupt_inside_the_block():
+    import signal
+
+    with pytest.raises(KeyboardInterrupt):
+        with sigterm_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    assert signal.getsignal(signal.SIGTERM) is not None
