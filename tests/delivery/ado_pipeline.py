@@ -232,7 +232,11 @@ def evaluate(condition: str, ctx: RunContext) -> bool:
 
 
 def simulate(
-    pipeline: dict[str, Any], *, branch: str, reason: str = "IndividualCI", failing: frozenset[str] = frozenset()
+    pipeline: dict[str, Any],
+    *,
+    branch: str,
+    reason: str = "IndividualCI",
+    failing: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """Result of every stage for one run: 'Succeeded', 'Failed' (stage in `failing`) or 'Skipped'."""
     variables = {"Build.SourceBranch": branch, "Build.Reason": reason}

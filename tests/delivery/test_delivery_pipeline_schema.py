@@ -42,7 +42,9 @@ def schema_errors(pipeline: dict) -> list[str]:
 def test_schema_copy_is_the_official_one_with_its_license():
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert schema["$id"].startswith("https://github.com/Microsoft/azure-pipelines-vscode/")
-    assert "MIT License" in SCHEMA_FILE.with_name("azure-pipelines.schema.LICENSE").read_text(encoding="utf-8")
+    assert "MIT License" in SCHEMA_FILE.with_name("azure-pipelines.schema.LICENSE").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_pipeline_is_valid_against_the_official_schema():
@@ -56,7 +58,9 @@ def test_pipeline_is_valid_against_the_official_schema():
         pytest.param(lambda p: p["stages"][0]["jobs"][0].update(timeoutInMinutes=30), id="number-not-string"),
         pytest.param(lambda p: p["stages"][1]["jobs"][0].update(enviroment="typo"), id="misspelt-key"),
         pytest.param(
-            lambda p: p["stages"][0]["jobs"][0]["steps"].append({"task": "AzureCLI@2", "inputs": {"scriptType": "bash"}}),
+            lambda p: p["stages"][0]["jobs"][0]["steps"].append(
+                {"task": "AzureCLI@2", "inputs": {"scriptType": "bash"}}
+            ),
             id="task-missing-required-input",
         ),
     ],

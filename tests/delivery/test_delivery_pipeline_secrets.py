@@ -23,19 +23,33 @@ FORBIDDEN_NAMES = re.compile(
     r"|pat|.*_pat|pat_.*|serviceprincipalkey)$",
     re.IGNORECASE,
 )
-SECRET_LOOKING_NAME = re.compile(r"secret|passw|token|api_?key|access_?key|credential|webhook|\bpat\b", re.IGNORECASE)
+SECRET_LOOKING_NAME = re.compile(
+    r"secret|passw|token|api_?key|access_?key|credential|webhook|\bpat\b", re.IGNORECASE
+)
 SECRET_LOOKING_VALUE = [
     ("URL with credentials", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@$]+:[^/\s@]+@", re.IGNORECASE)),
     ("Databricks token", re.compile(r"\bdapi[0-9a-f]{32}")),
     ("JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.")),
     ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
     ("Entra client secret", re.compile(r"[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}")),
-    ("storage connection string", re.compile(r"AccountKey=|SharedAccessSignature=|[?&]sig=[A-Za-z0-9%]", re.IGNORECASE)),
-    ("Slack or Teams webhook", re.compile(r"hooks\.slack\.com/services/|webhook\.office\.com/|\.logic\.azure\.com", re.IGNORECASE)),
+    (
+        "storage connection string",
+        re.compile(r"AccountKey=|SharedAccessSignature=|[?&]sig=[A-Za-z0-9%]", re.IGNORECASE),
+    ),
+    (
+        "Slack or Teams webhook",
+        re.compile(r"hooks\.slack\.com/services/|webhook\.office\.com/|\.logic\.azure\.com", re.IGNORECASE),
+    ),
     # 32+ hex digits, or 40+ base64 characters mixing letters and digits (keys, SAS, tokens).
     ("key-like literal", re.compile(r"(?<![A-Za-z0-9])[0-9a-f]{32,}(?![A-Za-z0-9])", re.IGNORECASE)),
-    ("key-like literal", re.compile(r"(?<![A-Za-z0-9+/])(?=[A-Za-z+/]*\d)(?=[0-9+/]*[A-Za-z])[A-Za-z0-9+/]{40,}={0,2}")),
-    ("password on a command line", re.compile(r"(--password|--client-secret|--secret|-p)\s+[\"']?[^\s\"'$]{6,}")),
+    (
+        "key-like literal",
+        re.compile(r"(?<![A-Za-z0-9+/])(?=[A-Za-z+/]*\d)(?=[0-9+/]*[A-Za-z])[A-Za-z0-9+/]{40,}={0,2}"),
+    ),
+    (
+        "password on a command line",
+        re.compile(r"(--password|--client-secret|--secret|-p)\s+[\"']?[^\s\"'$]{6,}"),
+    ),
 ]
 MACRO = re.compile(r"^\$\([A-Za-z0-9_.-]+\)$")
 
@@ -80,7 +94,9 @@ DOCTORED = {
     "client-secret-input": lambda p: _first_deploy_step(p)["inputs"].update(clientSecret="$(sp-secret)"),
     "client-secret-env": lambda p: _first_deploy_step(p)["env"].update(ARM_CLIENT_SECRET="$(sp-secret)"),
     "pat-variable": lambda p: p["variables"].append({"name": "AZURE_DEVOPS_EXT_PAT", "value": "$(pat)"}),
-    "databricks-token": lambda p: p["variables"].append({"name": "host_auth", "value": "dapi" + "0123456789abcdef" * 2}),
+    "databricks-token": lambda p: p["variables"].append(
+        {"name": "host_auth", "value": "dapi" + "0123456789abcdef" * 2}
+    ),
     "password-variable": lambda p: p["variables"].append({"name": "db_password", "value": "hunter22"}),
     "webhook-literal": lambda p: _first_deploy_step(p)["env"].update(
         TF_VAR_drift_webhook_url_dev="https://hooks.slack.com/services/T000/B000/XXXXXXXX"
@@ -88,8 +104,12 @@ DOCTORED = {
     "url-with-credentials": lambda p: p["variables"].append(
         {"name": "MIRROR", "value": "https://build:s3cr3tpass@mirror.example.com/simple"}
     ),
-    "storage-key": lambda p: p["variables"].append({"name": "STATE", "value": "x" * 20 + "AbCdEf0123" * 6 + "=="}),
-    "jwt": lambda p: p["variables"].append({"name": "ID", "value": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4eHh4eHh4In0.sig"}),
+    "storage-key": lambda p: p["variables"].append(
+        {"name": "STATE", "value": "x" * 20 + "AbCdEf0123" * 6 + "=="}
+    ),
+    "jwt": lambda p: p["variables"].append(
+        {"name": "ID", "value": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4eHh4eHh4In0.sig"}
+    ),
     "az-login-secret": lambda p: _first_deploy_step(p)["inputs"].update(
         inlineScript="az login --service-principal -u app -p Sup3rS3cretValue --tenant t"
     ),
@@ -123,7 +143,9 @@ def test_each_sensitive_variable_is_fed_from_the_environment_variable_group(env)
     assert needed, f"envs/{env}.yml declares no secret; this test would check nothing"
     stage = stages(PIPELINE)[f"deploy_{env}"]
     assert {"group": f"lakemon-{env}"} in stage["variables"]
-    steps = [s for s in job_steps(stage["jobs"][0]) if "cdktf " in (s.get("inputs") or {}).get("inlineScript", "")]
+    steps = [
+        s for s in job_steps(stage["jobs"][0]) if "cdktf " in (s.get("inputs") or {}).get("inlineScript", "")
+    ]
     assert len(steps) == 2  # diff and deploy
     for step in steps:
         env_map = step.get("env", {})
@@ -145,7 +167,9 @@ def test_a_secret_of_one_environment_never_reaches_another():
 
 def test_auth_is_federated_identity_through_the_azure_cli():
     for env in ENVIRONMENTS:
-        variables = {v["name"]: v["value"] for v in stages(PIPELINE)[f"deploy_{env}"]["variables"] if "name" in v}
+        variables = {
+            v["name"]: v["value"] for v in stages(PIPELINE)[f"deploy_{env}"]["variables"] if "name" in v
+        }
         assert variables["DATABRICKS_AUTH_TYPE"] == "azure-cli"
         assert variables["ARM_USE_AZUREAD"] == "true"  # AAD auth to the state storage, no keys
     text = (REPO / "azure-pipelines.yml").read_text(encoding="utf-8")

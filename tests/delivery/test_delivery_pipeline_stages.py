@@ -187,7 +187,9 @@ def test_build_sets_up_lints_tests_builds_the_wheel_once_synthesizes_and_publish
     assert "LAKEMON_WHEEL=" in step_script(steps[synth])
 
     published = {
-        s["inputs"]["artifact"]: s["inputs"]["targetPath"] for s in steps if s.get("task") == "PublishPipelineArtifact@1"
+        s["inputs"]["artifact"]: s["inputs"]["targetPath"]
+        for s in steps
+        if s.get("task") == "PublishPipelineArtifact@1"
     }
     assert published == {"cdktf.out": "cdktf.out", "wheel": "dist"}
     publish_steps = [i for i, s in enumerate(steps) if s.get("task") == "PublishPipelineArtifact@1"]

@@ -7,10 +7,11 @@ import re
 import tomllib
 import zipfile
 
-import lakemon
 import pytest
 from ado_pipeline import REPO
 from wheel_build import build_wheel
+
+import lakemon
 
 CHANGELOG_RELEASE = re.compile(r"^## \[(?P<version>[^\]]+)\] - (?P<date>\S+)\s*$", re.MULTILINE)
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
