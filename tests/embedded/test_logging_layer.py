@@ -42,7 +42,13 @@ class FakeScoring(BaseHTTPRequestHandler):
         if "boom" in body:
             status, out = 500, {"error_code": "INTERNAL_ERROR", "message": "boom"}
         else:
-            status, out = 200, {"predictions": [{"prediction": 1, "prediction_proba": 0.9}] * len(body["dataframe_records"])}
+            status, out = (
+                200,
+                {
+                    "predictions": [{"prediction": 1, "prediction_proba": 0.9}]
+                    * len(body["dataframe_records"])
+                },
+            )
         data = json.dumps(out).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -67,9 +73,13 @@ def read_payload(path):
 
 def test_rows_have_the_payload_schema_and_client_request_id_is_stripped(tmp_path, upstream):
     table = tmp_path / "payload"
-    with LoggingLayer(Upstream(upstream.base_url, "alive-classifier-dev", "alive_classifier-3"), PayloadLog(table)) as layer:
+    with LoggingLayer(
+        Upstream(upstream.base_url, "alive-classifier-dev", "alive_classifier-3"), PayloadLog(table)
+    ) as layer:
         body = {"client_request_id": "abc-1", "dataframe_records": [{"x": 1}, {"x": 2}]}
-        resp = requests.post(layer.invocations_url, json=body, headers={REQUEST_TIME_HEADER: "2026-03-04T05:06:07"})
+        resp = requests.post(
+            layer.invocations_url, json=body, headers={REQUEST_TIME_HEADER: "2026-03-04T05:06:07"}
+        )
         assert resp.status_code == 200
         assert resp.json()["predictions"][0] == {"prediction": 1, "prediction_proba": 0.9}
         request_id = resp.headers["x-request-id"]
@@ -116,8 +126,12 @@ def test_unreachable_scoring_server_is_logged_as_503(tmp_path):
 def test_unknown_route_and_bad_clock_header_are_refused_and_not_logged(tmp_path, upstream):
     table = tmp_path / "payload"
     with LoggingLayer(Upstream(upstream.base_url, "ep", "m-1"), PayloadLog(table)) as layer:
-        assert requests.post(f"{layer.base_url}/serving-endpoints/other/invocations", json={}).status_code == 404
-        bad = requests.post(layer.invocations_url, json={"dataframe_records": []}, headers={REQUEST_TIME_HEADER: "yesterday"})
+        assert (
+            requests.post(f"{layer.base_url}/serving-endpoints/other/invocations", json={}).status_code == 404
+        )
+        bad = requests.post(
+            layer.invocations_url, json={"dataframe_records": []}, headers={REQUEST_TIME_HEADER: "yesterday"}
+        )
         assert bad.status_code == 400 and REQUEST_TIME_HEADER in bad.json()["message"]
     assert not table.exists()
     assert FakeScoring.received == []
@@ -129,7 +143,9 @@ def test_rows_are_buffered_and_flushed_in_batches_and_on_stop(tmp_path, upstream
     with LoggingLayer(Upstream(upstream.base_url, "ep", "m-1"), log) as layer:
 
         def send(i: int) -> None:
-            requests.post(layer.invocations_url, json={"client_request_id": f"c{i}", "dataframe_records": [{"x": i}]})
+            requests.post(
+                layer.invocations_url, json={"client_request_id": f"c{i}", "dataframe_records": [{"x": i}]}
+            )
 
         for i in range(10):
             send(i)
@@ -162,7 +178,10 @@ def test_payload_log_keeps_rows_when_a_write_fails(tmp_path):
 
 def test_strip_client_request_id_only_touches_top_level_json_objects():
     assert strip_client_request_id(b'{"client_request_id": 7, "inputs": [1]}') == ("7", b'{"inputs": [1]}')
-    assert strip_client_request_id(b'{"inputs": [{"client_request_id": 1}]}') == (None, b'{"inputs": [{"client_request_id": 1}]}')
+    assert strip_client_request_id(b'{"inputs": [{"client_request_id": 1}]}') == (
+        None,
+        b'{"inputs": [{"client_request_id": 1}]}',
+    )
     assert strip_client_request_id(b"not json") == (None, b"not json")
     assert strip_client_request_id(b"[1, 2]") == (None, b"[1, 2]")
 

@@ -58,7 +58,7 @@ def test_exception_inside_the_block_stops_the_whole_tree_and_frees_its_port(tmp_
             wait_until(lambda: not port_is_free(port), timeout=20, what="child's port")
             child_pid = int(pid_file.read_text())
             assert alive(proc.pid) and alive(child_pid)
-            1 / 0
+            raise ZeroDivisionError("a failure inside the run")
     wait_until(lambda: not alive(child_pid), timeout=5, what="the grandchild to die")
     assert not alive(proc.pid)
     assert proc.exit_code() is not None
@@ -66,7 +66,9 @@ def test_exception_inside_the_block_stops_the_whole_tree_and_frees_its_port(tmp_
 
 
 def test_stop_is_idempotent_and_reports_exit_code(tmp_path):
-    with ManagedProcess([sys.executable, "-c", "import sys; sys.exit(3)"], name="x", log_path=tmp_path / "l") as p:
+    with ManagedProcess(
+        [sys.executable, "-c", "import sys; sys.exit(3)"], name="x", log_path=tmp_path / "l"
+    ) as p:
         wait_until(lambda: p.exit_code() is not None, timeout=10, what="exit")
     assert p.exit_code() == 3
     p.stop()
@@ -78,7 +80,9 @@ def test_wait_until_aborts_early_and_times_out():
     seen: list[float] = []
     start = time.monotonic()
     with pytest.raises(WaitTimeout, match="timed out after 1s waiting for nothing"):
-        wait_until(lambda: False, timeout=1, what="nothing", interval=0.05, progress=seen.append, progress_every=0.3)
+        wait_until(
+            lambda: False, timeout=1, what="nothing", interval=0.05, progress=seen.append, progress_every=0.3
+        )
     assert time.monotonic() - start < 3
     assert len(seen) >= 2
 

@@ -21,8 +21,12 @@ def test_records_every_post_in_memory_and_in_the_file(tmp_path):
             assert resp.status_code == 200
         assert requests.post(f"http://127.0.0.1:{port}/elsewhere", json={}, timeout=5).status_code == 404
         requests.post(receiver.url, data="plain text", timeout=5)
-    assert [a.body for a in receiver.alerts] == [{"model": "m", "window": 0}, {"model": "m", "window": 1},
-                                                 {"model": "m", "window": 2}, "plain text"]
+    assert [a.body for a in receiver.alerts] == [
+        {"model": "m", "window": 0},
+        {"model": "m", "window": 1},
+        {"model": "m", "window": 2},
+        "plain text",
+    ]
     lines = [json.loads(line) for line in record.read_text().splitlines()]
     assert [line["body"] for line in lines] == [a.body for a in receiver.alerts]
     assert port_is_free(port)

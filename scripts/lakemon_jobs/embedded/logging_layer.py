@@ -100,7 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
         layer: LoggingLayer = self.server.owner.layer
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.split("?")[0] not in layer.routes:
-            self._reply_json(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"no endpoint at {self.path}"})
+            self._reply_json(
+                404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"no endpoint at {self.path}"}
+            )
             return
         try:
             request_time = parse_request_time(self.headers.get(REQUEST_TIME_HEADER))
@@ -115,7 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply_json(self, status: int, payload: dict) -> None:
         self._reply(status, json.dumps(payload).encode(), "application/json")
 
-    def _reply(self, status: int, content: bytes, content_type: str | None, extra: dict | None = None) -> None:
+    def _reply(
+        self, status: int, content: bytes, content_type: str | None, extra: dict | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type or "application/json")
         self.send_header("Content-Length", str(len(content)))
@@ -186,7 +190,9 @@ class LoggingLayer:
             out_type = upstream.headers.get("Content-Type") or "application/json"
         except requests.RequestException as exc:
             status, out_type = 503, "application/json"
-            content = json.dumps({"error_code": "SERVICE_UNAVAILABLE", "message": f"scoring server: {exc}"}).encode()
+            content = json.dumps(
+                {"error_code": "SERVICE_UNAVAILABLE", "message": f"scoring server: {exc}"}
+            ).encode()
         duration_ms = int(round((time.perf_counter() - started) * 1000))
         errors: list[str] = []
         logged_request = _loggable(forwarded, "MAX_REQUEST_SIZE_EXCEEDED", errors)

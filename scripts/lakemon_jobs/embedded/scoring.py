@@ -120,8 +120,9 @@ class ScoringServer:
         code = self.process.exit_code()
         if code is None:
             return None
-        return f"the scoring server exited with code {code}; its log ({self.process.log_path}) ends with:\n" + (
-            self.process.log_tail()
+        return (
+            f"the scoring server exited with code {code}; its log ({self.process.log_path}) ends with:\n"
+            + (self.process.log_tail())
         )
 
     def wait_ready(self) -> float:
@@ -131,5 +132,7 @@ class ScoringServer:
             what=f"the scoring server on port {self.port} to answer /ping",
             interval=0.25,
             abort=self._died,
-            progress=(lambda s: self.progress(f"waiting for the scoring server ({s:.0f}s)")) if self.progress else None,
+            progress=(lambda s: self.progress(f"waiting for the scoring server ({s:.0f}s)"))
+            if self.progress
+            else None,
         )
