@@ -1,6 +1,143 @@
-"""lakemon: Databricks model serving and monitoring as code.
+"""lakemon: Databricks model serving and monitoring as code (CDK for Terraform).
 
-The public API (constructs, config, policy aspects) is re-exported here as it lands.
+Public API (see docs/constructs.md)::
+
+    from cdktf import App
+    from lakemon import LakemonStack, MonitoredModel, load_environment
+
+    app = App(); env = load_environment("envs/dev.yml")
+    stack = LakemonStack(app, env)
+    MonitoredModel(stack, "alive", env=env, model=env.model())
+    app.synth()
+
+Names are loaded lazily: the job scripts import `lakemon.config` and `lakemon.tables` without
+paying for the CDK for Terraform bindings (about 2 s to import).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    # config
+    "ConfigError": "lakemon.config",
+    "Environment": "lakemon.config",
+    "Model": "lakemon.config",
+    "load_environment": "lakemon.config",
+    "load_environments": "lakemon.config",
+    "ModelTables": "lakemon.tables",
+    # stack and composition
+    "LakemonStack": "lakemon.stack",
+    "MonitoredModel": "lakemon.monitored_model",
+    "LakemonConstructError": "lakemon.errors",
+    # constructs
+    "SchemaHome": "lakemon.catalog",
+    "ModelCatalog": "lakemon.catalog",
+    "ServingEndpoint": "lakemon.serving",
+    "RateLimitSpec": "lakemon.serving",
+    "DeltaTable": "lakemon.monitoring",
+    "InferenceLogTable": "lakemon.monitoring",
+    "BaselineTable": "lakemon.monitoring",
+    "LabelsTable": "lakemon.monitoring",
+    "QualityMonitor": "lakemon.monitoring",
+    "CustomMetric": "lakemon.monitoring",
+    "AlertDestination": "lakemon.alerting",
+    "DriftAlert": "lakemon.alerting",
+    "QualityAlert": "lakemon.alerting",
+    "JobArtifacts": "lakemon.jobs",
+    "WheelJob": "lakemon.jobs",
+    "WheelTask": "lakemon.jobs",
+    "TrainingPipeline": "lakemon.jobs",
+    "MonitoringPipeline": "lakemon.jobs",
+    # policy
+    "LakemonPolicy": "lakemon.policy",
+    "DataProtectionChecks": "lakemon.policy",
+    "ServingChecks": "lakemon.policy",
+    "MonitoringChecks": "lakemon.policy",
+    "PolicyAspect": "lakemon.policy",
+    "PolicyViolation": "lakemon.policy",
+    "suppress": "lakemon.policy",
+}
+
+__all__ = [
+    "__version__",
+    "ConfigError",
+    "Environment",
+    "Model",
+    "load_environment",
+    "load_environments",
+    "ModelTables",
+    "LakemonStack",
+    "MonitoredModel",
+    "LakemonConstructError",
+    "SchemaHome",
+    "ModelCatalog",
+    "ServingEndpoint",
+    "RateLimitSpec",
+    "DeltaTable",
+    "InferenceLogTable",
+    "BaselineTable",
+    "LabelsTable",
+    "QualityMonitor",
+    "CustomMetric",
+    "AlertDestination",
+    "DriftAlert",
+    "QualityAlert",
+    "JobArtifacts",
+    "WheelJob",
+    "WheelTask",
+    "TrainingPipeline",
+    "MonitoringPipeline",
+    "LakemonPolicy",
+    "DataProtectionChecks",
+    "ServingChecks",
+    "MonitoringChecks",
+    "PolicyAspect",
+    "PolicyViolation",
+    "suppress",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lakemon' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from .alerting import AlertDestination, DriftAlert, QualityAlert
+    from .catalog import ModelCatalog, SchemaHome
+    from .config import ConfigError, Environment, Model, load_environment, load_environments
+    from .errors import LakemonConstructError
+    from .jobs import JobArtifacts, MonitoringPipeline, TrainingPipeline, WheelJob, WheelTask
+    from .monitored_model import MonitoredModel
+    from .monitoring import (
+        BaselineTable,
+        CustomMetric,
+        DeltaTable,
+        InferenceLogTable,
+        LabelsTable,
+        QualityMonitor,
+    )
+    from .policy import (
+        DataProtectionChecks,
+        LakemonPolicy,
+        MonitoringChecks,
+        PolicyAspect,
+        PolicyViolation,
+        ServingChecks,
+        suppress,
+    )
+    from .serving import RateLimitSpec, ServingEndpoint
+    from .stack import LakemonStack
+    from .tables import ModelTables

@@ -1,0 +1,153 @@
+"""`MonitoredModel`: everything one served model needs, from (env, model), in deployable order.
+
+Order (Terraform dependencies): schema -> volume/registered model/tables -> endpoint ->
+monitor (needs its tables) -> alerts (need the monitor's metrics) ; wheel/env file -> jobs.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from .alerting import AlertDestination, DriftAlert, QualityAlert
+from .catalog import ModelCatalog
+from .config.model import Environment, Model
+from .jobs import JobArtifacts, MonitoringPipeline, TrainingPipeline
+from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor
+from .serving import RateLimitSpec, ServingEndpoint
+from .stack import LakemonStack
+from .tables import ModelTables
+
+
+class MonitoredModel(Construct):
+    """A watched model: catalog objects, endpoint, inference-log/baseline/labels tables, quality
+    monitor, destinations, drift and quality alerts, training and monitoring jobs.
+
+    Example (a complete app)::
+
+        app = App(); env = load_environment("envs/dev.yml")
+        stack = LakemonStack(app, env)
+        MonitoredModel(stack, "alive", env=env, model=env.model())
+        app.synth()
+
+    Props: env, model; warehouse_id (default: env.workspace.warehouse_id or var.warehouse_id);
+    wheel (only outside a LakemonStack: the lakemon wheel the jobs install).
+    Attributes: catalog, endpoint, inference_log, baseline, labels, monitor, destinations,
+    drift_alert, quality_alert (None without a label), artifacts, training, monitoring.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        env: Environment,
+        model: Model,
+        warehouse_id: str | None = None,
+        wheel: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = LakemonStack.of(self)
+        shared = stack is not None and stack.env is env
+        if warehouse_id is None:
+            if stack is not None:
+                warehouse_id = stack.warehouse_id
+            elif env.workspace.warehouse_id:
+                warehouse_id = env.workspace.warehouse_id
+            else:
+                raise ValueError(f"{self.node.path}: warehouse_id is required outside a LakemonStack")
+        tables = ModelTables(env, model)
+        self.tables = tables
+
+        self.catalog = ModelCatalog(self, "catalog", env=env, model=model)
+        schema = self.catalog.schema
+        serving = env.serving
+        self.endpoint = ServingEndpoint(
+            self,
+            "endpoint",
+            name=model.endpoint(env.name),
+            inference_catalog=env.catalog,
+            inference_schema=env.schema_,
+            inference_table_prefix=tables.payload_prefix,
+            workload_size=serving.workload_size.value,
+            workload_type=serving.workload_type,
+            scale_to_zero=serving.scale_to_zero,
+            rate_limits=[RateLimitSpec(r.calls, r.key, r.renewal_period) for r in serving.rate_limits],
+            tags=serving.tags,
+            query_principals=env.permissions.query,
+            manage_principals=env.permissions.manage,
+            served_model=tables.registered_model,
+            depends_on=[schema],
+        )
+        table_props = {"env": env, "model": model, "warehouse_id": warehouse_id, "depends_on": [schema]}
+        self.inference_log = InferenceLogTable(self, "inference-log", **table_props)
+        self.baseline = BaselineTable(self, "baseline", **table_props)
+        self.labels = LabelsTable(self, "labels", **table_props)
+        self.monitor = QualityMonitor.for_model(
+            self,
+            "monitor",
+            env=env,
+            model=model,
+            warehouse_id=warehouse_id,
+            depends_on=[self.inference_log.table, self.baseline.table],
+        )
+        self.destinations: list[AlertDestination] = (
+            stack.destinations
+            if shared
+            else [
+                AlertDestination.from_config(self, f"destination-{d.name}", d)
+                for d in env.alerts.destinations
+            ]
+        )
+        self.drift_alert = DriftAlert.for_model(
+            self,
+            "drift-alert",
+            env=env,
+            model=model,
+            warehouse_id=warehouse_id,
+            destinations=self.destinations,
+            depends_on=[self.monitor.monitor],
+        )
+        self.quality_alert = (
+            QualityAlert(
+                self,
+                "quality-alert",
+                display_name=f"lakemon {env.name} {model.name}: model quality",
+                profile_metrics_table=tables.profile_metrics,
+                problem_type=model.problem_type.value,
+                threshold=env.monitoring.quality_threshold,
+                warehouse_id=warehouse_id,
+                granularity=env.monitoring.granularities[0],
+                destinations=self.destinations,
+                emails=() if self.destinations else env.alerts.recipients,
+                schedule_timezone=env.monitoring.schedule.timezone,
+                depends_on=[self.monitor.monitor],
+            )
+            if self.monitor.has_label
+            else None
+        )
+        if shared:
+            self.artifacts = stack.artifacts
+        else:
+            from .wheel import locate_wheel
+
+            self.artifacts = JobArtifacts(
+                self, "artifacts", env=env, volume=self.catalog.home, wheel=locate_wheel(wheel)
+            )
+        self.training = TrainingPipeline(
+            self,
+            "training",
+            env=env,
+            model=model,
+            artifacts=self.artifacts,
+            destinations=self.destinations,
+            depends_on=[self.catalog.registered_model, self.endpoint.endpoint, self.baseline.table],
+        )
+        self.monitoring = MonitoringPipeline(
+            self,
+            "monitoring",
+            env=env,
+            model=model,
+            artifacts=self.artifacts,
+            destinations=self.destinations,
+            depends_on=[self.monitor.monitor, self.inference_log.table, self.labels.table],
+        )

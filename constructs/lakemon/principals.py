@@ -1,0 +1,32 @@
+"""Turn a principal name from config into the right Databricks access-control field.
+
+Config lists principals as plain strings; Databricks needs to know whether each is a group,
+a user or a service principal. The rule is the one Databricks itself uses for names:
+an application id (UUID) is a service principal, an e-mail address is a user, anything else
+is a group.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# Names that mean "every user of the workspace/account": never granted endpoint access.
+ALL_USERS = frozenset({"users", "account users", "all users"})
+
+
+def principal_field(principal: str) -> str:
+    """`group_name`, `user_name` or `service_principal_name` for a databricks_permissions entry."""
+    if _UUID.match(principal):
+        return "service_principal_name"
+    if "@" in principal:
+        return "user_name"
+    return "group_name"
+
+
+def access_control(principal: str, level: str):
+    """A `PermissionsAccessControl` entry granting `level` to `principal`."""
+    from cdktf_cdktf_provider_databricks.permissions import PermissionsAccessControl
+
+    return PermissionsAccessControl(**{principal_field(principal): principal, "permission_level": level})

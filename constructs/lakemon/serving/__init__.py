@@ -1,0 +1,5 @@
+"""Model serving endpoints with AI-gateway inference tables."""
+
+from .endpoint import RateLimitSpec, ServingEndpoint
+
+__all__ = ["RateLimitSpec", "ServingEndpoint"]

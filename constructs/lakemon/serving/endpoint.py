@@ -1,0 +1,165 @@
+"""`ServingEndpoint`: a model serving endpoint that logs every request to an inference table.
+
+Design decisions (see docs/constructs.md):
+- No `config` block (served entities, traffic). The endpoint is creatable before any model
+  version exists, and the deploy job, not Terraform, rolls out versions. `lifecycle.ignore_changes
+  = ["config"]` keeps Terraform from fighting the job over what it rolled out: this also removes the
+  known perpetual diffs on workload_size/workload_type/scale_to_zero/traffic_config.
+- Request logging through `ai_gateway.inference_table_config`, not the legacy
+  `config.auto_capture_config` (being retired; immutable; cannot be re-enabled once disabled).
+- The serving size the deploy job applies (workload size, type, scale to zero) is recorded in
+  the endpoint's tags, so it is reviewable in the synthesized plan and visible in billing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_databricks.model_serving import (
+    ModelServing,
+    ModelServingAiGatewayRateLimits,
+    ModelServingTags,
+)
+from cdktf_cdktf_provider_databricks.permissions import Permissions
+
+from constructs import Construct
+
+from ..config.validators import check_endpoint_name, check_identifier
+from ..errors import LakemonConstructError
+from ..principals import ALL_USERS, access_control
+
+WORKLOAD_SIZES = ("Small", "Medium", "Large")
+WORKLOAD_TYPES = ("CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM")
+
+
+@dataclass(frozen=True)
+class RateLimitSpec:
+    """AI-gateway rate limit: `calls` per `renewal_period` per `key` (user or endpoint)."""
+
+    calls: int
+    key: str = "user"
+    renewal_period: str = "minute"
+
+
+class ServingEndpoint(Construct):
+    """`databricks_model_serving` + `databricks_permissions` (CAN_QUERY / CAN_MANAGE).
+
+    Example::
+
+        ServingEndpoint(stack, "endpoint", name="alive-classifier-dev",
+                        inference_catalog="mlops_dev", inference_schema="marvel_characters",
+                        inference_table_prefix="alive_classifier",
+                        query_principals=["ml-serving-consumers-dev"], manage_principals=["ml-admins"])
+
+    Props:
+      name: endpoint name (letters, digits, '-', '_'; at most 63).
+      inference_catalog/inference_schema/inference_table_prefix: where the AI gateway writes
+        `<prefix>_payload` (required: an endpoint without an inference table is refused by policy).
+      workload_size/workload_type/scale_to_zero: what the deploy job applies (recorded as tags).
+      rate_limits: AI-gateway rate limits (default 100 calls/minute/user).
+      tags: extra endpoint tags.
+      query_principals/manage_principals: CAN_QUERY / CAN_MANAGE; `users` is refused.
+      served_model: the registered model this endpoint serves (tag, for the deploy job and people).
+      depends_on: resources that must exist first (the schema of the inference table).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        inference_catalog: str,
+        inference_schema: str,
+        inference_table_prefix: str,
+        workload_size: str = "Small",
+        workload_type: str = "CPU",
+        scale_to_zero: bool = True,
+        rate_limits: Sequence[RateLimitSpec] = (RateLimitSpec(calls=100),),
+        tags: Mapping[str, str] | None = None,
+        query_principals: Sequence[str] = (),
+        manage_principals: Sequence[str] = (),
+        served_model: str | None = None,
+        depends_on: Sequence[ITerraformDependable] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        self._refuse_bad_props(
+            name,
+            (inference_catalog, inference_schema, inference_table_prefix),
+            workload_size,
+            workload_type,
+            rate_limits,
+            (*query_principals, *manage_principals),
+        )
+        self.name = name
+        self.inference_table = f"{inference_catalog}.{inference_schema}.{inference_table_prefix}_payload"
+        all_tags = {
+            **dict(tags or {}),
+            "lakemon_workload_size": workload_size,
+            "lakemon_workload_type": workload_type,
+            "lakemon_scale_to_zero": "true" if scale_to_zero else "false",
+        }
+        if served_model:
+            all_tags["lakemon_model"] = served_model
+        self.endpoint = ModelServing(
+            self,
+            "endpoint",
+            name=name,
+            ai_gateway={
+                "inference_table_config": {
+                    "catalog_name": inference_catalog,
+                    "schema_name": inference_schema,
+                    "table_name_prefix": inference_table_prefix,
+                    "enabled": True,
+                },
+                "rate_limits": [
+                    ModelServingAiGatewayRateLimits(calls=r.calls, key=r.key, renewal_period=r.renewal_period)
+                    for r in rate_limits
+                ],
+            },
+            tags=[ModelServingTags(key=k, value=v) for k, v in sorted(all_tags.items())],
+            timeouts={"create": "60m", "update": "60m"},
+            lifecycle={"ignore_changes": ["config"]},
+            depends_on=list(depends_on) or None,
+        )
+        acl = [access_control(p, "CAN_QUERY") for p in query_principals if p not in manage_principals]
+        acl += [access_control(p, "CAN_MANAGE") for p in manage_principals]
+        self.permissions = (
+            Permissions(
+                self, "permissions", serving_endpoint_id=self.endpoint.serving_endpoint_id, access_control=acl
+            )
+            if acl
+            else None
+        )
+
+    def _refuse_bad_props(
+        self, name, identifiers, workload_size, workload_type, rate_limits, principals
+    ) -> None:
+        path = self.node.path
+        try:
+            check_endpoint_name(name)
+            for value in identifiers:
+                check_identifier(value)
+        except ValueError as exc:
+            raise LakemonConstructError(path, str(exc)) from None
+        if workload_size not in WORKLOAD_SIZES:
+            raise LakemonConstructError(
+                path, f"workload_size {workload_size!r} is not allowed; allowed: {', '.join(WORKLOAD_SIZES)}"
+            )
+        if workload_type not in WORKLOAD_TYPES:
+            raise LakemonConstructError(
+                path, f"workload_type {workload_type!r} is not allowed; allowed: {', '.join(WORKLOAD_TYPES)}"
+            )
+        for limit in rate_limits:
+            if limit.calls <= 0 or limit.key not in ("user", "endpoint") or limit.renewal_period != "minute":
+                raise LakemonConstructError(
+                    path,
+                    f"rate limit {limit} is not allowed: calls > 0, key user|endpoint, renewal_period minute",
+                )
+        for principal in principals:
+            if principal.strip().lower() in ALL_USERS:
+                raise LakemonConstructError(
+                    path, f"{principal!r} would open the endpoint to every user; name a group instead"
+                )

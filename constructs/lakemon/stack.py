@@ -1,0 +1,150 @@
+"""`LakemonStack`: one Terraform stack per environment, with provider, state backend and policy.
+
+Why a stack subclass in the library (not only in this repo's app): every team that deploys a
+monitored model needs the same guarantees: the provider takes the workspace host from config and
+credentials from the environment only, state lives in Azure Storage with one key per stack, no
+absolute local path lands in the JSON, and the policy aspects run at synth.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from cdktf import AzurermBackend, LocalBackend, TerraformStack, TerraformVariable
+from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
+
+from constructs import Construct
+
+from .config.model import AzurermState, Environment
+
+if TYPE_CHECKING:
+    from .alerting import AlertDestination
+    from .catalog import SchemaHome
+    from .jobs import JobArtifacts
+
+
+class LakemonStack(TerraformStack):
+    """The Terraform stack of one lakemon environment, named after it (`dev` for envs/dev.yml).
+
+    Example::
+
+        app = App()
+        env = load_environment("envs/dev.yml")
+        stack = LakemonStack(app, env)
+        MonitoredModel(stack, "alive", env=env, model=env.model())
+        app.synth()
+
+    Props:
+      env: the validated environment config.
+      stack_id: stack name; defaults to `env.name`.
+      wheel: path of the lakemon wheel the jobs install; default: built from the source tree
+        (see `lakemon.wheel.locate_wheel`). Resolved lazily, only if a construct needs it.
+      policy: add the lakemon policy aspects (default True). Turning them off is for tests of the
+        rules themselves; suppress single findings with `lakemon.policy.suppress` instead.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        env: Environment,
+        *,
+        stack_id: str | None = None,
+        wheel: str | os.PathLike[str] | None = None,
+        policy: bool = True,
+    ) -> None:
+        name = stack_id or env.name
+        super().__init__(scope, name)
+        self.env = env
+        self.stack_name = name
+        self._wheel = wheel
+        self._variables: dict[str, TerraformVariable] = {}
+        self._home: SchemaHome | None = None
+        self._artifacts: JobArtifacts | None = None
+        self._destinations: list[AlertDestination] | None = None
+        # Host only: the provider reads credentials from the environment (Azure CLI, OIDC
+        # workload identity federation in the pipeline, DATABRICKS_* variables).
+        self.provider = DatabricksProvider(self, "databricks", host=env.workspace.host)
+        self._configure_backend()
+        if policy:
+            from .policy import LakemonPolicy
+
+            self.policy = LakemonPolicy.apply(self, protect_data=env.protect_data)
+        else:
+            self.policy = []
+
+    def _configure_backend(self) -> None:
+        state = self.env.state
+        if isinstance(state, AzurermState):
+            AzurermBackend(
+                self,
+                resource_group_name=state.resource_group_name,
+                storage_account_name=state.storage_account_name,
+                container_name=state.container_name,
+                key=f"{state.key_prefix}/{self.stack_name}.tfstate",
+                use_azuread_auth=state.use_azuread_auth,
+            )
+        else:
+            # Relative to the stack's working directory (cdktf.out/stacks/<name>): config
+            # validation refuses absolute paths, so none reaches the JSON.
+            LocalBackend(self, path=state.path)
+
+    # --- shared per-environment pieces (created once, on first use) ---------------------------
+
+    @classmethod
+    def of(cls, scope: Construct) -> LakemonStack | None:
+        """The LakemonStack that holds `scope`, or None when it lives in a plain TerraformStack."""
+        stack = TerraformStack.of(scope)
+        return stack if isinstance(stack, LakemonStack) else None
+
+    def variable(self, name: str, *, sensitive: bool, description: str) -> TerraformVariable:
+        """Get or declare a string Terraform variable (TF_VAR_<name> at deploy time)."""
+        existing = self._variables.get(name)
+        if existing is None:
+            existing = TerraformVariable(
+                self, name, type="string", sensitive=sensitive, description=description
+            )
+            self._variables[name] = existing
+        return existing
+
+    @property
+    def warehouse_id(self) -> str:
+        """SQL warehouse for tables, alerts and monitors: from config, else `var.warehouse_id`."""
+        if self.env.workspace.warehouse_id:
+            return self.env.workspace.warehouse_id
+        return self.variable(
+            "warehouse_id", sensitive=False, description="SQL warehouse id for tables, monitors and alerts"
+        ).string_value
+
+    @property
+    def home(self) -> SchemaHome:
+        """The environment's schema and artifacts volume, shared by every model of the stack."""
+        if self._home is None:
+            from .catalog import SchemaHome
+
+            self._home = SchemaHome(self, "catalog", env=self.env)
+        return self._home
+
+    @property
+    def artifacts(self) -> JobArtifacts:
+        """The job wheel and the env file, uploaded once to the artifacts volume."""
+        if self._artifacts is None:
+            from .jobs import JobArtifacts
+            from .wheel import locate_wheel
+
+            self._artifacts = JobArtifacts(
+                self, "artifacts", env=self.env, volume=self.home, wheel=locate_wheel(self._wheel)
+            )
+        return self._artifacts
+
+    @property
+    def destinations(self) -> list[AlertDestination]:
+        """The env's notification destinations (alerts.destinations), declared once per stack."""
+        if self._destinations is None:
+            from .alerting import AlertDestination
+
+            self._destinations = [
+                AlertDestination.from_config(self, f"destination-{d.name}", d)
+                for d in self.env.alerts.destinations
+            ]
+        return self._destinations

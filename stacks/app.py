@@ -1,0 +1,56 @@
+"""The lakemon CDK-for-Terraform app: one stack per envs/*.yml, named after the file.
+
+Run by `cdktf synth` (cdktf.json: `.venv/bin/python stacks/app.py`) or directly:
+`CDKTF_OUTDIR=cdktf.out .venv/bin/python stacks/app.py`. Config errors and policy violations
+end with a clear message and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from cdktf import App
+
+from lakemon import ConfigError, LakemonStack, MonitoredModel, load_environments
+from lakemon.errors import LakemonConstructError
+from lakemon.wheel import WheelNotFoundError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build(app: App, envs_dir: Path = REPO / "envs") -> list[LakemonStack]:
+    stacks = []
+    for name, env in load_environments(envs_dir).items():
+        stack = LakemonStack(app, env, stack_id=name)
+        for model in env.models:
+            MonitoredModel(stack, model.name.replace("_", "-"), env=env, model=model)
+        stacks.append(stack)
+    return stacks
+
+
+def _clean(error: Exception) -> str:
+    """jsii appends Node's stderr (an end-of-life banner) to errors raised inside synth."""
+    text = str(error)
+    return text.split("b'!!")[0].strip()
+
+
+def main() -> int:
+    try:
+        app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(REPO / "cdktf.out")))
+        build(app)
+        app.synth()
+    except (ConfigError, LakemonConstructError, WheelNotFoundError) as exc:
+        print(f"lakemon synth failed:\n{exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        if "lakemon policy" not in str(exc):
+            raise
+        print(f"lakemon synth failed:\n{_clean(exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
