@@ -1,0 +1,167 @@
+"""Turn Arrow tables into the numpy form the engine works on, once per refresh.
+
+Categorical columns become integer codes in one vocabulary shared by baseline and inference
+(the baseline's values first, new values appended), so counting a window is one `bincount`.
+Slicing expressions are evaluated by DuckDB, so any SQL expression over the table's columns
+works (`sex`, `year > 1990`, `lower(eye)`), with SQL's null semantics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .settings import ColumnSpec, MonitorSettings
+
+MAX_SLICE_VALUES = 100
+"""Per slicing expression, only the 100 most frequent values become slices (as Databricks)."""
+
+
+@dataclass
+class Vocabulary:
+    """Values of one categorical column: code i <-> values[i]; code len(values) is null."""
+
+    values: list[str] = field(default_factory=list)
+    is_string: bool = True
+    _index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._index = {v: i for i, v in enumerate(self.values)}
+
+    def encode(self, column: pa.ChunkedArray) -> np.ndarray:
+        """Codes of a column in this vocabulary, extending it with unseen values."""
+        as_text = pc.cast(column, pa.string()) if not pa.types.is_string(column.type) else column
+        encoded = pc.dictionary_encode(as_text).combine_chunks()
+        local = encoded.dictionary.to_pylist()
+        mapping = np.empty(len(local) + 1, dtype=np.int64)
+        for i, value in enumerate(local):
+            code = self._index.get(value)
+            if code is None:
+                code = len(self.values)
+                self.values.append(value)
+                self._index[value] = code
+            mapping[i] = code
+        mapping[-1] = -1  # null, fixed up by `null_code` at use time
+        idx = pc.fill_null(encoded.indices, len(local)).to_numpy(zero_copy_only=False)
+        return mapping[idx]
+
+    def lengths(self) -> np.ndarray | None:
+        if not self.is_string:
+            return None
+        return np.fromiter((len(v) for v in self.values), dtype=np.int64, count=len(self.values))
+
+
+@dataclass
+class Prepared:
+    """One table (inference log or baseline) as numpy arrays."""
+
+    n: int
+    present: set[str]
+    numeric: dict[str, tuple[np.ndarray, np.ndarray]]
+    categorical: dict[str, np.ndarray]
+    """Codes with -1 for null (the vocabulary may still grow; `codes_for` maps null last)."""
+    model_codes: np.ndarray
+    model_names: list[str]
+    slice_codes: dict[str, np.ndarray]
+    slice_names: dict[str, list[str]]
+    table: pa.Table
+
+    def codes_for(self, name: str, vocab_size: int, rows: np.ndarray | None = None) -> np.ndarray:
+        codes = self.categorical[name] if rows is None else self.categorical[name][rows]
+        return np.where(codes < 0, vocab_size, codes)
+
+
+def monitored_columns(settings: MonitorSettings, *tables: pa.Table) -> list[ColumnSpec]:
+    """Configured columns first, then columns found in either table that config does not name
+    (a column added to the table is still profiled; kind from its Arrow type)."""
+    specs = list(settings.columns)
+    known = {s.name for s in specs} | set(settings.ignored_columns)
+    known |= {settings.timestamp_col, settings.model_id_col}
+    for table in tables:
+        for f in table.schema:
+            if f.name in known:
+                continue
+            known.add(f.name)
+            t = f.type
+            if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+                specs.append(ColumnSpec(f.name, "numeric", str(t)))
+            elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
+                specs.append(ColumnSpec(f.name, "categorical", str(t)))
+    return specs
+
+
+def prepare(
+    table: pa.Table,
+    specs: list[ColumnSpec],
+    settings: MonitorSettings,
+    vocabs: dict[str, Vocabulary],
+) -> Prepared:
+    n = table.num_rows
+    present = set(table.column_names)
+    numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    categorical: dict[str, np.ndarray] = {}
+    for spec in specs:
+        if spec.name not in present:
+            continue
+        col = table.column(spec.name)
+        if spec.kind == "numeric":
+            if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type)):
+                raise ValueError(f"column {spec.name!r} is configured numeric but has type {col.type}")
+            nulls = col.is_null().to_numpy(zero_copy_only=False) if col.null_count else np.zeros(n, dtype=bool)
+            values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+            values = np.asarray(values, dtype=np.float64)
+            if col.null_count:
+                values = np.where(nulls, np.nan, values)
+            numeric[spec.name] = (values, np.asarray(nulls, dtype=bool))
+        else:
+            vocab = vocabs.setdefault(spec.name, Vocabulary(is_string=pa.types.is_string(col.type)))
+            categorical[spec.name] = vocab.encode(col)
+    model_codes, model_names = _codes(table, settings.model_id_col)
+    slice_codes: dict[str, np.ndarray] = {}
+    slice_names: dict[str, list[str]] = {}
+    for expr in settings.slicing_exprs:
+        slice_codes[expr], slice_names[expr] = _slice(table, expr)
+    return Prepared(n, present, numeric, categorical, model_codes, model_names, slice_codes, slice_names, table)
+
+
+def _codes(table: pa.Table, name: str) -> tuple[np.ndarray, list[str]]:
+    """Codes (-1 for null) and names of a column's values; all -1 when the column is absent."""
+    if name not in table.column_names:
+        return np.full(table.num_rows, -1, dtype=np.int64), []
+    return _encode(table.column(name))
+
+
+def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
+    as_text = pc.cast(column, pa.string())
+    encoded = pc.dictionary_encode(as_text)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks() if encoded.num_chunks else pa.array([], pa.dictionary(pa.int32(), pa.string()))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_pylist()
+
+
+def _slice(table: pa.Table, expr: str) -> tuple[np.ndarray, list[str]]:
+    """Evaluate a slicing expression with DuckDB; keep its 100 most frequent values."""
+    con = duckdb.connect()
+    try:
+        con.register("monitored", table)
+        result = con.execute(f"SELECT CAST(({expr}) AS VARCHAR) AS v FROM monitored").arrow()
+    except duckdb.Error as exc:
+        raise ValueError(f"slicing expression {expr!r} cannot be evaluated: {exc}") from exc
+    finally:
+        con.close()
+    column = result.column("v") if isinstance(result, pa.Table) else result.read_all().column("v")
+    codes, names = _encode(column)
+    if len(names) > MAX_SLICE_VALUES:
+        counts = np.bincount(codes[codes >= 0], minlength=len(names))
+        keep = np.sort(np.argsort(-counts, kind="stable")[:MAX_SLICE_VALUES])
+        remap = np.full(len(names) + 1, -2, dtype=np.int64)  # -2: dropped from every slice
+        remap[keep] = np.arange(keep.shape[0])
+        remap[-1] = -1
+        codes = remap[np.where(codes < 0, len(names), codes)]
+        names = [names[i] for i in keep]
+    return codes, names

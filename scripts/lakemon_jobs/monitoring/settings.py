@@ -1,0 +1,73 @@
+"""What the monitor watches, derived from the model and environment config.
+
+One frozen value that the engine takes, so the engine itself never reads YAML or pydantic
+models: tests and the benchmark build it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+NUMERIC_TYPES = ("double", "float", "bigint", "int")
+CATEGORICAL_TYPES = ("string", "boolean")
+KEY_COLUMNS = ("databricks_request_id", "client_request_id", "row_index", "label_time")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    kind: str
+    """'numeric' (KS, Wasserstein, PSI) or 'categorical' (chi-squared, TV, L-inf, JS)."""
+    data_type: str
+    """Spark SQL type name as in config ('double', 'string', ...)."""
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    granularities: tuple[str, ...]
+    timestamp_col: str
+    model_id_col: str
+    columns: tuple[ColumnSpec, ...]
+    problem_type: str = "classification"
+    prediction_col: str | None = None
+    label_col: str | None = None
+    prediction_proba_col: str | None = None
+    slicing_exprs: tuple[str, ...] = ()
+    ignored_columns: tuple[str, ...] = field(default=KEY_COLUMNS)
+    """Never profiled: request keys and bookkeeping columns."""
+
+    @classmethod
+    def from_config(cls, env, model) -> MonitorSettings:
+        """Settings for `model` (lakemon.config.Model) in `env` (lakemon.config.Environment).
+
+        Features are numeric or categorical by their type; for classification the label and
+        prediction are categorical (classes), for regression numeric."""
+        classification = model.problem_type.value == "classification"
+        cols = [ColumnSpec(c.name, _kind(c.type), c.type) for c in model.features]
+        for c in (model.prediction, model.label):
+            kind = "categorical" if classification else "numeric"
+            cols.append(ColumnSpec(c.name, kind, c.type))
+        if model.prediction_proba:
+            cols.insert(len(model.features) + 1, ColumnSpec(model.prediction_proba, "numeric", "double"))
+        return cls(
+            granularities=tuple(env.monitoring.granularities),
+            timestamp_col=model.timestamp_column,
+            model_id_col=model.model_id_column,
+            columns=tuple(cols),
+            problem_type=model.problem_type.value,
+            prediction_col=model.prediction.name,
+            label_col=model.label.name,
+            prediction_proba_col=model.prediction_proba,
+            slicing_exprs=tuple(model.slicing_exprs),
+        )
+
+    def fingerprint(self) -> str:
+        """Changes whenever a setting that changes the metrics changes: stored state is then stale."""
+        blob = json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _kind(sql_type: str) -> str:
+    return "numeric" if sql_type in NUMERIC_TYPES else "categorical"

@@ -1,0 +1,267 @@
+"""Drift statistics, exact, computed from SORTED samples so a baseline is sorted once and reused.
+
+Each function states the scipy function it equals; tests/monitoring check them against scipy.
+Why not just call scipy? `ks_2samp` and `wasserstein_distance` re-sort and merge both samples
+on every call (O((n + m) log(n + m))). Here the reference side is sorted once (and stored by a
+refresh), and every comparison costs O(m log n) in the size m of the window: a 1M-row baseline
+compared with 30 daily windows is 30 binary searches, not 30 merges of a million rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as sps
+from scipy.spatial import distance as spd
+
+PSI_BINS = 10
+PSI_FLOOR = 1e-4
+TOP_CATEGORIES = 100
+KS_EXACT_MAX_N = 10_000
+"""scipy's ks_2samp(method='auto') computes the exact p-value up to this many rows per sample."""
+
+
+@dataclass
+class SortedSample:
+    """The finite values of one numeric column in one window (or the baseline), sorted.
+
+    The helpers below (prefix sums, runs of equal values, decile edges) are built lazily and
+    kept, because a reference sample (the baseline) is compared with many windows."""
+
+    values: np.ndarray
+    _prefix: np.ndarray | None = field(default=None, repr=False)
+    _shift: float = 0.0
+    _runs: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _edges: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_unsorted(cls, values: np.ndarray) -> SortedSample:
+        finite = values[np.isfinite(values)]
+        finite.sort()
+        return cls(finite)
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[0])
+
+    def prefix(self) -> tuple[np.ndarray, float]:
+        """Cumulative sums of (values - shift), with a leading 0."""
+        if self._prefix is None:
+            a = self.values
+            # Shifting by the median keeps partial sums small, so P(x) below keeps its precision.
+            self._shift = float(a[a.shape[0] // 2]) if a.shape[0] else 0.0
+            self._prefix = np.concatenate(([0.0], np.cumsum(a - self._shift)))
+        return self._prefix, self._shift
+
+    def runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(run_start, run_end): for each position, where its run of equal values starts and ends
+        (end exclusive). Equivalent to searchsorted(values, values, 'left'/'right'), in O(n)."""
+        if self._runs is None:
+            a = self.values
+            n = a.shape[0]
+            if n == 0:
+                self._runs = (np.empty(0, np.int64), np.empty(0, np.int64))
+            else:
+                is_start = np.empty(n, dtype=bool)
+                is_start[0] = True
+                np.not_equal(a[1:], a[:-1], out=is_start[1:])
+                starts = np.flatnonzero(is_start)
+                if starts.shape[0] == n:
+                    idx = np.arange(n, dtype=np.int64)
+                    self._runs = (idx, idx + 1)
+                else:
+                    run_id = np.cumsum(is_start) - 1
+                    ends = np.append(starts[1:], n)
+                    self._runs = (starts[run_id], ends[run_id])
+        return self._runs
+
+    def psi_edges(self) -> np.ndarray:
+        """Inner bin edges at this sample's deciles (numpy linear quantiles), duplicates merged."""
+        if self._edges is None:
+            qs = np.arange(1, PSI_BINS) / PSI_BINS
+            self._edges = np.unique(np.quantile(self.values, qs)) if self.n else np.empty(0)
+        return self._edges
+
+
+@dataclass(frozen=True)
+class NumericDrift:
+    ks_statistic: float
+    ks_pvalue: float
+    wasserstein_distance: float
+    population_stability_index: float
+
+
+def numeric_drift(cur: SortedSample, ref: SortedSample) -> NumericDrift | None:
+    """KS test, Wasserstein distance and PSI of `cur` against `ref`; None when either is empty.
+
+    One binary search of the window's values in the reference serves both KS and Wasserstein."""
+    if cur.n == 0 or ref.n == 0:
+        return None
+    ra = np.searchsorted(ref.values, cur.values, "right")
+    ks_stat, ks_p = _ks(cur, ref, ra)
+    return NumericDrift(ks_stat, ks_p, _wasserstein(cur, ref, ra), _psi(cur, ref))
+
+
+def ks_test(cur: SortedSample, ref: SortedSample) -> tuple[float, float] | None:
+    """Two-sided scipy.stats.ks_2samp(cur, ref) with method='auto': (statistic, p-value)."""
+    if cur.n == 0 or ref.n == 0:
+        return None
+    return _ks(cur, ref, np.searchsorted(ref.values, cur.values, "right"))
+
+
+def wasserstein(cur: SortedSample, ref: SortedSample) -> float | None:
+    """scipy.stats.wasserstein_distance(cur, ref)."""
+    if cur.n == 0 or ref.n == 0:
+        return None
+    return _wasserstein(cur, ref, np.searchsorted(ref.values, cur.values, "right"))
+
+
+def psi(cur: SortedSample, ref: SortedSample) -> float | None:
+    """Population stability index of `cur` against `ref` (see `_psi`)."""
+    if cur.n == 0 or ref.n == 0:
+        return None
+    return _psi(cur, ref)
+
+
+def _left_counts(ref: SortedSample, b: np.ndarray, ra: np.ndarray) -> np.ndarray:
+    """#ref < b from #ref <= b: where b equals a ref value, step back to the start of its run."""
+    a = ref.values
+    prev = np.maximum(ra - 1, 0)
+    tie = (ra > 0) & (a[prev] == b)
+    if not tie.any():
+        return ra
+    run_start, _ = ref.runs()
+    return np.where(tie, run_start[prev], ra)
+
+
+def _ks(cur: SortedSample, ref: SortedSample, ra: np.ndarray) -> tuple[float, float]:
+    """D = sup |F_cur - F_ref|. Both ECDFs are step functions, so the supremum is reached at a
+    point of `cur` or just before one; the counts at those points are exactly the differences
+    scipy evaluates at every point of the union. The p-value follows scipy's method='auto':
+    exact up to 10,000 rows per side, else the asymptotic kstwo distribution with
+    round(n*m/(n+m)) as scipy does."""
+    b = cur.values
+    m, n = cur.n, ref.n
+    if max(m, n) <= KS_EXACT_MAX_N:
+        res = sps.ks_2samp(b, ref.values)
+        return float(res.statistic), float(res.pvalue)
+    lb, rb = cur.runs()
+    la = _left_counts(ref, b, ra)
+    d = float(max(np.max(np.abs(rb / m - ra / n)), np.max(np.abs(lb / m - la / n))))
+    big, small = (float(m), float(n)) if m >= n else (float(n), float(m))
+    en = big * small / (big + small)
+    return d, float(np.clip(sps.kstwo.sf(d, np.round(en)), 0, 1))
+
+
+def _wasserstein(cur: SortedSample, ref: SortedSample, ra: np.ndarray) -> float:
+    """Integral of |F_cur - F_ref| over the line, as scipy.stats.wasserstein_distance.
+
+    Between consecutive cur points F_cur is a constant c and F_ref is non-decreasing, so the
+    integral of |F_ref - c| splits where F_ref reaches c. The integral of F_ref up to x,
+    P(x) = sum over ref values a <= x of (x - a) / n, comes from prefix sums: O(m) after the
+    one binary search `ra` (#ref <= each cur value)."""
+    a, b = ref.values, cur.values
+    m, n = cur.n, ref.n
+    S, shift = ref.prefix()
+
+    def P(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return (k * (x - shift) - S[k]) / n
+
+    Pb = P(b, ra)
+    head = Pb[0]
+    k_last = ra[-1]
+    tail = ((S[n] - S[k_last]) - (n - k_last) * (b[-1] - shift)) / n
+    if m == 1:
+        return float(max(head + tail, 0.0))
+    lo, hi = b[:-1], b[1:]
+    j1 = np.arange(1, m, dtype=np.int64)
+    c = j1 / m
+    need = (j1 * n + m - 1) // m  # smallest count of ref values at which F_ref >= c
+    inside = need <= n
+    at = np.minimum(need, n) - 1
+    t = np.where(inside, a[at], np.inf)
+    _, run_end = ref.runs()
+    k_t = np.where(t < lo, ra[:-1], np.where(t > hi, ra[1:], run_end[at]))
+    xs = np.clip(t, lo, hi)
+    Px = P(xs, k_t)
+    body = c * (xs - lo) - (Px - Pb[:-1]) + (Pb[1:] - Px) - c * (hi - xs)
+    return float(max(head + np.sum(body) + tail, 0.0))
+
+
+def _psi(cur: SortedSample, ref: SortedSample) -> float:
+    """sum((c - r) * ln(c / r)) over bins cut at ref's deciles.
+
+    Bins are left-closed [e_i, e_i+1), the outer two open-ended; equal deciles merge bins (a
+    column with few distinct values gets fewer bins); proportions below 1e-4 are raised to 1e-4
+    so an empty bin gives a large but finite contribution."""
+    edges = ref.psi_edges()
+    c = _bin_proportions(cur.values, edges)
+    r = _bin_proportions(ref.values, edges)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _bin_proportions(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    n = sorted_values.shape[0]
+    cuts = np.searchsorted(sorted_values, edges, "left")
+    counts = np.diff(np.concatenate(([0], cuts, [n])))
+    return np.maximum(counts / n, PSI_FLOOR)
+
+
+# --- categorical ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoricalDrift:
+    js_distance: float
+    chi2_statistic: float
+    chi2_pvalue: float
+    tv_distance: float
+    l_infinity_distance: float
+
+
+def category_table(cur: np.ndarray, ref: np.ndarray, top: int = TOP_CATEGORIES) -> np.ndarray:
+    """2 x k count table from two count vectors over the same codes (the LAST code is null).
+
+    The `top` most frequent non-null codes (by the sum of both sides' proportions, ties by the
+    lower code) keep their own column; the other non-null codes share one "other" column; null
+    is its own column. Columns empty on both sides are dropped."""
+    k = max(cur.shape[0], ref.shape[0])
+    cur = np.pad(cur, (0, k - cur.shape[0])) if cur.shape[0] < k else cur
+    ref = np.pad(ref, (0, k - ref.shape[0])) if ref.shape[0] < k else ref
+    cur_vals, ref_vals = cur[:-1], ref[:-1]
+    if cur_vals.shape[0] > top:
+        weight = cur_vals / max(cur.sum(), 1) + ref_vals / max(ref.sum(), 1)
+        order = np.lexsort((np.arange(weight.shape[0]), -weight))
+        keep, rest = order[:top], order[top:]
+        cur_cols = np.concatenate((cur_vals[keep], [cur_vals[rest].sum()], cur[-1:]))
+        ref_cols = np.concatenate((ref_vals[keep], [ref_vals[rest].sum()], ref[-1:]))
+    else:
+        cur_cols, ref_cols = cur, ref
+    table = np.vstack((cur_cols, ref_cols)).astype(np.float64)
+    return table[:, table.sum(axis=0) > 0]
+
+
+def categorical_drift(cur: np.ndarray, ref: np.ndarray) -> CategoricalDrift | None:
+    """JS distance (base 2), chi-squared contingency test, TV and L-infinity distances of two
+    count vectors over the same codes (last code = null). None when either side is empty."""
+    if cur.sum() == 0 or ref.sum() == 0:
+        return None
+    table = category_table(cur, ref)
+    p = table[0] / table[0].sum()
+    q = table[1] / table[1].sum()
+    diff = np.abs(p - q)
+    js = float(spd.jensenshannon(p, q, base=2.0))
+    if table.shape[1] < 2:
+        stat, pvalue = 0.0, 1.0  # one category on both sides: identical distributions
+    else:
+        res = sps.chi2_contingency(table, correction=False)
+        stat, pvalue = float(res.statistic), float(res.pvalue)
+    return CategoricalDrift(
+        js_distance=js if math.isfinite(js) else 0.0,
+        chi2_statistic=stat,
+        chi2_pvalue=pvalue,
+        tv_distance=float(0.5 * diff.sum()),
+        l_infinity_distance=float(diff.max()),
+    )
