@@ -1,0 +1,69 @@
+"""What a job may do to tables: the interface both engines implement."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import pandas as pd
+
+from lakemon.config.model import Column
+
+
+class TableError(RuntimeError):
+    """A table is missing or has the wrong columns: the job stops before writing anything."""
+
+
+class TableEngine(ABC):
+    """SQL is Databricks SQL over three-part table names and the temporary views the job
+    registered. Writes are idempotent MERGEs or atomic overwrites."""
+
+    @abstractmethod
+    def exists(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def columns(self, name: str) -> list[str]:
+        """Column names of an existing table (TableError if it does not exist)."""
+
+    @abstractmethod
+    def create_if_missing(self, name: str, columns: list[Column]) -> bool:
+        """Create an empty table with these columns; True if it was created."""
+
+    @abstractmethod
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a SELECT and return the (small) result to the driver."""
+
+    @abstractmethod
+    def map_rows(
+        self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame], out: list[Column], view: str
+    ) -> None:
+        """Register view `view` = fn applied batch-wise to the rows of `sql` (mapInPandas on
+        Spark). fn must be pure and return frames with exactly the `out` columns."""
+
+    @abstractmethod
+    def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:
+        """Insert the rows of `sql` whose key is not in table `name` yet (null-safe key match).
+        One atomic commit; rerunning inserts nothing. Returns the rows inserted."""
+
+    @abstractmethod
+    def update_from(self, name: str, sql: str, keys: list[str], assignments: dict[str, str], where: str) -> int:
+        """For target rows matching a row of `sql` on keys and satisfying `where` (over t.*),
+        set column = source expression (over s.*). One atomic commit. Returns rows updated."""
+
+    @abstractmethod
+    def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
+        """Replace the table's content in one atomic commit (created if missing)."""
+
+    @abstractmethod
+    def read_table(self, name: str) -> pd.DataFrame: ...
+
+    def require_columns(self, name: str, columns: list[Column]) -> None:
+        """Fail with a clear message if `name` lacks any of the columns (extra columns are fine)."""
+        have = {c.lower() for c in self.columns(name)}
+        missing = [c.name for c in columns if c.name.lower() not in have]
+        if missing:
+            raise TableError(f"table {name} lacks column(s) {', '.join(missing)}; it has: {', '.join(sorted(have))}")
+
+
+def key_predicate(keys: list[str], null_safe_op: str) -> str:
+    return " AND ".join(f"(t.`{k}` {null_safe_op} s.`{k}`)" for k in keys)

@@ -1,0 +1,132 @@
+"""The embedded default's engine: Databricks SQL transpiled to DuckDB by SQLGlot, local Delta
+tables read and written with `deltalake` (every write is one atomic Delta commit)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import duckdb
+import pandas as pd
+import sqlglot
+from deltalake import DeltaTable, write_deltalake
+from sqlglot import exp
+
+from lakemon.config.model import Column
+
+from ..runtime import LocalRuntime
+from .engine import TableEngine, TableError, key_predicate
+from .schemas import arrow_schema, to_arrow
+
+
+class LocalEngine(TableEngine):
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self._views: set[str] = set()
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def _path(self, name: str) -> str:
+        try:
+            return str(self.runtime.table_path(name))
+        except ValueError as exc:
+            raise TableError(str(exc)) from None
+
+    def exists(self, name: str) -> bool:
+        return DeltaTable.is_deltatable(self._path(name))
+
+    def _table(self, name: str) -> DeltaTable:
+        if not self.exists(name):
+            raise TableError(f"table {name} does not exist (looked for a Delta table at {self._path(name)})")
+        return DeltaTable(self._path(name))
+
+    def columns(self, name: str) -> list[str]:
+        return list(self._table(name).to_pyarrow_dataset().schema.names)
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        return self._table(name).to_pandas()
+
+    def to_duckdb(self, sql: str) -> str:
+        """Transpile Databricks SQL to DuckDB, with every three-part table name replaced by a
+        view over the current version of that local Delta table."""
+        tree = sqlglot.parse_one(sql, read="databricks")
+        for table in list(tree.find_all(exp.Table)):
+            if not (table.catalog and table.db):
+                continue  # a CTE or one of our temporary views
+            full = f"{table.catalog}.{table.db}.{table.name}"
+            view = "delta_" + re.sub(r"\W", "_", full)
+            self.con.register(view, self._table(full).to_pyarrow_dataset())
+            alias = table.alias or table.name
+            table.replace(exp.to_table(view).as_(alias) if alias else exp.to_table(view))
+        return tree.sql(dialect="duckdb")
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(self.to_duckdb(sql)).df()
+
+    def _arrow(self, sql: str, columns: list[Column]):
+        return to_arrow(self.query(sql), columns)
+
+    # --- transforming ----------------------------------------------------------------------------
+
+    def map_rows(
+        self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame], out: list[Column], view: str
+    ) -> None:
+        result = to_arrow(fn(self.query(sql)), out)
+        self.con.register(view, result)
+        self._views.add(view)
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def create_if_missing(self, name: str, columns: list[Column]) -> bool:
+        if self.exists(name):
+            return False
+        DeltaTable.create(self._path(name), schema=arrow_schema(columns), mode="ignore", name=name.split(".")[-1])
+        return True
+
+    def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:
+        source = self._arrow(sql, columns)
+        if source.num_rows == 0:
+            return 0
+        metrics = (
+            self._table(name)
+            .merge(source, predicate=_local_keys(keys), source_alias="s", target_alias="t")
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return int(metrics.get("num_target_rows_inserted", 0))
+
+    def update_from(self, name: str, sql: str, keys: list[str], assignments: dict[str, str], where: str) -> int:
+        source_df = self.query(sql)
+        if source_df.empty:
+            return 0
+        target = self._table(name)
+        target_columns = {f.name: f for f in target.to_pyarrow_dataset().schema}
+        source_columns = [Column(name=c, type=_column_type(target_columns, c, source_df)) for c in source_df.columns]
+        metrics = (
+            target.merge(to_arrow(source_df, source_columns), predicate=_local_keys(keys), source_alias="s", target_alias="t")
+            .when_matched_update(updates=assignments, predicate=where)
+            .execute()
+        )
+        return int(metrics.get("num_target_rows_updated", 0))
+
+    def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
+        write_deltalake(self._path(name), to_arrow(frame, columns), mode="overwrite", schema_mode="overwrite")
+
+
+def _local_keys(keys: list[str]) -> str:
+    return key_predicate(keys, "IS NOT DISTINCT FROM").replace("`", '"')
+
+
+_ARROW_TO_TYPE = {"string": "string", "large_string": "string", "double": "double", "float": "float",
+                  "int64": "bigint", "int32": "int", "bool": "boolean", "date32[day]": "date"}
+
+
+def _column_type(target: dict, name: str, frame: pd.DataFrame) -> str:
+    """Type of a source column for a MERGE: the target's type when the target has the column."""
+    if name in target:
+        arrow_type = str(target[name].type)
+        return "timestamp" if arrow_type.startswith("timestamp") else _ARROW_TO_TYPE.get(arrow_type, "string")
+    kind = frame[name].dtype.kind
+    return {"i": "bigint", "f": "double", "b": "boolean", "M": "timestamp"}.get(kind, "string")

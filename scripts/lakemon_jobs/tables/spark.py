@@ -1,0 +1,85 @@
+"""The Databricks engine: the same Databricks SQL run with spark.sql; writes are Delta MERGEs.
+
+Not exercised by the tests on the embedded default (no Spark here); it is kept thin on purpose:
+each method is one SQL statement or one DataFrame call, so the logic under test is the SQL text
+and the pure functions, which both engines share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from lakemon.config.model import Column
+
+from .engine import TableEngine, TableError, key_predicate
+from .schemas import spark_ddl
+
+
+class SparkEngine(TableEngine):
+    def __init__(self, spark) -> None:
+        self.spark = spark
+
+    @classmethod
+    def active(cls) -> SparkEngine:
+        from pyspark.sql import SparkSession  # present on every Databricks runtime
+
+        return cls(SparkSession.builder.getOrCreate())
+
+    def exists(self, name: str) -> bool:
+        return bool(self.spark.catalog.tableExists(name))
+
+    def columns(self, name: str) -> list[str]:
+        if not self.exists(name):
+            raise TableError(f"table {name} does not exist")
+        return list(self.spark.table(name).columns)
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        return self.spark.table(name).toPandas()
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.spark.sql(sql).toPandas()
+
+    def map_rows(
+        self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame], out: list[Column], view: str
+    ) -> None:
+        def batches(iterator):
+            for batch in iterator:
+                yield fn(batch)
+
+        self.spark.sql(sql).mapInPandas(batches, schema=spark_ddl(out)).createOrReplaceTempView(view)
+
+    def create_if_missing(self, name: str, columns: list[Column]) -> bool:
+        if self.exists(name):
+            return False
+        self.spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {name} ({spark_ddl(columns)}) "
+            "TBLPROPERTIES (delta.enableChangeDataFeed = true)"
+        )
+        return True
+
+    def _merge_count(self, result, column: str) -> int:
+        rows = result.collect()
+        return int(rows[0][column]) if rows and column in rows[0].asDict() else 0
+
+    def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:
+        select = ", ".join(f"s.`{c.name}`" for c in columns)
+        names = ", ".join(f"`{c.name}`" for c in columns)
+        result = self.spark.sql(
+            f"MERGE INTO {name} AS t USING ({sql}) AS s ON {key_predicate(keys, '<=>')} "
+            f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({select})"
+        )
+        return self._merge_count(result, "num_inserted_rows")
+
+    def update_from(self, name: str, sql: str, keys: list[str], assignments: dict[str, str], where: str) -> int:
+        sets = ", ".join(f"t.`{col}` = {expr}" for col, expr in assignments.items())
+        result = self.spark.sql(
+            f"MERGE INTO {name} AS t USING ({sql}) AS s ON {key_predicate(keys, '<=>')} "
+            f"WHEN MATCHED AND {where} THEN UPDATE SET {sets}"
+        )
+        return self._merge_count(result, "num_updated_rows")
+
+    def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
+        typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
+        typed.write.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)

@@ -1,0 +1,319 @@
+"""`lakemon train`: fit the model on the configured training data and log the run to MLflow.
+
+What one run holds (the same on Databricks and on the embedded default):
+- params: the estimator's hyper-parameters (defaults below, overridden by
+  `model.training.params`) plus source, test_fraction, seed and row counts;
+- metrics on the held-out test split: accuracy, precision, recall, f1, roc_auc;
+- the model (`model/`): a pyfunc returning prediction + prediction_proba (see
+  model_code/probability_classifier.py), with an explicit signature built from the model
+  config and an input example;
+- dataset inputs: the training split (context "training") and the test split ("testing");
+- artifacts: confusion_matrix.png, feature_importance.csv and feature_importance.png
+  (permutation importance on the test split, ROC AUC drop).
+
+The split is reproducible from the params alone, which is how `register` re-creates the same
+test set to compare challenger and champion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lakemon.config.model import Column, Model, ProblemType
+from lakemon.tables import output_columns
+
+from .context import JobContext, add_context_arguments
+
+MODEL_ARTIFACT = "model"
+MODEL_CODE = Path(__file__).parent / "model_code" / "probability_classifier.py"
+DEFAULT_PARAMS: dict[str, float | int | str | bool] = {
+    "learning_rate": 0.1,
+    "max_iter": 200,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 20,
+    "l2_regularization": 0.0,
+}
+"""HistGradientBoostingClassifier settings unless the env's model.training.params says otherwise."""
+ONE_HOT_MIN_FREQUENCY = 10
+"""Categories seen fewer times than this share one 'infrequent' column (long-tailed EYE/HAIR)."""
+
+MLFLOW_TYPES = {
+    "string": "string",
+    "double": "double",
+    "float": "float",
+    "bigint": "long",
+    "int": "integer",
+    "boolean": "boolean",
+    "date": "datetime",
+    "timestamp": "datetime",
+}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    """runs:/<run_id>/model: what `register` registers."""
+    metrics: dict[str, float]
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def load_training_data(ctx: JobContext) -> pd.DataFrame:
+    """The configured training source as a pandas frame with the model's feature and label columns.
+
+    `bundled:<publisher>` is the data shipped in the wheel. Anything else is a table name: a
+    Unity Catalog table on Databricks, the local Delta table of that name on the embedded default.
+    """
+    source = ctx.model.training.source
+    if source.startswith("bundled:"):
+        from .datasets import load_comic
+
+        return load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
+    from .tables import engine_for
+
+    frame = engine_for(ctx).read_table(source)
+    frame.columns = [str(c).lower() for c in frame.columns]
+    wanted = [*ctx.model.feature_names(), ctx.model.label.name]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise ValueError(f"training table {source} lacks column(s) {', '.join(missing)}")
+    return frame.dropna(subset=[ctx.model.label.name])
+
+
+BUNDLED_ORIGIN = "https://github.com/fivethirtyeight/data/tree/master/comic-characters"
+
+
+def dataset_source(source: str):
+    """MLflow dataset source: the public origin of bundled data, else the (Delta) table name."""
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+
+    if source.startswith("bundled:"):
+        return HTTPDatasetSource(url=BUNDLED_ORIGIN)
+    return DeltaDatasetSource(delta_table_name=source)
+
+
+def feature_kinds(model: Model) -> tuple[list[str], list[str]]:
+    """(categorical, numeric) feature names: string/boolean/date columns are categories."""
+    numeric_types = {"double", "float", "bigint", "int"}
+    categorical = [c.name for c in model.features if c.type not in numeric_types]
+    numeric = [c.name for c in model.features if c.type in numeric_types]
+    return categorical, numeric
+
+
+def model_config(model: Model) -> dict[str, object]:
+    """What the pyfunc wrapper needs at load time (it cannot import our wheel)."""
+    categorical, numeric = feature_kinds(model)
+    return {
+        "categorical": categorical,
+        "numeric": numeric,
+        "prediction": model.prediction.name,
+        "prediction_proba": model.prediction_proba or "prediction_proba",
+    }
+
+
+def signature(model: Model):
+    """Signature from the config, not inferred from data: every feature is optional (a missing
+    value is a value), outputs are exactly the served columns."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    def spec(column: Column, required: bool) -> ColSpec:
+        return ColSpec(MLFLOW_TYPES[column.type], column.name, required=required)
+
+    inputs = Schema([spec(c, required=False) for c in model.features])
+    outputs = Schema([spec(c, required=True) for c in output_columns(model)])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+# --- model ---------------------------------------------------------------------------------------
+
+
+def build_pipeline(model: Model, params: dict[str, object], seed: int):
+    """Impute, one-hot encode (missing is its own category), gradient boosting. Only sklearn
+    classes, so the pickled pipeline loads anywhere scikit-learn does."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    categorical, numeric = feature_kinds(model)
+    encode = Pipeline(
+        [
+            ("missing_as_category", SimpleImputer(strategy="constant", fill_value="(missing)")),
+            (
+                "one_hot",
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", min_frequency=ONE_HOT_MIN_FREQUENCY, sparse_output=False
+                ),
+            ),
+        ]
+    )
+    columns = ColumnTransformer(
+        [
+            ("categorical", encode, categorical),
+            ("numeric", SimpleImputer(strategy="median", add_indicator=True), numeric),
+        ]
+    )
+    estimator = HistGradientBoostingClassifier(random_state=seed, **params)
+    return Pipeline([("features", columns), ("model", estimator)])
+
+
+def classification_metrics(y_true, predicted, proba) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+
+    return {
+        "accuracy": float(accuracy_score(y_true, predicted)),
+        "precision": float(precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(recall_score(y_true, predicted, zero_division=0)),
+        "f1": float(f1_score(y_true, predicted, zero_division=0)),
+        "roc_auc": float(roc_auc_score(y_true, proba)),
+    }
+
+
+def _plots(pipeline, x_test, y_test, predicted, seed: int, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    display = ConfusionMatrixDisplay.from_predictions(y_test, predicted, cmap="Blues")
+    display.ax_.set_title("Confusion matrix (test split)")
+    cm_path = out / "confusion_matrix.png"
+    display.figure_.savefig(cm_path, dpi=100, bbox_inches="tight")
+    plt.close(display.figure_)
+
+    from threadpoolctl import threadpool_limits
+
+    # Many small predict calls: OpenMP threads cost more than they give (20x slower on a busy
+    # 2-core machine, measured), so score them on one thread.
+    with threadpool_limits(limits=1):
+        result = permutation_importance(
+            pipeline, x_test, y_test, scoring="roc_auc", n_repeats=5, random_state=seed, n_jobs=1
+        )
+    importance = pd.DataFrame(
+        {"feature": list(x_test.columns), "importance_mean": result.importances_mean, "importance_std": result.importances_std}
+    ).sort_values("importance_mean", ascending=False)
+    csv_path = out / "feature_importance.csv"
+    importance.to_csv(csv_path, index=False)
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(importance) + 1))
+    ordered = importance.iloc[::-1]
+    ax.barh(ordered["feature"], ordered["importance_mean"], xerr=ordered["importance_std"])
+    ax.set_xlabel("drop in ROC AUC when the feature is shuffled")
+    ax.set_title("Permutation importance (test split)")
+    png_path = out / "feature_importance.png"
+    fig.savefig(png_path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return [cm_path, csv_path, png_path]
+
+
+def train_model(
+    ctx: JobContext, experiment: str | None = None, progress: Callable[[str], None] = print
+) -> TrainResult:
+    """Train, evaluate and log one run. Callable from Python (the end-to-end loop) and the CLI."""
+    import mlflow
+    import sklearn
+
+    from .datasets import split_train_test
+    from .model_code.probability_classifier import prepare_features
+    from .tracking import configure_mlflow, use_experiment
+
+    model, training = ctx.model, ctx.model.training
+    if model.problem_type is not ProblemType.CLASSIFICATION:
+        raise ValueError(f"train supports classification models; {model.name} is {model.problem_type.value}")
+    configure_mlflow(ctx)
+    experiment_id = use_experiment(ctx, experiment)
+
+    progress(f"train: loading {training.source}")
+    data = load_training_data(ctx)
+    train_df, test_df = split_train_test(data, training.test_fraction, training.seed)
+    categorical, numeric = feature_kinds(model)
+    label = model.label.name
+    x_train = prepare_features(train_df, categorical, numeric)
+    x_test = prepare_features(test_df, categorical, numeric)
+    params = {**DEFAULT_PARAMS, **training.params}
+
+    progress(f"train: fitting on {len(train_df)} rows, testing on {len(test_df)} rows")
+    pipeline = build_pipeline(model, params, training.seed)
+    pipeline.fit(x_train, train_df[label])
+    proba = pipeline.predict_proba(x_test)[:, 1]
+    predicted = (proba >= 0.5).astype("int64")
+    metrics = classification_metrics(test_df[label], predicted, proba)
+    progress("train: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+
+    with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags({"lakemon.env": ctx.env.name, "lakemon.model": model.name})
+        mlflow.log_params(
+            {
+                **params,
+                "estimator": "HistGradientBoostingClassifier",
+                "source": training.source,
+                "test_fraction": training.test_fraction,
+                "seed": training.seed,
+                "train_rows": len(train_df),
+                "test_rows": len(test_df),
+            }
+        )
+        mlflow.log_metrics(metrics)
+        columns = [*model.feature_names(), label]
+        source = dataset_source(training.source)
+        for part, frame, context in (("train", train_df, "training"), ("test", test_df, "testing")):
+            dataset = mlflow.data.from_pandas(frame[columns], source=source, targets=label, name=f"{model.name}-{part}")
+            mlflow.log_input(dataset, context=context)
+        progress("train: computing permutation importance and plots")
+        for path in _plots(pipeline, x_test, test_df[label], predicted, training.seed, Path(tmp)):
+            mlflow.log_artifact(str(path))
+
+        progress("train: logging the model")
+        pipeline_dir = Path(tmp) / "pipeline"
+        requirements = [
+            f"mlflow=={mlflow.__version__}",
+            f"scikit-learn=={sklearn.__version__}",
+            f"pandas=={pd.__version__}",
+            "cloudpickle",
+        ]
+        # Explicit requirements: inferring them loads the model in a subprocess (seconds).
+        mlflow.sklearn.save_model(
+            pipeline, str(pipeline_dir), serialization_format="cloudpickle", pip_requirements=requirements
+        )
+        example = test_df[model.feature_names()].head(5)
+        mlflow.pyfunc.log_model(
+            name=MODEL_ARTIFACT,
+            python_model=str(MODEL_CODE),
+            artifacts={"pipeline": str(pipeline_dir)},
+            model_config=model_config(model),
+            signature=signature(model),
+            input_example=example,
+            pip_requirements=requirements,
+        )
+        run_id = run.info.run_id
+    progress(f"train: run {run_id} logged in experiment {experiment_id}")
+    return TrainResult(run_id, experiment_id, f"runs:/{run_id}/{MODEL_ARTIFACT}", metrics)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_context_arguments(parser)
+    parser.add_argument("--experiment", help="MLflow experiment (default: /Shared/lakemon/<env>/<model>)")
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = JobContext.from_args(args)
+    try:
+        result = train_model(ctx, experiment=args.experiment)
+    except ValueError as exc:
+        print(f"lakemon train: {exc}")
+        return 1
+    print(result.run_id)
+    return 0
