@@ -122,7 +122,7 @@ class LakemonStack(TerraformStack):
         if self._home is None:
             from .catalog import SchemaHome
 
-            self._home = SchemaHome(self, "catalog", env=self.env)
+            self._home = SchemaHome(self, "uc-home", env=self.env)
         return self._home
 
     @property

@@ -1,0 +1,122 @@
+"""ModelCatalog, SchemaHome and ServingEndpoint: what they declare and what they refuse."""
+
+from __future__ import annotations
+
+import pytest
+import cdktf
+
+from lakemon import LakemonConstructError, ModelCatalog, RateLimitSpec, ServingEndpoint
+
+
+def test_model_catalog_declares_schema_volume_model_and_grants(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    catalog = ModelCatalog(stack, "catalog-alive", env=dev_env, model=dev_env.model())
+    synthesized = cdktf.Testing.synth(stack)
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized, "databricks_schema", {"catalog_name": "mlops_dev", "name": "marvel_characters"}
+    )
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized, "databricks_volume", {"name": "artifacts", "volume_type": "MANAGED", "schema_name": "marvel_characters"}
+    )
+    assert cdktf.Testing.to_have_resource_with_properties(
+        synthesized, "databricks_registered_model", {"name": "alive_classifier", "catalog_name": "mlops_dev"}
+    )
+    assert catalog.registered_model_name == "mlops_dev.marvel_characters.alive_classifier"
+    grants = {g.get("schema") or g.get("volume") or g.get("model"): g["grant"] for g in resources_of(stack, "databricks_grants")}
+    assert {"principal": "ml-platform-readers", "privileges": ["USE_SCHEMA", "SELECT"]} in grants["mlops_dev.marvel_characters"]
+    assert {"principal": "ml-platform-admins", "privileges": ["ALL_PRIVILEGES"]} in grants[catalog.registered_model_name]
+    assert {"principal": "ml-platform-readers", "privileges": ["EXECUTE"]} in grants[catalog.registered_model_name]
+    assert "mlops_dev.marvel_characters.artifacts" in grants
+    # dev does not protect data
+    assert "lifecycle" not in resources_of(stack, "databricks_schema")[0]
+
+
+def test_two_models_share_one_schema_and_volume(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    model = dev_env.model()
+    ModelCatalog(stack, "a", env=dev_env, model=model)
+    other = model.model_copy(update={"name": "second_model"})
+    ModelCatalog(stack, "b", env=dev_env, model=other)
+    assert len(resources_of(stack, "databricks_schema")) == 1
+    assert len(resources_of(stack, "databricks_volume")) == 1
+    assert len(resources_of(stack, "databricks_registered_model")) == 2
+
+
+def test_prod_schema_is_protected(make_stack, prod_env, resources_of):
+    stack = make_stack(prod_env)
+    ModelCatalog(stack, "catalog", env=prod_env, model=prod_env.model())
+    assert resources_of(stack, "databricks_schema")[0]["lifecycle"] == {"prevent_destroy": True}
+
+
+def _endpoint(stack, **overrides):
+    props = dict(
+        name="alive-classifier-dev",
+        inference_catalog="mlops_dev",
+        inference_schema="marvel_characters",
+        inference_table_prefix="alive_classifier",
+        workload_size="Small",
+        scale_to_zero=True,
+        rate_limits=[RateLimitSpec(calls=100)],
+        tags={"team": "ml"},
+        query_principals=["consumers"],
+        manage_principals=["admins", "0f2b7c1e-1111-2222-3333-444455556666"],
+    )
+    props.update(overrides)
+    return ServingEndpoint(stack, "endpoint", **props)
+
+
+def test_endpoint_logs_to_ai_gateway_inference_table_without_served_entities(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    endpoint = _endpoint(stack)
+    (serving,) = resources_of(stack, "databricks_model_serving")
+    assert serving["name"] == "alive-classifier-dev"
+    assert serving["ai_gateway"]["inference_table_config"] == {
+        "catalog_name": "mlops_dev",
+        "schema_name": "marvel_characters",
+        "table_name_prefix": "alive_classifier",
+        "enabled": True,
+    }
+    assert serving["ai_gateway"]["rate_limits"] == [{"calls": 100, "key": "user", "renewal_period": "minute"}]
+    # Creatable before any model version exists: no config block, and the job owns it afterwards.
+    assert "config" not in serving
+    assert serving["lifecycle"] == {"ignore_changes": ["config"]}
+    tags = {t["key"]: t["value"] for t in serving["tags"]}
+    assert tags == {
+        "team": "ml",
+        "lakemon_workload_size": "Small",
+        "lakemon_workload_type": "CPU",
+        "lakemon_scale_to_zero": "true",
+    }
+    assert endpoint.inference_table == "mlops_dev.marvel_characters.alive_classifier_payload"
+
+
+def test_endpoint_permissions_query_and_manage(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    _endpoint(stack)
+    (permissions,) = resources_of(stack, "databricks_permissions")
+    assert permissions["serving_endpoint_id"].startswith("${databricks_model_serving.")
+    assert permissions["access_control"] == [
+        {"group_name": "consumers", "permission_level": "CAN_QUERY"},
+        {"group_name": "admins", "permission_level": "CAN_MANAGE"},
+        {"service_principal_name": "0f2b7c1e-1111-2222-3333-444455556666", "permission_level": "CAN_MANAGE"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": "bad name!"}, "not a valid serving endpoint name"),
+        ({"workload_size": "Huge"}, "workload_size 'Huge' is not allowed; allowed: Small, Medium, Large"),
+        ({"workload_type": "TPU"}, "workload_type 'TPU' is not allowed"),
+        ({"query_principals": ["users"]}, "would open the endpoint to every user"),
+        ({"manage_principals": ["All Users"]}, "would open the endpoint to every user"),
+        ({"rate_limits": [RateLimitSpec(calls=0)]}, "rate limit"),
+        ({"inference_schema": "Marvel"}, "not a valid Unity Catalog identifier"),
+    ],
+)
+def test_endpoint_refuses_bad_props(make_stack, dev_env, overrides, message):
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError) as error:
+        _endpoint(stack, **overrides)
+    assert message in str(error.value)
+    assert "dev/endpoint" in str(error.value)
