@@ -267,6 +267,9 @@ def _profile_row(window, log_type, granularity, key: GroupKey, column, data_type
         "data_type": data_type,
     }
     row.update(fields)
+    for name in ("precision", "recall", "f1_score"):
+        if row.get(name):  # map entries as (key, value) pairs, also after a JSON round trip
+            row[name] = {**row[name], "one_vs_all": [tuple(kv) for kv in row[name]["one_vs_all"]]}
     return row
 
 

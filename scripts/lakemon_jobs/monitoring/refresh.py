@@ -1,0 +1,238 @@
+"""Incremental, atomic refresh of the local profile and drift metrics tables.
+
+A refresh
+1. reads the inference log (and, only if its stored profile is stale, the baseline) from the
+   local Delta tables;
+2. fingerprints each window's rows (DuckDB's row hash, summed per window) and chains it with
+   the previous window's fingerprint, because CONSECUTIVE drift depends on both;
+3. recomputes only windows whose fingerprint changed, keeps the other rows of the previous
+   tables, and drops windows that no longer have rows;
+4. overwrites each metrics table in one Delta commit; if the second write fails, the first table
+   is restored to its previous version, then the state is saved. A failure at any point
+   therefore leaves the previous tables (and the state that describes them) as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from . import engine, state
+from .prepare import Vocabulary, monitored_columns
+from .schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from .settings import MonitorSettings
+from .windows import timestamps_us, window_starts
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    windows_total: int
+    """Windows with rows, summed over granularities."""
+    windows_recomputed: int
+    baseline_recomputed: bool
+    profile_rows: int
+    drift_rows: int
+    profile_version: int
+    drift_version: int
+    seconds: float
+
+
+def read_delta(path: Path, what: str) -> tuple[pa.Table, str] | None:
+    """(table, '<delta table id>@<version>') or None when no Delta table is at `path`."""
+    try:
+        dt = DeltaTable(str(path))
+    except TableNotFoundError:
+        return None
+    return dt.to_pyarrow_table(), f"{dt.metadata().id}@{dt.version()}"
+
+
+def delta_identity(path: Path) -> str | None:
+    try:
+        dt = DeltaTable(str(path))
+    except TableNotFoundError:
+        return None
+    return f"{dt.metadata().id}@{dt.version()}"
+
+
+def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None = None) -> RefreshResult:
+    """Refresh `<inference_log>_profile_metrics` and `_drift_metrics` of `model` in `env` on the
+    embedded default (`runtime`: lakemon_jobs.runtime.LocalRuntime)."""
+    from lakemon.tables import ModelTables
+
+    tables = ModelTables(env, model)
+    settings = MonitorSettings.from_config(env, model)
+    return refresh_paths(
+        settings,
+        inference_path=runtime.table_path(tables.inference_log),
+        baseline_path=runtime.table_path(tables.baseline),
+        profile_path=runtime.table_path(tables.profile_metrics),
+        drift_path=runtime.table_path(tables.drift_metrics),
+        state_dir=runtime.root / "monitor_state" / tables.inference_log,
+        progress=progress,
+    )
+
+
+def window_fingerprints(inference: pa.Table, settings: MonitorSettings, salt: str) -> dict[str, dict[str, str]]:
+    """granularity -> {window start (us, as str): fingerprint}, chained with the previous window."""
+    if inference.num_rows == 0 or settings.timestamp_col not in inference.column_names:
+        return {g: {} for g in settings.granularities}
+    con = duckdb.connect()
+    try:
+        con.register("t", inference)
+        cols = ", ".join(f'"{c}"' for c in inference.column_names)
+        row_hash = con.execute(f"SELECT hash({cols}) AS h FROM t").fetchnumpy()["h"].astype(np.uint64)
+    finally:
+        con.close()
+    ts, valid = timestamps_us(inference.column(settings.timestamp_col))
+    out: dict[str, dict[str, str]] = {}
+    for granularity in settings.granularities:
+        starts = window_starts(ts[valid], granularity)
+        uniq, inverse = np.unique(starts, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        hashes = row_hash[valid][order]
+        cuts = np.concatenate(([0], np.flatnonzero(np.diff(inverse[order])) + 1))
+        sums = np.add.reduceat(hashes, cuts) if hashes.shape[0] else np.empty(0, np.uint64)
+        counts = np.diff(np.append(cuts, hashes.shape[0]))
+        chained, prev = {}, ""
+        for start, s, c in zip(uniq.tolist(), sums.tolist(), counts.tolist(), strict=True):
+            fp = hashlib.sha256(f"{salt}|{prev}|{start}|{c}|{s}".encode()).hexdigest()[:24]
+            chained[str(start)] = fp
+            prev = f"{start}:{fp}"
+        out[granularity] = chained
+    return out
+
+
+def _keep_rows(table: pa.Table, keep: dict[str, set[int]], with_baseline: bool) -> pa.Table:
+    """Rows of a previous metrics table for windows in `keep` (and BASELINE rows if asked)."""
+    if table.num_rows == 0:
+        return table
+    starts = pc.cast(pc.struct_field(table.column("window"), "start"), pa.int64()).to_numpy(zero_copy_only=False)
+    grans = table.column("granularity").to_pylist()
+    mask = np.zeros(table.num_rows, dtype=bool)
+    is_baseline_row = (
+        np.asarray(pc.equal(table.column("log_type"), "BASELINE").to_numpy(zero_copy_only=False), dtype=bool)
+        if "log_type" in table.column_names
+        else np.zeros(table.num_rows, dtype=bool)
+    )
+    for i, (g, s) in enumerate(zip(grans, starts.tolist(), strict=True)):
+        if is_baseline_row[i]:
+            mask[i] = with_baseline
+        elif g in keep and s is not None and not np.isnan(s) and int(s) in keep[g]:
+            mask[i] = True
+    return table.filter(pa.array(mask))
+
+
+def refresh_paths(
+    settings: MonitorSettings,
+    *,
+    inference_path: Path,
+    baseline_path: Path,
+    profile_path: Path,
+    drift_path: Path,
+    state_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> RefreshResult:
+    t0 = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    read = read_delta(inference_path, "inference log")
+    if read is None:
+        raise FileNotFoundError(f"no inference-log Delta table at {inference_path}; run unpack first")
+    inference, _ = read
+    if inference.num_rows and settings.timestamp_col not in inference.column_names:
+        raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
+    say(f"read inference log: {inference.num_rows} rows")
+
+    baseline_id = delta_identity(baseline_path)
+    baseline_fp = hashlib.sha256(f"{settings.fingerprint()}|{baseline_id}".encode()).hexdigest()[:24]
+    with ThreadPoolExecutor(engine._pool_size()) as pool:
+        profile = state.load_baseline(state_dir, baseline_fp) if baseline_id else None
+        baseline_recomputed = False
+        if profile is None and baseline_id is not None:
+            baseline, _ = read_delta(baseline_path, "baseline")
+            say(f"profiling baseline: {baseline.num_rows} rows")
+            specs = monitored_columns(settings, baseline)
+            profile = engine.build_baseline(baseline, settings, specs, {}, pool)
+            state.save_baseline(state_dir, baseline_fp, profile)
+            baseline_recomputed = True
+        specs = monitored_columns(settings, inference)
+        vocabs: dict[str, Vocabulary] = {}
+        if profile is not None:
+            names = {s.name for s in specs}
+            specs += [s for s in profile.specs if s.name not in names]
+            vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
+
+        fingerprints = window_fingerprints(inference, settings, baseline_fp)
+        previous = state.load_windows(state_dir)
+        old_tables = None
+        if previous.get("tables") == [delta_identity(profile_path), delta_identity(drift_path)] and previous.get("tables")[0]:
+            old_tables = (read_delta(profile_path, "profile")[0], read_delta(drift_path, "drift")[0])
+            if not (old_tables[0].schema.equals(PROFILE_METRICS_SCHEMA) and old_tables[1].schema.equals(DRIFT_METRICS_SCHEMA)):
+                old_tables = None
+        old_fps = previous.get("windows", {}) if old_tables is not None else {}
+        recompute: dict[str, set[int]] = {}
+        keep: dict[str, set[int]] = {}
+        for g, fps in fingerprints.items():
+            before = old_fps.get(g, {})
+            recompute[g] = {int(s) for s, fp in fps.items() if before.get(s) != fp}
+            keep[g] = {int(s) for s, fp in fps.items() if before.get(s) == fp}
+        total = sum(len(v) for v in fingerprints.values())
+        n_recompute = sum(len(v) for v in recompute.values())
+        say(f"{n_recompute} of {total} windows to recompute")
+
+        new_profile, new_drift = engine.run(
+            inference, profile, settings, specs, vocabs, pool,
+            emit=lambda g, s: s in recompute.get(g, ()),
+            emit_baseline=True,
+            progress=say,
+        )
+    if old_tables is not None:
+        new_profile = pa.concat_tables([_keep_rows(old_tables[0], keep, with_baseline=False), new_profile])
+        new_drift = pa.concat_tables([_keep_rows(old_tables[1], keep, with_baseline=False), new_drift])
+    profile_version, drift_version = write_both(profile_path, new_profile, drift_path, new_drift)
+    state.save_windows(state_dir, {
+        "windows": fingerprints,
+        "tables": [delta_identity(profile_path), delta_identity(drift_path)],
+    })
+    say(f"wrote {new_profile.num_rows} profile rows, {new_drift.num_rows} drift rows")
+    return RefreshResult(
+        windows_total=total,
+        windows_recomputed=n_recompute,
+        baseline_recomputed=baseline_recomputed,
+        profile_rows=new_profile.num_rows,
+        drift_rows=new_drift.num_rows,
+        profile_version=profile_version,
+        drift_version=drift_version,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _overwrite(path: Path, table: pa.Table) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(path), table, mode="overwrite", schema_mode="overwrite")
+    return DeltaTable(str(path)).version()
+
+
+def write_both(profile_path: Path, profile: pa.Table, drift_path: Path, drift: pa.Table) -> tuple[int, int]:
+    """Overwrite both tables, each in one commit; if the drift write fails, restore the profile
+    table to the version it had before, so the two never describe different refreshes."""
+    before = delta_identity(profile_path)
+    previous_version = DeltaTable(str(profile_path)).version() if before else None
+    profile_version = _overwrite(profile_path, profile)
+    try:
+        drift_version = _overwrite(drift_path, drift)
+    except BaseException:
+        if previous_version is not None:
+            DeltaTable(str(profile_path)).restore(previous_version)
+        raise
+    return profile_version, drift_version

@@ -1,0 +1,114 @@
+"""What a refresh keeps between runs, under <root>/monitor_state/<inference table>/.
+
+- the baseline profile (summaries as JSON, sorted values and category counts as .npy files,
+  memory-mapped on load), valid while the baseline table's Delta id and version and the
+  monitor settings are unchanged: a steady-state refresh neither reads nor sorts the baseline;
+- per granularity and window, a fingerprint of its rows: only windows whose fingerprint
+  changed are recomputed.
+Every file is written under a fresh name and published by an atomic rename, so a crash leaves
+either the old state or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from .columns import ColumnState
+from .engine import BaselineProfile, Group
+from .prepare import Vocabulary
+from .settings import ColumnSpec
+from .stats import SortedSample
+
+BASELINE_POINTER = "baseline.json"
+WINDOWS_FILE = "windows.json"
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save_baseline(state_dir: Path, fingerprint: str, profile: BaselineProfile) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    folder = state_dir / f"baseline-{uuid.uuid4().hex[:12]}"
+    folder.mkdir()
+    groups = []
+    for gi, (key, g) in enumerate(profile.groups.items()):
+        states = {}
+        for name, st in g.states.items():
+            entry = {"kind": st.kind, "summary": st.summary}
+            if g.same_as is None:
+                arr = st.sample.values if st.kind == "numeric" else st.counts
+                file = f"g{gi}-{len(states)}.npy"
+                np.save(folder / file, arr)
+                entry["array"] = file
+            states[name] = entry
+        groups.append({"key": list(key), "same_as": list(g.same_as) if g.same_as else None,
+                       "table_row": g.table_row, "states": states, "n": int(g.rows.shape[0])})
+    meta = {
+        "fingerprint": fingerprint,
+        "specs": [[s.name, s.kind, s.data_type] for s in profile.specs],
+        "vocabs": {k: {"values": v.values, "is_string": v.is_string} for k, v in profile.vocabs.items()},
+        "present": sorted(profile.present),
+        "groups": groups,
+    }
+    (folder / "profile.json").write_text(json.dumps(meta))
+    old = _read_json(state_dir / BASELINE_POINTER)
+    _write_json_atomic(state_dir / BASELINE_POINTER, {"folder": folder.name, "fingerprint": fingerprint})
+    if old and old.get("folder") and old["folder"] != folder.name:
+        shutil.rmtree(state_dir / old["folder"], ignore_errors=True)
+
+
+def load_baseline(state_dir: Path, fingerprint: str) -> BaselineProfile | None:
+    """The stored baseline profile, or None when absent, unreadable or stale."""
+    pointer = _read_json(state_dir / BASELINE_POINTER)
+    if not pointer or pointer.get("fingerprint") != fingerprint:
+        return None
+    folder = state_dir / pointer["folder"]
+    meta = _read_json(folder / "profile.json")
+    if not meta or meta.get("fingerprint") != fingerprint:
+        return None
+    try:
+        groups: dict = {}
+        for entry in meta["groups"]:
+            key = tuple(entry["key"])
+            same = tuple(entry["same_as"]) if entry["same_as"] else None
+            g = Group(key, np.empty(entry["n"], dtype=np.int64), same_as=same, table_row=entry["table_row"])
+            if same is None:
+                for name, st in entry["states"].items():
+                    arr = np.load(folder / st["array"], mmap_mode="r")
+                    if st["kind"] == "numeric":
+                        g.states[name] = ColumnState("numeric", st["summary"], sample=SortedSample(arr))
+                    else:
+                        g.states[name] = ColumnState("categorical", st["summary"], counts=np.asarray(arr))
+            else:
+                g.states = groups[same].states
+            groups[key] = g
+    except (OSError, ValueError, KeyError):
+        return None
+    specs = [ColumnSpec(*s) for s in meta["specs"]]
+    vocabs = {k: Vocabulary(list(v["values"]), v["is_string"]) for k, v in meta["vocabs"].items()}
+    return BaselineProfile(specs, vocabs, groups, set(meta["present"]))
+
+
+def load_windows(state_dir: Path) -> dict:
+    return _read_json(state_dir / WINDOWS_FILE) or {}
+
+
+def save_windows(state_dir: Path, data: dict) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(state_dir / WINDOWS_FILE, data)
