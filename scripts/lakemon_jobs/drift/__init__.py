@@ -1,0 +1,32 @@
+"""analyze-drift: judge drift per window and feature, report it, alert on it.
+
+Python API (the end-to-end loop and tests use it; the CLI is a thin layer over it):
+- `analyze(env, model, drift, profile, *, now=None) -> DriftReport`   (pure: tables in, verdicts out)
+- `write_report(report, out_dir) -> ReportPaths`                       (HTML + JSON summary)
+- `send_alerts(report, env, *, outbox_dir=None, ...) -> list[Delivery]` (local destinations)
+- `read_tables(tables, runtime=None, warehouse_id=None) -> (drift, profile)`
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["DriftReport", "Judgement", "Verdict", "analyze", "write_report", "send_alerts", "read_tables"]
+
+_HOMES = {
+    "DriftReport": "verdicts",
+    "Judgement": "verdicts",
+    "analyze": "verdicts",
+    "Verdict": "rule",
+    "write_report": "report",
+    "send_alerts": "alerts",
+    "read_tables": "sources",
+}
+
+
+def __getattr__(name: str) -> Any:  # lazy, so `lakemon --help` does not import matplotlib
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -1,0 +1,117 @@
+"""Read the two monitor output tables: local Delta tables, or Databricks through a SQL warehouse.
+
+Both paths return pyarrow tables with the columns of monitoring/schema.py, so the decision code
+never knows where the rows came from. Only the rows analyze-drift uses are read on Databricks
+(BASELINE drift and whole-table profile rows of the lookback period, plus the baseline profile).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pyarrow as pa
+
+from lakemon.tables import ModelTables
+
+from ..runtime import LocalRuntime
+
+STATEMENT_TIMEOUT_S = 600
+"""How long to wait for the warehouse (a stopped serverless warehouse starts in seconds, a
+classic one can take minutes)."""
+
+
+class TablesMissing(RuntimeError):
+    """A metrics table does not exist yet (the monitor has not run): exit code 1, clear message."""
+
+
+def read_local(tables: ModelTables, runtime: LocalRuntime) -> tuple[pa.Table, pa.Table]:
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    out = []
+    for name in (tables.drift_metrics, tables.profile_metrics):
+        path = runtime.table_path(name)
+        try:
+            out.append(DeltaTable(str(path)).to_pyarrow_table())
+        except TableNotFoundError:
+            raise TablesMissing(
+                f"table {name} does not exist at {path}; run `lakemon refresh` first to compute the metrics"
+            ) from None
+    return out[0], out[1]
+
+
+def databricks_queries(tables: ModelTables, since: datetime) -> tuple[str, str]:
+    """The two SELECTs run on the warehouse. `since` is formatted by us (not user input)."""
+    ts = since.strftime("%Y-%m-%d %H:%M:%S")
+    drift = (
+        f"SELECT * FROM {tables.drift_metrics} WHERE drift_type = 'BASELINE' AND slice_key IS NULL "
+        f"AND model_id = '*' AND window.end > TIMESTAMP '{ts}'"
+    )
+    profile = (
+        f"SELECT * FROM {tables.profile_metrics} WHERE slice_key IS NULL AND model_id = '*' "
+        f"AND (log_type = 'BASELINE' OR window.end > TIMESTAMP '{ts}')"
+    )
+    return drift, profile
+
+
+def _run_statement(client, warehouse_id: str, sql: str) -> pa.Table:
+    """Statement execution API, Arrow results via external links; polls with a deadline."""
+    import requests
+    from databricks.sdk.service.sql import Disposition, Format, StatementState
+
+    response = client.statement_execution.execute_statement(
+        statement=sql, warehouse_id=warehouse_id, format=Format.ARROW_STREAM,
+        disposition=Disposition.EXTERNAL_LINKS, wait_timeout="30s",
+    )
+    deadline = time.monotonic() + STATEMENT_TIMEOUT_S
+    while response.status.state in (StatementState.PENDING, StatementState.RUNNING):
+        if time.monotonic() > deadline:
+            client.statement_execution.cancel_execution(response.statement_id)
+            raise TimeoutError(f"warehouse {warehouse_id} did not answer within {STATEMENT_TIMEOUT_S} s: {sql}")
+        time.sleep(2)
+        response = client.statement_execution.get_statement(response.statement_id)
+    if response.status.state != StatementState.SUCCEEDED:
+        error = response.status.error
+        message = error.message if error else response.status.state.value
+        if "TABLE_OR_VIEW_NOT_FOUND" in (message or ""):
+            raise TablesMissing(f"{message}; the monitor has not written its metrics tables yet")
+        raise RuntimeError(f"query failed on warehouse {warehouse_id}: {message}")
+    batches: list[pa.RecordBatch] = []
+    chunk = response.result
+    while chunk is not None:
+        for link in chunk.external_links or []:
+            body = requests.get(link.external_link, timeout=120)  # presigned URL: no auth header
+            body.raise_for_status()
+            batches.extend(pa.ipc.open_stream(body.content))
+        index = chunk.next_chunk_index
+        chunk = (
+            client.statement_execution.get_statement_result_chunk_n(response.statement_id, index)
+            if index is not None else None
+        )
+    return pa.Table.from_batches(batches) if batches else pa.table({})
+
+
+def read_databricks(tables: ModelTables, warehouse_id: str, since: datetime) -> tuple[pa.Table, pa.Table]:
+    from databricks.sdk import WorkspaceClient
+
+    client = WorkspaceClient()  # credentials from the job's identity / environment, never config
+    drift_sql, profile_sql = databricks_queries(tables, since)
+    return _run_statement(client, warehouse_id, drift_sql), _run_statement(client, warehouse_id, profile_sql)
+
+
+def read_tables(
+    tables: ModelTables,
+    runtime: LocalRuntime | None = None,
+    warehouse_id: str | None = None,
+    since: datetime | None = None,
+) -> tuple[pa.Table, pa.Table]:
+    """(drift, profile): local Delta tables when `runtime` is given, else the SQL warehouse."""
+    if runtime is not None:
+        return read_local(tables, runtime)
+    if not warehouse_id:
+        raise ValueError("reading on Databricks needs a SQL warehouse: set workspace.warehouse_id or --warehouse-id")
+    if since is None:
+        raise ValueError("reading on Databricks needs `since` (start of the lookback period)")
+    return read_databricks(tables, warehouse_id, since)
+

@@ -1,0 +1,242 @@
+"""From the two metrics tables to verdicts: `analyze(env, model, drift, profile) -> DriftReport`.
+
+Reads only the rows the rule is about: drift_type BASELINE, the whole table (no slice), all
+model versions (model_id '*'), windows ending within the last `lookback_days`. The window's row
+count comes from the profile table (INPUT row of that window and column), the baseline's
+frequencies (for the calibrated null) from its BASELINE row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from lakemon.config.model import Environment, Model
+
+from ..monitoring.schema import ALL_MODELS, TABLE_COLUMN
+from .null import NullCalibration, calibrate_js, calibrate_psi, psi_bins
+from .rule import (
+    EVIDENCE_TEST,
+    TEST_STATISTICS,
+    Evidence,
+    FeatureRule,
+    Verdict,
+    feature_rules,
+    judge,
+    window_alpha,
+)
+
+OTHER_BUCKET = "<other>"
+NULL_BUCKET = "<null>"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    granularity: str
+    window_start: datetime
+    window_end: datetime
+    feature: str
+    kind: str
+    statistic: str
+    value: float | None
+    adjusted: float | None
+    """The value with the calibrated noise taken out (what is compared with the threshold)."""
+    threshold: float
+    pvalue: float | None
+    """The evidence: the larger of the test's p-value and the calibrated null's."""
+    test_pvalue: float | None
+    null_pvalue: float | None
+    alpha: float
+    count: int | None
+    verdict: Verdict
+    reason: str
+
+
+@dataclass
+class DriftReport:
+    env: str
+    model: str
+    generated_at: datetime
+    as_of: datetime
+    since: datetime
+    rules: list[FeatureRule]
+    settings: dict[str, Any]
+    judgements: list[Judgement]
+    quality: list[dict[str, Any]] = field(default_factory=list)
+    """Model quality per window (':table' INPUT rows), oldest first."""
+    profile: pa.Table | None = field(default=None, repr=False)
+    """Kept for the HTML report's distribution plots; never serialized."""
+
+    @property
+    def status(self) -> str:
+        verdicts = {j.verdict for j in self.judgements}
+        for status in (Verdict.DRIFT, Verdict.WARN, Verdict.OK):
+            if status in verdicts:
+                return str(status)
+        return "no_data"
+
+    @property
+    def drifted(self) -> list[Judgement]:
+        return [j for j in self.judgements if j.verdict is Verdict.DRIFT]
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return sorted({j.feature for j in self.drifted})
+
+    def windows(self) -> list[tuple[str, datetime, datetime]]:
+        return sorted({(j.granularity, j.window_start, j.window_end) for j in self.judgements}, key=lambda w: (w[0], w[1]))
+
+
+def _rows(table: pa.Table | None) -> list[dict[str, Any]]:
+    return [] if table is None else table.to_pylist()
+
+
+def _whole(row: dict[str, Any]) -> bool:
+    return row.get("slice_key") is None and row.get("model_id", ALL_MODELS) == ALL_MODELS
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _baseline_counts(row: dict[str, Any]) -> list[int]:
+    """The baseline's category counts as the engine buckets them: frequent items, nulls, other."""
+    items = row.get("frequent_items") or []
+    counts = [int(i["count"]) for i in items]
+    nulls = int(row.get("num_nulls") or 0)
+    other = int(row.get("count") or 0) - nulls - sum(counts)
+    return [*counts, nulls, max(0, other)]
+
+
+def _value(row: dict[str, Any], statistic: str) -> float | None:
+    raw = row.get(statistic)
+    if statistic in TEST_STATISTICS:
+        raw = raw and raw.get("statistic")
+    return None if raw is None else float(raw)
+
+
+def _test_pvalue(row: dict[str, Any], kind: str) -> float | None:
+    test = row.get(EVIDENCE_TEST[kind])
+    pvalue = test and test.get("pvalue")
+    return None if pvalue is None else float(pvalue)
+
+
+def _calibrate(rule: FeatureRule, value: float, window: dict | None, base: dict | None, alpha: float) -> NullCalibration | None:
+    if base is None or window is None:
+        return None
+    if rule.statistic == "js_distance":
+        return calibrate_js(value, _baseline_counts(base), int(window.get("count") or 0), alpha)
+    if rule.statistic == "population_stability_index":
+        def finite(r: dict) -> int:
+            return int(r.get("count") or 0) - sum(int(r.get(k) or 0) for k in ("num_nulls", "num_nan", "num_inf"))
+        return calibrate_psi(value, psi_bins(base.get("quantiles")), finite(window), finite(base))
+    return None
+
+
+def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table | None, *, now: datetime | None = None) -> DriftReport:
+    """Judge every (granularity, window, feature) of the lookback period. Pure: no I/O."""
+    settings = env.monitoring.drift
+    rules = feature_rules(model, settings)
+    as_of = _as_utc(now or datetime.now(UTC))
+    since = as_of - timedelta(days=settings.lookback_days)
+
+    profile_rows = [r for r in _rows(profile) if _whole(r)]
+    baseline = {r["column_name"]: r for r in profile_rows if r["log_type"] == "BASELINE"}
+    inputs = {
+        (r["granularity"], _as_utc(r["window"]["start"]), r["column_name"]): r
+        for r in profile_rows
+        if r["log_type"] == "INPUT" and r.get("window")
+    }
+
+    by_window: dict[tuple[str, datetime, datetime], dict[str, dict]] = defaultdict(dict)
+    for row in _rows(drift):
+        if row.get("drift_type") != "BASELINE" or not _whole(row) or not row.get("window"):
+            continue
+        start, end = _as_utc(row["window"]["start"]), _as_utc(row["window"]["end"])
+        if end <= since or start > as_of:
+            continue
+        by_window[(row["granularity"], start, end)][row["column_name"]] = row
+
+    judgements: list[Judgement] = []
+    for (granularity, start, end), columns in sorted(by_window.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        evidence: dict[str, tuple[Evidence, dict | None]] = {}
+        for rule in rules:
+            row = columns.get(rule.feature)
+            window = inputs.get((granularity, start, rule.feature))
+            base = baseline.get(rule.feature)
+            count = _window_count(row, window or inputs.get((granularity, start, TABLE_COLUMN)), base)
+            value = None if row is None else _value(row, rule.statistic)
+            pvalue = None if row is None else _test_pvalue(row, rule.kind)
+            evidence[rule.feature] = (Evidence(count, value, pvalue), window)
+        judged = sum(
+            1 for e, _ in evidence.values() if e.value is not None and e.count is not None and e.count >= settings.min_rows
+        )
+        alpha = window_alpha(settings, judged)
+        for rule in rules:
+            ev, window = evidence[rule.feature]
+            if ev.value is not None:
+                ev = Evidence(ev.count, ev.value, ev.test_pvalue, _calibrate(rule, ev.value, window, baseline.get(rule.feature), alpha))
+            verdict, reason = judge(rule, ev, settings, alpha)
+            cal = ev.calibration
+            pvalues = [p for p in (ev.test_pvalue, cal.pvalue if cal else None) if p is not None]
+            judgements.append(
+                Judgement(
+                    granularity=granularity, window_start=start, window_end=end, feature=rule.feature,
+                    kind=rule.kind, statistic=rule.statistic, value=ev.value,
+                    adjusted=cal.adjusted if cal else ev.value, threshold=rule.threshold,
+                    pvalue=max(pvalues) if pvalues else None, test_pvalue=ev.test_pvalue,
+                    null_pvalue=cal.pvalue if cal else None, alpha=alpha, count=ev.count,
+                    verdict=verdict, reason=reason,
+                )
+            )
+
+    quality = sorted(
+        (
+            _quality(r)
+            for r in profile_rows
+            if r["log_type"] == "INPUT" and r["column_name"] == TABLE_COLUMN and r.get("window")
+            and _as_utc(r["window"]["end"]) > since and _as_utc(r["window"]["start"]) <= as_of
+        ),
+        key=lambda q: (q["granularity"], q["window_start"]),
+    )
+    return DriftReport(
+        env=env.name, model=model.name, generated_at=datetime.now(UTC), as_of=as_of, since=since,
+        rules=rules, settings=settings.model_dump(mode="json"), judgements=judgements,
+        quality=[q for q in quality if len(q) > 3], profile=profile,
+    )
+
+
+def _window_count(row: dict | None, window: dict | None, base: dict | None) -> int | None:
+    """Rows in the window: the profile's INPUT count; else baseline count + the drift row's count_delta."""
+    if window is not None and window.get("count") is not None:
+        return int(window["count"])
+    if row is not None and base is not None and row.get("count_delta") is not None and base.get("count") is not None:
+        return int(round(base["count"] + row["count_delta"]))
+    return None
+
+
+QUALITY_FIELDS = {
+    "accuracy": lambda r: r.get("accuracy_score"),
+    "f1_macro": lambda r: (r.get("f1_score") or {}).get("macro"),
+    "roc_auc": lambda r: r.get("roc_auc_score"),
+    "mae": lambda r: r.get("mean_absolute_error"),
+    "rmse": lambda r: r.get("root_mean_squared_error"),
+    "r2": lambda r: r.get("r2_score"),
+}
+
+
+def _quality(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "granularity": row["granularity"],
+        "window_start": _as_utc(row["window"]["start"]),
+        "window_end": _as_utc(row["window"]["end"]),
+    }
+    for name, get in QUALITY_FIELDS.items():
+        value = get(row)
+        if value is not None:
+            out[name] = float(value)
+    return out
