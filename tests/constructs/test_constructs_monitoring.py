@@ -1,0 +1,175 @@
+"""Inference-log/baseline/labels tables and the quality monitor, including every refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from lakemon import (
+    BaselineTable,
+    CustomMetric,
+    InferenceLogTable,
+    LabelsTable,
+    LakemonConstructError,
+    QualityMonitor,
+)
+from lakemon.tables import SQL_TYPES, baseline_columns, inference_log_columns, labels_columns
+
+
+def test_inference_log_table_is_delta_with_cdf_and_model_typed_columns(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    model = dev_env.model()
+    InferenceLogTable(stack, "log", env=dev_env, model=model)
+    (table,) = resources_of(stack, "databricks_sql_table")
+    assert (table["catalog_name"], table["schema_name"], table["name"]) == (
+        "mlops_dev",
+        "marvel_characters",
+        "alive_classifier_inference_log",
+    )
+    assert table["table_type"] == "MANAGED" and table["data_source_format"] == "DELTA"
+    assert table["properties"]["delta.enableChangeDataFeed"] == "true"
+    assert table["properties"]["lakemon.retention_days"] == "90"
+    expected = [{"name": c.name, "type": SQL_TYPES[c.type]} for c in inference_log_columns(model)]
+    assert table["column"] == expected
+    names = [c["name"] for c in table["column"]]
+    # features, prediction, probability (classification), label, model id, timestamp
+    assert names[:8] == ["id", "align", "eye", "hair", "sex", "gsm", "appearances", "year"]
+    assert {"prediction", "prediction_proba", "alive", "model_version", "timestamp"} <= set(names)
+    assert table["warehouse_id"] == "${var.warehouse_id}"
+    assert "lifecycle" not in table
+
+
+def test_baseline_and_labels_tables_and_prod_protection(make_stack, prod_env, resources_of):
+    stack = make_stack(prod_env)
+    model = prod_env.model()
+    BaselineTable(stack, "baseline", env=prod_env, model=model)
+    LabelsTable(stack, "labels", env=prod_env, model=model)
+    tables = {t["name"]: t for t in resources_of(stack, "databricks_sql_table")}
+    assert [c["name"] for c in tables["alive_classifier_baseline"]["column"]] == [c.name for c in baseline_columns(model)]
+    assert [c["name"] for c in tables["alive_classifier_labels"]["column"]] == [c.name for c in labels_columns(model)]
+    for table in tables.values():
+        assert table["lifecycle"] == {"prevent_destroy": True}
+
+
+def _monitor(stack, **overrides):
+    props = dict(
+        table_name="c.s.t",
+        output_schema_name="c.s",
+        assets_dir="/Workspace/Shared/lakemon/t",
+        schedule_cron="0 0 0 * * ?",
+        inference_log=True,
+        problem_type="classification",
+        prediction_col="prediction",
+        timestamp_col="timestamp",
+        model_id_col="model_version",
+        label_col="label",
+        prediction_proba_col="proba",
+        granularities=["1 day"],
+        baseline_table_name="c.s.baseline",
+        notify_on_failure=["team@example.com"],
+    )
+    props.update(overrides)
+    return QualityMonitor(stack, "monitor", **props)
+
+
+def test_monitor_inference_log_blocks_are_lists_of_one(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    monitor = _monitor(
+        stack,
+        slicing_exprs=["sex"],
+        custom_metrics=[CustomMetric("avg_len", "avg(length({{input_column}}))", ("name",), '{"type":"double"}')],
+    )
+    (resource,) = resources_of(stack, "databricks_quality_monitor")
+    assert resource["inference_log"] == [
+        {
+            "problem_type": "PROBLEM_TYPE_CLASSIFICATION",
+            "prediction_col": "prediction",
+            "timestamp_col": "timestamp",
+            "model_id_col": "model_version",
+            "granularities": ["1 day"],
+            "label_col": "label",
+            "prediction_proba_col": "proba",
+        }
+    ]
+    assert resource["schedule"] == [{"quartz_cron_expression": "0 0 0 * * ?", "timezone_id": "UTC"}]
+    assert resource["notifications"] == [{"on_failure": [{"email_addresses": ["team@example.com"]}]}]
+    assert resource["custom_metrics"][0]["type"] == "CUSTOM_METRIC_TYPE_AGGREGATE"
+    assert resource["slicing_exprs"] == ["sex"]
+    assert "time_series" not in resource and "snapshot" not in resource
+    assert monitor.drift_metrics_table == "c.s.t_drift_metrics"
+    assert monitor.profile_metrics_table == "c.s.t_profile_metrics"
+
+
+def test_monitor_for_model_takes_env_values(make_stack, prod_env, resources_of):
+    stack = make_stack(prod_env)
+    QualityMonitor.for_model(stack, "monitor", env=prod_env, model=prod_env.model())
+    (resource,) = resources_of(stack, "databricks_quality_monitor")
+    assert resource["table_name"] == "mlops_prod.marvel_characters.alive_classifier_inference_log"
+    assert resource["baseline_table_name"] == "mlops_prod.marvel_characters.alive_classifier_baseline"
+    assert resource["output_schema_name"] == "mlops_prod.marvel_characters"
+    assert resource["schedule"][0]["quartz_cron_expression"] == "0 0 2 * * ?"
+    assert resource["inference_log"][0]["granularities"] == ["1 day"]
+    assert resource["inference_log"][0]["label_col"] == "alive"
+    assert resource["lifecycle"] == {"prevent_destroy": True}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"time_series": True}, "exactly one analysis type must be set"),
+        ({"snapshot": True}, "got inference_log, snapshot"),
+        ({"inference_log": False}, "got none"),
+        ({"problem_type": "regression"}, "prediction_proba_col is only meaningful for classification"),
+        ({"problem_type": "ranking"}, "problem_type 'ranking' is not allowed"),
+        ({"problem_type": None}, "inference_log analysis needs problem_type"),
+        ({"schedule_cron": None}, "a refresh schedule is required"),
+        ({"schedule_cron": "0 0 * * *"}, "6 or 7 fields"),
+        ({"schedule_timezone": "Mars/Olympus"}, "not an IANA time zone"),
+        ({"granularities": ["2 days"]}, "granularity '2 days' is not allowed"),
+        ({"granularities": []}, "at least one granularity"),
+        ({"baseline_table_name": "c.s.t"}, "baseline table cannot be the monitored table"),
+        ({"label_col": "prediction"}, "must differ"),
+        ({"prediction_col": None}, "needs prediction_col"),
+        ({"table_name": "t"}, "must be catalog.schema.table"),
+        ({"output_schema_name": "c"}, "must be catalog.schema"),
+        ({"assets_dir": "relative/dir"}, "absolute workspace folder"),
+        ({"slicing_exprs": [" "]}, "slicing expressions must not be empty"),
+        ({"custom_metrics": [CustomMetric("m", "1", ("a",), "{}", type="BAD")]}, "type 'BAD'"),
+    ],
+)
+def test_monitor_refuses_contradictions(make_stack, dev_env, overrides, message):
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError) as error:
+        _monitor(stack, **overrides)
+    assert message in str(error.value)
+    assert str(error.value).startswith("dev/monitor: ")
+
+
+def test_time_series_monitor_refuses_model_columns(make_stack, dev_env):
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError, match="belong to inference_log analysis"):
+        QualityMonitor(
+            stack, "ts", table_name="c.s.t", output_schema_name="c.s", assets_dir="/Shared/x",
+            schedule_cron="0 0 0 * * ?", time_series=True, timestamp_col="ts", prediction_col="p",
+        )
+
+
+@pytest.mark.parametrize(
+    ("full_name", "message"),
+    [("c.s", "must be catalog.schema.table"), ("c.S.t", "not a valid Unity Catalog identifier")],
+)
+def test_delta_table_refuses_bad_names(make_stack, dev_env, full_name, message):
+    from lakemon import DeltaTable
+    from lakemon.config import Column
+
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError, match=message):
+        DeltaTable(stack, "t", full_name=full_name, columns=[Column(name="a", type="string")], role="baseline", comment="x")
+
+
+def test_delta_table_refuses_repeated_columns(make_stack, dev_env):
+    from lakemon import DeltaTable
+    from lakemon.config import Column
+
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError, match="column names repeat: a"):
+        DeltaTable(stack, "t", full_name="c.s.t", columns=[Column(name="a", type="string")] * 2, role="baseline", comment="x")
