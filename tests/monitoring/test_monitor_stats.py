@@ -1,0 +1,146 @@
+"""Every drift statistic against scipy, or against values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+from scipy.spatial.distance import jensenshannon
+
+from lakemon_jobs.monitoring.stats import (
+    SortedSample,
+    categorical_drift,
+    category_table,
+    ks_test,
+    numeric_drift,
+    psi,
+    wasserstein,
+)
+
+RNG = np.random.default_rng(7)
+
+
+def _pair(n, m, kind):
+    a = RNG.normal(0, 1, n)
+    b = RNG.normal(0.2, 1.3, m)
+    if kind == "ties":
+        a, b = np.round(a * 2) / 2, np.round(b * 2) / 2
+    if kind == "shared":  # many values equal across the two samples
+        a = RNG.integers(0, 5, n).astype(float)
+        b = RNG.integers(2, 7, m).astype(float)
+    return a, b
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "shared"])
+@pytest.mark.parametrize("n,m", [(1, 1), (1, 7), (9, 1), (40, 300), (500, 50), (12_000, 11_000), (30_000, 400)])
+def test_ks_and_wasserstein_equal_scipy(n, m, kind):
+    ref, cur = _pair(n, m, kind)
+    got_ks = ks_test(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref))
+    want = sps.ks_2samp(cur, ref)
+    assert got_ks[0] == pytest.approx(float(want.statistic), abs=1e-15)
+    assert got_ks[1] == pytest.approx(float(want.pvalue), rel=1e-12, abs=1e-300)
+    got_w = wasserstein(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref))
+    assert got_w == pytest.approx(sps.wasserstein_distance(cur, ref), rel=1e-9, abs=1e-12)
+
+
+def test_wasserstein_hand_worked():
+    # scipy's own docstring example: moving {0,1,3} to {5,6,8} costs 5 per point.
+    assert wasserstein(SortedSample.from_unsorted(np.array([0.0, 1, 3])), SortedSample.from_unsorted(np.array([5.0, 6, 8]))) == pytest.approx(5.0)
+
+
+def test_large_sample_uses_asymptotic_pvalue_like_scipy():
+    ref, cur = _pair(20_000, 15_000, "continuous")
+    res = numeric_drift(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref))
+    want = sps.ks_2samp(cur, ref, method="auto")
+    assert res.ks_statistic == pytest.approx(want.statistic, abs=1e-15)
+    assert res.ks_pvalue == pytest.approx(want.pvalue, rel=1e-10)
+
+
+def _psi_reference(cur, ref):
+    edges = np.unique(np.quantile(ref, np.arange(1, 10) / 10))
+    c = np.bincount(np.searchsorted(edges, cur, "right"), minlength=edges.size + 1) / cur.size
+    r = np.bincount(np.searchsorted(edges, ref, "right"), minlength=edges.size + 1) / ref.size
+    c, r = np.maximum(c, 1e-4), np.maximum(r, 1e-4)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def test_psi_hand_worked():
+    ref = np.arange(100, dtype=float)  # deciles 9.9, 19.8, ...: ten bins of 10 rows each
+    cur = np.concatenate([np.full(50, 1.0), np.full(50, 95.0)])  # half in the first bin, half in the last
+    # bins: 0.5, 0 (floored 1e-4) x 8, 0.5 against 0.1 each
+    want = 2 * (0.5 - 0.1) * np.log(0.5 / 0.1) + 8 * (1e-4 - 0.1) * np.log(1e-4 / 0.1)
+    assert psi(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref)) == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "shared"])
+def test_psi_matches_reference_definition(kind):
+    ref, cur = _pair(3000, 2000, kind)
+    assert psi(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref)) == pytest.approx(_psi_reference(cur, ref), rel=1e-12)
+
+
+def test_psi_merges_duplicate_edges_for_discrete_columns():
+    ref = np.array([0.0] * 85 + [1.0] * 15)  # deciles 1-8 are 0, decile 9 is 1: edges {0, 1}
+    sample = SortedSample.from_unsorted(ref)
+    assert list(sample.psi_edges()) == [0.0, 1.0]
+    assert psi(sample, sample) == 0.0
+
+
+def test_constant_and_identical_samples_have_no_drift():
+    const = SortedSample.from_unsorted(np.full(50, 3.0))
+    res = numeric_drift(const, const)
+    assert (res.ks_statistic, res.ks_pvalue, res.wasserstein_distance, res.population_stability_index) == (0.0, 1.0, 0.0, 0.0)
+
+
+def test_non_finite_values_are_left_out_and_empty_sides_give_none():
+    cur = SortedSample.from_unsorted(np.array([np.nan, np.inf, -np.inf, 1.0, 2.0]))
+    assert list(cur.values) == [1.0, 2.0]
+    empty = SortedSample.from_unsorted(np.array([np.nan, np.inf]))
+    assert numeric_drift(empty, cur) is None and numeric_drift(cur, empty) is None
+    ref = np.array([1.5, 2.5, 3.0])
+    assert wasserstein(cur, SortedSample.from_unsorted(ref)) == pytest.approx(sps.wasserstein_distance([1.0, 2.0], ref))
+
+
+# --- categorical ----------------------------------------------------------------------------------
+
+
+def test_categorical_statistics_equal_scipy():
+    cur = np.array([30, 10, 0, 5, 5])  # last entry = nulls, a category of their own
+    ref = np.array([20, 20, 10, 0, 10])
+    res = categorical_drift(cur, ref)
+    table = np.array([[30, 10, 0, 5, 5], [20, 20, 10, 0, 10]], dtype=float)
+    want = sps.chi2_contingency(table, correction=False)
+    p, q = table[0] / 50, table[1] / 60
+    assert res.chi2_statistic == pytest.approx(want.statistic, rel=1e-12)
+    assert res.chi2_pvalue == pytest.approx(want.pvalue, rel=1e-12)
+    assert res.js_distance == pytest.approx(jensenshannon(p, q, base=2), rel=1e-12)
+    assert res.tv_distance == pytest.approx(0.5 * np.abs(p - q).sum(), rel=1e-12)
+    assert res.l_infinity_distance == pytest.approx(np.abs(p - q).max(), rel=1e-12)
+
+
+def test_two_by_two_table_has_no_continuity_correction():
+    res = categorical_drift(np.array([10, 30, 0]), np.array([20, 20, 0]))
+    want = sps.chi2_contingency(np.array([[10, 30], [20, 20]]), correction=False)
+    assert res.chi2_statistic == pytest.approx(want.statistic)
+    # hand-worked: expected 15/25 per cell row-wise; chi2 = 2*(25/15 + 25/25) = 5.333...
+    assert res.chi2_statistic == pytest.approx(16 / 3)
+
+
+def test_unseen_category_and_single_category():
+    # a category only the current window has: JS and TV see the whole mass moved
+    res = categorical_drift(np.array([0, 10, 0]), np.array([10, 0, 0]))
+    assert res.tv_distance == 1.0 and res.l_infinity_distance == 1.0
+    assert res.js_distance == pytest.approx(1.0)
+    same = categorical_drift(np.array([5, 0]), np.array([9, 0]))
+    assert (same.chi2_statistic, same.chi2_pvalue, same.js_distance, same.tv_distance) == (0.0, 1.0, 0.0, 0.0)
+    assert categorical_drift(np.array([0, 0]), np.array([3, 1])) is None
+
+
+def test_high_cardinality_keeps_top_100_and_an_other_bucket():
+    k = 1000
+    cur = np.concatenate([np.arange(k, 0, -1), [7]])  # code 0 most frequent, nulls = 7
+    ref = np.concatenate([np.arange(k, 0, -1), [0]])
+    table = category_table(cur, ref)
+    assert table.shape == (2, 100 + 1 + 1)
+    assert table[0, :100].tolist() == list(range(k, k - 100, -1))
+    assert table[0, 100] == cur[100:k].sum() and table[0, 101] == 7
+    assert table[1, 101] == 0  # the null column stays although only one side has nulls
