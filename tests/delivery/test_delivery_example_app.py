@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ado_pipeline import REPO
+from ado_pipeline import REPO, job_steps, load_pipeline, stages, step_script
 from wheel_build import build_wheel, uv_executable
 
 DOCS_WITH_EXAMPLE = ["docs/using-lakemon.md", "README.md"]
@@ -183,6 +183,13 @@ def check_synthesized_dev_stack(path: Path, wheel: Path, forbidden_paths: list[P
     assert wheel_files[0]["path"].startswith("/Volumes/mlops_dev/marvel_characters/")
     assert not wheel_files[0]["source"].startswith("/")
     assert (path.parent / wheel_files[0]["source"]).is_file()
+
+    # The pipeline feeds exactly the variables this stack declares (TF_VAR_<name> in diff/deploy).
+    deploy_dev = stages(load_pipeline())["deploy_dev"]["jobs"][0]
+    for step in job_steps(deploy_dev):
+        if re.search(r"cdktf (diff|deploy) ", step_script(step)):
+            mapped = {k.removeprefix("TF_VAR_") for k in step.get("env", {}) if k.startswith("TF_VAR_")}
+            assert mapped == set(stack.get("variable", {})), step["displayName"]
 
     # No secret and no local absolute path in the JSON.
     for local in forbidden_paths:

@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from ado_pipeline import ENVIRONMENTS, REPO, job_steps, load_pipeline, stages, walk
+from ado_pipeline import ENVIRONMENTS, REPO, job_steps, load_pipeline, stages, step_script, walk
 
 PIPELINE = load_pipeline()
 
@@ -126,6 +130,15 @@ def test_the_check_finds_a_planted_secret(name):
 # --- secrets that the stacks need come from the environment's Key Vault-linked group ---------------
 
 
+def deploy_time_variables(env: str) -> set[str]:
+    """Every Terraform variable the env's stack declares: its secrets, plus `warehouse_id` when
+    the env file does not set `workspace.warehouse_id` (the example-app test checks this set
+    against a real synthesized stack)."""
+    config = yaml.safe_load((REPO / "envs" / f"{env}.yml").read_text(encoding="utf-8"))
+    extra = set() if (config.get("workspace") or {}).get("warehouse_id") else {"warehouse_id"}
+    return sensitive_variables(env) | extra
+
+
 def sensitive_variables(env: str) -> set[str]:
     """TF variable names that envs/<env>.yml declares as secrets (webhook URLs, keys, basic auth)."""
     config = yaml.safe_load((REPO / "envs" / f"{env}.yml").read_text(encoding="utf-8"))
@@ -139,8 +152,8 @@ def sensitive_variables(env: str) -> set[str]:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_each_sensitive_variable_is_fed_from_the_environment_variable_group(env):
-    needed = sensitive_variables(env)
-    assert needed, f"envs/{env}.yml declares no secret; this test would check nothing"
+    assert sensitive_variables(env), f"envs/{env}.yml declares no secret; this test would check nothing"
+    needed = deploy_time_variables(env)
     stage = stages(PIPELINE)[f"deploy_{env}"]
     assert {"group": f"lakemon-{env}"} in stage["variables"]
     steps = [
@@ -175,3 +188,49 @@ def test_auth_is_federated_identity_through_the_azure_cli():
     text = (REPO / "azure-pipelines.yml").read_text(encoding="utf-8")
     assert "az login" not in text  # AzureCLI@2 logs in with the service connection's federated token
     assert not re.search(r"client_?secret|ARM_ACCESS_KEY|DATABRICKS_TOKEN", text, re.IGNORECASE)
+
+
+def _guard_script(env: str, workspace: Path) -> str:
+    """The deploy stage's check for unset Terraform variables, as bash would run it on the agent."""
+    (diff,) = [
+        s for s in job_steps(stages(PIPELINE)[f"deploy_{env}"]["jobs"][0]) if "cdktf diff" in step_script(s)
+    ]
+    lines = step_script(diff).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("python3 - "))
+    end = lines.index("PY", start)
+    return "\n".join(lines[start : end + 1]).replace("$(Pipeline.Workspace)", str(workspace)) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("tf_vars", "unset"),
+    [
+        ({"TF_VAR_drift_webhook_url_dev": "https://hooks.example/abc", "TF_VAR_warehouse_id": "abc123"}, []),
+        ({"TF_VAR_warehouse_id": "abc123"}, ["drift_webhook_url_dev"]),
+        # A group variable missing from Key Vault reaches the step as the literal macro text.
+        (
+            {"TF_VAR_drift_webhook_url_dev": "$(drift-webhook-url-dev)", "TF_VAR_warehouse_id": ""},
+            ["drift_webhook_url_dev", "warehouse_id"],
+        ),
+    ],
+)
+def test_a_deploy_stops_before_planning_when_a_stack_variable_is_unset(tmp_path, tf_vars, unset):
+    stack_dir = tmp_path / "cdktf.out" / "stacks" / "dev"
+    stack_dir.mkdir(parents=True)
+    declared = {
+        "drift_webhook_url_dev": {"type": "string", "sensitive": True},
+        "warehouse_id": {"type": "string"},
+        "with_default": {"type": "string", "default": "x"},
+    }
+    (stack_dir / "cdk.tf.json").write_text(json.dumps({"variable": declared}), encoding="utf-8")
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", _guard_script("dev", tmp_path)],
+        env={"PATH": os.environ["PATH"], **tf_vars},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == (1 if unset else 0), done.stdout + done.stderr
+    reported = re.findall(r"type=error\]TF_VAR_(\w+) is not set", done.stdout)
+    assert reported == unset
+    if unset:
+        assert "variable group lakemon-dev" in done.stdout
