@@ -37,8 +37,6 @@ def environment_yaml(env: Environment) -> str:
     """The resolved environment (templates merged, defaults filled) as YAML the jobs load with
     `load_environment`: one source of truth for what the jobs and the stack were built from."""
     data = env.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for model in data.get("models", []):
-        model.pop("template", None)  # already merged; re-merging would be a no-op but confusing
     header = f"# lakemon environment {env.name}, resolved by `cdktf synth`; do not edit (edit envs/{env.name}.yml)\n"
     return header + yaml.safe_dump(data, sort_keys=False)
 

@@ -1,0 +1,131 @@
+"""Wheel jobs, MonitoredModel composition and dependency order, env-file round trip, wheel lookup."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lakemon import LakemonConstructError, MonitoredModel, WheelJob, WheelTask
+from lakemon.config import load_environment
+from lakemon.jobs.artifacts import environment_yaml
+from lakemon.wheel import WHEEL_NAME, WheelNotFoundError, locate_wheel
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _by_name(resources, key="name"):
+    return {r[key]: r for r in resources}
+
+
+def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    MonitoredModel(stack, "alive", env=dev_env, model=dev_env.model())
+    jobs = _by_name(resources_of(stack, "databricks_job"))
+    training = jobs["lakemon-dev-alive_classifier-training"]
+    monitoring = jobs["lakemon-dev-alive_classifier-monitoring"]
+    wheel = f"/Volumes/mlops_dev/marvel_characters/artifacts/wheels/{WHEEL_NAME}[jobs]"
+    for job in (training, monitoring):
+        assert job["environment"] == [
+            {"environment_key": "lakemon", "spec": {"environment_version": "2", "dependencies": [wheel]}}
+        ]
+        for task in job["task"]:
+            assert task["environment_key"] == "lakemon"
+            assert "new_cluster" not in task and "existing_cluster_id" not in task
+            wheel_task = task["python_wheel_task"]
+            assert (wheel_task["package_name"], wheel_task["entry_point"]) == ("lakemon", "lakemon")
+            assert wheel_task["parameters"][1:] == [
+                "--env-file", "/Volumes/mlops_dev/marvel_characters/artifacts/envs/dev.yml", "--model", "alive_classifier",
+            ]
+        assert job["email_notifications"] == {"on_failure": ["ml-platform-dev@example.com"]}
+        assert len(job["webhook_notifications"]["on_failure"]) == 1  # the webhook destination
+    assert [t["python_wheel_task"]["parameters"][0] for t in training["task"]] == ["train", "register", "deploy"]
+    assert [t["python_wheel_task"]["parameters"][0] for t in monitoring["task"]] == ["unpack", "refresh", "analyze-drift"]
+    assert monitoring["task"][1]["depends_on"] == [{"task_key": "unpack"}]
+    assert monitoring["task"][2]["depends_on"] == [{"task_key": "refresh"}]
+    assert monitoring["schedule"]["quartz_cron_expression"] == "0 0 0 * * ?"
+    assert "schedule" not in training
+    files = _by_name(resources_of(stack, "databricks_file"), "path")
+    wheel_file = files[f"/Volumes/mlops_dev/marvel_characters/artifacts/wheels/{WHEEL_NAME}"]
+    assert wheel_file["source"].startswith("assets/") and wheel_file["source"].endswith(WHEEL_NAME)
+    assert files["/Volumes/mlops_dev/marvel_characters/artifacts/envs/dev.yml"]["source"].endswith("/dev.yml")
+
+
+def test_monitored_model_dependencies_are_in_deployable_order(make_stack, dev_env, synth_json):
+    stack = make_stack(dev_env)
+    MonitoredModel(stack, "alive", env=dev_env, model=dev_env.model())
+    res = synth_json(stack)["resource"]
+
+    def deps(resource_type, predicate=lambda r: True):
+        return [r.get("depends_on", []) for r in res[resource_type].values() if predicate(r)]
+
+    (schema_key,) = res["databricks_schema"]
+    for table_deps in deps("databricks_sql_table"):
+        assert f"databricks_schema.{schema_key}" in table_deps
+    (monitor_deps,) = deps("databricks_quality_monitor")
+    table_keys = {k for k, t in res["databricks_sql_table"].items() if not t["name"].endswith("_labels")}
+    assert {f"databricks_sql_table.{k}" for k in table_keys} <= set(monitor_deps)
+    (monitor_key,) = res["databricks_quality_monitor"]
+    for alert_deps in deps("databricks_alert_v2"):
+        assert f"databricks_quality_monitor.{monitor_key}" in alert_deps
+    for serving in res["databricks_model_serving"].values():
+        assert f"databricks_schema.{schema_key}" in serving["depends_on"]
+    for job_deps in deps("databricks_job"):
+        assert sum(d.startswith("databricks_file.") for d in job_deps) == 2
+    assert len(res["databricks_alert_v2"]) == 2  # drift + quality (the model has a label)
+
+
+def test_wheel_job_refusals(make_stack, dev_env, fake_wheel):
+    stack = make_stack(dev_env)
+    artifacts = stack.artifacts
+    good = dict(name="j", artifacts=artifacts, model_name="m", failure_emails=["a@example.com"])
+    with pytest.raises(LakemonConstructError, match="task key 'a' repeats"):
+        WheelJob(stack, "j1", tasks=[WheelTask("a", "train"), WheelTask("a", "register")], **good)
+    with pytest.raises(LakemonConstructError, match="depends on b, which must be declared before it"):
+        WheelJob(stack, "j2", tasks=[WheelTask("a", "train", depends_on=("b",)), WheelTask("b", "register")], **good)
+    with pytest.raises(LakemonConstructError, match="needs failure_emails or failure_destinations"):
+        WheelJob(stack, "j3", name="j", artifacts=artifacts, model_name="m", tasks=[WheelTask("a", "train")])
+    with pytest.raises(LakemonConstructError, match="at least one task"):
+        WheelJob(stack, "j4", tasks=[], **good)
+    with pytest.raises(LakemonConstructError, match="6 or 7 fields"):
+        WheelJob(stack, "j5", tasks=[WheelTask("a", "train")], schedule_cron="@daily", **good)
+
+
+def test_uploaded_env_file_round_trips_through_the_loader(tmp_path, dev_env):
+    path = tmp_path / "dev.yml"
+    path.write_text(environment_yaml(dev_env), encoding="utf-8")
+    assert load_environment(path) == dev_env
+
+
+def test_locate_wheel_explicit_missing_says_how_to_build(tmp_path):
+    with pytest.raises(WheelNotFoundError, match="uv build --wheel"):
+        locate_wheel(tmp_path / "nope.whl")
+
+
+def test_locate_wheel_builds_from_the_source_tree():
+    wheel = locate_wheel()
+    assert wheel == REPO / "dist" / WHEEL_NAME and wheel.stat().st_size > 1000
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "lakemon/stack.py" in names and "lakemon_jobs/cli.py" in names and "lakemon/py.typed" in names
+
+
+def test_import_constructs_from_repo_root_is_the_cdk_library():
+    code = "import constructs, os; print(constructs.__file__); print(hasattr(constructs, 'Construct'))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+    path, has_construct = out.stdout.split()
+    assert "site-packages" in path and not path.startswith(str(REPO / "constructs"))
+    assert has_construct == "True"
+
+
+def test_public_api_is_lazy_and_complete():
+    code = (
+        "import sys, lakemon; assert 'cdktf' not in sys.modules, 'lakemon import pulled in cdktf';"
+        "import lakemon.config, lakemon.tables; assert 'cdktf' not in sys.modules;"
+        "missing = [n for n in lakemon.__all__ if not hasattr(lakemon, n)]; assert not missing, missing; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
