@@ -377,7 +377,7 @@ def run(
 def compute_metrics(inference: pa.Table, baseline: pa.Table, settings: MonitorSettings) -> tuple[pa.Table, pa.Table]:
     """Profile and drift metrics tables (PROFILE_METRICS_SCHEMA, DRIFT_METRICS_SCHEMA) for every
     window of the inference log against the baseline. Pure: reads nothing, writes nothing."""
-    specs = monitored_columns(settings, inference, baseline)
+    specs = monitored_columns(settings, *(t for t in (inference, baseline) if t is not None))
     vocabs: dict[str, Vocabulary] = {}
     with ThreadPoolExecutor(_pool_size()) as pool:
         base = build_baseline(baseline, settings, specs, vocabs, pool) if baseline is not None else None

@@ -1,0 +1,194 @@
+"""compute_metrics: table shapes and schemas, windows, slices, model ids, and every edge case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from monitor_fixtures import DAY_US, T0, baseline, settings, table
+from scipy import stats as sps
+from scipy.spatial.distance import jensenshannon
+
+from lakemon_jobs.monitoring.engine import compute_metrics
+from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings
+
+DOCUMENTED_PROFILE = {
+    "window", "log_type", "granularity", "slice_key", "slice_value", "column_name", "model_id", "data_type",
+    "count", "num_nulls", "num_nan", "num_inf", "num_zeros", "distinct_count", "percent_null", "percent_nan",
+    "percent_zeros", "percent_distinct", "non_null_columns", "avg", "stddev", "min", "max", "median", "quantiles",
+    "min_length", "max_length", "avg_length", "frequent_items", "accuracy_score", "precision", "recall",
+    "f1_score", "roc_auc_score", "confusion_matrix", "mean_absolute_error", "mean_squared_error",
+    "root_mean_squared_error", "mean_absolute_percentage_error", "r2_score", "num_labeled",
+}
+DOCUMENTED_DRIFT = {
+    "window", "window_cmp", "drift_type", "granularity", "slice_key", "slice_value", "column_name", "model_id",
+    "data_type", "count_delta", "avg_delta", "percent_null_delta", "percent_zeros_delta", "percent_distinct_delta",
+    "non_null_columns_delta", "js_distance", "chi_squared_test", "tv_distance", "l_infinity_distance", "ks_test",
+    "wasserstein_distance", "population_stability_index",
+}
+
+
+def rows(t: pa.Table, **eq) -> list[dict]:
+    mask = None
+    for k, v in eq.items():
+        m = pc.is_null(t[k]) if v is None else pc.equal(t[k], v)
+        mask = m if mask is None else pc.and_(mask, m)
+    return t.filter(mask).to_pylist()
+
+
+def one(t: pa.Table, **eq) -> dict:
+    found = rows(t, **eq)
+    assert len(found) == 1, (eq, len(found))
+    return found[0]
+
+
+def test_schemas_are_the_documented_columns():
+    assert set(PROFILE_METRICS_SCHEMA.names) == DOCUMENTED_PROFILE
+    assert set(DRIFT_METRICS_SCHEMA.names) == DOCUMENTED_DRIFT
+    assert PROFILE_METRICS_SCHEMA.field("quantiles").type == pa.list_(pa.float64())
+    assert DRIFT_METRICS_SCHEMA.field("ks_test").type == pa.struct([("statistic", pa.float64()), ("pvalue", pa.float64())])
+
+
+def test_windows_statistics_and_types_match_scipy():
+    inf, base = table(900, shift=0.5), baseline()
+    profile, drift = compute_metrics(inf, base, settings())
+    assert profile.schema.equals(PROFILE_METRICS_SCHEMA) and drift.schema.equals(DRIFT_METRICS_SCHEMA)
+    ts = inf["timestamp"].cast(pa.int64()).to_numpy()
+    day1 = (ts >= T0 + DAY_US) & (ts < T0 + 2 * DAY_US)
+    x_cur, x_ref = inf["x"].to_numpy()[day1], base["x"].to_numpy()
+    start = pa.scalar(T0 + DAY_US, pa.timestamp("us", tz="UTC")).as_py()
+    got = [r for r in rows(drift, column_name="x", drift_type="BASELINE", model_id="*") if r["window"]["start"] == start][0]
+    ks = sps.ks_2samp(x_cur, x_ref)
+    assert got["ks_test"]["statistic"] == pytest.approx(ks.statistic, abs=1e-15)
+    assert got["ks_test"]["pvalue"] == pytest.approx(ks.pvalue, rel=1e-10)
+    assert got["wasserstein_distance"] == pytest.approx(sps.wasserstein_distance(x_cur, x_ref), rel=1e-9)
+    assert got["avg_delta"] == pytest.approx(x_cur.mean() - x_ref.mean())
+    assert got["count_delta"] == day1.sum() - 400
+    assert got["js_distance"] is None and got["chi_squared_test"] is None
+    # categorical: counts of red/green/blue (+ no nulls)
+    cat = [r for r in rows(drift, column_name="color", drift_type="BASELINE", model_id="*") if r["window"]["start"] == start][0]
+    vals = ["red", "green", "blue"]
+    c = np.array([np.sum(np.array(inf["color"].to_pylist())[day1] == v) for v in vals])
+    r = np.array([np.sum(np.array(base["color"].to_pylist()) == v) for v in vals])
+    assert cat["js_distance"] == pytest.approx(jensenshannon(c / c.sum(), r / r.sum(), base=2))
+    assert cat["chi_squared_test"]["pvalue"] == pytest.approx(sps.chi2_contingency(np.vstack([c, r]), correction=False).pvalue)
+    assert cat["ks_test"] is None
+    # three daily windows, two CONSECUTIVE comparisons, window_cmp = previous day
+    windows = {r["window"]["start"] for r in rows(profile, log_type="INPUT", column_name=":table", model_id="*")}
+    assert len(windows) == 3
+    cons = rows(drift, column_name="x", drift_type="CONSECUTIVE", model_id="*")
+    assert len(cons) == 2 and all(r["window_cmp"]["end"] == r["window"]["start"] for r in cons)
+    # profile: quantiles and frequent items for the report's distribution plots
+    prof = [r for r in rows(profile, column_name="x", log_type="INPUT", model_id="*") if r["window"]["start"] == start][0]
+    assert prof["quantiles"] == pytest.approx(list(np.quantile(x_cur, np.linspace(0, 1, 101))), rel=1e-12)
+    assert prof["median"] == pytest.approx(np.median(x_cur)) and prof["stddev"] == pytest.approx(np.std(x_cur, ddof=1))
+    base_color = one(profile, column_name="color", log_type="BASELINE", model_id="*")
+    assert base_color["window"] is None
+    assert {i["item"]: i["count"] for i in base_color["frequent_items"]} == dict(zip(vals, r.tolist(), strict=True))
+    assert base_color["min_length"] == 3 and base_color["max_length"] == 5
+
+
+def test_table_rows_have_quality_and_baseline_quality_matches_sklearn():
+    from sklearn import metrics as skm
+
+    base = baseline()
+    profile, drift = compute_metrics(table(300), base, settings())
+    row = one(profile, column_name=":table", log_type="BASELINE", model_id="*")
+    y, p = base["label"].to_numpy(), base["prediction"].to_numpy()
+    assert row["count"] == 400 and row["num_labeled"] == 400
+    assert row["accuracy_score"] == pytest.approx(skm.accuracy_score(y, p))
+    assert row["roc_auc_score"] == pytest.approx(skm.roc_auc_score(y, base["prediction_proba"].to_numpy()))
+    assert dict(row["f1_score"]["one_vs_all"])["1"] == pytest.approx(skm.f1_score(y, p))
+    table_drift = rows(drift, column_name=":table", drift_type="BASELINE", model_id="*")
+    assert table_drift and all(r["non_null_columns_delta"] == {"added": 0, "missing": 0} for r in table_drift)
+
+
+def test_slices_and_model_ids():
+    inf = table(600, models=("1", "2"))
+    s = settings(slicing_exprs=("color", "x > 0"))
+    profile, drift = compute_metrics(inf, baseline(), s)
+    keys = {(r["slice_key"], r["slice_value"]) for r in rows(profile, column_name=":table", log_type="INPUT")}
+    assert keys == {(None, None), ("color", "red"), ("color", "green"), ("color", "blue"), ("x > 0", "true"), ("x > 0", "false")}
+    models = {r["model_id"] for r in rows(profile, column_name=":table", log_type="INPUT", slice_key=None)}
+    assert models == {"*", "1", "2"}
+    # counts add up: per-model rows of a window sum to the '*' row
+    tab = rows(profile, column_name=":table", log_type="INPUT", slice_key=None)
+    for start in {r["window"]["start"] for r in tab}:
+        per = {r["model_id"]: r["count"] for r in tab if r["window"]["start"] == start}
+        assert per["1"] + per["2"] == per["*"]
+    # the slice x > 0 = true really holds only positive x
+    pos = rows(profile, column_name="x", log_type="INPUT", slice_key="x > 0", slice_value="true", model_id="*")
+    assert pos and all(r["min"] > 0 for r in pos)
+    # baseline has only model "1": model "2" compares with all baseline rows
+    assert rows(drift, column_name="x", drift_type="BASELINE", model_id="2", slice_key=None)
+
+
+def test_bad_slicing_expression_fails_clearly():
+    with pytest.raises(ValueError, match="slicing expression 'no_such_col > 1'"):
+        compute_metrics(table(50), baseline(), settings(slicing_exprs=("no_such_col > 1",)))
+
+
+def test_edge_cases_never_crash():
+    n = 40
+    inf = pa.table(
+        {
+            "x": pa.array([None] * n, pa.float64()),  # all null
+            "c": pa.array([7.0] * n),  # constant
+            "w": pa.array([np.nan, np.inf, -np.inf, 0.0] * 10),  # NaN and infinities
+            "s": pa.array(["new"] * n),  # unseen category
+            "timestamp": pa.array([T0] * (n - 1) + [T0 + DAY_US], pa.timestamp("us", tz="UTC")),  # one-row window
+            "added": pa.array(np.arange(n, dtype=float)),  # not in baseline
+        }
+    )
+    base = pa.table({"x": [1.0, 2.0], "c": [7.0, 7.0], "w": [1.0, 2.0], "s": ["old", None], "gone": [1.0, 2.0]})
+    s = MonitorSettings(
+        granularities=("1 day", "1 week", "1 month"),
+        timestamp_col="timestamp",
+        model_id_col="model_version",
+        columns=(ColumnSpec("x", "numeric", "double"), ColumnSpec("c", "numeric", "double"),
+                 ColumnSpec("w", "numeric", "double"), ColumnSpec("s", "categorical", "string")),
+        problem_type="classification",
+    )
+    profile, drift = compute_metrics(inf, base, s)
+    day0 = T0
+    def d(col, gran="1 day"):
+        return [r for r in rows(drift, column_name=col, drift_type="BASELINE", granularity=gran)
+                if r["window"]["start"] == pa.scalar(day0, pa.timestamp("us", tz="UTC")).as_py()][0]
+    assert d("x")["ks_test"] is None and d("x")["wasserstein_distance"] is None  # all null: no statistic
+    xp = [r for r in rows(profile, column_name="x", log_type="INPUT", granularity="1 day")][0]
+    assert xp["num_nulls"] == xp["count"] and xp["avg"] is None and xp["percent_null"] == 100.0
+    assert d("c")["ks_test"] == {"statistic": 0.0, "pvalue": 1.0} and d("c")["population_stability_index"] == 0.0
+    wp = [r for r in rows(profile, column_name="w", log_type="INPUT", granularity="1 day")][0]
+    assert (wp["num_nan"], wp["num_inf"], wp["num_zeros"], wp["distinct_count"]) == (10, 20, 9, 4)  # first window: 39 of the 40 rows
+    assert wp["avg"] == 0.0  # finite values only
+    assert d("s")["tv_distance"] == 1.0 and d("s")["js_distance"] == pytest.approx(1.0)
+    assert d("added")["ks_test"] is None and d("added")["count_delta"] is None  # column absent from baseline
+    assert not rows(drift, column_name="gone")  # column absent from inference: no input rows...
+    assert one(profile, column_name="gone", log_type="BASELINE", granularity="1 day")["count"] == 2  # ...but profiled
+    tab = d(":table")
+    assert tab["non_null_columns_delta"] == {"added": 1, "missing": 2}  # +added; -x (all null now), -gone
+    one_row = [r for r in rows(drift, column_name="c", drift_type="CONSECUTIVE", granularity="1 day")]
+    assert len(one_row) == 1 and one_row[0]["ks_test"]["statistic"] == 0.0  # one-row window vs previous
+    assert len(rows(profile, column_name=":table", log_type="INPUT", granularity="1 month")) == 1
+
+
+def test_empty_inference_and_no_baseline():
+    empty = table(10).slice(0, 0)
+    profile, drift = compute_metrics(empty, baseline(), settings())
+    assert drift.num_rows == 0
+    assert set(profile["log_type"].to_pylist()) == {"BASELINE"}
+    profile, drift = compute_metrics(table(50), None, settings())
+    assert set(drift["drift_type"].to_pylist()) == {"CONSECUTIVE"}
+
+
+def test_high_cardinality_column():
+    n = 3000
+    inf = table(n).append_column("uid", pa.array([f"id{i}" for i in range(n)]))
+    base = baseline().append_column("uid", pa.array([f"id{i}" for i in range(400)]))
+    profile, drift = compute_metrics(inf, base, settings())
+    r = rows(profile, column_name="uid", log_type="INPUT", model_id="*")[0]
+    assert len(r["frequent_items"]) == 100 and r["distinct_count"] == r["count"]
+    dr = rows(drift, column_name="uid", drift_type="BASELINE", model_id="*")[0]
+    assert 0 < dr["js_distance"] <= 1
