@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 import cdktf
+import pytest
 
 from lakemon import LakemonConstructError, ModelCatalog, RateLimitSpec, ServingEndpoint
 
@@ -16,16 +16,27 @@ def test_model_catalog_declares_schema_volume_model_and_grants(make_stack, dev_e
         synthesized, "databricks_schema", {"catalog_name": "mlops_dev", "name": "marvel_characters"}
     )
     assert cdktf.Testing.to_have_resource_with_properties(
-        synthesized, "databricks_volume", {"name": "artifacts", "volume_type": "MANAGED", "schema_name": "marvel_characters"}
+        synthesized,
+        "databricks_volume",
+        {"name": "artifacts", "volume_type": "MANAGED", "schema_name": "marvel_characters"},
     )
     assert cdktf.Testing.to_have_resource_with_properties(
         synthesized, "databricks_registered_model", {"name": "alive_classifier", "catalog_name": "mlops_dev"}
     )
     assert catalog.registered_model_name == "mlops_dev.marvel_characters.alive_classifier"
-    grants = {g.get("schema") or g.get("volume") or g.get("model"): g["grant"] for g in resources_of(stack, "databricks_grants")}
-    assert {"principal": "ml-platform-readers", "privileges": ["USE_SCHEMA", "SELECT"]} in grants["mlops_dev.marvel_characters"]
-    assert {"principal": "ml-platform-admins", "privileges": ["ALL_PRIVILEGES"]} in grants[catalog.registered_model_name]
-    assert {"principal": "ml-platform-readers", "privileges": ["EXECUTE"]} in grants[catalog.registered_model_name]
+    grants = {
+        g.get("schema") or g.get("volume") or g.get("model"): g["grant"]
+        for g in resources_of(stack, "databricks_grants")
+    }
+    assert {"principal": "ml-platform-readers", "privileges": ["USE_SCHEMA", "SELECT"]} in grants[
+        "mlops_dev.marvel_characters"
+    ]
+    assert {"principal": "ml-platform-admins", "privileges": ["ALL_PRIVILEGES"]} in grants[
+        catalog.registered_model_name
+    ]
+    assert {"principal": "ml-platform-readers", "privileges": ["EXECUTE"]} in grants[
+        catalog.registered_model_name
+    ]
     assert "mlops_dev.marvel_characters.artifacts" in grants
     # dev does not protect data
     assert "lifecycle" not in resources_of(stack, "databricks_schema")[0]
@@ -65,7 +76,9 @@ def _endpoint(stack, **overrides):
     return ServingEndpoint(stack, "endpoint", **props)
 
 
-def test_endpoint_logs_to_ai_gateway_inference_table_without_served_entities(make_stack, dev_env, resources_of):
+def test_endpoint_logs_to_ai_gateway_inference_table_without_served_entities(
+    make_stack, dev_env, resources_of
+):
     stack = make_stack(dev_env)
     endpoint = _endpoint(stack)
     (serving,) = resources_of(stack, "databricks_model_serving")

@@ -37,12 +37,23 @@ def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev
             wheel_task = task["python_wheel_task"]
             assert (wheel_task["package_name"], wheel_task["entry_point"]) == ("lakemon", "lakemon")
             assert wheel_task["parameters"][1:] == [
-                "--env-file", "/Volumes/mlops_dev/marvel_characters/artifacts/envs/dev.yml", "--model", "alive_classifier",
+                "--env-file",
+                "/Volumes/mlops_dev/marvel_characters/artifacts/envs/dev.yml",
+                "--model",
+                "alive_classifier",
             ]
         assert job["email_notifications"] == {"on_failure": ["ml-platform-dev@example.com"]}
         assert len(job["webhook_notifications"]["on_failure"]) == 1  # the webhook destination
-    assert [t["python_wheel_task"]["parameters"][0] for t in training["task"]] == ["train", "register", "deploy"]
-    assert [t["python_wheel_task"]["parameters"][0] for t in monitoring["task"]] == ["unpack", "refresh", "analyze-drift"]
+    assert [t["python_wheel_task"]["parameters"][0] for t in training["task"]] == [
+        "train",
+        "register",
+        "deploy",
+    ]
+    assert [t["python_wheel_task"]["parameters"][0] for t in monitoring["task"]] == [
+        "unpack",
+        "refresh",
+        "analyze-drift",
+    ]
     assert monitoring["task"][1]["depends_on"] == [{"task_key": "unpack"}]
     assert monitoring["task"][2]["depends_on"] == [{"task_key": "refresh"}]
     assert monitoring["schedule"]["quartz_cron_expression"] == "0 0 0 * * ?"
@@ -84,7 +95,12 @@ def test_wheel_job_refusals(make_stack, dev_env, fake_wheel):
     with pytest.raises(LakemonConstructError, match="task key 'a' repeats"):
         WheelJob(stack, "j1", tasks=[WheelTask("a", "train"), WheelTask("a", "register")], **good)
     with pytest.raises(LakemonConstructError, match="depends on b, which must be declared before it"):
-        WheelJob(stack, "j2", tasks=[WheelTask("a", "train", depends_on=("b",)), WheelTask("b", "register")], **good)
+        WheelJob(
+            stack,
+            "j2",
+            tasks=[WheelTask("a", "train", depends_on=("b",)), WheelTask("b", "register")],
+            **good,
+        )
     with pytest.raises(LakemonConstructError, match="needs failure_emails or failure_destinations"):
         WheelJob(stack, "j3", name="j", artifacts=artifacts, model_name="m", tasks=[WheelTask("a", "train")])
     with pytest.raises(LakemonConstructError, match="at least one task"):
@@ -115,7 +131,9 @@ def test_locate_wheel_builds_from_the_source_tree():
 
 def test_import_constructs_from_repo_root_is_the_cdk_library():
     code = "import constructs, os; print(constructs.__file__); print(hasattr(constructs, 'Construct'))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
+    )
     path, has_construct = out.stdout.split()
     assert "site-packages" in path and not path.startswith(str(REPO / "constructs"))
     assert has_construct == "True"

@@ -44,8 +44,12 @@ def test_baseline_and_labels_tables_and_prod_protection(make_stack, prod_env, re
     BaselineTable(stack, "baseline", env=prod_env, model=model)
     LabelsTable(stack, "labels", env=prod_env, model=model)
     tables = {t["name"]: t for t in resources_of(stack, "databricks_sql_table")}
-    assert [c["name"] for c in tables["alive_classifier_baseline"]["column"]] == [c.name for c in baseline_columns(model)]
-    assert [c["name"] for c in tables["alive_classifier_labels"]["column"]] == [c.name for c in labels_columns(model)]
+    assert [c["name"] for c in tables["alive_classifier_baseline"]["column"]] == [
+        c.name for c in baseline_columns(model)
+    ]
+    assert [c["name"] for c in tables["alive_classifier_labels"]["column"]] == [
+        c.name for c in labels_columns(model)
+    ]
     for table in tables.values():
         assert table["lifecycle"] == {"prevent_destroy": True}
 
@@ -76,7 +80,9 @@ def test_monitor_inference_log_blocks_are_lists_of_one(make_stack, dev_env, reso
     monitor = _monitor(
         stack,
         slicing_exprs=["sex"],
-        custom_metrics=[CustomMetric("avg_len", "avg(length({{input_column}}))", ("name",), '{"type":"double"}')],
+        custom_metrics=[
+            CustomMetric("avg_len", "avg(length({{input_column}}))", ("name",), '{"type":"double"}')
+        ],
     )
     (resource,) = resources_of(stack, "databricks_quality_monitor")
     assert resource["inference_log"] == [
@@ -148,8 +154,15 @@ def test_time_series_monitor_refuses_model_columns(make_stack, dev_env):
     stack = make_stack(dev_env)
     with pytest.raises(LakemonConstructError, match="belong to inference_log analysis"):
         QualityMonitor(
-            stack, "ts", table_name="c.s.t", output_schema_name="c.s", assets_dir="/Shared/x",
-            schedule_cron="0 0 0 * * ?", time_series=True, timestamp_col="ts", prediction_col="p",
+            stack,
+            "ts",
+            table_name="c.s.t",
+            output_schema_name="c.s",
+            assets_dir="/Shared/x",
+            schedule_cron="0 0 0 * * ?",
+            time_series=True,
+            timestamp_col="ts",
+            prediction_col="p",
         )
 
 
@@ -163,7 +176,14 @@ def test_delta_table_refuses_bad_names(make_stack, dev_env, full_name, message):
 
     stack = make_stack(dev_env)
     with pytest.raises(LakemonConstructError, match=message):
-        DeltaTable(stack, "t", full_name=full_name, columns=[Column(name="a", type="string")], role="baseline", comment="x")
+        DeltaTable(
+            stack,
+            "t",
+            full_name=full_name,
+            columns=[Column(name="a", type="string")],
+            role="baseline",
+            comment="x",
+        )
 
 
 def test_delta_table_refuses_repeated_columns(make_stack, dev_env):
@@ -172,4 +192,11 @@ def test_delta_table_refuses_repeated_columns(make_stack, dev_env):
 
     stack = make_stack(dev_env)
     with pytest.raises(LakemonConstructError, match="column names repeat: a"):
-        DeltaTable(stack, "t", full_name="c.s.t", columns=[Column(name="a", type="string")] * 2, role="baseline", comment="x")
+        DeltaTable(
+            stack,
+            "t",
+            full_name="c.s.t",
+            columns=[Column(name="a", type="string")] * 2,
+            role="baseline",
+            comment="x",
+        )
