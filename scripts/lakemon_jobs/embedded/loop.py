@@ -1,0 +1,566 @@
+"""`lakemon run-local`: the whole production loop on this machine, in one command.
+
+1. synthesize the dev, aut and prod stacks (resources by type per stack);
+2. train, register, promote the champion (local MLflow, SQLite);
+3. deploy, then serve the champion for real: `mlflow models serve` behind the logging layer;
+4. send real HTTP traffic over simulated days: held-out Marvel, then DC; write the labels;
+5. unpack the payloads into the inference log and join the labels;
+6. refresh the local monitor (profile and drift metrics tables);
+7. analyze drift with the env's thresholds: report, alerts to the local webhook receiver;
+8. print where everything is, and stop every process and server it started.
+
+Each run starts clean in its own folder (see runs.py); everything it starts is stopped on
+success, failure, Ctrl-C and SIGTERM (an ExitStack of context managers). The exit code is 0
+only when the loop behaved as production should: every request answered, every prediction
+unpacked, the DC windows drifted and alerted, the Marvel windows did not. See docs/embedded.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from .processes import port_is_free, sigterm_as_interrupt
+
+STEP_COUNT = 8
+EXIT_OK, EXIT_UNEXPECTED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 1, 130
+
+
+class StepFailed(RuntimeError):
+    pass
+
+
+class Progress:
+    """Numbered steps with their wall time; indented detail lines; flushes every line."""
+
+    def __init__(self, out=None) -> None:
+        self.out = out or sys.stdout
+        self.timings: list[tuple[int, str, float]] = []
+        self.started = time.perf_counter()
+
+    @contextlib.contextmanager
+    def step(self, number: int, title: str):
+        self.say(f"\n[{number}/{STEP_COUNT}] {title}")
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - start
+            self.timings.append((number, title, seconds))
+        self.info(f"done in {seconds:.1f}s")
+
+    def info(self, message: str) -> None:
+        for line in str(message).splitlines():
+            self.say(f"      {line}")
+
+    def say(self, message: str) -> None:
+        print(message, file=self.out, flush=True)
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+
+@dataclass
+class Outcome:
+    """What the run found, for the closing summary and the exit code."""
+
+    problems: list[str] = field(default_factory=list)
+    table_rows: dict[str, int] = field(default_factory=dict)
+    day_sources: dict[date, str] = field(default_factory=dict)
+    drifted: dict[date, list[str]] = field(default_factory=dict)
+    alerted_windows: set[date] = field(default_factory=set)
+    alerts_received: int = 0
+    report_html: Path | None = None
+    report_json: Path | None = None
+    servers: list[tuple[str, int]] = field(default_factory=list)
+    """(what, port) of every server started, to check each port is free after the stop."""
+
+
+# --- arguments -----------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..context import add_context_arguments
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "Each run starts clean in <home>/runs/<timestamp>/ (<home>/runs/latest points to it); the last\n"
+        "--keep-runs runs are kept. Exit code 0: the loop behaved as expected (DC windows drifted and\n"
+        "alerted, Marvel windows did not); 1: it did not, or a step failed; 130: interrupted.\n"
+        "See docs/embedded.md."
+    )
+    add_context_arguments(parser)
+    parser.add_argument(
+        "--rows-per-day", type=int, default=800, help="rows of traffic per simulated day (default 800)"
+    )
+    parser.add_argument(
+        "--marvel-days", type=int, default=4, help="days of held-out Marvel traffic (default 4)"
+    )
+    parser.add_argument("--dc-days", type=int, default=3, help="days of DC traffic that follow (default 3)")
+    parser.add_argument("--batch-size", type=int, default=20, help="rows per request (default 20)")
+    parser.add_argument("--workers", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    parser.add_argument(
+        "--keep-runs", type=int, default=3, help="run folders to keep under <home>/runs (default 3)"
+    )
+    parser.add_argument(
+        "--skip-synth", action="store_true", help="skip step 1 (synthesizing the stacks), e.g. without Node"
+    )
+
+
+def _validate(args: argparse.Namespace) -> str | None:
+    for name in ("rows_per_day", "marvel_days", "dc_days", "batch_size", "workers", "keep_runs"):
+        if getattr(args, name) < 1:
+            return f"--{name.replace('_', '-')} must be at least 1"
+    return None
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _validate(args)
+    if problem:
+        print(f"lakemon run-local: {problem}", file=sys.stderr)
+        return 2
+    progress = Progress()
+    try:
+        with sigterm_as_interrupt():
+            outcome = _run(args, progress)
+    except KeyboardInterrupt:
+        progress.say("\nlakemon run-local: interrupted; every process it started has been stopped.")
+        return EXIT_INTERRUPTED
+    except StepFailed as exc:
+        progress.say(f"\nlakemon run-local FAILED: {exc}")
+        progress.say("every process it started has been stopped.")
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: say so plainly, with the traceback on stderr
+        import traceback
+
+        traceback.print_exc()
+        progress.say(f"\nlakemon run-local FAILED (unexpected {type(exc).__name__}): {exc}")
+        progress.say("every process it started has been stopped.")
+        return EXIT_FAILED
+    _print_timings(progress)
+    if outcome.problems:
+        progress.say("\nlakemon run-local: the loop did NOT behave as expected:")
+        for p in outcome.problems:
+            progress.say(f"  - {p}")
+        return EXIT_UNEXPECTED
+    progress.say(
+        "\nlakemon run-local: OK: the loop behaved as expected (DC windows drifted and alerted, Marvel did not)."
+    )
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
+    from ..context import JobContext
+    from .runs import new_run_folder, prune_runs
+
+    env_file = (args.env_file or Path("envs") / f"{args.env}.yml").resolve()
+    home = Path(args.home or _default_home()).resolve()
+    try:
+        probe = JobContext.load(env_file, args.model, home)  # validates the config before any work
+    except Exception as exc:  # ConfigError, KeyError, missing file: one clear line
+        raise StepFailed(f"cannot load {env_file}: {exc}") from None
+    webhook_urls = _local_webhooks(probe.env)
+    for url in webhook_urls:  # fail before a long run, not at step 7
+        port = _port_of(url)
+        if not port_is_free(port):
+            raise StepFailed(
+                f"port {port} of the local alert destination {url} is in use; stop what listens there "
+                "or change local_url in the env file"
+            )
+
+    root = new_run_folder(home)
+    pruned = prune_runs(home, args.keep_runs, current=root)
+    ctx = JobContext.load(env_file, args.model, root)
+    job_args = ["--env-file", str(env_file), "--model", ctx.model.name, "--home", str(root)]
+    progress.say(f"lakemon run-local: env {ctx.env.name}, model {ctx.model.name}, run folder {root}")
+    if pruned:
+        progress.say(f"(removed {len(pruned)} older run folder(s) beyond --keep-runs {args.keep_runs})")
+    outcome = Outcome()
+
+    with contextlib.ExitStack() as stack:
+        _step_synth(args, progress, env_file, root)
+        _step_train(progress, ctx, job_args)
+        layer = _step_serve(progress, ctx, job_args, stack, root, outcome)
+        plans = _step_traffic(args, progress, ctx, layer, outcome)
+        _step_unpack(progress, ctx, job_args, outcome, plans)
+        _step_refresh(progress, ctx, job_args, outcome)
+        _step_analyze(progress, ctx, stack, root, webhook_urls, outcome, plans)
+        _step_summary(progress, ctx, root, layer, outcome)
+        progress.say("\nstopping every process and server this run started ...")
+    for what, port in outcome.servers:
+        state = "free" if port_is_free(port) else "STILL BOUND"
+        progress.info(f"stopped {what}: port {port} {state}")
+        if state != "free":
+            outcome.problems.append(f"port {port} ({what}) is still bound after stop")
+    return outcome
+
+
+def _default_home() -> str:
+    import os
+
+    return os.environ.get("LAKEMON_HOME") or ".lakemon"
+
+
+def _local_webhooks(env) -> list[str]:
+    return [d.local_url for d in env.alerts.destinations if getattr(d, "local_url", None)]
+
+
+def _port_of(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or 80
+
+
+class _Indented:
+    """A stdout stand-in that indents a job's own output under the step it belongs to."""
+
+    def __init__(self, out, prefix: str = "      | ") -> None:
+        self.out, self.prefix, self.at_line_start = out, prefix, True
+
+    def write(self, text: str) -> int:
+        for piece in text.splitlines(keepends=True):
+            if self.at_line_start:
+                self.out.write(self.prefix)
+            self.out.write(piece)
+            self.at_line_start = piece.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra: str) -> None:
+    """Run one `lakemon <name>` subcommand in process, exactly as the CLI would.
+
+    Its output is indented under the step; MLflow's advisory UserWarnings are silenced. A crash
+    becomes StepFailed with the traceback saved to logs/<name>.traceback.txt.
+    """
+    import logging
+    import traceback
+    import warnings
+
+    from ..cli import main
+
+    progress.info(f"$ lakemon {name} {' '.join(extra)}".rstrip())
+    mlflow_logger = logging.getLogger("mlflow")
+    level = mlflow_logger.level
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(_Indented(progress.out)):
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")
+            mlflow_logger.setLevel(logging.WARNING)
+            code = main([name, *job_args, *extra])
+    except SystemExit as exc:  # a job ends with sys.exit(message) on bad config
+        code = exc.code if isinstance(exc.code, int) else 1
+        if isinstance(exc.code, str):
+            progress.info(exc.code)
+    except Exception as exc:
+        trace = root / "logs" / f"{name}.traceback.txt"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        trace.write_text(traceback.format_exc())
+        raise StepFailed(
+            f"`lakemon {name}` crashed: {type(exc).__name__}: {exc} (traceback: {trace})"
+        ) from None
+    finally:
+        mlflow_logger.setLevel(level)
+    if code != 0:
+        raise StepFailed(f"`lakemon {name}` exited with code {code}")
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+
+def _step_synth(args, progress: Progress, env_file: Path, root: Path) -> None:
+    from .synth import find_app, format_summary, synthesize
+
+    with progress.step(1, "Synthesize the dev, aut and prod stacks"):
+        app = find_app(env_file)
+        if args.skip_synth or app is None:
+            progress.info(
+                "skipped (--skip-synth)"
+                if args.skip_synth
+                else f"skipped: no stacks/app.py next to {env_file.parent}"
+            )
+            return
+        try:
+            stacks = synthesize(app, root / "cdktf.out", root / "logs" / "synth.log", progress=progress.info)
+        except (RuntimeError, TimeoutError) as exc:
+            raise StepFailed(f"step 1 (synthesize): {exc}") from None
+        for line in format_summary(stacks):
+            progress.info(line)
+        progress.info(f"Terraform JSON: {root / 'cdktf.out' / 'stacks'}")
+
+
+def _step_train(progress: Progress, ctx, job_args: list[str]) -> None:
+    with progress.step(2, "Train on the Marvel characters, register, promote the champion"):
+        _job(progress, "train", job_args, ctx.runtime.root)
+        _job(progress, "register", job_args, ctx.runtime.root)
+        import mlflow
+
+        client = mlflow.MlflowClient(
+            tracking_uri=ctx.runtime.tracking_uri, registry_uri=ctx.runtime.tracking_uri
+        )
+        try:
+            champion = client.get_model_version_by_alias(ctx.tables.registered_model, "champion")
+        except Exception as exc:
+            raise StepFailed(f"step 2: no champion after register: {exc}") from None
+        run = client.get_run(champion.run_id)
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(run.data.metrics.items()))
+        progress.info(f"champion: {ctx.tables.registered_model} version {champion.version} ({metrics})")
+
+
+def _step_serve(
+    progress: Progress, ctx, job_args: list[str], stack: contextlib.ExitStack, root: Path, outcome: Outcome
+):
+    from lakemon.tables import ModelTables
+
+    from .logging_layer import LoggingLayer, Upstream
+    from .payload_log import PayloadLog
+    from .scoring import Deployment, ScoringServer
+
+    with progress.step(3, "Deploy the champion and serve it: MLflow scoring server behind the logging layer"):
+        _job(progress, "deploy", job_args, ctx.runtime.root)
+        endpoint = ctx.model.endpoint(ctx.env.name)
+        deployment = Deployment.read(ctx.runtime.deployment_path(endpoint))
+        progress.info(f"starting `mlflow models serve -m {deployment.model_uri} --env-manager local` ...")
+        scoring = ScoringServer(
+            deployment.model_uri,
+            tracking_uri=ctx.runtime.tracking_uri,
+            log_path=root / "logs" / "scoring-server.log",
+            progress=progress.info,
+        )
+        try:
+            stack.enter_context(scoring)
+        except (RuntimeError, TimeoutError) as exc:
+            raise StepFailed(f"step 3: {exc}") from None
+        outcome.servers.append(("scoring server", scoring.port))
+        progress.info(f"scoring server: {scoring.url} (pid {scoring.process.pid}), answering /ping")
+        payload_path = ctx.runtime.table_path(ModelTables(ctx.env, ctx.model).payload)
+        layer = LoggingLayer(
+            Upstream(scoring.url, endpoint, deployment.served_entity_id),
+            PayloadLog(payload_path, batch_rows=100),
+        )
+        stack.enter_context(layer)
+        outcome.servers.append(("logging layer", layer.port))
+        progress.info(f"endpoint {endpoint}: POST {layer.invocations_url}")
+        progress.info(
+            f"serving {deployment.served_entity_id}; every request is logged to {ctx.tables.payload}"
+        )
+        return layer
+
+
+def _step_traffic(args, progress: Progress, ctx, layer, outcome: Outcome):
+    from deltalake import write_deltalake
+
+    from lakemon.tables import labels_columns
+
+    from ..datasets import load_comic, split_train_test
+    from ..tables.schemas import to_arrow
+    from .traffic import label_rows, plan_days, send_traffic
+
+    with progress.step(4, "Send traffic over simulated days: held-out Marvel, then DC"):
+        training = ctx.model.training
+        _, marvel_test = split_train_test(load_comic("marvel"), training.test_fraction, training.seed)
+        dc = load_comic("dc")
+        today = datetime.now(UTC).date()
+        first_day = today - timedelta(days=args.marvel_days + args.dc_days)
+        try:
+            plans = plan_days(
+                [("marvel", marvel_test, args.marvel_days), ("dc", dc, args.dc_days)],
+                rows_per_day=args.rows_per_day,
+                batch_size=args.batch_size,
+                first_day=first_day,
+                seed=training.seed,
+            )
+        except ValueError as exc:
+            raise StepFailed(f"step 4: {exc}") from None
+        progress.info(
+            f"{len(marvel_test)} held-out Marvel rows (test split, seed {training.seed}, fraction "
+            f"{training.test_fraction}), {len(dc)} DC rows; {args.rows_per_day} rows/day, "
+            f"{args.batch_size} rows/request, 4 request formats, {args.workers} clients"
+        )
+        result = send_traffic(
+            layer.invocations_url,
+            plans,
+            ctx.model.feature_names(),
+            workers=args.workers,
+            progress=progress.info,
+        )
+        layer.payload_log.flush()
+        progress.info(
+            f"{result.requests_sent} requests, {result.rows_sent} rows in {result.seconds:.1f}s "
+            f"({result.requests_sent / max(result.seconds, 1e-9):.0f} requests/s); statuses {dict(sorted(result.status_counts.items()))}"
+        )
+        if result.failed:
+            outcome.problems.append(
+                f"{result.failed} of {result.requests_sent} requests did not get HTTP 200"
+            )
+        labels = label_rows(plans, ctx.model.label.name)
+        columns = labels_columns(ctx.model)
+        path = ctx.runtime.table_path(ctx.tables.labels)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(str(path), to_arrow(labels, columns), mode="append")
+        progress.info(f"labels: {len(labels)} known ALIVE values written to {ctx.tables.labels}")
+        outcome.day_sources = {p.day: p.source for p in plans}
+        outcome.table_rows["rows_sent"] = result.rows_sent
+        return plans
+
+
+def _count(ctx, name: str) -> int | None:
+    from deltalake import DeltaTable
+
+    path = ctx.runtime.table_path(name)
+    if not path.exists():
+        return None
+    return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
+
+
+def _step_unpack(progress: Progress, ctx, job_args: list[str], outcome: Outcome, plans) -> None:
+    from deltalake import DeltaTable
+
+    with progress.step(5, "Unpack the payloads into the inference log and join the labels"):
+        _job(progress, "unpack", job_args, ctx.runtime.root)
+        t = ctx.tables
+        log_rows = _count(ctx, t.inference_log) or 0
+        quarantined = _count(ctx, t.quarantine) or 0
+        label = ctx.model.label.name
+        labelled = (
+            DeltaTable(str(ctx.runtime.table_path(t.inference_log)))
+            .to_pyarrow_table(columns=[label])[label]
+            .null_count
+        )
+        labelled = log_rows - labelled
+        progress.info(f"{t.payload}: {_count(ctx, t.payload)} requests")
+        progress.info(f"{t.inference_log}: {log_rows} rows, {labelled} with a label")
+        progress.info(f"{t.quarantine}: {quarantined} rows set aside")
+        sent = outcome.table_rows["rows_sent"]
+        if log_rows != sent:
+            outcome.problems.append(f"the inference log has {log_rows} rows, but {sent} rows were sent")
+        if labelled != log_rows:
+            outcome.problems.append(f"{log_rows - labelled} inference-log rows have no label after unpack")
+
+
+def _step_refresh(progress: Progress, ctx, job_args: list[str], outcome: Outcome) -> None:
+    with progress.step(6, "Refresh the local monitor: profile and drift metrics"):
+        _job(progress, "refresh", job_args, ctx.runtime.root)
+        for name in (ctx.tables.profile_metrics, ctx.tables.drift_metrics):
+            progress.info(f"{name}: {_count(ctx, name)} rows")
+
+
+def _step_analyze(progress, ctx, stack, root: Path, webhook_urls, outcome: Outcome, plans) -> None:
+    from ..drift import analyze, read_tables, send_alerts, write_report
+    from .webhook import WebhookReceiver
+
+    with progress.step(7, "Analyze drift with the env thresholds; alert the local webhook; write the report"):
+        receivers = []
+        for url in webhook_urls:
+            try:
+                receiver = stack.enter_context(
+                    WebhookReceiver(url, record_file=root / "alerts" / "received.jsonl")
+                )
+            except RuntimeError as exc:
+                raise StepFailed(f"step 7: {exc}") from None
+            receivers.append(receiver)
+            outcome.servers.append(("webhook receiver", receiver.port))
+            progress.info(f"local alert destination listening at {url}")
+        drift_settings = ctx.env.monitoring.drift
+        as_of = datetime.now(UTC)
+        drift, profile = read_tables(
+            ctx.tables, ctx.runtime, None, as_of - timedelta(days=drift_settings.lookback_days)
+        )
+        report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
+        paths = write_report(report, ctx.runtime.reports_dir)
+        outcome.report_html, outcome.report_json = paths.html, paths.json
+        deliveries = send_alerts(
+            report, ctx.env, outbox_dir=ctx.runtime.reports_dir / "outbox", report_path=str(paths.html)
+        )
+
+        daily = [j for j in report.judgements if j.granularity == "1 day"]
+        for j in report.drifted:
+            if j.granularity == "1 day":
+                outcome.drifted.setdefault(j.window_start.date(), []).append(j.feature)
+        for day in sorted({j.window_start.date() for j in daily}):
+            source = outcome.day_sources.get(day, "?")
+            features = sorted(set(outcome.drifted.get(day, [])))
+            verdict = f"DRIFT in {', '.join(features)}" if features else "no drift"
+            progress.info(f"window {day} ({source:<6}): {verdict}")
+        progress.info(f"drifted features: {', '.join(report.drifted_features) or 'none'}")
+        for d in deliveries:
+            progress.info(
+                f"alert to {d.destination} ({d.type}): {'delivered' if d.delivered else 'NOT delivered'}: {d.detail}"
+            )
+        for receiver in receivers:
+            for alert in receiver.alerts:
+                outcome.alerts_received += 1
+                body = alert.body if isinstance(alert.body, dict) else {}
+                for w in body.get("windows", []):
+                    outcome.alerted_windows.add(datetime.fromisoformat(w).date())
+        _judge(outcome, bool(receivers))
+
+
+def _judge(outcome: Outcome, expect_alerts: bool) -> None:
+    """The rehearsal's acceptance: DC windows drift (and alert), Marvel windows do not."""
+    marvel = {d for d, s in outcome.day_sources.items() if s == "marvel"}
+    dc = {d for d, s in outcome.day_sources.items() if s == "dc"}
+    drifted = set(outcome.drifted)
+    if marvel & drifted:
+        outcome.problems.append(f"Marvel windows drifted: {', '.join(map(str, sorted(marvel & drifted)))}")
+    if dc - drifted:
+        outcome.problems.append(f"DC windows did not drift: {', '.join(map(str, sorted(dc - drifted)))}")
+    if expect_alerts:
+        if not outcome.alerts_received:
+            outcome.problems.append("no alert reached the local webhook receiver")
+        if outcome.alerted_windows & marvel:
+            outcome.problems.append(
+                f"alerts named Marvel windows: {', '.join(map(str, sorted(outcome.alerted_windows & marvel)))}"
+            )
+        if dc - outcome.alerted_windows:
+            outcome.problems.append(
+                f"no alert named DC windows {', '.join(map(str, sorted(dc - outcome.alerted_windows)))}"
+            )
+
+
+def _step_summary(progress: Progress, ctx, root: Path, layer, outcome: Outcome) -> None:
+    with progress.step(8, "Where everything is"):
+        mlflow_bin = Path(sys.executable).parent / "mlflow"
+        progress.info(f"run folder:   {root}")
+        progress.info(f"MLflow UI:    {mlflow_bin} ui --backend-store-uri {ctx.runtime.tracking_uri}")
+        t = ctx.tables
+        for name in (
+            t.payload,
+            t.labels,
+            t.inference_log,
+            t.quarantine,
+            t.baseline,
+            t.profile_metrics,
+            t.drift_metrics,
+        ):
+            rows = _count(ctx, name)
+            outcome.table_rows[name] = -1 if rows is None else rows
+            where = ctx.runtime.table_path(name)
+            progress.info(f"table:        {name} ({'absent' if rows is None else f'{rows} rows'}) at {where}")
+        progress.info(f"report:       {outcome.report_html}")
+        progress.info(f"summary:      {outcome.report_json}")
+        progress.info(
+            f"alerts:       {outcome.alerts_received} received at the local webhook ({root / 'alerts' / 'received.jsonl'})"
+        )
+        if outcome.alerted_windows:
+            progress.info(
+                f"              windows named: {', '.join(map(str, sorted(outcome.alerted_windows)))}"
+            )
+        progress.info(f"logs:         {root / 'logs'}")
+
+
+def _print_timings(progress: Progress) -> None:
+    progress.say("\nwall time per step:")
+    for number, title, seconds in progress.timings:
+        progress.say(f"  [{number}] {seconds:6.1f}s  {title}")
+    progress.say(f"  total {progress.total:.1f}s")
