@@ -1,0 +1,169 @@
+"""The env stacks as synthesized: outdir layout, issue 2's table of values, backend/provider,
+snapshots (exact after normalization), and no secret or local path anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+ENVS = ("dev", "aut", "prod")
+
+# Issue 2's table: (catalog, workload size, scale to zero, retention days, granularity, cron, threshold)
+EXPECTED = {
+    "dev": ("mlops_dev", "Small", "true", "90", "1 day", "0 0 0 * * ?", 0.1),
+    "aut": ("mlops_aut", "Small", "true", "90", "1 day", "0 0 0 * * ?", 0.1),
+    "prod": ("mlops_prod", "Medium", "false", "90", "1 day", "0 0 2 * * ?", 0.05),
+}
+
+
+def _one(stack: dict, resource_type: str, predicate=lambda r: True) -> dict:
+    found = [r for r in stack["resource"][resource_type].values() if predicate(r)]
+    assert len(found) == 1, f"{resource_type}: {len(found)} matches"
+    return found[0]
+
+
+def test_synth_writes_one_folder_per_env(synth_outdir):
+    assert sorted(p.name for p in (synth_outdir / "stacks").iterdir()) == sorted(ENVS)
+    manifest = json.loads((synth_outdir / "manifest.json").read_text())
+    assert sorted(manifest["stacks"]) == sorted(ENVS)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_env_values_from_issue_table(stacks, env):
+    stack = stacks[env]
+    catalog, size, scale_to_zero, retention, granularity, cron, threshold = EXPECTED[env]
+    schema = _one(stack, "databricks_schema")
+    assert (schema["catalog_name"], schema["name"]) == (catalog, "marvel_characters")
+    serving = _one(stack, "databricks_model_serving")
+    tags = {t["key"]: t["value"] for t in serving["tags"]}
+    assert tags["lakemon_workload_size"] == size
+    assert tags["lakemon_scale_to_zero"] == scale_to_zero
+    assert serving["ai_gateway"]["inference_table_config"]["catalog_name"] == catalog
+    log = _one(stack, "databricks_sql_table", lambda t: t["name"].endswith("_inference_log"))
+    assert log["properties"]["lakemon.retention_days"] == retention
+    monitor = _one(stack, "databricks_quality_monitor")
+    assert monitor["inference_log"][0]["granularities"] == [granularity]
+    assert monitor["schedule"][0]["quartz_cron_expression"] == cron
+    monitoring_job = _one(stack, "databricks_job", lambda j: j["name"].endswith("-monitoring"))
+    assert monitoring_job["schedule"]["quartz_cron_expression"] == cron
+    drift = _one(stack, "databricks_alert_v2", lambda a: a["display_name"].endswith("feature drift"))
+    assert drift["evaluation"]["threshold"]["value"]["double_value"] == threshold
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_backend_and_provider(stacks, env):
+    stack = stacks[env]
+    assert stack["terraform"]["backend"] == {
+        "azurerm": {
+            "resource_group_name": "rg-lakemon-tfstate",
+            "storage_account_name": "stlakemontfstate",
+            "container_name": f"tfstate-{env}",
+            "key": f"lakemon/{env}.tfstate",
+            "use_azuread_auth": True,
+        }
+    }
+    (provider,) = stack["provider"]["databricks"]
+    assert list(provider) == ["host"]  # credentials come from the environment only
+    assert stack["terraform"]["required_providers"]["databricks"]["version"] == "1.99.0"
+
+
+def test_only_prod_protects_data(stacks):
+    for env in ENVS:
+        protected = [
+            r.get("lifecycle", {}).get("prevent_destroy", False)
+            for t in ("databricks_sql_table", "databricks_schema", "databricks_quality_monitor")
+            for r in stacks[env]["resource"][t].values()
+        ]
+        assert protected and all(protected) == (env == "prod") and any(protected) == (env == "prod")
+
+
+# --- no secrets, tokens or local paths -------------------------------------------------------------
+
+SECRET_PATTERNS = {
+    "url with credentials or token": re.compile(
+        r"https?://[^\s\"']*(?:[?&](?:token|key|sig|code|secret)=|:[^/\s\"']+@)", re.I
+    ),
+    "slack/teams/webhook url": re.compile(
+        r"hooks\.slack\.com|webhook\.office\.com|/webhookb2/|127\.0\.0\.1|localhost", re.I
+    ),
+    "databricks token": re.compile(r"dapi[0-9a-f]{20,}"),
+    "azure storage key or SAS": re.compile(r"AccountKey=|[?&]sig=|sv=\d{4}-\d{2}-\d{2}"),
+    "secret-looking field with a literal": re.compile(
+        r"\"(?:password|token|client_secret|integration_key|access_key|api_key|oauth_token|auth_secret)\"\s*:\s*\"(?!\$\{var\.)",
+        re.I,
+    ),
+    "local absolute path": re.compile(
+        r"(?<![\w.])/(?:work|home|tmp|root|Users/[^\"/]+/(?:Desktop|Documents)|var/folders)/"
+    ),
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+}
+
+
+def _scan(text: str) -> list[str]:
+    return [
+        f"{name}: {m.group(0)[:80]}"
+        for name, pattern in SECRET_PATTERNS.items()
+        for m in pattern.finditer(text)
+    ]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_no_secret_or_local_path_in_synthesized_stack(stack_texts, synth_outdir, env):
+    assert _scan(stack_texts[env]) == []
+    # The manifest and every text asset (the uploaded env file) too; the wheel is binary code.
+    assert _scan((synth_outdir / "manifest.json").read_text()) == []
+    env_files = list((synth_outdir / "stacks" / env / "assets").rglob(f"{env}.yml"))
+    assert len(env_files) == 1
+
+
+def test_secret_scanner_catches_what_it_should():
+    """The scan must be able to fail: feed it each kind of leak."""
+    leaks = [
+        '"url": "https://hooks.slack.com/services/T000/B000/XXXX"',
+        '"host": "https://user:pass@example.com/x"',
+        '"url": "https://example.com/hook?token=abc"',
+        '"token": "dapi0123456789abcdef0123456789abcdef"',
+        '"password": "hunter2"',
+        '"source": "/work/main/dist/lakemon.whl"',
+        '"path": "/home/alice/state"',
+        '"url": "http://127.0.0.1:8765/alerts"',
+    ]
+    for leak in leaks:
+        assert _scan(leak), leak
+    assert _scan('"url": "${var.drift_webhook_url_dev}"') == []
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_webhook_comes_from_a_sensitive_variable(stacks, env):
+    stack = stacks[env]
+    variable = stack["variable"][f"drift_webhook_url_{env}"]
+    assert variable["sensitive"] is True and "default" not in variable
+    hook = _one(stack, "databricks_notification_destination", lambda d: d["destination_type"] == "WEBHOOK")
+    assert hook["config"]["generic_webhook"]["url"] == f"${{var.drift_webhook_url_{env}}}"
+
+
+# --- snapshots ---------------------------------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """Asset folders carry a content hash (the wheel changes with every code change)."""
+    return re.sub(r"(assets/[^/\"]+/)[0-9A-F]{32}/", r"\1<HASH>/", text)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_snapshot(stack_texts, env):
+    """Exact comparison. To accept a deliberate change: LAKEMON_UPDATE_SNAPSHOTS=1 pytest tests/stacks,
+    then review the diff of tests/stacks/snapshots/ like code."""
+    actual = json.dumps(json.loads(normalize(stack_texts[env])), indent=2, sort_keys=True) + "\n"
+    path = SNAPSHOTS / f"{env}.json"
+    if os.environ.get("LAKEMON_UPDATE_SNAPSHOTS") == "1":
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path}; create it with LAKEMON_UPDATE_SNAPSHOTS=1"
+    assert (
+        actual == path.read_text(encoding="utf-8")
+    ), f"{env} stack differs from {path.name}; if deliberate, rerun with LAKEMON_UPDATE_SNAPSHOTS=1 and review the diff"
