@@ -19,9 +19,13 @@ SYNTH_TIMEOUT_S = 300.0
 
 
 def find_app(env_file: Path) -> Path | None:
-    """`stacks/app.py` of the repository the env file lives in (envs/<env>.yml), if any."""
-    candidate = env_file.resolve().parent.parent / "stacks" / "app.py"
-    return candidate if candidate.is_file() else None
+    """`stacks/app.py` of the repository the env file lives in (envs/<env>.yml), else of the
+    current directory (an env file kept elsewhere), else None."""
+    for root in (env_file.resolve().parent.parent, Path.cwd()):
+        candidate = root / "stacks" / "app.py"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def synthesize(app: Path, outdir: Path, log_path: Path, progress=None) -> dict[str, Counter]:

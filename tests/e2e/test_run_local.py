@@ -1,0 +1,136 @@
+"""End to end: a reduced `lakemon run-local` (fewer rows, still 1-day windows), as a user runs it.
+
+It runs the real CLI in a subprocess: the stacks are synthesized, a model is trained, served by
+`mlflow models serve` behind the logging layer, fed real HTTP traffic, unpacked, monitored and
+judged; alerts go to the local webhook receiver. The test then reads what the run left behind:
+the tables' schemas and row counts, the alerts received (DC windows only), and that no process
+it started is alive and no port it used is still bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import yaml
+from deltalake import DeltaTable
+
+from lakemon.config import load_environment
+from lakemon.tables import ModelTables, baseline_columns, inference_log_columns, labels_columns
+from lakemon_jobs.embedded.processes import free_port, port_is_free
+from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
+from lakemon_jobs.runtime import LocalRuntime
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS_PER_DAY, MARVEL_DAYS, DC_DAYS, BATCH = 250, 2, 2, 25
+RUN_TIMEOUT_S = 540
+
+
+def processes_with_marker(marker: str) -> list[str]:
+    """Live processes whose environment carries the marker (inherited by every descendant)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (proc / "environ").read_bytes():
+                stat = (proc / "stat").read_text()
+                if stat.rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(
+                        f"{proc.name}: {(proc / 'cmdline').read_bytes().replace(b'\0', b' ')[:200]!r}"
+                    )
+        except OSError:
+            continue
+    return found
+
+
+def test_reduced_run_local_end_to_end(tmp_path):
+    # The dev env, with the local alert destination on a free port (a developer's own run-local
+    # may hold 8765 while the tests run).
+    webhook_port = free_port()
+    env_data = yaml.safe_load((REPO / "envs" / "dev.yml").read_text())
+    for dest in env_data["alerts"]["destinations"]:
+        if dest.get("local_url"):
+            dest["local_url"] = f"http://127.0.0.1:{webhook_port}/alerts"
+    env_file = tmp_path / "envs" / "dev.yml"
+    env_file.parent.mkdir()
+    env_file.write_text(yaml.safe_dump(env_data))
+    home = tmp_path / "home"
+    marker = f"LAKEMON_E2E_{uuid.uuid4().hex}"
+
+    cmd = [
+        str(Path(sys.executable).parent / "lakemon"), "run-local", "--env-file", str(env_file), "--home", str(home),
+        "--rows-per-day", str(ROWS_PER_DAY), "--marvel-days", str(MARVEL_DAYS), "--dc-days", str(DC_DAYS),
+        "--batch-size", str(BATCH),
+    ]  # fmt: skip
+    env = {**os.environ, marker: "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1"}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    output = proc.stdout + proc.stderr
+    (tmp_path / "run-local.out").write_text(output)
+    assert proc.returncode == 0, output[-6000:]
+
+    # --- nothing left behind ------------------------------------------------------------------------
+    assert processes_with_marker(marker) == []
+    ports = {int(p) for p in re.findall(r"http://127\.0\.0\.1:(\d+)", output)}
+    assert webhook_port in ports and len(ports) >= 3  # scoring server, logging layer, webhook
+    assert [p for p in ports if not port_is_free(p)] == []
+
+    # --- the run's output names each step, the drifted features and windows ----------------------------
+    for step in range(1, 9):
+        assert f"[{step}/8]" in proc.stdout
+    assert re.search(r"drifted features: \w+", proc.stdout)
+    assert "lakemon run-local: OK" in proc.stdout
+
+    # --- tables: schemas and row counts ------------------------------------------------------------
+    run_root = (home / "runs" / "latest").resolve()
+    envc = load_environment(env_file)
+    model = envc.model()
+    tables = ModelTables(envc, model)
+    runtime = LocalRuntime(run_root)
+
+    def read(name: str) -> pa.Table:
+        return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
+
+    rows_sent = ROWS_PER_DAY * (MARVEL_DAYS + DC_DAYS)
+    payload = read(tables.payload)
+    assert payload.schema.equals(PAYLOAD_SCHEMA)
+    assert payload.num_rows == rows_sent // BATCH
+    assert set(payload["status_code"].to_pylist()) == {200}
+
+    log = read(tables.inference_log)
+    assert log.schema.names == [c.name for c in inference_log_columns(model)]
+    assert log.num_rows == rows_sent
+    assert log[model.label.name].null_count == 0  # every label joined
+    labels = read(tables.labels)
+    assert labels.schema.names == [c.name for c in labels_columns(model)] and labels.num_rows == rows_sent
+    baseline = read(tables.baseline)
+    assert baseline.schema.names == [c.name for c in baseline_columns(model)] and baseline.num_rows > 0
+
+    profile, drift = read(tables.profile_metrics), read(tables.drift_metrics)
+    assert profile.schema.names == PROFILE_METRICS_SCHEMA.names and profile.num_rows > 0
+    assert drift.schema.names == DRIFT_METRICS_SCHEMA.names and drift.num_rows > 0
+    days = {w["start"].date() for w in drift.column("window").to_pylist() if w}
+    assert len(days) == MARVEL_DAYS + DC_DAYS  # one 1-day window per simulated day
+
+    # --- alerts: DC windows only, all of them -------------------------------------------------------
+    by_source: dict[str, set] = {"marvel": set(), "dc": set()}
+    for cid, day in zip(
+        payload["client_request_id"].to_pylist(), payload["request_date"].to_pylist(), strict=True
+    ):
+        by_source[cid.split("-", 1)[0]].add(day)
+    assert len(by_source["marvel"]) == MARVEL_DAYS and len(by_source["dc"]) == DC_DAYS
+    received = [
+        json.loads(line) for line in (run_root / "alerts" / "received.jsonl").read_text().splitlines()
+    ]
+    assert received, "no alert reached the webhook receiver"
+    alerted = {datetime.fromisoformat(w).date() for alert in received for w in alert["body"]["windows"]}
+    assert alerted == by_source["dc"]
+    assert all(alert["body"]["model"] == model.name and alert["body"]["features"] for alert in received)
