@@ -31,6 +31,7 @@ from lakemon.tables import output_columns
 from .context import JobContext, add_context_arguments
 
 MODEL_ARTIFACT = "model"
+MODEL_URI_TAG = "lakemon.model_uri"
 MODEL_CODE = Path(__file__).parent / "model_code" / "probability_classifier.py"
 DEFAULT_PARAMS: dict[str, float | int | str | bool] = {
     "learning_rate": 0.1,
@@ -60,20 +61,20 @@ class TrainResult:
     run_id: str
     experiment_id: str
     model_uri: str
-    """runs:/<run_id>/model: what `register` registers."""
+    """models:/<logged model id>: what `register` registers (also the run's tag lakemon.model_uri)."""
     metrics: dict[str, float]
 
 
 # --- data ----------------------------------------------------------------------------------------
 
 
-def load_training_data(ctx: JobContext) -> pd.DataFrame:
+def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFrame:
     """The configured training source as a pandas frame with the model's feature and label columns.
 
     `bundled:<publisher>` is the data shipped in the wheel. Anything else is a table name: a
     Unity Catalog table on Databricks, the local Delta table of that name on the embedded default.
     """
-    source = ctx.model.training.source
+    source = source or ctx.model.training.source
     if source.startswith("bundled:"):
         from .datasets import load_comic
 
@@ -289,7 +290,7 @@ def train_model(
             pipeline, str(pipeline_dir), serialization_format="cloudpickle", pip_requirements=requirements
         )
         example = test_df[model.feature_names()].head(5)
-        mlflow.pyfunc.log_model(
+        info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=str(MODEL_CODE),
             artifacts={"pipeline": str(pipeline_dir)},
@@ -299,8 +300,10 @@ def train_model(
             pip_requirements=requirements,
         )
         run_id = run.info.run_id
+        # MLflow 3 keeps logged models outside the run's artifacts: record where, for register.
+        mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
     progress(f"train: run {run_id} logged in experiment {experiment_id}")
-    return TrainResult(run_id, experiment_id, f"runs:/{run_id}/{MODEL_ARTIFACT}", metrics)
+    return TrainResult(run_id, experiment_id, info.model_uri, metrics)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,187 @@
+"""`lakemon deploy`: serve the `champion` version at the model's endpoint.
+
+On Databricks: `serving_endpoints.update_config` with the champion as the only served entity
+(100% traffic), then wait for the update with progress and a timeout. Databricks keeps the
+previous config serving until the new one is ready, and keeps it if the update fails: a failed
+rollout leaves the previous version serving. The endpoint itself (and its AI gateway) belongs to
+Terraform; its `config` is left to this job (see notes on mlops-stacks issue 217).
+
+On the embedded default: load the champion, check it predicts its own input example with the
+served output columns, then atomically replace LocalRuntime.deployment_path(endpoint), the file
+the local serving layer serves from. A failed check leaves the previous file untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lakemon.tables import output_columns
+
+from .context import JobContext, add_context_arguments
+from .register import CHAMPION, served_entity_name
+
+DEFAULT_TIMEOUT_S = 45 * 60
+"""Databricks endpoint updates can take up to 45 minutes."""
+
+
+class DeployError(RuntimeError):
+    """The champion could not be rolled out; the previous deployment keeps serving."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    endpoint: str
+    model_name: str
+    version: str
+    model_uri: str
+    deployed_at: str
+    """ISO-8601 UTC time the deployment was recorded (local) or became ready (Databricks)."""
+
+
+def champion_version(ctx: JobContext) -> str:
+    from mlflow.exceptions import MlflowException
+
+    from .tracking import configure_mlflow
+
+    client = configure_mlflow(ctx)
+    try:
+        return str(client.get_model_version_by_alias(ctx.tables.registered_model, CHAMPION).version)
+    except MlflowException as exc:
+        raise DeployError(f"{ctx.tables.registered_model} has no '{CHAMPION}' version; run `lakemon register` first ({exc})") from None
+
+
+def validate_locally(ctx: JobContext, model_uri: str) -> None:
+    """The model loads and predicts its input example with the served output columns."""
+    import mlflow
+
+    try:
+        pyfunc = mlflow.pyfunc.load_model(model_uri)
+        example = pyfunc.input_example
+        if example is None:
+            raise DeployError(f"{model_uri} has no input example to validate with")
+        output = pyfunc.predict(example)
+    except DeployError:
+        raise
+    except Exception as exc:  # any load/predict failure means: do not deploy
+        raise DeployError(f"{model_uri} failed validation: {type(exc).__name__}: {exc}") from exc
+    missing = [c.name for c in output_columns(ctx.model) if c.name not in getattr(output, "columns", [])]
+    if missing or len(output) != len(example):
+        raise DeployError(f"{model_uri} predicted {type(output).__name__} without column(s) {missing} or with a wrong row count")
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write to a temporary file in the same folder, then rename over the target: readers see
+    the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def deploy_local(ctx: JobContext, version: str, progress: Callable[[str], None]) -> Deployment:
+    assert ctx.runtime is not None
+    name = ctx.tables.registered_model
+    endpoint = ctx.model.endpoint(ctx.env.name)
+    model_uri = f"models:/{name}/{version}"
+    progress(f"deploy: validating {model_uri}")
+    validate_locally(ctx, model_uri)
+    deployment = Deployment(endpoint, name, version, model_uri, datetime.now(UTC).isoformat())
+    path = ctx.runtime.deployment_path(endpoint)
+    write_atomically(path, json.dumps(asdict(deployment), indent=2) + "\n")
+    progress(f"deploy: {endpoint} now serves {model_uri} ({path})")
+    return deployment
+
+
+def deploy_databricks(
+    ctx: JobContext, version: str, timeout_s: float, progress: Callable[[str], None], client=None
+) -> Deployment:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service.serving import (
+        Route,
+        ServedEntityInput,
+        ServingModelWorkloadType,
+        TrafficConfig,
+    )
+
+    name = ctx.tables.registered_model
+    endpoint = ctx.model.endpoint(ctx.env.name)
+    served_name = served_entity_name(ctx.model, version)
+    w = client or WorkspaceClient()
+    current = w.serving_endpoints.get(endpoint)
+    entities = (current.config.served_entities or []) if current.config else []
+    if any(e.entity_name == name and str(e.entity_version) == version for e in entities):
+        progress(f"deploy: {endpoint} already serves {name} version {version}")
+    else:
+        serving = ctx.env.serving
+        progress(f"deploy: updating {endpoint} to {name} version {version} (timeout {timeout_s:.0f}s)")
+        waiter = w.serving_endpoints.update_config(
+            name=endpoint,
+            served_entities=[
+                ServedEntityInput(
+                    name=served_name,
+                    entity_name=name,
+                    entity_version=version,
+                    workload_size=serving.workload_size.value,
+                    workload_type=ServingModelWorkloadType(serving.workload_type),
+                    scale_to_zero_enabled=serving.scale_to_zero,
+                )
+            ],
+            traffic_config=TrafficConfig(routes=[Route(served_entity_name=served_name, traffic_percentage=100)]),
+        )
+        started = time.monotonic()
+
+        def report(detail) -> None:
+            state = detail.state.config_update.value if detail.state and detail.state.config_update else "?"
+            progress(f"deploy: {endpoint} config update {state} after {time.monotonic() - started:.0f}s")
+
+        try:
+            waiter.result(timeout=timedelta(seconds=timeout_s), callback=report)
+        except TimeoutError as exc:
+            raise DeployError(
+                f"{endpoint} did not finish updating within {timeout_s:.0f}s; the previous version keeps serving "
+                f"until the update completes or fails ({exc})"
+            ) from exc
+        except Exception as exc:  # OperationFailed: UPDATE_FAILED / UPDATE_CANCELED
+            raise DeployError(f"{endpoint} update failed; the previous version keeps serving ({exc})") from exc
+    return Deployment(endpoint, name, version, f"models:/{name}/{version}", datetime.now(UTC).isoformat())
+
+
+def deploy_champion(
+    ctx: JobContext, timeout_s: float = DEFAULT_TIMEOUT_S, progress: Callable[[str], None] = print
+) -> Deployment:
+    """Roll the champion out; DeployError (previous deployment untouched) if that fails."""
+    version = champion_version(ctx)
+    if ctx.runtime is None:
+        return deploy_databricks(ctx, version, timeout_s, progress)
+    return deploy_local(ctx, version, progress)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_context_arguments(parser)
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help=f"seconds to wait for the endpoint (default {DEFAULT_TIMEOUT_S})"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = JobContext.from_args(args)
+    try:
+        deployment = deploy_champion(ctx, timeout_s=args.timeout)
+    except DeployError as exc:
+        print(f"lakemon deploy: {exc}")
+        return 1
+    print(f"{deployment.endpoint}: {deployment.model_uri}")
+    return 0

@@ -1,0 +1,75 @@
+"""`lakemon refresh`: recompute the monitor's profile and drift metrics tables, and wait.
+
+On Databricks: `quality_monitors.run_refresh` on the inference-log table, then poll
+`get_refresh` until SUCCESS / FAILED / CANCELED, with progress and a timeout (a refresh takes
+minutes; the first one after creating a monitor can take 8-20).
+On the embedded default: the local monitor engine, `monitoring.engine.refresh_local`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from .context import JobContext, add_context_arguments
+
+DEFAULT_TIMEOUT_S = 60 * 60
+POLL_S = 20
+
+
+class RefreshError(RuntimeError):
+    """The refresh failed, was cancelled or did not finish in time."""
+
+
+def refresh_databricks(
+    ctx: JobContext, timeout_s: float, poll_s: float, progress: Callable[[str], None], client=None
+) -> str:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
+
+    w = client or WorkspaceClient()
+    table = ctx.tables.inference_log
+    info = w.quality_monitors.run_refresh(table_name=table)
+    progress(f"refresh: started refresh {info.refresh_id} of the monitor on {table}")
+    started = time.monotonic()
+    while info.state not in (State.SUCCESS, State.FAILED, State.CANCELED):
+        elapsed = time.monotonic() - started
+        if elapsed > timeout_s:
+            raise RefreshError(f"refresh {info.refresh_id} of {table} still {info.state.value} after {timeout_s:.0f}s")
+        time.sleep(min(poll_s, max(0.0, timeout_s - elapsed)))
+        info = w.quality_monitors.get_refresh(table_name=table, refresh_id=info.refresh_id)
+        progress(f"refresh: {info.state.value} after {time.monotonic() - started:.0f}s")
+    if info.state is not State.SUCCESS:
+        raise RefreshError(f"refresh {info.refresh_id} of {table} ended {info.state.value}: {info.message or 'no message'}")
+    return info.state.value
+
+
+def refresh_monitor(
+    ctx: JobContext,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    poll_s: float = POLL_S,
+    progress: Callable[[str], None] = print,
+):
+    """Refresh the monitor of ctx's model; returns the Databricks state or refresh_local's result."""
+    if ctx.runtime is None:
+        return refresh_databricks(ctx, timeout_s, poll_s, progress)
+    from .monitoring.engine import refresh_local  # imported lazily: the local engine is heavy
+
+    return refresh_local(ctx.runtime, ctx.env, ctx.model, progress=progress)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_context_arguments(parser)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait (Databricks)")
+    parser.add_argument("--poll", type=float, default=POLL_S, help="seconds between status checks (Databricks)")
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = JobContext.from_args(args)
+    try:
+        refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll)
+    except RefreshError as exc:
+        print(f"lakemon refresh: {exc}")
+        return 1
+    return 0

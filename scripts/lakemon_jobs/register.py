@@ -1,0 +1,207 @@
+"""`lakemon register`: register a training run's model, mark it `challenger`, and promote it to
+`champion` only if it beats the current champion on the challenger's test set.
+
+- Name: the three-part ModelTables.registered_model (`catalog.schema.model`) on Databricks
+  (Unity Catalog) and locally (SQLite registry) alike.
+- Gate: `model.promotion.metric` computed for both models on the same rows (the test split
+  re-created from the run's params: source, test_fraction, seed). Higher is better, except
+  rmse and mae. The challenger must win by MORE than `min_improvement`. With no champion yet,
+  the first version becomes champion.
+- Baseline: register (not train) writes ModelTables.baseline, because only register knows the
+  version number, and because the baseline must describe the model that is served: it is
+  rewritten (one atomic overwrite) exactly when a new champion is crowned. It holds the test
+  split scored by the champion, model id `<model>-<version>` (held-out rows: quality on training rows would be optimistic
+  and make every production window look like a drop).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lakemon.config.model import Model
+from lakemon.tables import baseline_columns
+
+from .context import JobContext, add_context_arguments
+from .train import MODEL_ARTIFACT, MODEL_URI_TAG, classification_metrics, load_training_data
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+
+
+def served_entity_name(model: Model, version: str) -> str:
+    """`<model>-<version>`: the served entity name deploy gives the champion on Databricks, the
+    served_entity_id the embedded logging layer records, and so the model id in the baseline and
+    the inference log alike (the monitor compares them per model id)."""
+    return f"{model.name}-{version}"
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    model_name: str
+    version: str
+    run_id: str
+    metric: str
+    challenger_score: float
+    champion_version: str | None
+    """The champion before this run (None if there was none)."""
+    champion_score: float | None
+    promoted: bool
+
+
+def latest_run_id(ctx: JobContext) -> str:
+    """Newest finished training run of this model in its experiment."""
+    import mlflow
+
+    from .tracking import experiment_name
+
+    experiment = mlflow.get_experiment_by_name(experiment_name(ctx))
+    runs = (
+        []
+        if experiment is None
+        else mlflow.search_runs(
+            experiment_ids=[experiment.experiment_id],
+            filter_string=f"tags.`lakemon.model` = '{ctx.model.name}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+            output_format="list",
+        )
+    )
+    if not runs:
+        raise LookupError(f"no finished training run of {ctx.model.name} in experiment {experiment_name(ctx)}; run `lakemon train` first")
+    return runs[0].info.run_id
+
+
+def test_split(ctx: JobContext, run_id: str) -> pd.DataFrame:
+    """The run's test rows, re-created from the params it logged."""
+    import mlflow
+
+    from .datasets import split_train_test
+
+    params = mlflow.get_run(run_id).data.params
+    data = load_training_data(ctx, params["source"])
+    return split_train_test(data, float(params["test_fraction"]), int(params["seed"]))[1]
+
+
+def score(model: Model, pyfunc, frame: pd.DataFrame) -> pd.DataFrame:
+    """Model outputs (prediction, prediction_proba) for the frame's features."""
+    output = pyfunc.predict(frame[model.feature_names()])
+    return pd.DataFrame(output).reset_index(drop=True)
+
+
+def promotion_score(model: Model, frame: pd.DataFrame, outputs: pd.DataFrame) -> float:
+    metric = model.promotion.metric
+    y = frame[model.label.name].to_numpy()
+    predicted = outputs[model.prediction.name].to_numpy()
+    if metric in ("rmse", "mae", "r2"):
+        from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+        return float(
+            {"rmse": lambda: mean_squared_error(y, predicted) ** 0.5, "mae": lambda: mean_absolute_error(y, predicted), "r2": lambda: r2_score(y, predicted)}[metric]()
+        )
+    proba = outputs[model.prediction_proba].to_numpy() if model.prediction_proba else predicted
+    return classification_metrics(y, predicted, proba)[metric]
+
+
+def is_better(metric: str, challenger: float, champion: float, min_improvement: float) -> bool:
+    """True if the challenger wins by more than min_improvement (direction depends on metric)."""
+    gain = champion - challenger if metric in LOWER_IS_BETTER else challenger - champion
+    return gain > min_improvement
+
+
+def _find_or_register(client, name: str, run_id: str, progress: Callable[[str], None]) -> str:
+    """The version of this run, registering it once (a rerun of register does not add versions)."""
+    import mlflow
+
+    for version in client.search_model_versions(f"name='{name}'"):
+        if version.run_id == run_id:
+            progress(f"register: run {run_id} is already version {version.version} of {name}")
+            return str(version.version)
+    model_uri = mlflow.get_run(run_id).data.tags.get(MODEL_URI_TAG, f"runs:/{run_id}/{MODEL_ARTIFACT}")
+    version = mlflow.register_model(model_uri, name)
+    progress(f"register: registered version {version.version} of {name}")
+    return str(version.version)
+
+
+def write_baseline(ctx: JobContext, frame: pd.DataFrame, outputs: pd.DataFrame, version: str) -> int:
+    from .tables import engine_for
+
+    model = ctx.model
+    baseline = frame[[*model.feature_names(), model.label.name]].reset_index(drop=True).copy()
+    for column in outputs.columns:
+        baseline[column] = outputs[column].to_numpy()
+    baseline[model.model_id_column] = served_entity_name(model, version)
+    columns = baseline_columns(model)
+    engine_for(ctx).overwrite(ctx.tables.baseline, baseline[[c.name for c in columns]], columns)
+    return len(baseline)
+
+
+def register_model(
+    ctx: JobContext, run_id: str | None = None, progress: Callable[[str], None] = print
+) -> RegisterResult:
+    """Register, alias `challenger`, gate, maybe promote to `champion` and rewrite the baseline."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from .tracking import configure_mlflow
+
+    client = configure_mlflow(ctx)
+    model, name = ctx.model, ctx.tables.registered_model
+    run_id = run_id or latest_run_id(ctx)
+    version = _find_or_register(client, name, run_id, progress)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+
+    try:
+        champion = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        champion = None
+    champion_version = str(champion.version) if champion else None
+
+    frame = test_split(ctx, run_id)
+    progress(f"register: scoring version {version} on {len(frame)} test rows")
+    outputs = score(model, mlflow.pyfunc.load_model(f"models:/{name}/{version}"), frame)
+    challenger_score = promotion_score(model, frame, outputs)
+    metric, margin = model.promotion.metric, model.promotion.min_improvement
+
+    if champion_version is None:
+        champion_score, promoted = None, True
+        progress(f"register: no champion yet; version {version} ({metric}={challenger_score:.4f}) becomes champion")
+    elif champion_version == version:
+        champion_score, promoted = challenger_score, False
+        progress(f"register: version {version} is already the champion")
+    else:
+        champion_outputs = score(model, mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}"), frame)
+        champion_score = promotion_score(model, frame, champion_outputs)
+        promoted = is_better(metric, challenger_score, champion_score, margin)
+        verdict = "promoted" if promoted else "not promoted"
+        progress(
+            f"register: {metric} challenger v{version}={challenger_score:.4f} vs champion "
+            f"v{champion_version}={champion_score:.4f} (needs > {margin} better): {verdict}"
+        )
+
+    client.set_model_version_tag(name, version, f"lakemon.test_{metric}", f"{challenger_score:.6f}")
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        rows = write_baseline(ctx, frame, outputs, version)
+        progress(f"register: version {version} is champion; baseline {ctx.tables.baseline} rewritten ({rows} rows)")
+    return RegisterResult(name, version, run_id, metric, challenger_score, champion_version, champion_score, promoted)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_context_arguments(parser)
+    parser.add_argument("--run-id", help="training run to register (default: the newest finished run)")
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = JobContext.from_args(args)
+    try:
+        result = register_model(ctx, args.run_id)
+    except LookupError as exc:
+        print(f"lakemon register: {exc}")
+        return 1
+    print(f"{result.model_name} version {result.version}: {'champion' if result.promoted else 'challenger'}")
+    return 0
