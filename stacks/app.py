@@ -1,7 +1,7 @@
 """The lakemon CDK-for-Terraform app: one stack per envs/*.yml, named after the file.
 
 Run by `cdktf synth` (cdktf.json: `.venv/bin/python stacks/app.py`) or directly:
-`CDKTF_OUTDIR=cdktf.out .venv/bin/python stacks/app.py`. Config errors and policy violations
+`CDKTF_OUTDIR=cdktf.out .venv/bin/python stacks/app.py` (LAKEMON_ENVS_DIR picks another envs folder). Config errors and policy violations
 end with a clear message and exit code 1, never a traceback.
 """
 
@@ -39,7 +39,7 @@ def _clean(error: Exception) -> str:
 def main() -> int:
     try:
         app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(REPO / "cdktf.out")))
-        build(app)
+        build(app, Path(os.environ.get("LAKEMON_ENVS_DIR", REPO / "envs")))
         app.synth()
     except (ConfigError, LakemonConstructError, WheelNotFoundError) as exc:
         print(f"lakemon synth failed:\n{exc}", file=sys.stderr)
