@@ -1,0 +1,118 @@
+"""`lakemon analyze-drift` end to end on local Delta tables: exit codes, files, alerts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import ThreadingHTTPServer
+
+import pytest
+from deltalake import write_deltalake
+from drift_fixtures import DEV_ENV, FEATURES, START, dc, marvel_split
+from scipy_drift_metrics import build_tables
+from test_drift_alerts import Recorder
+
+from lakemon.config import load_environment
+from lakemon.tables import ModelTables
+from lakemon_jobs.cli import main
+from lakemon_jobs.runtime import LocalRuntime
+
+AS_OF = (START + timedelta(days=2)).isoformat()
+
+
+@pytest.fixture
+def server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    srv.bodies, srv.statuses = [], []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def env_file(tmp_path, url: str, extra: str = "") -> str:
+    text = DEV_ENV.read_text().replace("http://127.0.0.1:8765/alerts", url)
+    if extra:
+        text = text.replace("    threshold: 0.1\n", f"    threshold: 0.1\n{extra}")
+    path = tmp_path / "dev.yml"
+    path.write_text(text)
+    return str(path)
+
+
+def write_tables(home, windows):
+    env = load_environment(DEV_ENV)
+    tables = ModelTables(env, env.model())
+    train, _ = marvel_split()
+    drift, profile = build_tables(train, windows, FEATURES, START)
+    runtime = LocalRuntime(home)
+    write_deltalake(str(runtime.table_path(tables.drift_metrics)), drift)
+    write_deltalake(str(runtime.table_path(tables.profile_metrics)), profile)
+
+
+def run_cli(*args: str) -> int:
+    return main(["analyze-drift", *args])
+
+
+def test_no_drift_exits_0_and_writes_the_report(tmp_path, server, capsys):
+    _, held_out = marvel_split()
+    write_tables(tmp_path / "home", [held_out.sample(500, random_state=i) for i in range(2)])
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    code = run_cli("--env-file", env_file(tmp_path, url), "--home", str(tmp_path / "home"), "--as-of", AS_OF)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "status: " in out and "drift" not in out.split("status: ")[1].split(";")[0]
+    reports = tmp_path / "home" / "reports"
+    assert len(list(reports.glob("*.html"))) == 1 and len(list(reports.glob("*.json"))) == 1
+    assert server.bodies == []
+
+
+def test_drift_exits_3_and_alerts_the_webhook_and_outbox(tmp_path, server, capsys):
+    _, held_out = marvel_split()
+    write_tables(tmp_path / "home", [held_out.sample(500, random_state=1), dc().sample(500, random_state=2)])
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    out_dir = tmp_path / "out"
+    code = run_cli("--env-file", env_file(tmp_path, url), "--home", str(tmp_path / "home"), "--as-of", AS_OF,
+                   "--output-dir", str(out_dir))
+    out = capsys.readouterr().out
+    assert code == 3, out
+    assert "drifted features:" in out and "alert drift-webhook-dev (webhook): sent" in out
+    [message] = server.bodies
+    assert message["env"] == "dev" and "align" in message["features"]
+    assert message["report"].endswith(".html") and message["report"].startswith(str(out_dir))
+    summary = json.loads(next(out_dir.glob("*.json")).read_text())
+    assert summary["status"] == "drift"
+    assert len(list((out_dir / "outbox").glob("*.eml"))) == 1  # the email destination of dev.yml
+
+
+def test_no_alerts_flag(tmp_path, server, capsys):
+    write_tables(tmp_path / "home", [dc().sample(500, random_state=2)])
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    code = run_cli("--env-file", env_file(tmp_path, url), "--home", str(tmp_path / "home"),
+                   "--as-of", AS_OF, "--no-alerts")
+    assert code == 3 and server.bodies == []
+
+
+def test_missing_tables_exit_1_with_a_clear_message(tmp_path, capsys):
+    code = run_cli("--env-file", str(DEV_ENV), "--home", str(tmp_path / "empty"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "does not exist" in err and "lakemon refresh" in err and "Traceback" not in err
+
+
+def test_config_errors_exit_2(tmp_path, capsys):
+    assert run_cli("--env-file", str(tmp_path / "nope.yml"), "--home", str(tmp_path)) == 2
+    bad = env_file(tmp_path, "http://127.0.0.1:1/x", extra="    features:\n      year: {statistic: js_distance}\n")
+    write_tables(tmp_path / "home", [dc().sample(200, random_state=2)])
+    assert run_cli("--env-file", bad, "--home", str(tmp_path / "home")) == 2
+    assert "does not apply to the numeric feature year" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2_and_help_documents_exit_codes(capsys):
+    with pytest.raises(SystemExit) as exc:
+        run_cli("--as-of", "yesterday")
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit):
+        run_cli("--help")
+    help_text = capsys.readouterr().out
+    assert "3  drift found" in help_text and "1  error" in help_text and "0  no drift" in help_text
