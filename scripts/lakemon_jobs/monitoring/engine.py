@@ -56,6 +56,10 @@ class BaselineProfile:
 
 
 def _pool_size() -> int:
+    """Worker threads: LAKEMON_MONITOR_THREADS, else one per core (at most 4)."""
+    configured = os.environ.get("LAKEMON_MONITOR_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -120,12 +124,13 @@ class Engine:
 
     @staticmethod
     def _state(prep: Prepared, rows: np.ndarray, spec: ColumnSpec, vocabs: dict[str, Vocabulary]) -> ColumnState:
+        whole = rows.shape[0] == prep.n  # rows are sorted and distinct: all rows, no gather needed
         if spec.kind == "numeric":
             values, nulls = prep.numeric[spec.name]
-            return numeric_state(values[rows], nulls[rows])
+            return numeric_state(values, nulls) if whole else numeric_state(values[rows], nulls[rows])
         vocab = vocabs[spec.name]
         size = len(vocab.values)
-        counts = np.bincount(prep.codes_for(spec.name, size, rows), minlength=size + 1)
+        counts = np.bincount(prep.codes_for(spec.name, size, None if whole else rows), minlength=size + 1)
         return categorical_state(counts, vocab.values, vocab.lengths())
 
     def _table_row(self, prep: Prepared, g: Group, specs: list[ColumnSpec]) -> dict:

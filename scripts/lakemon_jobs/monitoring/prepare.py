@@ -37,7 +37,7 @@ class Vocabulary:
         as_text = pc.cast(column, pa.string()) if not pa.types.is_string(column.type) else column
         encoded = pc.dictionary_encode(as_text).combine_chunks()
         local = encoded.dictionary.to_pylist()
-        mapping = np.empty(len(local) + 1, dtype=np.int64)
+        mapping = np.empty(len(local) + 1, dtype=np.int32)
         for i, value in enumerate(local):
             code = self._index.get(value)
             if code is None:

@@ -7,7 +7,6 @@ refresh of a day of data; the definitions are short and tests check them against
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 POSITIVE_NAMES = ("1", "true", "1.0", "yes")
 
@@ -80,7 +79,7 @@ def roc_auc(labels: np.ndarray, proba: np.ndarray) -> float | None:
     positive = labels == positive_class(distinct)
     n_pos = int(positive.sum())
     n_neg = int(positive.shape[0] - n_pos)
-    ranks = rankdata(proba)
+    ranks = _average_ranks(proba)
     u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2
     return float(u / (n_pos * n_neg))
 
@@ -110,3 +109,11 @@ def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict:
         else:
             result["r2_score"] = 1.0 - ss_res / ss_tot
     return result
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (scipy.stats.rankdata's default)."""
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts)
+    average = upper - (counts - 1) / 2.0
+    return average[inverse]

@@ -13,8 +13,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats as sps
-from scipy.spatial import distance as spd
+from scipy import special
+
+# scipy.stats is imported lazily, by the KS p-value only: it takes longer to import (about
+# 0.5 s, several seconds on a busy machine) than most refreshes take to compute.
 
 PSI_BINS = 10
 PSI_FLOOR = 1e-4
@@ -33,7 +35,7 @@ class SortedSample:
     values: np.ndarray
     _prefix: np.ndarray | None = field(default=None, repr=False)
     _shift: float = 0.0
-    _runs: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _runs: tuple[np.ndarray] | None = field(default=None, repr=False)
     _edges: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
@@ -55,27 +57,33 @@ class SortedSample:
             self._prefix = np.concatenate(([0.0], np.cumsum(a - self._shift)))
         return self._prefix, self._shift
 
-    def runs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(run_start, run_end): for each position, where its run of equal values starts and ends
-        (end exclusive). Equivalent to searchsorted(values, values, 'left'/'right'), in O(n)."""
+    def run_starts(self) -> np.ndarray | None:
+        """Start index of every run of equal values, or None when all values are distinct.
+
+        Kept instead of per-position arrays: its size is the number of distinct values, so a
+        tie-heavy column (integers, rounded values) costs little memory."""
         if self._runs is None:
             a = self.values
             n = a.shape[0]
-            if n == 0:
-                self._runs = (np.empty(0, np.int64), np.empty(0, np.int64))
+            if n < 2 or not np.any(a[1:] == a[:-1]):
+                self._runs = (np.empty(0, np.int64),)
             else:
                 is_start = np.empty(n, dtype=bool)
                 is_start[0] = True
                 np.not_equal(a[1:], a[:-1], out=is_start[1:])
-                starts = np.flatnonzero(is_start)
-                if starts.shape[0] == n:
-                    idx = np.arange(n, dtype=np.int64)
-                    self._runs = (idx, idx + 1)
-                else:
-                    run_id = np.cumsum(is_start) - 1
-                    ends = np.append(starts[1:], n)
-                    self._runs = (starts[run_id], ends[run_id])
-        return self._runs
+                self._runs = (np.flatnonzero(is_start),)
+        starts = self._runs[0]
+        return starts if starts.shape[0] else None
+
+    def run_bounds(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first index, one past the last index) of the run of equal values at each position;
+        the same as searchsorted(values, values[positions], 'left'/'right')."""
+        starts = self.run_starts()
+        if starts is None:
+            return positions, positions + 1
+        k = np.searchsorted(starts, positions, "right")
+        ends = np.append(starts[1:], self.n)
+        return starts[k - 1], ends[k - 1]
 
     def psi_edges(self) -> np.ndarray:
         """Inner bin edges at this sample's deciles (numpy linear quantiles), duplicates merged."""
@@ -132,8 +140,10 @@ def _left_counts(ref: SortedSample, b: np.ndarray, ra: np.ndarray) -> np.ndarray
     tie = (ra > 0) & (a[prev] == b)
     if not tie.any():
         return ra
-    run_start, _ = ref.runs()
-    return np.where(tie, run_start[prev], ra)
+    where = np.flatnonzero(tie)
+    la = ra.copy()
+    la[where] = ref.run_bounds(prev[where])[0]
+    return la
 
 
 def _ks(cur: SortedSample, ref: SortedSample, ra: np.ndarray) -> tuple[float, float]:
@@ -144,10 +154,12 @@ def _ks(cur: SortedSample, ref: SortedSample, ra: np.ndarray) -> tuple[float, fl
     round(n*m/(n+m)) as scipy does."""
     b = cur.values
     m, n = cur.n, ref.n
+    from scipy import stats as sps
+
     if max(m, n) <= KS_EXACT_MAX_N:
         res = sps.ks_2samp(b, ref.values)
         return float(res.statistic), float(res.pvalue)
-    lb, rb = cur.runs()
+    lb, rb = cur.run_bounds(np.arange(m, dtype=np.int64))
     la = _left_counts(ref, b, ra)
     d = float(max(np.max(np.abs(rb / m - ra / n)), np.max(np.abs(lb / m - la / n))))
     big, small = (float(m), float(n)) if m >= n else (float(n), float(m))
@@ -182,8 +194,7 @@ def _wasserstein(cur: SortedSample, ref: SortedSample, ra: np.ndarray) -> float:
     inside = need <= n
     at = np.minimum(need, n) - 1
     t = np.where(inside, a[at], np.inf)
-    _, run_end = ref.runs()
-    k_t = np.where(t < lo, ra[:-1], np.where(t > hi, ra[1:], run_end[at]))
+    k_t = np.where(t < lo, ra[:-1], np.where(t > hi, ra[1:], ref.run_bounds(at)[1]))
     xs = np.clip(t, lo, hi)
     Px = P(xs, k_t)
     body = c * (xs - lo) - (Px - Pb[:-1]) + (Pb[1:] - Px) - c * (hi - xs)
@@ -252,12 +263,11 @@ def categorical_drift(cur: np.ndarray, ref: np.ndarray) -> CategoricalDrift | No
     p = table[0] / table[0].sum()
     q = table[1] / table[1].sum()
     diff = np.abs(p - q)
-    js = float(spd.jensenshannon(p, q, base=2.0))
+    js = jensenshannon_base2(p, q)
     if table.shape[1] < 2:
         stat, pvalue = 0.0, 1.0  # one category on both sides: identical distributions
     else:
-        res = sps.chi2_contingency(table, correction=False)
-        stat, pvalue = float(res.statistic), float(res.pvalue)
+        stat, pvalue = chi2_contingency_test(table)
     return CategoricalDrift(
         js_distance=js if math.isfinite(js) else 0.0,
         chi2_statistic=stat,
@@ -265,3 +275,21 @@ def categorical_drift(cur: np.ndarray, ref: np.ndarray) -> CategoricalDrift | No
         tv_distance=float(0.5 * diff.sum()),
         l_infinity_distance=float(diff.max()),
     )
+
+
+def jensenshannon_base2(p: np.ndarray, q: np.ndarray) -> float:
+    """scipy.spatial.distance.jensenshannon(p, q, base=2), the same operations in numpy."""
+    p = p / np.sum(p)
+    q = q / np.sum(q)
+    m = (p + q) / 2.0
+    js = np.sum(special.rel_entr(p, m)) + np.sum(special.rel_entr(q, m))
+    return float(np.sqrt(js / np.log(2.0) / 2.0))
+
+
+def chi2_contingency_test(table: np.ndarray) -> tuple[float, float]:
+    """scipy.stats.chi2_contingency(table, correction=False) for a 2 x k table with no empty
+    column: Pearson's statistic against the independence expectation, p = chi2.sf(stat, k - 1)."""
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    stat = float(np.sum((table - expected) ** 2 / expected))
+    dof = (table.shape[0] - 1) * (table.shape[1] - 1)
+    return stat, float(special.chdtrc(dof, stat))

@@ -1,0 +1,76 @@
+"""One engine scenario in its own process (run by drift_benchmark.py, which measures it).
+
+Prints one JSON line: wall seconds from start to both tables built (Parquet read included),
+peak RSS, and the statistics the peers are compared on.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+T_START = time.perf_counter()
+
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from lakemon_jobs.monitoring import engine, state  # noqa: E402
+from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns  # noqa: E402
+from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_data import CATEGORICAL, NUMERIC  # noqa: E402
+
+
+def settings(granularity: str) -> MonitorSettings:
+    cols = [ColumnSpec(c, "numeric", "double") for c in NUMERIC] + [ColumnSpec(c, "categorical", "string") for c in CATEGORICAL]
+    return MonitorSettings(
+        granularities=(granularity,), timestamp_col="timestamp", model_id_col="model_version",
+        columns=tuple(cols), problem_type="classification",
+    )
+
+
+def main() -> None:
+    scenario, base_path, cur_path, state_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+    granularity = "1 day" if scenario == "windows30" else "1 month"
+    s = settings(granularity)
+    if scenario == "store-baseline":  # preparation for 'stored', not timed
+        base = pq.read_table(base_path)
+        with ThreadPoolExecutor(engine._pool_size()) as pool:
+            profile = engine.build_baseline(base, s, monitored_columns(s, base), {}, pool)
+        state.save_baseline(state_dir, "bench", profile)
+        print(json.dumps({"stored": True}))
+        return
+    with ThreadPoolExecutor(engine._pool_size()) as pool:
+        cur = pq.read_table(cur_path)
+        if scenario == "stored":
+            profile = state.load_baseline(state_dir, "bench")
+            assert profile is not None, "run store-baseline first"
+            specs = profile.specs
+            vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
+        else:
+            base = pq.read_table(base_path)
+            specs = monitored_columns(s, cur, base)
+            vocabs = {}
+            profile = engine.build_baseline(base, s, specs, vocabs, pool)
+        prof, drift = engine.run(cur, profile, s, specs, vocabs, pool)
+    seconds = time.perf_counter() - T_START
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stats = {}
+    if scenario != "windows30":
+        rows = drift.filter(pc.and_(pc.equal(drift["drift_type"], "BASELINE"), pc.equal(drift["model_id"], "*")))
+        for r in rows.to_pylist():
+            if r["column_name"] == ":table":
+                continue
+            stats[r["column_name"]] = {k: r[k] for k in ("ks_test", "wasserstein_distance", "population_stability_index",
+                                                          "js_distance", "chi_squared_test", "tv_distance")}
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "profile_rows": prof.num_rows,
+                      "drift_rows": drift.num_rows, "stats": stats}))
+
+
+if __name__ == "__main__":
+    main()
