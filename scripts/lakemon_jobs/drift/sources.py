@@ -19,6 +19,7 @@ from ..runtime import LocalRuntime
 STATEMENT_TIMEOUT_S = 600
 """How long to wait for the warehouse (a stopped serverless warehouse starts in seconds, a
 classic one can take minutes)."""
+POLL_S = 2.0
 
 
 class TablesMissing(RuntimeError):
@@ -46,11 +47,11 @@ def databricks_queries(tables: ModelTables, since: datetime) -> tuple[str, str]:
     ts = since.strftime("%Y-%m-%d %H:%M:%S")
     drift = (
         f"SELECT * FROM {tables.drift_metrics} WHERE drift_type = 'BASELINE' AND slice_key IS NULL "
-        f"AND model_id = '*' AND window.end > TIMESTAMP '{ts}'"
+        f"AND model_id = '*' AND `window`.`end` > TIMESTAMP '{ts}'"
     )
     profile = (
         f"SELECT * FROM {tables.profile_metrics} WHERE slice_key IS NULL AND model_id = '*' "
-        f"AND (log_type = 'BASELINE' OR window.end > TIMESTAMP '{ts}')"
+        f"AND (log_type = 'BASELINE' OR `window`.`end` > TIMESTAMP '{ts}')"
     )
     return drift, profile
 
@@ -69,7 +70,7 @@ def _run_statement(client, warehouse_id: str, sql: str) -> pa.Table:
         if time.monotonic() > deadline:
             client.statement_execution.cancel_execution(response.statement_id)
             raise TimeoutError(f"warehouse {warehouse_id} did not answer within {STATEMENT_TIMEOUT_S} s: {sql}")
-        time.sleep(2)
+        time.sleep(POLL_S)
         response = client.statement_execution.get_statement(response.statement_id)
     if response.status.state != StatementState.SUCCEEDED:
         error = response.status.error
@@ -80,11 +81,14 @@ def _run_statement(client, warehouse_id: str, sql: str) -> pa.Table:
     batches: list[pa.RecordBatch] = []
     chunk = response.result
     while chunk is not None:
-        for link in chunk.external_links or []:
-            body = requests.get(link.external_link, timeout=120)  # presigned URL: no auth header
+        links = chunk.external_links or []
+        for link in links:
+            # presigned URL: no workspace auth header, only the headers the API says to send
+            body = requests.get(link.external_link, headers=link.http_headers or {}, timeout=120)
             body.raise_for_status()
             batches.extend(pa.ipc.open_stream(body.content))
-        index = chunk.next_chunk_index
+        index = chunk.next_chunk_index if chunk.next_chunk_index is not None else (
+            links[-1].next_chunk_index if links else None)
         chunk = (
             client.statement_execution.get_statement_result_chunk_n(response.statement_id, index)
             if index is not None else None
