@@ -63,7 +63,7 @@ class UnpackResult:
 def new_payloads_sql(tables: ModelTables, model: Model, lookback_hours: int | None) -> str:
     log, quarantine, ts = tables.inference_log, tables.quarantine, model.timestamp_column
     since = (
-        "TIMESTAMP '1970-01-01 00:00:00'"
+        "MIN(TIMESTAMP '1970-01-01 00:00:00')"  # an aggregate, so `watermark` has exactly one row
         if lookback_hours is None
         else f"COALESCE(MAX(w) - INTERVAL {int(lookback_hours)} HOURS, TIMESTAMP '1970-01-01 00:00:00')"
     )
