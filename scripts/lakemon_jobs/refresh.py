@@ -3,7 +3,7 @@
 On Databricks: `quality_monitors.run_refresh` on the inference-log table, then poll
 `get_refresh` until SUCCESS / FAILED / CANCELED, with progress and a timeout (a refresh takes
 minutes; the first one after creating a monitor can take 8-20).
-On the embedded default: the local monitor engine, `monitoring.engine.refresh_local`.
+On the embedded default: the local monitor engine, `monitoring.refresh.refresh_local`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def refresh_monitor(
     """Refresh the monitor of ctx's model; returns the Databricks state or refresh_local's result."""
     if ctx.runtime is None:
         return refresh_databricks(ctx, timeout_s, poll_s, progress)
-    from .monitoring.engine import refresh_local  # imported lazily: the local engine is heavy
+    from .monitoring.refresh import refresh_local  # imported lazily: the local engine is heavy
 
     return refresh_local(ctx.runtime, ctx.env, ctx.model, progress=progress)
 

@@ -1,0 +1,56 @@
+"""refresh on the embedded default: the jobs' tables feed the local monitor engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import mlflow
+import pyarrow as pa
+from conftest import quiet
+from deltalake import write_deltalake
+
+from lakemon_jobs.datasets import load_comic, split_train_test
+from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
+from lakemon_jobs.refresh import refresh_monitor
+from lakemon_jobs.register import CHAMPION
+from lakemon_jobs.tables import engine_for
+from lakemon_jobs.tracking import configure_mlflow
+from lakemon_jobs.unpack import unpack_payloads
+
+DAY0 = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+
+
+def test_refresh_profiles_what_unpack_wrote_against_the_baseline_register_wrote(ctx, registered):
+    """Score 120 held-out Marvel rows with the champion over two days, log them as payloads,
+    unpack, refresh: the profile table counts exactly those rows per day."""
+    configure_mlflow(ctx)
+    champion = mlflow.pyfunc.load_model(f"models:/{ctx.tables.registered_model}@{CHAMPION}")
+    test = split_train_test(load_comic("marvel"), 0.2, 42)[1].head(120)
+    features = test[ctx.model.feature_names()].astype(object).where(test[ctx.model.feature_names()].notna(), None)
+    rows = []
+    for i in range(12):  # 12 requests of 10 rows; 6 on each day
+        chunk = features.iloc[i * 10 : (i + 1) * 10]
+        out = champion.predict(test[ctx.model.feature_names()].iloc[i * 10 : (i + 1) * 10])
+        when = DAY0 + dt.timedelta(days=i // 6, minutes=i)
+        rows.append({
+            "databricks_request_id": f"refresh-{i}", "client_request_id": f"c-{i}", "request_date": when.date(),
+            "request_time": when, "status_code": 200, "sampling_fraction": 1.0, "execution_duration_ms": 3,
+            "request": json.dumps({"dataframe_records": chunk.to_dict("records")}),
+            "response": json.dumps({"predictions": out.to_dict("records")}),
+            "logging_error_codes": [], "served_entity_id": f"alive_classifier-{registered.version}", "requester": "t",
+        })
+    write_deltalake(str(ctx.runtime.table_path(ctx.tables.payload)), pa.Table.from_pylist(rows, schema=PAYLOAD_SCHEMA), mode="append")
+    assert unpack_payloads(ctx, progress=quiet).inserted == 120
+
+    messages: list[str] = []
+    result = refresh_monitor(ctx, progress=messages.append)
+    assert result.profile_rows > 0 and result.drift_rows > 0
+    profile = engine_for(ctx).read_table(ctx.tables.profile_metrics)
+    whole = profile[
+        (profile["column_name"] == ":table") & (profile["model_id"] == "*") & profile["slice_key"].isna()
+        & (profile["granularity"] == "1 day")
+    ]
+    inputs = whole[whole["log_type"] == "INPUT"]
+    assert sorted(inputs["count"].tolist()) == [60, 60]
+    assert whole.loc[whole["log_type"] == "BASELINE", "count"].tolist() == [len(engine_for(ctx).read_table(ctx.tables.baseline))]
