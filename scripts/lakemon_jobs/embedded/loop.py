@@ -187,8 +187,9 @@ def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
     outcome = Outcome()
 
     with contextlib.ExitStack() as stack:
-        _step_synth(args, progress, env_file, root)
+        synth = _start_synth(args, progress, env_file, root, stack)
         _step_train(progress, ctx, job_args)
+        _finish_synth(progress, synth)
         layer = _step_serve(progress, ctx, job_args, stack, root, outcome)
         plans = _step_traffic(args, progress, ctx, layer, outcome)
         _step_unpack(progress, ctx, job_args, outcome, plans)
@@ -241,22 +242,29 @@ class _Indented:
 def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra: str) -> None:
     """Run one `lakemon <name>` subcommand in process, exactly as the CLI would.
 
-    Its output is indented under the step; MLflow's advisory UserWarnings are silenced. A crash
-    becomes StepFailed with the traceback saved to logs/<name>.traceback.txt.
+    Its output is indented under the step; MLflow's advisory UserWarnings and INFO logs are
+    silenced. A crash becomes StepFailed with the traceback saved to logs/<name>.traceback.txt.
     """
-    import logging
+    import os
     import traceback
     import warnings
 
     from ..cli import main
 
     progress.info(f"$ lakemon {name} {' '.join(extra)}".rstrip())
-    mlflow_logger = logging.getLogger("mlflow")
-    level = mlflow_logger.level
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is first imported
+    shown = warnings.showwarning
+
+    def show_unless_mlflow_advice(message, category, filename, lineno, file=None, line=None):
+        # MLflow's advisory UserWarnings (type hints, pickle format) are noise in this output;
+        # filters cannot do it, as libraries imported by the jobs reset the warning filters.
+        if issubclass(category, UserWarning) and f"{os.sep}mlflow{os.sep}" in str(filename):
+            return
+        shown(message, category, filename, lineno, file, line)
+
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(_Indented(progress.out)):
-            warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")
-            mlflow_logger.setLevel(logging.WARNING)
+        warnings.showwarning = show_unless_mlflow_advice
+        with contextlib.redirect_stdout(_Indented(progress.out)):
             code = main([name, *job_args, *extra])
     except SystemExit as exc:  # a job ends with sys.exit(message) on bad config
         code = exc.code if isinstance(exc.code, int) else 1
@@ -270,7 +278,7 @@ def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra:
             f"`lakemon {name}` crashed: {type(exc).__name__}: {exc} (traceback: {trace})"
         ) from None
     finally:
-        mlflow_logger.setLevel(level)
+        warnings.showwarning = shown
     if code != 0:
         raise StepFailed(f"`lakemon {name}` exited with code {code}")
 
@@ -278,10 +286,13 @@ def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra:
 # --- steps ---------------------------------------------------------------------------------------
 
 
-def _step_synth(args, progress: Progress, env_file: Path, root: Path) -> None:
-    from .synth import find_app, format_summary, synthesize
+def _start_synth(args, progress: Progress, env_file: Path, root: Path, stack: contextlib.ExitStack):
+    """Step 1 starts synthesis in the background; `_finish_synth` prints its summary after step 2."""
+    from .synth import BackgroundSynth, find_app
 
-    with progress.step(1, "Synthesize the dev, aut and prod stacks"):
+    with progress.step(
+        1, "Synthesize the dev, aut and prod stacks (in the background, while the model trains)"
+    ):
         app = find_app(env_file)
         if args.skip_synth or app is None:
             progress.info(
@@ -289,14 +300,30 @@ def _step_synth(args, progress: Progress, env_file: Path, root: Path) -> None:
                 if args.skip_synth
                 else f"skipped: no stacks/app.py next to {env_file.parent}"
             )
-            return
-        try:
-            stacks = synthesize(app, root / "cdktf.out", root / "logs" / "synth.log", progress=progress.info)
-        except (RuntimeError, TimeoutError) as exc:
-            raise StepFailed(f"step 1 (synthesize): {exc}") from None
-        for line in format_summary(stacks):
-            progress.info(line)
-        progress.info(f"Terraform JSON: {root / 'cdktf.out' / 'stacks'}")
+            return None
+        synth = stack.enter_context(BackgroundSynth(app, root / "cdktf.out", root / "logs" / "synth.log"))
+        progress.info(
+            f"started `{Path(sys.executable).name} {app}` (pid {synth.process.pid}), CDKTF_OUTDIR={synth.outdir}"
+        )
+        return synth
+
+
+def _finish_synth(progress: Progress, synth) -> None:
+    from .synth import format_summary
+
+    if synth is None:
+        return
+    progress.say("\n[1/8] Synthesize the dev, aut and prod stacks: collecting the result")
+    try:
+        stacks = synth.wait(progress=progress.info)
+    except (RuntimeError, TimeoutError) as exc:
+        raise StepFailed(f"step 1 (synthesize): {exc}") from None
+    for line in format_summary(stacks):
+        progress.info(line)
+    progress.info(f"Terraform JSON: {synth.outdir / 'stacks'}")
+    progress.info(f"synthesized in {synth.seconds:.1f}s (wall time of the background process)")
+    number, title, _ = progress.timings[0]
+    progress.timings[0] = (number, title + " [background]", synth.seconds)
 
 
 def _step_train(progress: Progress, ctx, job_args: list[str]) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -28,27 +30,63 @@ def find_app(env_file: Path) -> Path | None:
     return None
 
 
-def synthesize(app: Path, outdir: Path, log_path: Path, progress=None) -> dict[str, Counter]:
-    """Run the app into `outdir`; return {stack: Counter(resource type -> count)}."""
-    env = dict(os.environ)
-    env["CDKTF_OUTDIR"] = str(outdir)
-    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
-    env.setdefault("CHECKPOINT_DISABLE", "1")
-    with ManagedProcess(
-        [sys.executable, str(app)], name="cdktf synth", log_path=log_path, env=env, cwd=app.parent.parent
-    ) as proc:
+class BackgroundSynth:
+    """`stacks/app.py` as a managed subprocess that runs while the model trains.
+
+    Synthesis is a Node + Python process that does not need the model, and training is
+    mostly single-threaded: on 2 cores, overlapping them saves most of the synth time.
+    `start()` returns at once; `wait()` collects the summary (or raises with the log's tail).
+    """
+
+    def __init__(self, app: Path, outdir: Path, log_path: Path) -> None:
+        env = dict(os.environ)
+        env["CDKTF_OUTDIR"] = str(outdir)
+        env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+        env.setdefault("CHECKPOINT_DISABLE", "1")
+        self.outdir = outdir
+        self.log_path = log_path
+        self.process = ManagedProcess(
+            [sys.executable, str(app)], name="cdktf synth", log_path=log_path, env=env, cwd=app.parent.parent
+        )
+        self.started = 0.0
+        self.finished: float | None = None
+
+    def __enter__(self) -> BackgroundSynth:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stop()
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+        self.process.start()
+        popen = self.process.process
+        # A watcher thread notes when synthesis really ended, not when we got round to asking.
+        threading.Thread(target=self._note_end, args=(popen,), name="synth watcher", daemon=True).start()
+
+    def _note_end(self, popen) -> None:
+        popen.wait()
+        self.finished = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    def wait(self, timeout: float = SYNTH_TIMEOUT_S, progress=None) -> dict[str, Counter]:
         wait_until(
-            lambda: proc.exit_code() is not None,
-            timeout=SYNTH_TIMEOUT_S,
+            lambda: self.process.exit_code() is not None,
+            timeout=timeout,
             what="the stacks to synthesize",
-            progress=(lambda s: progress(f"synthesizing ({s:.0f}s)")) if progress else None,
+            progress=(lambda s: progress(f"still synthesizing ({self.seconds:.0f}s)")) if progress else None,
             progress_every=5.0,
         )
-        if proc.exit_code() != 0:
+        code = self.process.exit_code()
+        if code != 0:
             raise RuntimeError(
-                f"stacks/app.py exited with code {proc.exit_code()}; its output ({log_path}) ends with:\n{proc.log_tail()}"
+                f"stacks/app.py exited with code {code}; its output ({self.log_path}) ends with:\n{self.process.log_tail()}"
             )
-    return resource_counts(outdir)
+        return resource_counts(self.outdir)
 
 
 def resource_counts(outdir: Path) -> dict[str, Counter]:
