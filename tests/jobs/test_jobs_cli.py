@@ -18,8 +18,10 @@ def test_subcommand_help_names_the_context_options(name, capsys):
     assert f"lakemon {name}" in out and "--env-file" in out and "--home" in out
 
 
-def test_register_without_a_training_run_says_what_to_do(tmp_path, capsys):
-    from conftest import DEV_ENV
+def test_register_without_a_training_run_says_what_to_do(home, tmp_path, capsys):
+    """A model never trained in this store (the session's store: a new SQLite store costs seconds)."""
+    from conftest import write_env
 
-    assert main(["register", "--env-file", str(DEV_ENV), "--home", str(tmp_path)]) == 1
-    assert "run `lakemon train` first" in capsys.readouterr().out
+    env_file = write_env(tmp_path, name="never_trained")
+    assert main(["register", "--env-file", str(env_file), "--home", str(home)]) == 1
+    assert "no finished training run of never_trained" in capsys.readouterr().out
