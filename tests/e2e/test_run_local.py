@@ -44,9 +44,8 @@ def processes_with_marker(marker: str) -> list[str]:
             if marker.encode() in (proc / "environ").read_bytes():
                 stat = (proc / "stat").read_text()
                 if stat.rsplit(")", 1)[1].split()[0] != "Z":
-                    found.append(
-                        f"{proc.name}: {(proc / 'cmdline').read_bytes().replace(b'\0', b' ')[:200]!r}"
-                    )
+                    cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")[:200]
+                    found.append(f"{proc.name}: {cmdline!r}")
         except OSError:
             continue
     return found
@@ -134,3 +133,17 @@ def test_reduced_run_local_end_to_end(tmp_path):
     alerted = {datetime.fromisoformat(w).date() for alert in received for w in alert["body"]["windows"]}
     assert alerted == by_source["dc"]
     assert all(alert["body"]["model"] == model.name and alert["body"]["features"] for alert in received)
+
+
+def test_the_leftover_process_check_sees_a_live_descendant():
+    """Keeps the end-to-end test's 'no process left' assertion honest: it does find one."""
+    marker = f"LAKEMON_E2E_{uuid.uuid4().hex}"
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], env={**os.environ, marker: "1"}
+    )
+    try:
+        assert len(processes_with_marker(marker)) == 1
+    finally:
+        child.kill()
+        child.wait()
+    assert processes_with_marker(marker) == []
