@@ -95,3 +95,48 @@ def test_sigterm_becomes_keyboard_interrupt_inside_the_block():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
     assert signal.getsignal(signal.SIGTERM) is not None
+
+
+# A stand-in for run-local's supervision: servers and a process group on one ExitStack under
+# sigterm_as_interrupt; SIGTERM must unwind it all, as Ctrl-C does.
+SUPERVISED_RUN = r"""
+import contextlib, sys, time
+from pathlib import Path
+from lakemon_jobs.embedded.processes import ManagedProcess, sigterm_as_interrupt
+from lakemon_jobs.embedded.webhook import WebhookReceiver
+webhook_port, child_port, pid_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+try:
+    with sigterm_as_interrupt(), contextlib.ExitStack() as stack:
+        stack.enter_context(WebhookReceiver(f"http://127.0.0.1:{webhook_port}/alerts"))
+        proc = stack.enter_context(ManagedProcess(
+            [sys.executable, "-c", "import socket, time, sys; s = socket.socket(); "
+             "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(600)", str(child_port)],
+            name="child", log_path=Path(pid_file + ".log")))
+        Path(pid_file).write_text(str(proc.pid))
+        time.sleep(600)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_sigterm_stops_every_server_and_process_of_a_supervised_run(tmp_path):
+    import signal
+    import subprocess
+
+    webhook_port, child_port = free_port(), free_port()
+    pid_file = tmp_path / "child.pid"
+    run = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISED_RUN, str(webhook_port), str(child_port), str(pid_file)]
+    )
+    try:
+        wait_until(
+            lambda: pid_file.exists() and not port_is_free(child_port), timeout=30, what="the run to start"
+        )
+        assert not port_is_free(webhook_port)
+        child_pid = int(pid_file.read_text())
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=20) == 130
+    finally:
+        run.kill()
+    wait_until(lambda: not alive(child_pid), timeout=5, what="the child to die")
+    assert port_is_free(webhook_port) and port_is_free(child_port)
