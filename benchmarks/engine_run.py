@@ -36,7 +36,7 @@ def settings(granularity: str) -> MonitorSettings:
 
 def main() -> None:
     scenario, base_path, cur_path, state_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
-    granularity = "1 day" if scenario == "windows30" else "1 month"
+    granularity = "1 day" if scenario.startswith("windows30") else "1 month"
     s = settings(granularity)
     if scenario == "store-baseline":  # preparation for 'stored', not timed
         base = pq.read_table(base_path)
@@ -47,7 +47,7 @@ def main() -> None:
         return
     with ThreadPoolExecutor(engine._pool_size()) as pool:
         cur = pq.read_table(cur_path)
-        if scenario == "stored":
+        if scenario in ("stored", "windows30-stored"):
             profile = state.load_baseline(state_dir, "bench")
             assert profile is not None, "run store-baseline first"
             specs = profile.specs
@@ -57,19 +57,25 @@ def main() -> None:
             specs = monitored_columns(s, cur, base)
             vocabs = {}
             profile = engine.build_baseline(base, s, specs, vocabs, pool)
+            del base  # the profile keeps what drift needs (sorted values, counts)
         prof, drift = engine.run(cur, profile, s, specs, vocabs, pool)
     seconds = time.perf_counter() - T_START
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    stats = {}
-    if scenario != "windows30":
+    stats, baseline = {}, {}
+    if not scenario.startswith("windows30"):
         rows = drift.filter(pc.and_(pc.equal(drift["drift_type"], "BASELINE"), pc.equal(drift["model_id"], "*")))
         for r in rows.to_pylist():
             if r["column_name"] == ":table":
                 continue
             stats[r["column_name"]] = {k: r[k] for k in ("ks_test", "wasserstein_distance", "population_stability_index",
-                                                          "js_distance", "chi_squared_test", "tv_distance")}
+                                                          "js_distance", "chi_squared_test", "tv_distance",
+                                                          "l_infinity_distance")}
+        base_rows = prof.filter(pc.and_(pc.equal(prof["log_type"], "BASELINE"), pc.equal(prof["model_id"], "*")))
+        for r in base_rows.to_pylist():
+            if r["column_name"].startswith("num_"):
+                baseline[r["column_name"]] = {"stddev": r["stddev"], "n": r["count"] - r["num_nulls"]}
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "profile_rows": prof.num_rows,
-                      "drift_rows": drift.num_rows, "stats": stats}))
+                      "drift_rows": drift.num_rows, "stats": stats, "baseline": baseline}))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ are the same as its parent's (one model id in the window) reuses the parent's re
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -290,6 +292,8 @@ def run(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Profile and drift rows for the windows `emit(granularity, start_us)` accepts (all if None)."""
+    # KS p-values need scipy.stats, whose import is slow: import it while the sorting runs.
+    threading.Thread(target=importlib.import_module, args=("scipy.stats",), daemon=True).start()
     engine = Engine(settings, pool)
     prep = prepare(inference, specs, settings, vocabs)
     if baseline_profile is not None:

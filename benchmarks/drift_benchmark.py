@@ -1,0 +1,210 @@
+"""Drift benchmark: the lakemon engine against Evidently, NannyML, whylogs, scipy and Polars.
+
+    .venv/bin/python benchmarks/drift_benchmark.py               # everything (peers installed on first run)
+    .venv/bin/python benchmarks/drift_benchmark.py --engine-only # the engine scenarios only
+    .venv/bin/python benchmarks/drift_benchmark.py --skip-10m    # leave out the 10M-row run
+
+Every run is its own process, measured from the outside: wall time, CPU time (user + sys) and
+peak RSS come from os.wait4. Times include interpreter start, imports and reading Parquet:
+"whole process from Parquet to both tables". Each peer runs in its own venv under
+benchmarks/.venv-peers/ (they pin pandas<3, numpy<2, ...); a peer that cannot be installed or
+fails is reported as such, the rest goes on. Not part of pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEERS_DIR = HERE / ".venv-peers"
+ENGINE_PY = ROOT / ".venv" / "bin" / "python"
+sys.path.insert(0, str(HERE))
+
+from bench_data import CARDINALITY, CATEGORICAL, ensure  # noqa: E402
+
+PEERS = {
+    # name: (script, pip requirements)
+    "evidently": ("evidently_run.py", ["evidently==0.7.*", "pandas<3", "pyarrow"]),
+    "nannyml": ("nannyml_run.py", ["nannyml==0.13.*", "pandas<3", "statsmodels", "pyarrow"]),
+    "whylogs": ("whylogs_run.py", ["whylogs==1.6.*", "numpy<2", "pyarrow<21", "pandas<3", "scipy", "ipython"]),
+    "scipy": ("scipy_loop.py", ["numpy", "scipy", "pyarrow"]),
+    "polars": ("polars_pass.py", ["polars", "numpy", "pyarrow"]),
+}
+INSTALL_TIMEOUT = 900
+RUN_TIMEOUT = 900
+
+
+def measure(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
+    """Run a process; return wall/CPU seconds, peak RSS (MB), its JSON output or an error."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                return {"error": f"timed out after {timeout:.0f} s"}
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text, errtext = out.read().decode(), err.read().decode()
+    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+    if proc.returncode != 0:
+        result["error"] = (errtext.strip().splitlines() or [f"exit code {proc.returncode}"])[-1][:200]
+        return result
+    lines = [ln for ln in text.splitlines() if ln.startswith("{")]
+    result["output"] = json.loads(lines[-1]) if lines else {}
+    return result
+
+
+def install_peer(name: str, requirements: list[str], log) -> str | None:
+    """Create benchmarks/.venv-peers/<name> once; return None when ready, else the reason."""
+    venv = PEERS_DIR / name
+    stamp = venv / ".requirements"
+    if stamp.exists() and stamp.read_text() == "\n".join(requirements):
+        return None
+    uv = shutil.which("uv") or str(ROOT / ".venv" / "bin" / "uv")
+    log(f"installing {name} into {venv} ...")
+    try:
+        subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True, timeout=120,
+                       capture_output=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *requirements],
+                       check=True, timeout=INSTALL_TIMEOUT, capture_output=True)
+    except subprocess.TimeoutExpired:
+        return f"install timed out after {INSTALL_TIMEOUT} s"
+    except (subprocess.CalledProcessError, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        return f"install failed: {(detail.decode(errors='replace').strip().splitlines() or [str(exc)])[-1][:160]}"
+    stamp.write_text("\n".join(requirements))
+    return None
+
+
+# --- agreement under each library's convention --------------------------------------------------
+
+
+def _close(a, b, rel, abs_=0.0) -> bool:
+    return a is not None and b is not None and math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+def agreement(peer: str, peer_stats: dict, engine: dict) -> tuple[str, bool]:
+    """Compare the statistics both compute, each under the peer's own definition."""
+    stats, base = engine["stats"], engine["baseline"]
+    small_cats = [c for c, k in zip(CATEGORICAL, CARDINALITY, strict=True) if k < 100]  # no "other" bucket
+    checks: list[tuple[str, bool]] = []
+    for col, st in peer_stats.items():
+        e = stats.get(col)
+        if not e:
+            continue
+        numeric = col.startswith("num_")
+        if peer in ("scipy", "polars") and numeric:
+            checks.append(("ks", _close(st["ks_statistic"], e["ks_test"]["statistic"], 0, 1e-12)))
+            checks.append(("wasserstein", _close(st["wasserstein"], e["wasserstein_distance"], 1e-9)))
+            checks.append(("psi", _close(st["psi"], e["population_stability_index"], 1e-9, 1e-15)))
+            if "ks_pvalue" in st:
+                checks.append(("ks p", _close(st["ks_pvalue"], e["ks_test"]["pvalue"], 1e-6, 1e-300)))
+        elif peer in ("scipy", "polars") and col in small_cats:
+            checks.append(("js", _close(st["js_base2"], e["js_distance"], 1e-9)))
+            if "chi2_statistic" in st:
+                checks.append(("chi2", _close(st["chi2_statistic"], e["chi_squared_test"]["statistic"], 1e-9)))
+        elif peer == "evidently" and numeric and "Wasserstein" in st["method"]:
+            std0 = base[col]["stddev"] * math.sqrt((base[col]["n"] - 1) / base[col]["n"])  # np.std, ddof 0
+            checks.append(("W/std", _close(st["value"], e["wasserstein_distance"] / max(std0, 1e-3), 1e-6)))
+        elif peer == "evidently" and col in small_cats and "Jensen" in st["method"]:
+            checks.append(("js (ln)", _close(st["value"], e["js_distance"] * math.sqrt(math.log(2)), 1e-3)))
+        elif peer == "nannyml" and col in small_cats:
+            checks.append(("js", _close(st.get("jensen_shannon"), e["js_distance"], 1e-6)))
+            checks.append(("l_inf", _close(st.get("l_infinity"), e["l_infinity_distance"], 1e-6)))
+            checks.append(("chi2", _close(st.get("chi2"), e["chi_squared_test"]["statistic"], 1e-6)))
+        elif peer == "nannyml" and numeric:  # binned above 10k reference rows: approximate
+            checks.append(("ks~", _close(st.get("kolmogorov_smirnov"), e["ks_test"]["statistic"], 0, 2e-3)))
+        elif peer == "whylogs" and numeric and st.get("algorithm") == "ks":  # KS on a quantile sketch
+            checks.append(("ks~", _close(st["statistic"], e["ks_test"]["statistic"], 0, 1e-2)))
+    if not checks:
+        return "no shared statistic", False
+    names = sorted({n for n, _ in checks})
+    bad = sorted({n for n, ok in checks if not ok})
+    text = f"{len(checks) - sum(not ok for _, ok in checks)}/{len(checks)} agree ({', '.join(names)})"
+    if bad:
+        text += f"; differ: {', '.join(bad)}"
+    return text, not bad
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--engine-only", action="store_true", help="skip the peers")
+    ap.add_argument("--skip-10m", action="store_true", help="skip the 10M-row engine run")
+    ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of: " + ", ".join(PEERS))
+    args = ap.parse_args()
+    log = lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+
+    log(f"load average at start: {os.getloadavg()}")
+    log(f"generating data ({args.rows} rows per table, seeded) if missing")
+    base, cur = ensure(args.rows)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(ROOT / "constructs")])}
+    runner = [str(ENGINE_PY), str(HERE / "engine_run.py")]
+    rows: list[tuple[str, dict, str]] = []
+    with tempfile.TemporaryDirectory() as state_dir:
+        log("engine: one window, baseline profiled in-process")
+        inproc = measure([*runner, "inprocess", str(base), str(cur), state_dir], RUN_TIMEOUT, env)
+        rows.append(("engine: 1 window, baseline in-process", inproc, "reference"))
+        measure([*runner, "store-baseline", str(base), str(cur), state_dir], RUN_TIMEOUT, env)
+        log("engine: one window, stored baseline profile")
+        rows.append(("engine: 1 window, stored baseline", measure([*runner, "stored", str(base), str(cur), state_dir], RUN_TIMEOUT, env), ""))
+        log("engine: 30 daily windows")
+        rows.append(("engine: 30 daily windows, stored baseline", measure([*runner, "windows30-stored", str(base), str(cur), state_dir], RUN_TIMEOUT, env), ""))
+        rows.append(("engine: 30 daily windows, baseline in-process", measure([*runner, "windows30", str(base), str(cur), state_dir], RUN_TIMEOUT, env), ""))
+    if not args.skip_10m:
+        log("engine: 10M rows (generating 10M-row tables the first time takes minutes)")
+        b10, c10 = ensure(10 * args.rows)
+        with tempfile.TemporaryDirectory() as state_dir:
+            rows.append((f"engine: {10 * args.rows // 1_000_000}M vs {10 * args.rows // 1_000_000}M rows, 1 window",
+                         measure([*runner, "inprocess", str(b10), str(c10), state_dir], 3 * RUN_TIMEOUT, env), ""))
+    engine_out = inproc.get("output")
+    if not args.engine_only:
+        for name in [p for p in args.peers.split(",") if p]:
+            script, reqs = PEERS[name]
+            problem = install_peer(name, reqs, log)
+            if problem:
+                rows.append((f"peer: {name}", {"error": problem}, ""))
+                continue
+            log(f"peer: {name}")
+            res = measure([str(PEERS_DIR / name / "bin" / "python"), str(HERE / "peers" / script), str(base), str(cur)],
+                          RUN_TIMEOUT)
+            note = ""
+            if "output" in res and engine_out:
+                note, _ok = agreement(name, res["output"].get("stats", {}), engine_out)
+            rows.append((f"peer: {name}", res, note))
+    ref = inproc.get("wall")
+    print(f"\n{args.rows:,} baseline rows vs {args.rows:,} current rows, 15 numeric + 5 categorical; "
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print(f"| {'run':48} | wall s | CPU s | peak MB | wall / engine | agreement with engine |")
+    print(f"|{'-' * 50}|-------:|------:|--------:|--------------:|---|")
+    for label, res, note in rows:
+        if "wall" not in res:
+            print(f"| {label:48} |      - |     - |       - |             - | NOT RUN: {res.get('error')} |")
+            continue
+        ratio = f"{res['wall'] / ref:.1f}x" if ref else "-"
+        extra = f"FAILED: {res['error']}" if "error" in res else note
+        print(f"| {label:48} | {res['wall']:6.2f} | {res['cpu']:5.2f} | {res['peak_mb']:7.0f} | {ratio:>13} | {extra} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
