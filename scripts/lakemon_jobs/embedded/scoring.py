@@ -131,6 +131,7 @@ class ScoringServer:
             timeout=self.start_timeout,
             what=f"the scoring server on port {self.port} to answer /ping",
             interval=0.25,
+            progress_every=5.0,
             abort=self._died,
             progress=(lambda s: self.progress(f"waiting for the scoring server ({s:.0f}s)"))
             if self.progress
