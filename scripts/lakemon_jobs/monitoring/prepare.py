@@ -112,10 +112,8 @@ def prepare(
             if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type)):
                 raise ValueError(f"column {spec.name!r} is configured numeric but has type {col.type}")
             nulls = col.is_null().to_numpy(zero_copy_only=False) if col.null_count else np.zeros(n, dtype=bool)
-            values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
-            values = np.asarray(values, dtype=np.float64)
-            if col.null_count:
-                values = np.where(nulls, np.nan, values)
+            # Arrow turns nulls into NaN here; `nulls` tells them apart from real NaN.
+            values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
             numeric[spec.name] = (values, np.asarray(nulls, dtype=bool))
         else:
             vocab = vocabs.setdefault(spec.name, Vocabulary(is_string=pa.types.is_string(col.type)))

@@ -104,26 +104,26 @@ class NumericDrift:
 def numeric_drift(cur: SortedSample, ref: SortedSample) -> NumericDrift | None:
     """KS test, Wasserstein distance and PSI of `cur` against `ref`; None when either is empty.
 
-    One binary search of the window's values in the reference serves both KS and Wasserstein."""
+    One binary search of the window's distinct values in the reference serves KS and Wasserstein."""
     if cur.n == 0 or ref.n == 0:
         return None
-    ra = np.searchsorted(ref.values, cur.values, "right")
-    ks_stat, ks_p = _ks(cur, ref, ra)
-    return NumericDrift(ks_stat, ks_p, _wasserstein(cur, ref, ra), _psi(cur, ref))
+    steps = _Steps(cur, ref)
+    ks_stat, ks_p = _ks(cur, ref, steps)
+    return NumericDrift(ks_stat, ks_p, _wasserstein(cur, ref, steps), _psi(cur, ref))
 
 
 def ks_test(cur: SortedSample, ref: SortedSample) -> tuple[float, float] | None:
     """Two-sided scipy.stats.ks_2samp(cur, ref) with method='auto': (statistic, p-value)."""
     if cur.n == 0 or ref.n == 0:
         return None
-    return _ks(cur, ref, np.searchsorted(ref.values, cur.values, "right"))
+    return _ks(cur, ref, _Steps(cur, ref))
 
 
 def wasserstein(cur: SortedSample, ref: SortedSample) -> float | None:
     """scipy.stats.wasserstein_distance(cur, ref)."""
     if cur.n == 0 or ref.n == 0:
         return None
-    return _wasserstein(cur, ref, np.searchsorted(ref.values, cur.values, "right"))
+    return _wasserstein(cur, ref, _Steps(cur, ref))
 
 
 def psi(cur: SortedSample, ref: SortedSample) -> float | None:
@@ -133,71 +133,85 @@ def psi(cur: SortedSample, ref: SortedSample) -> float | None:
     return _psi(cur, ref)
 
 
-def _left_counts(ref: SortedSample, b: np.ndarray, ra: np.ndarray) -> np.ndarray:
-    """#ref < b from #ref <= b: where b equals a ref value, step back to the start of its run."""
-    a = ref.values
-    prev = np.maximum(ra - 1, 0)
-    tie = (ra > 0) & (a[prev] == b)
-    if not tie.any():
-        return ra
-    where = np.flatnonzero(tie)
-    la = ra.copy()
-    la[where] = ref.run_bounds(prev[where])[0]
-    return la
+class _Steps:
+    """Where the window's ECDF steps, and the reference's counts there.
+
+    Only the window's DISTINCT values matter (an ECDF is flat between them), so a column with
+    ties (integers, rounded values) costs as many operations as it has distinct values.
+    `u`: distinct window values; `lb`/`rb`: window counts < u and <= u;
+    `la`/`ra`: reference counts < u and <= u."""
+
+    def __init__(self, cur: SortedSample, ref: SortedSample) -> None:
+        b, a = cur.values, ref.values
+        starts = cur.run_starts()
+        if starts is None:
+            self.u = b
+            self.lb = np.arange(cur.n, dtype=np.int64)
+            self.rb = self.lb + 1
+        else:
+            self.u = b[starts]
+            self.lb = starts
+            self.rb = np.append(starts[1:], cur.n)
+        self.ra = np.searchsorted(a, self.u, "right")
+        prev = np.maximum(self.ra - 1, 0)
+        tie = np.flatnonzero((self.ra > 0) & (a[prev] == self.u))
+        self.la = self.ra
+        if tie.shape[0]:
+            self.la = self.ra.copy()
+            self.la[tie] = np.searchsorted(a, self.u[tie], "left")
 
 
-def _ks(cur: SortedSample, ref: SortedSample, ra: np.ndarray) -> tuple[float, float]:
+def _ks(cur: SortedSample, ref: SortedSample, st: _Steps) -> tuple[float, float]:
     """D = sup |F_cur - F_ref|. Both ECDFs are step functions, so the supremum is reached at a
-    point of `cur` or just before one; the counts at those points are exactly the differences
-    scipy evaluates at every point of the union. The p-value follows scipy's method='auto':
-    exact up to 10,000 rows per side, else the asymptotic kstwo distribution with
-    round(n*m/(n+m)) as scipy does."""
-    b = cur.values
-    m, n = cur.n, ref.n
+    window value or just before one; the counts there are exactly the differences scipy
+    evaluates at every point of the union. The p-value follows scipy's method='auto': exact up
+    to 10,000 rows per side, else the kstwo distribution at round(n*m/(n+m)), as scipy does."""
     from scipy import stats as sps
 
+    m, n = cur.n, ref.n
     if max(m, n) <= KS_EXACT_MAX_N:
-        res = sps.ks_2samp(b, ref.values)
+        res = sps.ks_2samp(cur.values, ref.values)
         return float(res.statistic), float(res.pvalue)
-    lb, rb = cur.run_bounds(np.arange(m, dtype=np.int64))
-    la = _left_counts(ref, b, ra)
-    d = float(max(np.max(np.abs(rb / m - ra / n)), np.max(np.abs(lb / m - la / n))))
+    d = float(max(np.max(np.abs(st.rb / m - st.ra / n)), np.max(np.abs(st.lb / m - st.la / n))))
     big, small = (float(m), float(n)) if m >= n else (float(n), float(m))
     en = big * small / (big + small)
     return d, float(np.clip(sps.kstwo.sf(d, np.round(en)), 0, 1))
 
 
-def _wasserstein(cur: SortedSample, ref: SortedSample, ra: np.ndarray) -> float:
+def _wasserstein(cur: SortedSample, ref: SortedSample, st: _Steps) -> float:
     """Integral of |F_cur - F_ref| over the line, as scipy.stats.wasserstein_distance.
 
-    Between consecutive cur points F_cur is a constant c and F_ref is non-decreasing, so the
-    integral of |F_ref - c| splits where F_ref reaches c. The integral of F_ref up to x,
-    P(x) = sum over ref values a <= x of (x - a) / n, comes from prefix sums: O(m) after the
-    one binary search `ra` (#ref <= each cur value)."""
-    a, b = ref.values, cur.values
+    Between consecutive distinct window values F_cur is a constant c and F_ref is
+    non-decreasing, so the integral of |F_ref - c| splits where F_ref reaches c. The integral
+    of F_ref up to x, P(x) = sum over ref values a <= x of (x - a) / n, comes from prefix sums."""
+    a, u, ra = ref.values, st.u, st.ra
     m, n = cur.n, ref.n
     S, shift = ref.prefix()
 
     def P(x: np.ndarray, k: np.ndarray) -> np.ndarray:
         return (k * (x - shift) - S[k]) / n
 
-    Pb = P(b, ra)
-    head = Pb[0]
+    Pu = P(u, ra)
+    head = Pu[0]
     k_last = ra[-1]
-    tail = ((S[n] - S[k_last]) - (n - k_last) * (b[-1] - shift)) / n
-    if m == 1:
+    tail = ((S[n] - S[k_last]) - (n - k_last) * (u[-1] - shift)) / n
+    if u.shape[0] == 1:
         return float(max(head + tail, 0.0))
-    lo, hi = b[:-1], b[1:]
-    j1 = np.arange(1, m, dtype=np.int64)
-    c = j1 / m
-    need = (j1 * n + m - 1) // m  # smallest count of ref values at which F_ref >= c
-    inside = need <= n
+    lo, hi = u[:-1], u[1:]
+    counts = st.rb[:-1]
+    c = counts / m
+    need = (counts * n + m - 1) // m  # smallest count of ref values at which F_ref >= c
     at = np.minimum(need, n) - 1
-    t = np.where(inside, a[at], np.inf)
-    k_t = np.where(t < lo, ra[:-1], np.where(t > hi, ra[1:], ref.run_bounds(at)[1]))
+    t = np.where(need <= n, a[at], np.inf)
+    below, above = t < lo, t > hi
+    k_t = np.where(below, ra[:-1], np.where(above, ra[1:], 0))
+    inside = np.flatnonzero(~(below | above))
+    if inside.shape[0]:
+        k_t[inside] = ref.run_bounds(at[inside])[1]
     xs = np.clip(t, lo, hi)
     Px = P(xs, k_t)
-    body = c * (xs - lo) - (Px - Pb[:-1]) + (Pb[1:] - Px) - c * (hi - xs)
+    # c*(xs-lo) - (Px-P(lo)) + (P(hi)-Px) - c*(hi-xs), regrouped
+    body = c * (2 * xs - lo - hi) - 2 * Px + Pu[:-1] + Pu[1:]
     return float(max(head + np.sum(body) + tail, 0.0))
 
 
