@@ -12,6 +12,7 @@ from lakemon_jobs.embedded.processes import (
     ManagedProcess,
     WaitTimeout,
     free_port,
+    group_members,
     port_is_free,
     sigterm_as_interrupt,
     wait_until,
@@ -140,3 +141,30 @@ def test_sigterm_stops_every_server_and_process_of_a_supervised_run(tmp_path):
         run.kill()
     wait_until(lambda: not alive(child_pid), timeout=5, what="the child to die")
     assert port_is_free(webhook_port) and port_is_free(child_port)
+
+
+# Like `mlflow models serve`: the leader exits at once on SIGTERM, while its child (uvicorn)
+# takes a moment to shut down and holds the port until then.
+SLOW_CHILD_TREE = r"""
+import signal, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, socket, sys, time\n"
+    "signal.signal(signal.SIGTERM, lambda *a: (time.sleep(1.0), sys.exit(0)))\n"
+    "s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n"
+    "open(sys.argv[2], 'w').write('up')\n"
+    "time.sleep(600)", sys.argv[1], sys.argv[2]])
+time.sleep(600)
+"""
+
+
+def test_stop_returns_only_when_every_group_member_is_gone(tmp_path):
+    port = free_port()
+    up = tmp_path / "up"
+    proc = ManagedProcess(
+        [sys.executable, "-c", SLOW_CHILD_TREE, str(port), str(up)], name="tree", log_path=tmp_path / "log"
+    )
+    with proc:
+        wait_until(lambda: up.exists() and not port_is_free(port), timeout=20, what="the child's port")
+        assert len(group_members(proc.pid)) == 2
+    assert group_members(proc.pid) == []
+    assert port_is_free(port)  # immediately: no grace period needed by the caller

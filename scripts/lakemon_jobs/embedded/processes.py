@@ -142,19 +142,48 @@ class ManagedProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """SIGTERM the process group, wait up to `stop_timeout`, then SIGKILL it. Idempotent."""
+        """SIGTERM the process group; wait up to `stop_timeout` for the leader and every member
+        to exit; SIGKILL whatever is left and wait for it to be gone. Idempotent.
+
+        Waiting for the members, not only the leader, matters: `mlflow models serve` exits at
+        once on SIGTERM while its uvicorn child is still shutting down and holding the port.
+        """
         if self.process is None:
             return
         pgid = self.process.pid  # start_new_session: the group id is the leader's pid
-        if self.process.poll() is None:
+        if self.process.poll() is None or group_members(pgid):
             _signal_group(pgid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
+            if not self._wait_gone(pgid, self.stop_timeout):
                 _signal_group(pgid, signal.SIGKILL)
-                self.process.wait(timeout=self.stop_timeout)
-        # The leader may be gone while members of its group (e.g. uvicorn workers) live on.
-        _signal_group(pgid, signal.SIGKILL)
+                self._wait_gone(pgid, self.stop_timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=self.stop_timeout)
+
+    def _wait_gone(self, pgid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None:
+                self.process.poll()  # reap the leader if it has exited
+            if (self.process is None or self.process.returncode is not None) and not group_members(pgid):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group `pgid`, read from /proc (Linux)."""
+    members = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from .processes import ManagedProcess, free_port, wait_until
+from .processes import ManagedProcess, free_port, port_is_free, wait_until
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,8 @@ class ScoringServer:
 
     def __exit__(self, *exc: object) -> None:
         self.process.stop()
+        # Every process of the group is gone; the kernel may still be closing the listener.
+        wait_until(lambda: port_is_free(self.port), timeout=10, what=f"port {self.port} to be released")
 
     def _ping(self) -> bool:
         try:
