@@ -20,7 +20,7 @@ def test_subcommand_help_names_the_context_options(name, capsys):
 
 def test_register_without_a_training_run_says_what_to_do(home, tmp_path, capsys):
     """A model never trained in this store (the session's store: a new SQLite store costs seconds)."""
-    from conftest import write_env
+    from jobs_helpers import write_env
 
     env_file = write_env(tmp_path, name="never_trained")
     assert main(["register", "--env-file", str(env_file), "--home", str(home)]) == 1

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import mlflow
 import pandas as pd
 import pytest
-from conftest import quiet, write_env
 from databricks.sdk.errors import OperationFailed
 from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
 from databricks.sdk.service.serving import EndpointStateConfigUpdate
+from jobs_helpers import quiet, write_env
 
 from lakemon_jobs.context import JobContext
 from lakemon_jobs.deploy import DeployError, deploy_champion, deploy_databricks

@@ -7,8 +7,8 @@ import json
 
 import mlflow
 import pyarrow as pa
-from conftest import quiet
 from deltalake import write_deltalake
+from jobs_helpers import quiet
 
 from lakemon_jobs.datasets import load_comic, split_train_test
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA

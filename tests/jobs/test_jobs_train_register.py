@@ -6,7 +6,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import quiet
+from jobs_helpers import quiet
 from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 

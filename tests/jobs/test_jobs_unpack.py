@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import DEV_ENV, quiet, write_env
 from deltalake import DeltaTable, write_deltalake
+from jobs_helpers import DEV_ENV, quiet, write_env
 
 from lakemon.tables import inference_log_columns, labels_columns
 from lakemon_jobs.cli import main
