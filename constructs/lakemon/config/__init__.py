@@ -1,6 +1,13 @@
 """Typed, validated per-environment configuration (envs/*.yml)."""
 
-from .loader import ConfigError, deep_merge, environment_files, load_environment, load_environments, parse_environment
+from .loader import (
+    ConfigError,
+    deep_merge,
+    environment_files,
+    load_environment,
+    load_environments,
+    parse_environment,
+)
 from .model import (
     Alerts,
     Column,
