@@ -46,18 +46,20 @@ def main() -> None:
         print(json.dumps({"stored": True}))
         return
     with ThreadPoolExecutor(engine._pool_size()) as pool:
-        cur = pq.read_table(cur_path)
         if scenario in ("stored", "windows30-stored"):
             profile = state.load_baseline(state_dir, "bench")
             assert profile is not None, "run store-baseline first"
             specs = profile.specs
             vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
         else:
+            # Baseline first, then the current table: the baseline's Arrow data is freed
+            # before the current table is read (the profile keeps sorted values and counts).
             base = pq.read_table(base_path)
-            specs = monitored_columns(s, cur, base)
+            specs = monitored_columns(s, base)
             vocabs = {}
             profile = engine.build_baseline(base, s, specs, vocabs, pool)
-            del base  # the profile keeps what drift needs (sorted values, counts)
+            del base
+        cur = pq.read_table(cur_path)
         prof, drift = engine.run(cur, profile, s, specs, vocabs, pool)
     seconds = time.perf_counter() - T_START
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

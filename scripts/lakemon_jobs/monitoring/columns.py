@@ -58,15 +58,22 @@ def numeric_state(values: np.ndarray, nulls: np.ndarray) -> ColumnState:
     }
     if k:
         qs = sorted_quantiles(v, QUANTILES)
+        mean = float(np.mean(v))
         summary.update(
-            avg=float(np.mean(v)),
-            stddev=float(np.std(v, ddof=1)) if k >= 2 else None,
+            avg=mean,
+            stddev=_sample_std(v, mean) if k >= 2 else None,
             min=float(v[0]),
             max=float(v[-1]),
             median=float(qs[50]),
             quantiles=[float(q) for q in qs],
         )
     return ColumnState("numeric", summary, sample=sample)
+
+
+def _sample_std(v: np.ndarray, mean: float) -> float:
+    """np.std(v, ddof=1) as one subtraction and one BLAS dot product (a third of the time)."""
+    d = v - mean
+    return float(np.sqrt(np.dot(d, d) / (v.shape[0] - 1)))
 
 
 def sorted_quantiles(v: np.ndarray, qs: np.ndarray) -> np.ndarray:

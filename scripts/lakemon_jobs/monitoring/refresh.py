@@ -145,13 +145,8 @@ def refresh_paths(
 ) -> RefreshResult:
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
-    read = read_delta(inference_path, "inference log")
-    if read is None:
+    if delta_identity(inference_path) is None:
         raise FileNotFoundError(f"no inference-log Delta table at {inference_path}; run unpack first")
-    inference, _ = read
-    if inference.num_rows and settings.timestamp_col not in inference.column_names:
-        raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
-    say(f"read inference log: {inference.num_rows} rows")
 
     baseline_id = delta_identity(baseline_path)
     baseline_fp = hashlib.sha256(f"{settings.fingerprint()}|{baseline_id}".encode()).hexdigest()[:24]
@@ -163,8 +158,14 @@ def refresh_paths(
             say(f"profiling baseline: {baseline.num_rows} rows")
             specs = monitored_columns(settings, baseline)
             profile = engine.build_baseline(baseline, settings, specs, {}, pool)
+            del baseline
             state.save_baseline(state_dir, baseline_fp, profile)
             baseline_recomputed = True
+        # Read the inference log only now: a baseline profiled above has already released its rows.
+        inference, _ = read_delta(inference_path, "inference log")
+        if inference.num_rows and settings.timestamp_col not in inference.column_names:
+            raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
+        say(f"read inference log: {inference.num_rows} rows")
         specs = monitored_columns(settings, inference)
         vocabs: dict[str, Vocabulary] = {}
         if profile is not None:
