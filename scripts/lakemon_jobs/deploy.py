@@ -119,8 +119,13 @@ def deploy_databricks(
     name = ctx.tables.registered_model
     endpoint = ctx.model.endpoint(ctx.env.name)
     served_name = served_entity_name(ctx.model, version)
+    from databricks.sdk.errors import NotFound
+
     w = client or WorkspaceClient()
-    current = w.serving_endpoints.get(endpoint)
+    try:
+        current = w.serving_endpoints.get(endpoint)
+    except NotFound:
+        raise DeployError(f"serving endpoint {endpoint} does not exist; deploy the environment's stack first") from None
     entities = (current.config.served_entities or []) if current.config else []
     if any(e.entity_name == name and str(e.entity_version) == version for e in entities):
         progress(f"deploy: {endpoint} already serves {name} version {version}")

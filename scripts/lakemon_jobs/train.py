@@ -234,9 +234,6 @@ def train_model(
     model, training = ctx.model, ctx.model.training
     if model.problem_type is not ProblemType.CLASSIFICATION:
         raise ValueError(f"train supports classification models; {model.name} is {model.problem_type.value}")
-    configure_mlflow(ctx)
-    experiment_id = use_experiment(ctx, experiment)
-
     progress(f"train: loading {training.source}")
     data = load_training_data(ctx)
     train_df, test_df = split_train_test(data, training.test_fraction, training.seed)
@@ -245,6 +242,8 @@ def train_model(
     x_train = prepare_features(train_df, categorical, numeric)
     x_test = prepare_features(test_df, categorical, numeric)
     params = {**DEFAULT_PARAMS, **training.params}
+    configure_mlflow(ctx)  # after the data loaded: a bad source leaves MLflow untouched
+    experiment_id = use_experiment(ctx, experiment)
 
     progress(f"train: fitting on {len(train_df)} rows, testing on {len(test_df)} rows")
     pipeline = build_pipeline(model, params, training.seed)
@@ -312,10 +311,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .tables import TableError
+
     ctx = JobContext.from_args(args)
     try:
         result = train_model(ctx, experiment=args.experiment)
-    except ValueError as exc:
+    except (ValueError, TableError) as exc:
         print(f"lakemon train: {exc}")
         return 1
     print(result.run_id)

@@ -25,3 +25,20 @@ def test_register_without_a_training_run_says_what_to_do(home, tmp_path, capsys)
     env_file = write_env(tmp_path, name="never_trained")
     assert main(["register", "--env-file", str(env_file), "--home", str(home)]) == 1
     assert "no finished training run of never_trained" in capsys.readouterr().out
+
+
+def test_train_from_a_missing_training_table_fails_clearly(home, tmp_path, capsys):
+    """A non-bundled source is a table name; a missing table is a clear error, exit 1."""
+    import yaml
+    from jobs_helpers import write_env
+
+    env_file = write_env(tmp_path, name="from_table")
+    data = yaml.safe_load(env_file.read_text())
+    data["models"][0]["training"]["source"] = "mlops_dev.marvel_characters.no_such_table"
+    env_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["train", "--env-file", str(env_file), "--home", str(home)]) == 1
+    assert "no_such_table does not exist" in capsys.readouterr().out
+    from mlflow import MlflowClient
+
+    store = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    assert store.get_experiment_by_name("/Shared/lakemon/dev/from_table") is None  # MLflow untouched

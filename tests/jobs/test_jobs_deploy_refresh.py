@@ -152,3 +152,16 @@ def test_databricks_refresh_failure_and_timeout_raise(ctx):
     stuck = FakeMonitors([State.RUNNING])
     with pytest.raises(RefreshError, match="still RUNNING"):
         refresh_databricks(ctx, 0.05, 0.01, quiet, client=SimpleNamespace(quality_monitors=stuck))
+
+
+def test_databricks_deploy_to_a_missing_endpoint_says_to_deploy_the_stack(ctx):
+    from databricks.sdk.errors import NotFound
+
+    class Missing(FakeEndpoints):
+        def get(self, name):
+            raise NotFound(f"endpoint {name} not found")
+
+    endpoints = Missing(("x", "1"))
+    with pytest.raises(DeployError, match="deploy the environment's stack first"):
+        deploy_databricks(ctx, "2", 60, quiet, client=SimpleNamespace(serving_endpoints=endpoints))
+    assert endpoints.updates == []
