@@ -191,11 +191,11 @@ def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
         _step_train(progress, ctx, job_args)
         _finish_synth(progress, synth)
         layer = _step_serve(progress, ctx, job_args, stack, root, outcome)
-        plans = _step_traffic(args, progress, ctx, layer, outcome)
-        _step_unpack(progress, ctx, job_args, outcome, plans)
+        _step_traffic(args, progress, ctx, layer, outcome)
+        _step_unpack(progress, ctx, job_args, outcome)
         _step_refresh(progress, ctx, job_args, outcome)
-        _step_analyze(progress, ctx, stack, root, webhook_urls, outcome, plans)
-        _step_summary(progress, ctx, root, layer, outcome)
+        _step_analyze(progress, ctx, stack, root, webhook_urls, outcome)
+        _step_summary(progress, ctx, root, outcome)
         progress.say("\nstopping every process and server this run started ...")
     for what, port in outcome.servers:
         state = "free" if port_is_free(port) else "STILL BOUND"
@@ -450,7 +450,7 @@ def _count(ctx, name: str) -> int | None:
     return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
 
 
-def _step_unpack(progress: Progress, ctx, job_args: list[str], outcome: Outcome, plans) -> None:
+def _step_unpack(progress: Progress, ctx, job_args: list[str], outcome: Outcome) -> None:
     from deltalake import DeltaTable
 
     with progress.step(5, "Unpack the payloads into the inference log and join the labels"):
@@ -482,7 +482,7 @@ def _step_refresh(progress: Progress, ctx, job_args: list[str], outcome: Outcome
             progress.info(f"{name}: {_count(ctx, name)} rows")
 
 
-def _step_analyze(progress, ctx, stack, root: Path, webhook_urls, outcome: Outcome, plans) -> None:
+def _step_analyze(progress, ctx, stack, root: Path, webhook_urls, outcome: Outcome) -> None:
     from ..drift import analyze, read_tables, send_alerts, write_report
     from .webhook import WebhookReceiver
 
@@ -555,7 +555,7 @@ def _judge(outcome: Outcome, expect_alerts: bool) -> None:
             )
 
 
-def _step_summary(progress: Progress, ctx, root: Path, layer, outcome: Outcome) -> None:
+def _step_summary(progress: Progress, ctx, root: Path, outcome: Outcome) -> None:
     with progress.step(8, "Where everything is"):
         mlflow_bin = Path(sys.executable).parent / "mlflow"
         progress.info(f"run folder:   {root}")
