@@ -138,3 +138,37 @@ def test_refresh_local_uses_model_tables(tmp_path):
     res = refresh_local(runtime, env, model, progress=messages.append)
     assert res.windows_total == 2 and messages
     assert DeltaTable(str(runtime.table_path(names.drift_metrics))).to_pyarrow_table().num_rows == res.drift_rows
+
+
+def _with_colors(t: pa.Table, colors: list, seed: int) -> pa.Table:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    values = pa.array([colors[i] for i in rng.integers(0, len(colors), t.num_rows)], pa.string())
+    return t.set_column(t.schema.get_field_index("color"), "color", values)
+
+
+def test_refresh_with_categories_unseen_in_baseline_matches_full_and_scipy(tmp_path):
+    """A stored baseline profile must line up with categories the baseline never saw (and nulls)."""
+    import numpy as np
+    from scipy.spatial.distance import jensenshannon
+
+    s = settings()
+    p = _paths(tmp_path)
+    base = _with_colors(baseline(), ["red", "green", None], seed=1)
+    inf = _with_colors(table(300, days=1), ["purple", "red", "green", None, "teal"], seed=2)
+    write_deltalake(str(p["inference_path"]), inf)
+    write_deltalake(str(p["baseline_path"]), base)
+    refresh_paths(s, **p)
+    got = DeltaTable(str(p["drift_path"])).to_pyarrow_table().to_pylist()
+    _full_p, full_d = compute_metrics(inf, base, s)
+    assert _canon(DeltaTable(str(p["drift_path"])).to_pyarrow_table()) == _canon(full_d)
+
+    row = next(
+        r for r in got
+        if r["column_name"] == "color" and r["drift_type"] == "BASELINE" and r["slice_key"] is None and r["model_id"] == "*"
+    )
+    cats = ["red", "green", None, "purple", "teal"]
+    b = np.array([base.column("color").to_pylist().count(c) for c in cats], float)
+    c = np.array([inf.column("color").to_pylist().count(c) for c in cats], float)
+    assert row["js_distance"] == pytest.approx(jensenshannon(b / b.sum(), c / c.sum(), base=2), abs=1e-9)

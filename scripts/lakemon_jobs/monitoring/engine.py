@@ -248,13 +248,15 @@ def build_baseline(
     return BaselineProfile(specs, vocabs, {g.key: g for g in groups}, prep.present)
 
 
-def align_counts(profile: BaselineProfile) -> None:
-    """Pad baseline category counts to the vocabulary after inference added values (null last)."""
+def align_counts(profile: BaselineProfile, vocabs: dict[str, Vocabulary]) -> None:
+    """Pad baseline category counts to `vocabs`, the vocabularies the inference log extended
+    (new values are appended, null stays last). The run's vocabularies, not the profile's own:
+    a stored profile is loaded with copies that the inference log then extends."""
     for g in profile.groups.values():
         for name, state in g.states.items():
             if state.counts is None:
                 continue
-            size = len(profile.vocabs[name].values)
+            size = len(vocabs[name].values)
             if state.counts.shape[0] != size + 1:
                 counts = np.zeros(size + 1, dtype=np.int64)
                 counts[: state.counts.shape[0] - 1] = state.counts[:-1]
@@ -297,7 +299,7 @@ def run(
     engine = Engine(settings, pool)
     prep = prepare(inference, specs, settings, vocabs)
     if baseline_profile is not None:
-        align_counts(baseline_profile)
+        align_counts(baseline_profile, vocabs)
     ts, valid = (
         timestamps_us(inference.column(settings.timestamp_col))
         if settings.timestamp_col in inference.column_names
