@@ -45,6 +45,28 @@ class Deployment:
     deployed_at: str
     """ISO-8601 UTC time the deployment was recorded (local) or became ready (Databricks)."""
 
+    @classmethod
+    def read(cls, path: Path) -> Deployment:
+        """The deployment recorded at `path` (LocalRuntime.deployment_path) by deploy_local."""
+        if not path.exists():
+            raise FileNotFoundError(f"no deployment recorded at {path}: run `lakemon deploy` first")
+        data = json.loads(path.read_text())
+        missing = [k for k in ("endpoint", "model_name", "version", "model_uri") if k not in data]
+        if missing:
+            raise ValueError(f"deployment file {path} lacks {', '.join(missing)}")
+        return cls(
+            endpoint=data["endpoint"],
+            model_name=data["model_name"],
+            version=str(data["version"]),
+            model_uri=data["model_uri"],
+            deployed_at=str(data.get("deployed_at", "")),
+        )
+
+    @property
+    def served_entity_id(self) -> str:
+        """Databricks' default served entity name: `<model name>-<version>` (last name part)."""
+        return f"{self.model_name.split('.')[-1]}-{self.version}"
+
 
 def champion_version(ctx: JobContext) -> str:
     from mlflow.exceptions import MlflowException

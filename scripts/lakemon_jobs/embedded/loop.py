@@ -349,9 +349,10 @@ def _step_serve(
 ):
     from lakemon.tables import ModelTables
 
+    from ..deploy import Deployment
     from .logging_layer import LoggingLayer, Upstream
     from .payload_log import PayloadLog
-    from .scoring import Deployment, ScoringServer
+    from .scoring import ScoringServer
 
     with progress.step(3, "Deploy the champion and serve it: MLflow scoring server behind the logging layer"):
         _job(progress, "deploy", job_args, ctx.runtime.root)

@@ -7,47 +7,13 @@ loaded from the local registry by the `model_uri` the deploy job recorded. The s
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from .processes import ManagedProcess, free_port, port_is_free, wait_until
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """What the deploy job recorded in LocalRuntime.deployment_path(endpoint)."""
-
-    endpoint: str
-    model_name: str
-    version: str
-    model_uri: str
-    deployed_at: str
-
-    @classmethod
-    def read(cls, path: Path) -> Deployment:
-        if not path.exists():
-            raise FileNotFoundError(f"no deployment recorded at {path}: run `lakemon deploy` first")
-        data = json.loads(path.read_text())
-        missing = [k for k in ("endpoint", "model_name", "version", "model_uri") if k not in data]
-        if missing:
-            raise ValueError(f"deployment file {path} lacks {', '.join(missing)}")
-        return cls(
-            endpoint=data["endpoint"],
-            model_name=data["model_name"],
-            version=str(data["version"]),
-            model_uri=data["model_uri"],
-            deployed_at=str(data.get("deployed_at", "")),
-        )
-
-    @property
-    def served_entity_id(self) -> str:
-        """Databricks' default served entity name: `<model name>-<version>` (last name part)."""
-        return f"{self.model_name.split('.')[-1]}-{self.version}"
 
 
 class ScoringServer:
