@@ -27,6 +27,7 @@ from lakemon.tables import ModelTables, inference_log_columns, labels_columns
 from .context import JobContext, add_context_arguments
 from .payload_table import PAYLOAD_SCHEMA
 from .payloads import parse_payloads, unpacked_columns
+from .retention import enforce_retention
 from .tables import TableEngine, TableError, engine_for
 
 UNPACKED_VIEW = "lakemon_unpacked"
@@ -194,12 +195,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"re-read payloads this long before the newest unpacked request (default {DEFAULT_LOOKBACK_HOURS})",
     )
     parser.add_argument("--full", action="store_true", help="re-read the whole payload table (still idempotent)")
+    parser.add_argument(
+        "--no-retention",
+        action="store_true",
+        help="skip deleting inference-log rows older than inference.retention_days (done by default)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
     try:
-        unpack_payloads(ctx, lookback_hours=None if args.full else args.lookback_hours)
+        engine = engine_for(ctx)
+        unpack_payloads(ctx, lookback_hours=None if args.full else args.lookback_hours, engine=engine)
+        if not args.no_retention:
+            enforce_retention(ctx, engine=engine)
     except TableError as exc:
         print(f"lakemon unpack: {exc} (nothing was written)")
         return 2

@@ -235,3 +235,29 @@ def test_cli_exit_codes(uctx, tmp_path, capsys):
     with pytest.raises(SystemExit, match="configuration error") as exit_info:
         main(["unpack", "--env-file", str(bad_env), "--home", str(uctx.runtime.root)])
     assert "catalog" in str(exit_info.value.code)
+
+
+def test_retention_deletes_only_rows_older_than_the_configured_days(uctx):
+    """inference.retention_days (90 in envs/dev.yml): older inference-log and quarantine rows go,
+    newer rows stay, in one commit per table; a second pass deletes nothing more."""
+    from lakemon_jobs.retention import enforce_retention
+
+    assert uctx.env.inference.retention_days == 90
+    write_payloads(uctx, [
+        payload(1, {"dataframe_records": [REC]}, response(0.9), minutes=0),
+        payload(2, {"dataframe_records": [REC, REC2]}, response(0.9, 0.1), minutes=60 * 24 * 100),
+        payload(3, "{not json", None, status=500, minutes=0),
+        payload(4, "{not json", None, status=500, minutes=60 * 24 * 100),
+    ])
+    unpack_payloads(uctx, progress=quiet)
+    now = T0 + dt.timedelta(days=100)  # cutoff T0 + 10 days: request 1 and 3 are older
+    before = version(uctx, uctx.tables.inference_log)
+    result = enforce_retention(uctx, now=now, progress=quiet)
+    assert result.cutoff == T0 + dt.timedelta(days=10)
+    assert result.deleted == {uctx.tables.inference_log: 1, uctx.tables.quarantine: 1}
+    assert list(log(uctx)["databricks_request_id"]) == ["req-2", "req-2"]
+    assert version(uctx, uctx.tables.inference_log) == before + 1
+    quarantined = engine_for(uctx).read_table(uctx.tables.quarantine)
+    assert list(quarantined["databricks_request_id"]) == ["req-4"]
+    again = enforce_retention(uctx, now=now, progress=quiet)
+    assert again.deleted == {uctx.tables.inference_log: 0, uctx.tables.quarantine: 0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from datetime import datetime
 
 import pandas as pd
 
@@ -53,6 +54,11 @@ class TableEngine(ABC):
     @abstractmethod
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         """Replace the table's content in one atomic commit (created if missing)."""
+
+    @abstractmethod
+    def delete_older_than(self, name: str, column: str, cutoff: datetime) -> int:
+        """Delete rows whose `column` (a UTC timestamp) is before `cutoff`, in one atomic commit.
+        Rows with a null timestamp are kept. Returns the rows deleted."""
 
     @abstractmethod
     def read_table(self, name: str) -> pd.DataFrame: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
@@ -110,6 +111,11 @@ class LocalEngine(TableEngine):
             .execute()
         )
         return int(metrics.get("num_target_rows_updated", 0))
+
+    def delete_older_than(self, name: str, column: str, cutoff: datetime) -> int:
+        stamp = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        metrics = self._table(name).delete(f'"{column}" < \'{stamp}\'')
+        return int(metrics.get("num_deleted_rows", 0))
 
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         write_deltalake(self._path(name), to_arrow(frame, columns), mode="overwrite", schema_mode="overwrite")

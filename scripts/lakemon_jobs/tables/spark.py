@@ -8,6 +8,7 @@ and the pure functions, which both engines share.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -79,6 +80,11 @@ class SparkEngine(TableEngine):
             f"WHEN MATCHED AND {where} THEN UPDATE SET {sets}"
         )
         return self._merge_count(result, "num_updated_rows")
+
+    def delete_older_than(self, name: str, column: str, cutoff: datetime) -> int:
+        stamp = cutoff.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        result = self.spark.sql(f"DELETE FROM {name} WHERE `{column}` < TIMESTAMP '{stamp}'")
+        return self._merge_count(result, "num_affected_rows")
 
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
