@@ -36,7 +36,7 @@ def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev
             assert "new_cluster" not in task and "existing_cluster_id" not in task
             wheel_task = task["python_wheel_task"]
             assert (wheel_task["package_name"], wheel_task["entry_point"]) == ("lakemon", "lakemon")
-            assert wheel_task["parameters"][1:] == [
+            assert wheel_task["parameters"][1:5] == [
                 "--env-file",
                 "/Volumes/mlops_dev/marvel_characters/artifacts/envs/dev.yml",
                 "--model",
@@ -54,6 +54,14 @@ def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev
         "refresh",
         "analyze-drift",
     ]
+    # analyze-drift reads through the stack's warehouse, reports to the volume, and drift is
+    # not a job failure (the SQL alerts notify); the other tasks take no extra parameters.
+    assert monitoring["task"][2]["python_wheel_task"]["parameters"][5:] == [
+        "--warehouse-id", "${var.warehouse_id}",
+        "--output-dir", "/Volumes/mlops_dev/marvel_characters/artifacts/reports/alive_classifier",
+        "--drift-exit-code", "0",
+    ]
+    assert all(len(t["python_wheel_task"]["parameters"]) == 5 for t in [*training["task"], *monitoring["task"][:2]])
     assert monitoring["task"][1]["depends_on"] == [{"task_key": "unpack"}]
     assert monitoring["task"][2]["depends_on"] == [{"task_key": "refresh"}]
     assert monitoring["schedule"]["quartz_cron_expression"] == "0 0 0 * * ?"

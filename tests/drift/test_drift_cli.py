@@ -116,3 +116,13 @@ def test_usage_error_exits_2_and_help_documents_exit_codes(capsys):
         run_cli("--help")
     help_text = capsys.readouterr().out
     assert "3  drift found" in help_text and "1  error" in help_text and "0  no drift" in help_text
+
+
+def test_drift_exit_code_is_configurable_for_the_databricks_job(tmp_path, server, capsys):
+    """The monitoring job passes --drift-exit-code 0: drift is reported, the run still succeeds."""
+    write_tables(tmp_path / "home", [dc().sample(500, random_state=2)])
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    code = run_cli("--env-file", env_file(tmp_path, url), "--home", str(tmp_path / "home"),
+                   "--as-of", AS_OF, "--no-alerts", "--drift-exit-code", "0")
+    out = capsys.readouterr().out
+    assert code == 0 and "drifted features:" in out

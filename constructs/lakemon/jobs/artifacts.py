@@ -56,6 +56,8 @@ class JobArtifacts(Construct):
     ) -> None:
         super().__init__(scope, id)
         wheel = Path(wheel)
+        self.volume_path = volume.volume_path
+        """The artifacts volume (/Volumes/<catalog>/<schema>/artifacts): wheel, env file, reports."""
         self.wheel_path = f"{volume.volume_path}/wheels/{wheel.name}"
         self.env_file_path = f"{volume.volume_path}/envs/{env.name}.yml"
         wheel_asset = TerraformAsset(self, "wheel-asset", path=str(wheel.resolve()), type=AssetType.FILE)

@@ -67,7 +67,9 @@ class TrainingPipeline(WheelJob):
 
 
 class MonitoringPipeline(WheelJob):
-    """Job `lakemon-<env>-<model>-monitoring` on the env schedule: unpack -> refresh -> analyze-drift."""
+    """Job `lakemon-<env>-<model>-monitoring` on the env schedule: unpack -> refresh -> analyze-drift.
+
+    `warehouse_id` is the SQL warehouse analyze-drift reads the metrics tables through."""
 
     def __init__(
         self,
@@ -77,6 +79,7 @@ class MonitoringPipeline(WheelJob):
         env: Environment,
         model: Model,
         artifacts: JobArtifacts,
+        warehouse_id: str,
         destinations: Sequence[AlertDestination] = (),
         depends_on: Sequence[ITerraformDependable] = (),
     ) -> None:
@@ -96,8 +99,16 @@ class MonitoringPipeline(WheelJob):
                 WheelTask(
                     "analyze_drift",
                     "analyze-drift",
+                    # The warehouse reads the metrics tables; the report lands on the volume (a
+                    # serverless task's disk is gone after the run); drift is not a job failure:
+                    # the SQL alerts notify, and failure notifications stay for real failures.
+                    args=(
+                        "--warehouse-id", warehouse_id,
+                        "--output-dir", f"{artifacts.volume_path}/reports/{model.name}",
+                        "--drift-exit-code", "0",
+                    ),
                     depends_on=("refresh",),
-                    description="judge drift, alert",
+                    description="judge drift, write the report to the volume",
                 ),
             ],
             schedule_cron=env.monitoring.schedule.quartz_cron,
