@@ -16,11 +16,11 @@ from pathlib import Path
 T_START = time.perf_counter()
 
 import pyarrow.compute as pc  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 
 from lakemon_jobs.monitoring import engine, state  # noqa: E402
-from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns  # noqa: E402
+from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns, read_parquet  # noqa: E402
 from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings  # noqa: E402
+from lakemon_jobs.monitoring.stats import preload_scipy_stats  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import CATEGORICAL, NUMERIC  # noqa: E402
@@ -35,11 +35,12 @@ def settings(granularity: str) -> MonitorSettings:
 
 
 def main() -> None:
+    preload_scipy_stats()  # as compute_metrics and refresh_paths do, first thing
     scenario, base_path, cur_path, state_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     granularity = "1 day" if scenario.startswith("windows30") else "1 month"
     s = settings(granularity)
     if scenario == "store-baseline":  # preparation for 'stored', not timed
-        base = pq.read_table(base_path)
+        base = read_parquet(base_path)
         with ThreadPoolExecutor(engine._pool_size()) as pool:
             profile = engine.build_baseline(base, s, monitored_columns(s, base), {}, pool)
         state.save_baseline(state_dir, "bench", profile)
@@ -54,12 +55,12 @@ def main() -> None:
         else:
             # Baseline first, then the current table: the baseline's Arrow data is freed
             # before the current table is read (the profile keeps sorted values and counts).
-            base = pq.read_table(base_path)
+            base = read_parquet(base_path)
             specs = monitored_columns(s, base)
             vocabs = {}
             profile = engine.build_baseline(base, s, specs, vocabs, pool)
             del base
-        cur = pq.read_table(cur_path)
+        cur = read_parquet(cur_path)
         prof, drift = engine.run(cur, profile, s, specs, vocabs, pool)
     seconds = time.perf_counter() - T_START
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -192,3 +192,25 @@ def test_high_cardinality_column():
     assert len(r["frequent_items"]) == 100 and r["distinct_count"] == r["count"]
     dr = rows(drift, column_name="uid", drift_type="BASELINE", model_id="*")[0]
     assert 0 < dr["js_distance"] <= 1
+
+
+def test_parquet_read_as_dictionaries_gives_the_same_tables(tmp_path):
+    """read_parquet returns string columns as dictionaries (fast); the tables must not change,
+    also when several row groups (chunks) carry different dictionaries and nulls."""
+    import pyarrow.parquet as pq
+
+    from lakemon_jobs.monitoring.prepare import read_parquet
+
+    inf = table(900, shift=0.5, models=("1", "2"))
+    color = inf["color"].to_pylist()
+    color[::7] = [None] * len(color[::7])
+    inf = inf.set_column(inf.schema.get_field_index("color"), "color", pa.array(color))
+    s = settings(slicing_exprs=("color",))
+    pq.write_table(inf, tmp_path / "inf.parquet", row_group_size=200)
+    pq.write_table(baseline(), tmp_path / "base.parquet", row_group_size=150)
+    read_inf, read_base = read_parquet(tmp_path / "inf.parquet"), read_parquet(tmp_path / "base.parquet")
+    assert pa.types.is_dictionary(read_inf.schema.field("color").type) and read_inf["color"].num_chunks > 1
+    want = compute_metrics(inf, baseline(), s)
+    got = compute_metrics(read_inf, read_base, s)
+    for w, g in zip(want, got, strict=True):
+        assert g.to_pylist() == w.to_pylist()

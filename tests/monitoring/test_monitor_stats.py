@@ -9,6 +9,7 @@ from scipy.spatial.distance import jensenshannon
 
 from lakemon_jobs.monitoring.stats import (
     SortedSample,
+    _ks_and_w1,
     categorical_drift,
     category_table,
     ks_test,
@@ -41,6 +42,17 @@ def test_ks_and_wasserstein_equal_scipy(n, m, kind):
     assert got_ks[1] == pytest.approx(float(want.pvalue), rel=1e-12, abs=1e-300)
     got_w = wasserstein(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref))
     assert got_w == pytest.approx(sps.wasserstein_distance(cur, ref), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["search", "merge"])
+@pytest.mark.parametrize("kind", ["continuous", "ties", "shared"])
+@pytest.mark.parametrize("n,m", [(1, 1), (1, 7), (9, 1), (40, 300), (500, 50), (3_000, 2_500)])
+def test_both_exact_methods_equal_scipy(n, m, kind, method):
+    """The binary-search and the merge method each give scipy's KS statistic and W1."""
+    ref, cur = _pair(n, m, kind)
+    d, w1 = _ks_and_w1(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref), method)
+    assert d == pytest.approx(float(sps.ks_2samp(cur, ref).statistic), abs=1e-15)
+    assert w1 == pytest.approx(sps.wasserstein_distance(cur, ref), rel=1e-9, abs=1e-12)
 
 
 def test_wasserstein_hand_worked():

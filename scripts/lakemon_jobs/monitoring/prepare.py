@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,21 +32,25 @@ class Vocabulary:
         self._index = {v: i for i, v in enumerate(self.values)}
 
     def encode(self, column: pa.ChunkedArray) -> np.ndarray:
-        """Codes of a column in this vocabulary, extending it with unseen values."""
-        as_text = pc.cast(column, pa.string()) if not pa.types.is_string(column.type) else column
-        encoded = pc.dictionary_encode(as_text).combine_chunks()
-        local = encoded.dictionary.to_pylist()
-        mapping = np.empty(len(local) + 1, dtype=np.int32)
-        for i, value in enumerate(local):
-            code = self._index.get(value)
-            if code is None:
-                code = len(self.values)
-                self.values.append(value)
-                self._index[value] = code
-            mapping[i] = code
-        mapping[-1] = -1  # null, fixed up by `null_code` at use time
-        idx = pc.fill_null(encoded.indices, len(local)).to_numpy(zero_copy_only=False)
-        return mapping[idx]
+        """Codes of a column in this vocabulary, extending it with unseen values.
+
+        Dictionary-typed columns (how `read_parquet` reads strings) are mapped dictionary entry
+        by dictionary entry: no string is materialised per row."""
+        parts = []
+        for values, indices in _dictionary_chunks(column):
+            mapping = np.empty(len(values) + 1, dtype=np.int32)
+            for i, value in enumerate(values):
+                code = self._index.get(value)
+                if code is None:
+                    code = len(self.values)
+                    self.values.append(value)
+                    self._index[value] = code
+                mapping[i] = code
+            mapping[-1] = -1  # null, mapped after the last code by `Prepared.codes_for`
+            parts.append(mapping[indices])
+        if not parts:
+            return np.empty(0, dtype=np.int32)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def lengths(self) -> np.ndarray | None:
         if not self.is_string:
@@ -89,7 +92,7 @@ def monitored_columns(settings: MonitorSettings, *tables: pa.Table) -> list[Colu
             t = f.type
             if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
                 specs.append(ColumnSpec(f.name, "numeric", str(t)))
-            elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
+            elif is_text(t) or pa.types.is_boolean(t):
                 specs.append(ColumnSpec(f.name, "categorical", str(t)))
     return specs
 
@@ -116,7 +119,7 @@ def prepare(
             values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
             numeric[spec.name] = (values, np.asarray(nulls, dtype=bool))
         else:
-            vocab = vocabs.setdefault(spec.name, Vocabulary(is_string=pa.types.is_string(col.type)))
+            vocab = vocabs.setdefault(spec.name, Vocabulary(is_string=is_text(col.type)))
             categorical[spec.name] = vocab.encode(col)
     model_codes, model_names = _codes(table, settings.model_id_col)
     slice_codes: dict[str, np.ndarray] = {}
@@ -134,16 +137,56 @@ def _codes(table: pa.Table, name: str) -> tuple[np.ndarray, list[str]]:
 
 
 def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
-    as_text = pc.cast(column, pa.string())
-    encoded = pc.dictionary_encode(as_text)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks() if encoded.num_chunks else pa.array([], pa.dictionary(pa.int32(), pa.string()))
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, encoded.dictionary.to_pylist()
+    """Codes (-1 for null) and the distinct values as strings, codes in first-seen order."""
+    vocab = Vocabulary()
+    codes = vocab.encode(column).astype(np.int64)
+    return codes, vocab.values
+
+
+def _dictionary_chunks(column: pa.ChunkedArray | pa.Array):
+    """(dictionary values as str list, indices with null -> len(values)) per chunk.
+
+    A dictionary column is used as it is; any other column is cast to string and
+    dictionary-encoded (Arrow's hash table, not Python)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    for chunk in chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            text = chunk if pa.types.is_string(chunk.type) else pc.cast(chunk, pa.string())
+            chunk = pc.dictionary_encode(text)
+        dictionary = chunk.dictionary
+        if not pa.types.is_string(dictionary.type):
+            dictionary = pc.cast(dictionary, pa.string())
+        values = dictionary.to_pylist()
+        indices = pc.fill_null(chunk.indices, len(values)).to_numpy(zero_copy_only=False)
+        yield values, indices
+
+
+def is_text(t: pa.DataType) -> bool:
+    """String, large string, or a dictionary of them (strings read as dictionaries)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def read_parquet(path, columns: list[str] | None = None) -> pa.Table:
+    """Read a Parquet file for the engine: Arrow's threads on every core, only `columns`, and
+    string columns as dictionaries, so a categorical column never becomes a million Python or
+    Arrow strings (decoding them was most of the read time)."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    wanted = [f for f in schema if columns is None or f.name in columns]
+    text = [f.name for f in wanted if is_text(f.type)]
+    # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas
+    # (0.3 s) for nothing.
+    with pq.ParquetFile(path, read_dictionary=text) as pf:
+        return pf.read(columns=[f.name for f in wanted], use_threads=True)
 
 
 def _slice(table: pa.Table, expr: str) -> tuple[np.ndarray, list[str]]:
     """Evaluate a slicing expression with DuckDB; keep its 100 most frequent values."""
+    import duckdb  # only when slicing: its import costs about 0.1 s
+
     con = duckdb.connect()
     try:
         con.register("monitored", table)

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-from . import engine, state
+from . import engine, state, stats
 from .prepare import Vocabulary, monitored_columns
 from .schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
 from .settings import MonitorSettings
@@ -144,6 +144,7 @@ def refresh_paths(
     progress: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     t0 = time.perf_counter()
+    stats.preload_scipy_stats()
     say = progress or (lambda _msg: None)
     if delta_identity(inference_path) is None:
         raise FileNotFoundError(f"no inference-log Delta table at {inference_path}; run unpack first")

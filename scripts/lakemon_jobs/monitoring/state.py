@@ -1,7 +1,7 @@
 """What a refresh keeps between runs, under <root>/monitor_state/<inference table>/.
 
-- the baseline profile (summaries as JSON, sorted values and category counts as .npy files,
-  memory-mapped on load), valid while the baseline table's Delta id and version and the
+- the baseline profile (summaries and PSI edges as JSON, sorted values and category counts as
+  .npy files, memory-mapped on load), valid while the baseline table's Delta id and version and the
   monitor settings are unchanged: a steady-state refresh neither reads nor sorts the baseline;
 - per granularity and window, a fingerprint of its rows: only windows whose fingerprint
   changed are recomputed.
@@ -56,6 +56,8 @@ def save_baseline(state_dir: Path, fingerprint: str, profile: BaselineProfile) -
                 file = f"g{gi}-{len(states)}.npy"
                 np.save(folder / file, arr)
                 entry["array"] = file
+                if st.kind == "numeric":  # exact floats survive JSON (repr round-trips)
+                    entry["psi_edges"] = st.sample.psi_edges().tolist()
             states[name] = entry
         groups.append({"key": list(key), "same_as": list(g.same_as) if g.same_as else None,
                        "table_row": g.table_row, "states": states, "n": int(g.rows.shape[0])})
@@ -92,7 +94,10 @@ def load_baseline(state_dir: Path, fingerprint: str) -> BaselineProfile | None:
                 for name, st in entry["states"].items():
                     arr = np.load(folder / st["array"], mmap_mode="r")
                     if st["kind"] == "numeric":
-                        g.states[name] = ColumnState("numeric", st["summary"], sample=SortedSample(arr))
+                        sample = SortedSample(arr)
+                        if "psi_edges" in st:  # else computed on first use
+                            sample._edges = np.asarray(st["psi_edges"], dtype=np.float64)
+                        g.states[name] = ColumnState("numeric", st["summary"], sample=sample)
                     else:
                         g.states[name] = ColumnState("categorical", st["summary"], counts=np.asarray(arr))
             else:
