@@ -156,3 +156,36 @@ def test_high_cardinality_keeps_top_100_and_an_other_bucket():
     assert table[0, :100].tolist() == list(range(k, k - 100, -1))
     assert table[0, 100] == cur[100:k].sum() and table[0, 101] == 7
     assert table[1, 101] == 0  # the null column stays although only one side has nulls
+
+
+SMIRNOV_CASES = [(n, nx2) for n in (141, 500, 8_571, 32_000, 300_000) for nx2 in (2.2, 3.0, 10.0, 100.0, 349.0)
+                 if nx2 / n < 0.25]  # x < 0.5: above it scipy takes another branch
+
+
+@pytest.mark.parametrize("n,nx2", SMIRNOV_CASES)
+def test_smirnov_sum_equals_scipy_kstwo(n, nx2):
+    """The vectorised Smirnov sum gives scipy's kstwo.sf wherever scipy itself uses that sum."""
+    from lakemon_jobs.monitoring.stats import _uses_smirnov_sum, smirnov_sf
+
+    x = float(np.sqrt(nx2 / n)) * 1.0001
+    assert _uses_smirnov_sum(n, x)
+    assert 2 * smirnov_sf(n, x) == pytest.approx(float(sps.kstwo.sf(x, n)), rel=1e-10, abs=1e-300)
+
+
+def test_smirnov_sum_is_used_only_in_its_branch():
+    from lakemon_jobs.monitoring.stats import _uses_smirnov_sum
+
+    assert not _uses_smirnov_sum(32_000, 0.001)  # n x^2 < 2.2: Pelz-Good / Durbin in scipy
+    assert not _uses_smirnov_sum(32_000, 0.2)  # n x^2 >= 370: scipy returns 0
+    assert not _uses_smirnov_sum(100, 0.3)  # n <= 140: scipy's small-n methods
+    assert not _uses_smirnov_sum(5_000_000, 0.001)  # n > 1e6: scipy approximates
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.02, 0.05, 0.3])
+def test_ks_pvalue_of_large_samples_equals_scipy_in_every_branch(shift):
+    """From no drift (Pelz-Good) through moderate (Smirnov sum) to strong (underflow to 0)."""
+    cur, ref = RNG.normal(shift, 1, 20_000), RNG.normal(0, 1, 60_000)
+    got = ks_test(SortedSample.from_unsorted(cur), SortedSample.from_unsorted(ref))
+    want = sps.ks_2samp(cur, ref)
+    assert got[0] == pytest.approx(float(want.statistic), abs=1e-15)
+    assert got[1] == pytest.approx(float(want.pvalue), rel=1e-10, abs=1e-300)

@@ -251,8 +251,39 @@ def ks_pvalue(cur: SortedSample, ref: SortedSample, d: float) -> float:
     if max(m, n) <= KS_EXACT_MAX_N:
         return float(sps.ks_2samp(cur.values, ref.values).pvalue)
     big, small = (float(m), float(n)) if m >= n else (float(n), float(m))
-    en = big * small / (big + small)
-    return float(np.clip(sps.kstwo.sf(d, np.round(en)), 0, 1))
+    en = int(np.round(big * small / (big + small)))
+    if _uses_smirnov_sum(en, d):
+        return float(np.clip(2.0 * smirnov_sf(en, d), 0, 1))
+    return float(np.clip(sps.kstwo.sf(d, en), 0, 1))
+
+
+def _uses_smirnov_sum(n: int, x: float) -> bool:
+    """True where scipy's kstwo.sf(x, n) is 2 * scipy.special.smirnov(n, x) computed by the
+    exact sum (scipy.stats._ksstats._kolmogn, scipy 1.17): n > 140, 1 < n*x, x < 0.5 and
+    2.2 <= n*x*x < 370; and where that sum neither underflows (n*x*x > ~354) nor is replaced
+    by an approximation (n > 1,000,000). Elsewhere kstwo.sf is cheap and is called as it is."""
+    t = n * x
+    return 140 < n <= 1_000_000 and 0 < x < 0.5 and 1 < t < n - 1 and 2.2 <= t * x <= 350
+
+
+def smirnov_sf(n: int, x: float) -> float:
+    """scipy.special.smirnov(n, x) = P(D+_n >= x), Smirnov's exact finite sum, vectorised.
+
+    x * sum over j = 0 .. ceil(n(1-x)) - 1 of C(n, j) (x + j/n)^(j-1) (1 - x - j/n)^(n-j).
+    With p_j = x + j/n each term is binom.pmf(j, n, p_j) / p_j, and scipy's binomial pmf
+    (Boost, accurate to a few ulps) gives it without overflow. scipy sums the same terms one at
+    a time in double-double arithmetic, about 1 us each: 30 ms for n = 32,000, 0.5 s for
+    n = 500,000, holding the GIL. One vectorised call is 10x faster, releases the GIL, and
+    agrees with scipy to about 1e-13 relative (tests check 1e-10 over a grid)."""
+    from scipy.special import _ufuncs
+
+    last = int(math.ceil(n * (1.0 - x))) - 1  # the term at 1 - x - j/n = 0 is zero
+    j = np.arange(last + 1, dtype=np.float64)
+    p = j / n
+    p += x
+    terms = _ufuncs._binom_pmf(j, float(n), p)
+    terms /= p
+    return float(x * np.sum(terms))
 
 
 def _wasserstein(cur: SortedSample, ref: SortedSample, st: _Steps) -> float:
