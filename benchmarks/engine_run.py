@@ -20,7 +20,7 @@ import pyarrow.compute as pc  # noqa: E402
 from lakemon_jobs.monitoring import engine, state  # noqa: E402
 from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns, read_parquet  # noqa: E402
 from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings  # noqa: E402
-from lakemon_jobs.monitoring.stats import preload_scipy_stats  # noqa: E402
+from lakemon_jobs.monitoring.stats import preload_slow_imports  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import CATEGORICAL, NUMERIC  # noqa: E402
@@ -35,7 +35,7 @@ def settings(granularity: str) -> MonitorSettings:
 
 
 def main() -> None:
-    preload_scipy_stats()  # as compute_metrics and refresh_paths do, first thing
+    preload_slow_imports()  # as compute_metrics and refresh_paths do, first thing
     scenario, base_path, cur_path, state_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     granularity = "1 day" if scenario.startswith("windows30") else "1 month"
     s = settings(granularity)

@@ -23,7 +23,7 @@ from .prepare import Prepared, Vocabulary, monitored_columns, prepare
 from .quality import classification_metrics, regression_metrics
 from .schema import ALL_MODELS, DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA, TABLE_COLUMN
 from .settings import ColumnSpec, MonitorSettings
-from .stats import categorical_drift, numeric_drift, preload_scipy_stats
+from .stats import categorical_drift, numeric_drift, preload_slow_imports
 from .windows import timestamps_us, window_end, window_starts
 
 GroupKey = tuple[str | None, str | None, str]
@@ -292,7 +292,7 @@ def run(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Profile and drift rows for the windows `emit(granularity, start_us)` accepts (all if None)."""
-    preload_scipy_stats()  # for KS p-values; usually started earlier, before any reading
+    preload_slow_imports()  # usually started earlier, before any reading
     engine = Engine(settings, pool)
     prep = prepare(inference, specs, settings, vocabs)
     if baseline_profile is not None:
@@ -385,7 +385,7 @@ def run(
 def compute_metrics(inference: pa.Table, baseline: pa.Table, settings: MonitorSettings) -> tuple[pa.Table, pa.Table]:
     """Profile and drift metrics tables (PROFILE_METRICS_SCHEMA, DRIFT_METRICS_SCHEMA) for every
     window of the inference log against the baseline. Pure: reads nothing, writes nothing."""
-    preload_scipy_stats()
+    preload_slow_imports()
     specs = monitored_columns(settings, *(t for t in (inference, baseline) if t is not None))
     vocabs: dict[str, Vocabulary] = {}
     with ThreadPoolExecutor(_pool_size()) as pool:

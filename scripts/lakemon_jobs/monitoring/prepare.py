@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrow_numpy import float_values, int_values
 from .settings import ColumnSpec, MonitorSettings
 
 MAX_SLICE_VALUES = 100
@@ -114,10 +115,8 @@ def prepare(
         if spec.kind == "numeric":
             if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type)):
                 raise ValueError(f"column {spec.name!r} is configured numeric but has type {col.type}")
-            nulls = col.is_null().to_numpy(zero_copy_only=False) if col.null_count else np.zeros(n, dtype=bool)
-            # Arrow turns nulls into NaN here; `nulls` tells them apart from real NaN.
-            values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-            numeric[spec.name] = (values, np.asarray(nulls, dtype=bool))
+            # nulls become NaN in `values`; `nulls` tells them apart from real NaN
+            numeric[spec.name] = float_values(col if col.type == pa.float64() else pc.cast(col, pa.float64()))
         else:
             vocab = vocabs.setdefault(spec.name, Vocabulary(is_string=is_text(col.type)))
             categorical[spec.name] = vocab.encode(col)
@@ -157,8 +156,9 @@ def _dictionary_chunks(column: pa.ChunkedArray | pa.Array):
         if not pa.types.is_string(dictionary.type):
             dictionary = pc.cast(dictionary, pa.string())
         values = dictionary.to_pylist()
-        indices = pc.fill_null(chunk.indices, len(values)).to_numpy(zero_copy_only=False)
-        yield values, indices
+        t = chunk.indices.type
+        dtype = np.dtype(f"{'i' if pa.types.is_signed_integer(t) else 'u'}{t.bit_width // 8}")
+        yield values, int_values(chunk.indices, dtype, fill=len(values))[0]
 
 
 def is_text(t: pa.DataType) -> bool:

@@ -144,7 +144,7 @@ def refresh_paths(
     progress: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     t0 = time.perf_counter()
-    stats.preload_scipy_stats()
+    stats.preload_slow_imports()
     say = progress or (lambda _msg: None)
     if delta_identity(inference_path) is None:
         raise FileNotFoundError(f"no inference-log Delta table at {inference_path}; run unpack first")

@@ -92,7 +92,8 @@ def load_baseline(state_dir: Path, fingerprint: str) -> BaselineProfile | None:
             g = Group(key, np.empty(entry["n"], dtype=np.int64), same_as=same, table_row=entry["table_row"])
             if same is None:
                 for name, st in entry["states"].items():
-                    arr = np.load(folder / st["array"], mmap_mode="r")
+                    # a plain ndarray view of the mapping: np.memmap's own indexing is slower
+                    arr = np.load(folder / st["array"], mmap_mode="r").view(np.ndarray)
                     if st["kind"] == "numeric":
                         sample = SortedSample(arr)
                         if "psi_edges" in st:  # else computed on first use

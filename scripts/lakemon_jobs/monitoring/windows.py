@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrow_numpy import int_values
+
 _US = {"minute": 60_000_000, "minutes": 60_000_000, "hour": 3_600_000_000, "hours": 3_600_000_000,
        "day": 86_400_000_000, "days": 86_400_000_000, "week": 7 * 86_400_000_000, "weeks": 7 * 86_400_000_000}
 
@@ -38,10 +40,7 @@ def timestamps_us(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
         raise TypeError(f"timestamp column has type {t}, expected timestamp or date")
     elif t.unit != "us":
         column = pc.cast(column, pa.timestamp("us", tz=t.tz), safe=False)
-    ints = pc.cast(column, pa.int64())
-    valid = pc.is_valid(ints).to_numpy(zero_copy_only=False)
-    values = pc.fill_null(ints, 0).to_numpy(zero_copy_only=False)
-    return np.asarray(values, dtype=np.int64), np.asarray(valid, dtype=bool)
+    return int_values(pc.cast(column, pa.int64()), np.int64, fill=0)
 
 
 def window_starts(ts_us: np.ndarray, granularity: str) -> np.ndarray:
