@@ -7,6 +7,7 @@ peak RSS, and the statistics the peers are compared on.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -14,6 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 T_START = time.perf_counter()
+# The engine does no BLAS work; OpenBLAS starting (and at exit joining) a thread per core costs
+# 0.1-0.2 s per process. Set before numpy loads; a refresh job process should do the same.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pyarrow.compute as pc  # noqa: E402
 

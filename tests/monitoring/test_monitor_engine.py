@@ -214,3 +214,19 @@ def test_parquet_read_as_dictionaries_gives_the_same_tables(tmp_path):
     got = compute_metrics(read_inf, read_base, s)
     for w, g in zip(want, got, strict=True):
         assert g.to_pylist() == w.to_pylist()
+
+
+def test_calendar_window_starts_equal_numpy_datetime_conversion():
+    """Month/year starts come from a per-day lookup; they must equal numpy's conversion, also
+    before 1970, at month ends, and for a range too wide for the lookup."""
+    from lakemon_jobs.monitoring.windows import window_starts
+
+    rng = np.random.default_rng(3)
+    ts = np.concatenate([rng.integers(-40 * 365 * DAY_US, 60 * 365 * DAY_US, 5000),
+                         [0, -1, DAY_US - 1, 31 * DAY_US, 31 * DAY_US - 1]]).astype(np.int64)
+    for gran, kind in (("1 month", "M"), ("1 year", "Y")):
+        want = ts.astype("datetime64[us]").astype(f"datetime64[{kind}]").astype("datetime64[us]").astype(np.int64)
+        assert window_starts(ts, gran).tolist() == want.tolist()
+    wide = np.array([-3000 * 365 * DAY_US, 5, 2000 * 365 * DAY_US], dtype=np.int64)
+    want = wide.astype("datetime64[us]").astype("datetime64[M]").astype("datetime64[us]").astype(np.int64)
+    assert window_starts(wide, "1 month").tolist() == want.tolist()

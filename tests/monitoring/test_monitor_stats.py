@@ -189,3 +189,15 @@ def test_ks_pvalue_of_large_samples_equals_scipy_in_every_branch(shift):
     want = sps.ks_2samp(cur, ref)
     assert got[0] == pytest.approx(float(want.statistic), abs=1e-15)
     assert got[1] == pytest.approx(float(want.pvalue), rel=1e-10, abs=1e-300)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 999, 10_001])
+def test_sorted_quantiles_are_numpy_quantiles_bit_for_bit(n):
+    """PSI bin edges must be numpy's deciles exactly: a value on an edge changes its bin."""
+    from lakemon_jobs.monitoring.stats import sorted_quantiles
+
+    for values in (np.sort(RNG.normal(0, 1, n)), np.sort(np.round(RNG.normal(0, 3, n)))):
+        qs = np.linspace(0.0, 1.0, 101)
+        assert sorted_quantiles(values, qs).tolist() == np.quantile(values, qs).tolist()
+        sample = SortedSample(values)
+        assert sample.psi_edges().tolist() == np.unique(np.quantile(values, np.arange(1, 10) / 10)).tolist()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stats import TOP_CATEGORIES, SortedSample
+from .stats import TOP_CATEGORIES, SortedSample, sorted_quantiles
 
 QUANTILES = np.linspace(0.0, 1.0, 101)
 
@@ -76,18 +76,6 @@ def _sample_std(v: np.ndarray, mean: float) -> float:
     d = v - mean
     np.multiply(d, d, out=d)
     return float(np.sqrt(np.sum(d) / (v.shape[0] - 1)))
-
-
-def sorted_quantiles(v: np.ndarray, qs: np.ndarray) -> np.ndarray:
-    """numpy.quantile(v, qs) (method 'linear') for an already sorted v, without re-partitioning."""
-    pos = qs * (v.shape[0] - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, v.shape[0] - 1)
-    t = pos - lo
-    a, b = v[lo], v[hi]
-    diff = b - a
-    # numpy's _lerp: a + diff*t, computed from the upper end when t >= 0.5 (monotone, exact ends)
-    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
 def categorical_state(counts: np.ndarray, vocab: list[str], lengths: np.ndarray | None) -> ColumnState:
