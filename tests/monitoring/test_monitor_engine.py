@@ -230,3 +230,20 @@ def test_calendar_window_starts_equal_numpy_datetime_conversion():
     wide = np.array([-3000 * 365 * DAY_US, 5, 2000 * 365 * DAY_US], dtype=np.int64)
     want = wide.astype("datetime64[us]").astype("datetime64[M]").astype("datetime64[us]").astype(np.int64)
     assert window_starts(wide, "1 month").tolist() == want.tolist()
+
+
+def test_row_order_does_not_change_the_tables():
+    """Time-ordered logs take a no-sort path for windows and model ids; shuffled ones are sorted."""
+    inf = table(900, shift=0.3, models=("1", "2"))
+    by_time = inf.take(pc.sort_indices(inf, sort_keys=[("timestamp", "ascending")]))
+    one_model = by_time.set_column(by_time.schema.get_field_index("model_version"), "model_version",
+                                   pa.array(["1"] * by_time.num_rows))
+    shuffled_one_model = one_model.take(pa.array(np.random.default_rng(5).permutation(one_model.num_rows)))
+    s = settings(granularities=("1 day", "1 month"), slicing_exprs=("color",))
+    def keyed(t: pa.Table) -> list:  # rows in a canonical order (codes follow first appearance)
+        return sorted(t.to_pylist(), key=lambda r: repr([r.get(k) for k in ("window", "window_cmp", "log_type",
+                      "drift_type", "granularity", "slice_key", "slice_value", "model_id", "column_name")]))
+
+    for a, b in ((inf, by_time), (one_model, shuffled_one_model)):
+        for x, y in zip(compute_metrics(a, baseline(), s), compute_metrics(b, baseline(), s), strict=True):
+            assert keyed(x) == keyed(y)
