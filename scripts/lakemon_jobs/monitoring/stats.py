@@ -198,6 +198,11 @@ def _ks_and_w1(cur: SortedSample, ref: SortedSample, method: str | None = None) 
     return _ks_statistic(cur, ref, steps), _wasserstein(cur, ref, steps)
 
 
+MERGE_BLOCK = 1 << 16
+"""Merged positions processed per block: temporaries stay in the CPU cache and memory stays
+flat (a 1M + 1M merge would otherwise hold several 16 MB arrays per column and thread)."""
+
+
 def _merged(cur: SortedSample, ref: SortedSample) -> tuple[float, float]:
     """Both ECDFs over the merged sample, exactly as scipy evaluates them.
 
@@ -206,35 +211,37 @@ def _merged(cur: SortedSample, ref: SortedSample) -> tuple[float, float]:
     run of equal values, the running counts are the ECDFs there (what scipy's searchsorted over
     the union gives), so KS is the largest gap at run ends and Wasserstein the sum of gaps
     times the distance to the next merged value (zero inside a run), as in
-    scipy.stats.wasserstein_distance."""
+    scipy.stats.wasserstein_distance (summed per block: equal to ~1e-15 relative)."""
     a, b = ref.values, cur.values
     n, m = a.shape[0], b.shape[0]
+    total = n + m
     pos = np.searchsorted(a, b, "right")
     pos += np.arange(m)
-    from_cur = np.zeros(n + m, dtype=bool)
+    from_cur = np.zeros(total, dtype=bool)
     from_cur[pos] = True
     del pos
-    merged = np.empty(n + m)
+    merged = np.empty(total)
     merged[from_cur] = b
     merged[~from_cur] = a
-    cur_count = np.cumsum(from_cur, dtype=np.int64)
-    del from_cur
-    # gap = cur_count/m - (i + 1 - cur_count)/n, in place to keep one array of n + m values
-    ref_count = np.arange(1, n + m + 1, dtype=np.int64)
-    ref_count -= cur_count
-    gap = cur_count / m
-    del cur_count
-    gap -= ref_count / n
-    del ref_count
-    np.abs(gap, out=gap)
-    run_end = np.empty(n + m, dtype=bool)
-    run_end[-1] = True
-    np.not_equal(merged[1:], merged[:-1], out=run_end[:-1])
-    d = float(np.max(gap[run_end]))
-    deltas = np.diff(merged)
-    del merged
-    w1 = float(np.sum(np.multiply(gap[:-1], deltas, out=deltas)))
-    return d, w1
+    d, w_parts, cur_before = 0.0, [], 0
+    for start in range(0, total, MERGE_BLOCK):
+        stop = min(total, start + MERGE_BLOCK)
+        cur_count = np.cumsum(from_cur[start:stop], dtype=np.int64)
+        cur_count += cur_before
+        cur_before = int(cur_count[-1])
+        ref_count = np.arange(start + 1, stop + 1, dtype=np.int64)
+        ref_count -= cur_count
+        gap = cur_count / m
+        gap -= ref_count / n
+        np.abs(gap, out=gap)
+        here, after = merged[start:min(stop, total - 1)], merged[start + 1:stop + 1]
+        run_end = np.ones(stop - start, dtype=bool)  # the last merged value ends its run
+        np.not_equal(here, after, out=run_end[: here.shape[0]])
+        d = max(d, float(np.max(gap, where=run_end, initial=0.0)))
+        deltas = after - here
+        deltas *= gap[: here.shape[0]]
+        w_parts.append(np.sum(deltas))
+    return d, float(np.sum(w_parts))
 
 
 class _Steps:
