@@ -82,6 +82,7 @@ def main() -> None:
             if r["column_name"].startswith("num_"):
                 baseline[r["column_name"]] = {"stddev": r["stddev"], "n": r["count"] - r["num_nulls"]}
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "profile_rows": prof.num_rows,
+                      "scipy_stats_imported": "scipy.stats" in sys.modules,
                       "drift_rows": drift.num_rows, "stats": stats, "baseline": baseline}))
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# scipy (special and stats) is imported lazily, where a statistic needs it: importing it takes
-# about 0.5 s of one core, longer than the statistics of a window take to compute.
+# scipy (special and stats) is imported lazily, where a statistic needs it: importing scipy.stats
+# takes about 1 s of one core, longer than the statistics of a large window take to compute.
 _preload: list[threading.Thread] = []
 
 
@@ -28,7 +28,7 @@ def _import_slow_modules() -> None:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, 0.0005))
     try:
-        importlib.import_module("scipy.stats")
+        importlib.import_module("scipy.special")
         import pyarrow as pa
 
         pa.array([0])  # pyarrow imports pandas (if installed) on its first conversion of Python objects
@@ -37,12 +37,13 @@ def _import_slow_modules() -> None:
 
 
 def preload_slow_imports() -> None:
-    """Start importing scipy.stats and pandas in a background thread (once per process).
+    """Start importing scipy.special and pandas in a background thread (once per process).
 
-    Each takes about 0.5 s of one core: scipy.stats for the KS p-values, pandas because pyarrow
-    imports it the first time it converts Python objects (the metrics rows). Callers start this
-    before reading Parquet and sorting, which release the GIL, so the imports run on the
-    otherwise idle core and are done before they are needed."""
+    scipy.special (0.3 s of one core) serves the categorical tests and the KS p-values; pandas
+    (0.4 s) because pyarrow imports it the first time it converts Python objects (the metrics
+    rows). Callers start this before reading Parquet and sorting, which release the GIL, so the
+    imports overlap that work. scipy.stats (1 s) is imported only where a p-value needs it
+    (samples of at most 10,000 rows, rare kstwo branches): see `ks_pvalue`."""
     if not _preload:
         thread = threading.Thread(target=_import_slow_modules, daemon=True)
         _preload.append(thread)
@@ -282,17 +283,75 @@ def _ks_statistic(cur: SortedSample, ref: SortedSample, st: _Steps) -> float:
 
 def ks_pvalue(cur: SortedSample, ref: SortedSample, d: float) -> float:
     """The p-value of scipy.stats.ks_2samp(method='auto'): exact up to 10,000 rows per side
-    (scipy's own code, it needs the samples), else the kstwo distribution at round(n*m/(n+m))."""
-    from scipy import stats as sps
+    (scipy's own code, it needs the samples), else scipy.stats.kstwo.sf(D, round(n*m/(n+m))).
 
+    kstwo.sf picks one of several methods by n and D (scipy.stats._ksstats._kolmogn, scipy
+    1.17). The three that large samples reach are evaluated here, so that a refresh of large
+    windows never imports scipy.stats (1 s of CPU) nor runs scipy's term-by-term loop:
+    Smirnov's exact sum (`smirnov_sf`), the Pelz-Good series (`pelz_good_sf`) and the exact 0
+    of strong drift (`_underflows`). Tests check them against kstwo.sf over grids of n and D;
+    every other case calls kstwo.sf itself."""
     m, n = cur.n, ref.n
     if max(m, n) <= KS_EXACT_MAX_N:
+        from scipy import stats as sps
+
         return float(sps.ks_2samp(cur.values, ref.values).pvalue)
     big, small = (float(m), float(n)) if m >= n else (float(n), float(m))
     en = int(np.round(big * small / (big + small)))
     if _uses_smirnov_sum(en, d):
         return float(np.clip(2.0 * smirnov_sf(en, d), 0, 1))
+    if _uses_pelz_good(en, d):
+        return float(np.clip(pelz_good_sf(en, d), 0, 1))
+    if _underflows(en, d):
+        return 0.0
+    from scipy import stats as sps
+
     return float(np.clip(sps.kstwo.sf(d, en), 0, 1))
+
+
+def _underflows(n: int, x: float) -> bool:
+    """True where scipy's kstwo.sf(x, n) returns exactly 0 without computing: n > 140,
+    1 < n*x, x < 0.5 and n*x*x >= 370 (strong drift in a large sample)."""
+    t = n * x
+    return n > 140 and 0 < x < 0.5 and 1 < t < n - 1 and t * x >= 370
+
+
+def _uses_pelz_good(n: int, x: float) -> bool:
+    """True where scipy's kstwo.sf(x, n) is 1 - the Pelz-Good approximation of the CDF:
+    n > 140, 1 < n*x, x < 0.5, n*x*x < 2.2, and not Durbin's matrix method (n <= 100,000 and
+    n * x**1.5 <= 1.4)."""
+    t = n * x
+    durbin = n <= 100_000 and n * x**1.5 <= 1.4
+    return n > 140 and 0 < x < 0.5 and 1 < t < n - 1 and t * x < 2.2 and not durbin
+
+
+def pelz_good_sf(n: int, x: float) -> float:
+    """1 - P(D_n <= x) by the Pelz-Good (1976) asymptotic series, in the form given by
+    Simard and L'Ecuyer (2011, J. Stat. Software 39(11), section 2.1):
+    P(D_n <= x) ~ K0(z) + K1(z)/sqrt(n) + K2(z)/n + K3(z)/n^(3/2), z = x sqrt(n), each K_i a
+    theta-type series over odd multiples of pi/(2z) (plus, for K2 and K3, one over integer
+    multiples of pi/z). Sums run to ceil(16 z / pi) terms, beyond which terms are below 1e-50
+    of the first."""
+    z = x * math.sqrt(n)
+    z2 = z * z
+    if -math.pi**2 / (8 * z2) < -708:  # every term underflows: the CDF is 0
+        return 1.0
+    terms = int(math.ceil(16 * z / math.pi))
+    h2 = (np.arange(1, terms + 1, dtype=np.float64) - 0.5) ** 2 * math.pi**2  # (pi (k - 1/2))^2
+    e_odd = np.exp(-h2 / (2 * z2))
+    j2 = np.arange(1, terms + 1, dtype=np.float64) ** 2 * math.pi**2  # (pi k)^2
+    e_int = np.exp(-j2 / (2 * z2))
+    z4, z6 = z2 * z2, z2 * z2 * z2
+    root = math.sqrt(2 * math.pi)
+    k0 = root / z * np.sum(e_odd)
+    k1 = root / (6 * z**4) * np.sum((h2 - z2) * e_odd)
+    k2 = (root / (72 * z**7) * np.sum((6 * z6 + 2 * z4 + (2 * z4 - 5 * z2) * h2 + (1 - 2 * z2) * h2 * h2) * e_odd)
+          - root / (36 * z**3) * np.sum(j2 * e_int))
+    k3 = (root / (6480 * z**10) * np.sum((-30 * z6 - 90 * z6 * z2 + (135 * z4 - 96 * z6) * h2
+                                          + (212 * z4 - 60 * z2) * h2 * h2 + (5 - 30 * z2) * h2 * h2 * h2) * e_odd)
+          + root / (216 * z**6) * np.sum((3 * z2 - j2) * j2 * e_int))
+    cdf = k0 + k1 / math.sqrt(n) + k2 / n + k3 / n**1.5
+    return float(1.0 - cdf)
 
 
 def _uses_smirnov_sum(n: int, x: float) -> bool:
