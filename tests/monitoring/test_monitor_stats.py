@@ -248,3 +248,13 @@ def test_large_sample_p_values_do_not_need_scipy_stats():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_blocked_searchsorted_equals_numpy(side):
+    from lakemon_jobs.monitoring.stats import searchsorted_sorted
+
+    a = np.sort(np.round(RNG.normal(0, 50, 200_000)))  # many ties
+    for keys in (np.sort(np.round(RNG.normal(3, 60, 50_000))), np.sort(RNG.normal(0, 1, 30_000)),
+                 np.full(40_000, a[100]), np.sort(RNG.normal(0, 50, 100))):
+        assert np.array_equal(searchsorted_sorted(a, keys, side), np.searchsorted(a, keys, side))

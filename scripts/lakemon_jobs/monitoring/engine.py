@@ -330,9 +330,11 @@ def run(
                         _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary)
                     )
 
-    valid_rows = np.flatnonzero(valid)
+    all_valid = bool(valid.all())
+    valid_rows = np.arange(prep.n, dtype=np.int64) if all_valid else np.flatnonzero(valid)
+    valid_ts = ts if all_valid else ts[valid_rows]
     for granularity in settings.granularities:
-        starts = window_starts(ts[valid_rows], granularity)
+        starts = window_starts(valid_ts, granularity)
         order = _stable_order(starts)
         sorted_starts = starts if order is None else starts[order]
         rows_in_order = valid_rows if order is None else valid_rows[order]
@@ -349,7 +351,8 @@ def run(
                 continue
             if progress:
                 progress(f"{granularity} window {np.datetime64(start, 'us')} ({rows.shape[0]} rows)")
-            groups = enumerate_groups(prep, np.sort(rows), settings.slicing_exprs)
+            # rows are ascending: valid_rows is, and a stable sort by window keeps that order
+            groups = enumerate_groups(prep, rows, settings.slicing_exprs)
             engine.profile_groups(prep, groups, specs, vocabs)
             current = {g.key: g for g in groups}
             if wanted:
