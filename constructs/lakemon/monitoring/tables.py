@@ -147,7 +147,7 @@ class BaselineTable(DeltaTable):
             full_name=ModelTables(env, model).baseline,
             columns=baseline_columns(model),
             role="baseline",
-            comment=f"lakemon: training baseline of {model.name} (written by the train job)",
+            comment=f"lakemon: training baseline of {model.name} (written by the register job when a champion is promoted)",
             warehouse_id=_warehouse(scope, warehouse_id),
             protect_data=env.protect_data if protect_data is None else protect_data,
             depends_on=depends_on,
