@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cdktf import App
+from lakemon import LakemonStack, MonitoredModel, load_environments
+from lakemon.errors import user_message
 
-from lakemon import ConfigError, LakemonStack, MonitoredModel, load_environments
-from lakemon.errors import LakemonConstructError
-from lakemon.wheel import WheelNotFoundError
+if TYPE_CHECKING:
+    from cdktf import App
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,24 +31,19 @@ def build(app: App, envs_dir: Path = REPO / "envs") -> list[LakemonStack]:
     return stacks
 
 
-def _clean(error: Exception) -> str:
-    """jsii appends Node's stderr (an end-of-life banner) to errors raised inside synth."""
-    text = str(error)
-    return text.split("b'!!")[0].strip()
-
-
 def main() -> int:
+    # Imported after lakemon, which quiets jsii's Node banner before cdktf starts Node.
+    from cdktf import App
+
     try:
         app = App(outdir=os.environ.get("CDKTF_OUTDIR", str(REPO / "cdktf.out")))
         build(app, Path(os.environ.get("LAKEMON_ENVS_DIR", REPO / "envs")))
         app.synth()
-    except (ConfigError, LakemonConstructError, WheelNotFoundError) as exc:
-        print(f"lakemon synth failed:\n{exc}", file=sys.stderr)
-        return 1
-    except RuntimeError as exc:
-        if "lakemon policy" not in str(exc):
+    except Exception as exc:
+        message = user_message(exc)
+        if message is None:
             raise
-        print(f"lakemon synth failed:\n{_clean(exc)}", file=sys.stderr)
+        print(message, file=sys.stderr)
         return 1
     return 0
 

@@ -12,14 +12,28 @@ Public API (see docs/constructs.md)::
 
 Names are loaded lazily: the job scripts import `lakemon.config` and `lakemon.tables` without
 paying for the CDK for Terraform bindings (about 2 s to import).
+
+Importing lakemon also (1) installs an exception hook that prints lakemon's own errors (config,
+construct, policy, wheel) as one clear message without a traceback, also when they come back
+from the jsii kernel (`lakemon.errors`), and (2) when cdktf has not started its Node process yet,
+silences jsii's Node end-of-life box for the Node major in use and cdktf's checkpoint calls
+(`lakemon.tooling`).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
+from .errors import install_excepthook
+from .tooling import quiet_cdktf_environment
+
 __version__ = "0.1.0"
+
+install_excepthook()
+if "jsii" not in sys.modules:
+    quiet_cdktf_environment()
 
 _EXPORTS = {
     # config
@@ -58,7 +72,7 @@ _EXPORTS = {
     "ServingChecks": "lakemon.policy",
     "MonitoringChecks": "lakemon.policy",
     "PolicyAspect": "lakemon.policy",
-    "PolicyViolation": "lakemon.policy",
+    "PolicyViolation": "lakemon.errors",
     "suppress": "lakemon.policy",
 }
 

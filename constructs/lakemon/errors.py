@@ -1,11 +1,37 @@
-"""Errors the constructs raise at synth time.
+"""Errors the constructs raise at synth time, and how they reach the user: as one clear block.
 
 Why a dedicated type: a refused construct must name *where* it was declared (its construct
 path) and *what* is allowed, so the person reading `cdktf synth` output can fix the call without
 reading lakemon's source.
+
+Why an exception hook: an app calls `app.synth()` itself (the five-line app has no try block),
+and an error raised inside synth (policy aspects run in a jsii callback) comes back from Node as a
+`RuntimeError` chained to a JavaScript stack trace. `install_excepthook()` (done on
+`import lakemon`) prints lakemon's own errors, wrapped or not, as their message alone and exits
+with code 1; every other exception keeps Python's normal traceback.
 """
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .policy.rules import Finding
+
+_RAISED: dict[str, BaseException] = {}
+"""Message -> lakemon error, for errors that may cross jsii (which keeps only the message)."""
+
+SUPPRESS_HINT = (
+    'To accept a finding instead, with a reason reviewers see: '
+    'lakemon.suppress(<construct>, "<rule id>", reason="<why, at least 10 characters>")'
+)
+
+
+def _remember(error: BaseException) -> None:
+    _RAISED[str(error)] = error
 
 
 class LakemonConstructError(ValueError):
@@ -15,3 +41,56 @@ class LakemonConstructError(ValueError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+        _remember(self)
+
+
+class PolicyViolation(Exception):
+    """Policy findings stop the synth; the message lists every unsuppressed finding of the synth,
+    each with its rule, construct path, problem and what to change."""
+
+    def __init__(self, findings: Sequence[Finding]):
+        self.findings = list(findings)
+        count = len(self.findings)
+        header = f"lakemon policy: {count} finding{'s' if count != 1 else ''} stop the synth"
+        body = "\n".join(f.message() for f in self.findings)
+        super().__init__(f"{header}\n{body}\n{SUPPRESS_HINT}")
+        _remember(self)
+
+    @property
+    def finding(self) -> Finding:
+        """The first finding (kept for callers written when synth stopped at the first one)."""
+        return self.findings[0]
+
+
+def user_message(error: BaseException) -> str | None:
+    """The clear message for a lakemon error (also when jsii wrapped it in a RuntimeError), or
+    None when `error` is not one of lakemon's (then it is a bug and deserves its traceback)."""
+    from .config import ConfigError
+    from .wheel import WheelNotFoundError
+
+    original = _RAISED.get(str(error), error) if isinstance(error, RuntimeError) else error
+    if isinstance(original, ConfigError):
+        return f"lakemon: configuration error:\n{original}"
+    if isinstance(original, PolicyViolation):
+        return str(original)
+    if isinstance(original, LakemonConstructError | WheelNotFoundError):
+        return f"lakemon: {original}"
+    return None
+
+
+def _hook(previous):
+    def excepthook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        message = user_message(error)
+        if message is None:
+            previous(kind, error, trace)
+        else:
+            print(message, file=sys.stderr)
+
+    excepthook.lakemon = True  # type: ignore[attr-defined]
+    return excepthook
+
+
+def install_excepthook() -> None:
+    """Print lakemon's errors without a traceback (idempotent; other errors are untouched)."""
+    if not getattr(sys.excepthook, "lakemon", False):
+        sys.excepthook = _hook(sys.excepthook)

@@ -4,6 +4,9 @@ reason and is recorded in the synthesized JSON."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cdktf
@@ -14,8 +17,10 @@ from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitor as Ra
 from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitorInferenceLog, QualityMonitorSchedule
 
 from lakemon import DeltaTable, MonitoredModel, QualityMonitor, suppress
+from lakemon import errors as _errors
 from lakemon.config import Column
-from lakemon.policy import ALL_RULES
+from lakemon.policy import ALL_RULES, Compliance, ResourceView, RuleResult
+from lakemon.policy.rules import ENDPOINT_NOT_PUBLIC, MONITOR_SCHEDULE, PROTECT_DATA
 
 
 def _synth_error(stack) -> str:
@@ -54,8 +59,8 @@ def test_endpoint_without_inference_table_fails_synth(make_stack, dev_env):
     stack = make_stack(dev_env)
     ModelServing(stack, "bare-endpoint", name="bare")
     message = _synth_error(stack)
-    assert "LM-SERVE-1 (endpoint-inference-table)" in message
-    assert "dev/bare-endpoint" in message and "databricks_model_serving" in message
+    assert "LM-SERVE-1 endpoint-inference-table" in message
+    assert "dev/bare-endpoint [databricks_model_serving]" in message
 
 
 def test_endpoint_open_to_all_users_fails_synth(make_stack, dev_env):
@@ -76,7 +81,7 @@ def test_monitor_without_notifications_fails_synth(make_stack, dev_env):
         stack, schedule=[QualityMonitorSchedule(quartz_cron_expression="0 0 0 * * ?", timezone_id="UTC")]
     )
     message = _synth_error(stack)
-    assert "LM-MON-1 (monitor-failure-notifications)" in message and "dev/raw-monitor" in message
+    assert "LM-MON-1 monitor-failure-notifications" in message and "dev/raw-monitor" in message
 
 
 def test_monitor_without_schedule_fails_synth(make_stack, dev_env):
@@ -95,7 +100,7 @@ def test_monitor_without_schedule_fails_synth(make_stack, dev_env):
         ],
     )
     message = _synth_error(stack)
-    assert "LM-MON-2 (monitor-schedule)" in message and "dev/raw-monitor" in message
+    assert "LM-MON-2 monitor-schedule" in message and "dev/raw-monitor" in message
 
 
 def test_unprotected_data_table_fails_synth_in_prod_only(make_stack, dev_env, prod_env, synth_json):
@@ -116,7 +121,7 @@ def test_unprotected_data_table_fails_synth_in_prod_only(make_stack, dev_env, pr
     prod = make_stack(prod_env)
     add_table(prod)
     message = _synth_error(prod)
-    assert "LM-DATA-1 (protect-data-tables)" in message and "prod/log/table" in message
+    assert "LM-DATA-1 protect-data-tables" in message and "prod/log/table" in message
     assert "inference_log data" in message
 
 
@@ -188,3 +193,165 @@ def test_rules_are_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "constructs.md").read_text(encoding="utf-8")
     for rule in ALL_RULES:
         assert rule.id in doc and rule.name in doc
+
+
+# --- issue 14 item 2: cdk-nag's shape, every finding of a synth in one report ----------------
+
+
+def _view(type_: str, config: dict, role: str | None = None) -> ResourceView:
+    return ResourceView(type=type_, path="s/r", config=config, data_role=role)
+
+
+@pytest.mark.parametrize(
+    ("rule", "view", "expected"),
+    [
+        (PROTECT_DATA, _view("databricks_sql_table", {}, None), Compliance.NOT_APPLICABLE),
+        (PROTECT_DATA, _view("databricks_sql_table", {}, "baseline"), Compliance.NON_COMPLIANT),
+        (
+            PROTECT_DATA,
+            _view("databricks_sql_table", {"lifecycle": {"prevent_destroy": True}}, "baseline"),
+            Compliance.COMPLIANT,
+        ),
+        (ENDPOINT_NOT_PUBLIC, _view("databricks_permissions", {"job_id": "1"}), Compliance.NOT_APPLICABLE),
+        (
+            ENDPOINT_NOT_PUBLIC,
+            _view(
+                "databricks_permissions",
+                {"serving_endpoint_id": "e", "access_control": [{"group_name": "Users", "permission_level": "CAN_QUERY"}]},
+            ),
+            Compliance.NON_COMPLIANT,
+        ),
+        (
+            ENDPOINT_NOT_PUBLIC,
+            _view(
+                "databricks_permissions",
+                {"serving_endpoint_id": "e", "access_control": [{"group_name": "ds", "permission_level": "CAN_QUERY"}]},
+            ),
+            Compliance.COMPLIANT,
+        ),
+        (MONITOR_SCHEDULE, _view("databricks_quality_monitor", {}), Compliance.NON_COMPLIANT),
+        (
+            MONITOR_SCHEDULE,
+            _view("databricks_quality_monitor", {"schedule": [{"quartz_cron_expression": "0 0 0 * * ?"}]}),
+            Compliance.COMPLIANT,
+        ),
+    ],
+)
+def test_rules_answer_compliant_non_compliant_or_not_applicable(rule, view, expected):
+    result = rule.check(view)
+    assert result.compliance is expected
+    assert bool(result.problem) == (expected is Compliance.NON_COMPLIANT)
+
+
+def test_a_non_compliant_result_must_say_what_is_wrong():
+    with pytest.raises(ValueError):
+        RuleResult(Compliance.NON_COMPLIANT)
+    with pytest.raises(ValueError):
+        RuleResult(Compliance.COMPLIANT, "but something is wrong")
+
+
+def test_every_finding_of_a_stack_is_reported_together(make_stack, dev_env):
+    stack = make_stack(dev_env)
+    ModelServing(stack, "bare-endpoint", name="bare")
+    Permissions(
+        stack,
+        "open",
+        serving_endpoint_id="abc",
+        access_control=[PermissionsAccessControl(group_name="users", permission_level="CAN_QUERY")],
+    )
+    _raw_monitor(stack)
+    with pytest.raises(RuntimeError) as error:
+        cdktf.Testing.synth(stack)
+    message = str(error.value)
+    assert message.startswith("lakemon policy: 4 findings stop the synth\n")
+    for rule_id, path in [
+        ("LM-SERVE-1", "dev/bare-endpoint"),
+        ("LM-SERVE-2", "dev/open"),
+        ("LM-MON-1", "dev/raw-monitor"),
+        ("LM-MON-2", "dev/raw-monitor"),
+    ]:
+        block = message.split(f"  {rule_id} ", 1)[1]
+        assert block.split("\n")[1].strip().startswith(f"at:      {path} [")
+        assert "problem: " in block and "change: " in block
+    assert "lakemon.suppress(" in message
+    # No jsii or JavaScript text in what lakemon says; the user sees this block only.
+    assert "jsii" not in message and "at KernelHost" not in message
+    # The unwrapped exception is lakemon's own, with every finding.
+    violation = _errors.user_message(error.value)
+    assert violation == message
+
+
+def test_findings_of_every_stack_of_the_app_are_reported_together(dev_env, prod_env, fake_wheel):
+    from lakemon import LakemonStack
+
+    app = cdktf.Testing.app()
+    dev = LakemonStack(app, dev_env, wheel=fake_wheel)
+    ModelServing(dev, "bare-endpoint", name="bare")
+    prod = LakemonStack(app, prod_env, wheel=fake_wheel)
+    _raw_monitor(prod, schedule=[QualityMonitorSchedule(quartz_cron_expression="0 0 0 * * ?", timezone_id="UTC")])
+    with pytest.raises(RuntimeError) as error:
+        cdktf.Testing.synth(dev)
+    message = str(error.value)
+    assert message.startswith("lakemon policy: 2 findings")
+    assert "dev/bare-endpoint" in message
+    # prod: no notifications (LM-MON-1), and no prevent_destroy in a protect_data env (LM-DATA-1)
+    assert "LM-MON-1 monitor-failure-notifications\n    at:      prod/raw-monitor" in message
+    assert "LM-DATA-1" not in message  # a raw monitor carries no data role: not applicable
+
+
+def test_suppressed_findings_stay_out_of_the_report_and_keep_their_reason(make_stack, dev_env):
+    stack = make_stack(dev_env)
+    accepted = ModelServing(stack, "accepted-endpoint", name="a")
+    suppress(accepted, "LM-SERVE-1", reason="external model endpoint, requests are logged by the vendor")
+    ModelServing(stack, "bare-endpoint", name="bare")
+    with pytest.raises(RuntimeError) as error:
+        cdktf.Testing.synth(stack)
+    message = str(error.value)
+    assert message.startswith("lakemon policy: 1 finding stop")
+    assert "dev/bare-endpoint" in message and "accepted-endpoint" not in message
+    (pack,) = [p for p in stack.policy if p.name == "serving"]
+    (suppressed,) = [f for f in pack.findings if not f.blocking]
+    assert suppressed.resource.path == "dev/accepted-endpoint"
+    assert suppressed.suppressed_reason == "external model endpoint, requests are logged by the vendor"
+
+
+def test_compliant_and_not_applicable_results_are_recorded(make_stack, dev_env):
+    stack = make_stack(dev_env)
+    MonitoredModel(stack, "alive", env=dev_env, model=dev_env.model())
+    cdktf.Testing.synth(stack)
+    results = {(e.rule.id, e.result.compliance) for p in stack.policy for e in p.evaluations}
+    assert ("LM-SERVE-1", Compliance.COMPLIANT) in results
+    assert ("LM-MON-1", Compliance.COMPLIANT) in results
+    assert ("LM-SERVE-2", Compliance.NOT_APPLICABLE) in results  # job permissions are not endpoints
+    assert not any(c is Compliance.NON_COMPLIANT for _, c in results)
+
+
+APP_WITHOUT_RECIPIENTS = """
+import lakemon
+from cdktf import App
+from lakemon import LakemonStack, MonitoredModel, load_environment
+
+app = App(outdir="out"); env = load_environment("dev.yml")
+stack = LakemonStack(app, env, wheel={wheel!r})
+MonitoredModel(stack, "alive", env=env, model=env.model())
+app.synth()
+"""
+
+
+def test_the_python_app_prints_the_report_and_no_stack_trace(tmp_path, fake_wheel):
+    repo = Path(__file__).resolve().parents[2]
+    text = (repo / "envs" / "dev.yml").read_text(encoding="utf-8")
+    (tmp_path / "dev.yml").write_text(
+        "\n".join(line for line in text.splitlines() if "recipients:" not in line), encoding="utf-8"
+    )
+    (tmp_path / "app.py").write_text(APP_WITHOUT_RECIPIENTS.format(wheel=str(fake_wheel)), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSII_SILENCE")}
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("lakemon policy: 1 finding stop")
+    assert "LM-MON-1 monitor-failure-notifications" in done.stderr
+    assert "alerts.recipients" in done.stderr
+    for noise in ("Traceback", "jsii", "JavaScriptError", "!!!!", "end-of-life"):
+        assert noise not in done.stderr, noise

@@ -1,17 +1,49 @@
 """The lakemon policy rules. Each rule is a small pure function of one resource's Terraform
 configuration (what `to_terraform()` gives), so it can be read, tested and reused on its own.
 
-A check returns None when the resource complies, else a sentence saying what is wrong.
+Shaped like cdk-nag's rules: a check answers COMPLIANT, NON_COMPLIANT (with a sentence saying
+what is wrong) or NOT_APPLICABLE (the rule does not concern this resource, e.g. a schema in an
+environment without `protect_data`). "Not applicable" is its own answer so that a report can
+tell "checked and fine" from "not checked", which a bare `None` could not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from .._marks import PROTECTED_ROLES
 from ..principals import ALL_USERS
+
+
+class Compliance(StrEnum):
+    """cdk-nag's NagRuleCompliance: the three answers a rule can give about one resource."""
+
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non-compliant"
+    NOT_APPLICABLE = "not-applicable"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """A rule's answer about one resource; `problem` says what is wrong when NON_COMPLIANT."""
+
+    compliance: Compliance
+    problem: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.compliance is Compliance.NON_COMPLIANT) != bool(self.problem):
+            raise ValueError("a NON_COMPLIANT result needs a problem, and only it may have one")
+
+
+COMPLIANT = RuleResult(Compliance.COMPLIANT)
+NOT_APPLICABLE = RuleResult(Compliance.NOT_APPLICABLE)
+
+
+def non_compliant(problem: str) -> RuleResult:
+    return RuleResult(Compliance.NON_COMPLIANT, problem)
 
 
 @dataclass(frozen=True)
@@ -26,26 +58,42 @@ class ResourceView:
 
 @dataclass(frozen=True)
 class Rule:
+    """One policy rule. `fix` says what to change in code; `config_keys` names the env-file keys
+    that satisfy it when the resources come from `MonitoredModel` (listed in the report and in
+    README's configuration reference)."""
+
     id: str
     name: str
     description: str
     fix: str
     resource_types: tuple[str, ...]
-    check: Callable[[ResourceView], str | None]
+    check: Callable[[ResourceView], RuleResult]
+    config_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Finding:
+    """A NON_COMPLIANT result of one rule on one resource; `suppressed_reason` when accepted."""
+
     rule: Rule
     resource: ResourceView
     problem: str
     suppressed_reason: str | None = None
 
+    @property
+    def blocking(self) -> bool:
+        return self.suppressed_reason is None
+
     def message(self) -> str:
+        """The finding as an indented block: rule, where, what is wrong, what to change."""
+        change = self.rule.fix
+        if self.rule.config_keys:
+            change += f" (env file: {', '.join(self.rule.config_keys)})"
         return (
-            f"lakemon policy {self.rule.id} ({self.rule.name}) violated by {self.resource.path} "
-            f"[{self.resource.type}]: {self.problem}. Fix: {self.rule.fix}. To accept the risk: "
-            f"lakemon.policy.suppress(<construct>, {self.rule.id!r}, reason='<why>')"
+            f"  {self.rule.id} {self.rule.name}\n"
+            f"    at:      {self.resource.path} [{self.resource.type}]\n"
+            f"    problem: {self.problem}\n"
+            f"    change:  {change}"
         )
 
 
@@ -63,15 +111,15 @@ def _is_true(value: Any) -> bool:
 # --- rules -----------------------------------------------------------------------------------
 
 
-def check_prevent_destroy(resource: ResourceView) -> str | None:
+def check_prevent_destroy(resource: ResourceView) -> RuleResult:
     if resource.data_role not in PROTECTED_ROLES:
-        return None
+        return NOT_APPLICABLE
     if _is_true(_one(resource.config.get("lifecycle")).get("prevent_destroy")):
-        return None
-    return f"it holds {resource.data_role} data but has no lifecycle prevent_destroy"
+        return COMPLIANT
+    return non_compliant(f"it holds {resource.data_role} data but has no lifecycle prevent_destroy")
 
 
-def check_endpoint_inference_table(resource: ResourceView) -> str | None:
+def check_endpoint_inference_table(resource: ResourceView) -> RuleResult:
     table = _one(_one(resource.config.get("ai_gateway")).get("inference_table_config"))
     missing = [k for k in ("catalog_name", "schema_name", "table_name_prefix") if not table.get(k)]
     if missing or not _is_true(table.get("enabled")):
@@ -80,31 +128,35 @@ def check_endpoint_inference_table(resource: ResourceView) -> str | None:
             if _one(_one(resource.config.get("config")).get("auto_capture_config"))
             else ""
         )
-        return "the endpoint does not log requests to an enabled AI-gateway inference table" + legacy
-    return None
+        return non_compliant(
+            "the endpoint does not log requests to an enabled AI-gateway inference table" + legacy
+        )
+    return COMPLIANT
 
 
-def check_endpoint_not_public(resource: ResourceView) -> str | None:
+def check_endpoint_not_public(resource: ResourceView) -> RuleResult:
     if "serving_endpoint_id" not in resource.config:
-        return None
+        return NOT_APPLICABLE
     for entry in resource.config.get("access_control") or []:
         group = str(entry.get("group_name", "")).strip().lower()
         if group in ALL_USERS:
-            return f"it grants {entry.get('permission_level')} to {entry.get('group_name')!r}, i.e. to every user"
-    return None
+            return non_compliant(
+                f"it grants {entry.get('permission_level')} to {entry.get('group_name')!r}, i.e. to every user"
+            )
+    return COMPLIANT
 
 
-def check_monitor_notifications(resource: ResourceView) -> str | None:
+def check_monitor_notifications(resource: ResourceView) -> RuleResult:
     on_failure = _one(_one(resource.config.get("notifications")).get("on_failure"))
     if not on_failure.get("email_addresses"):
-        return "the monitor notifies nobody when a refresh fails"
-    return None
+        return non_compliant("the monitor notifies nobody when a refresh fails")
+    return COMPLIANT
 
 
-def check_monitor_schedule(resource: ResourceView) -> str | None:
+def check_monitor_schedule(resource: ResourceView) -> RuleResult:
     if not _one(resource.config.get("schedule")).get("quartz_cron_expression"):
-        return "the monitor has no refresh schedule, so its metrics go stale silently"
-    return None
+        return non_compliant("the monitor has no refresh schedule, so its metrics go stale silently")
+    return COMPLIANT
 
 
 PROTECT_DATA = Rule(
@@ -112,9 +164,10 @@ PROTECT_DATA = Rule(
     name="protect-data-tables",
     description="In a protect_data environment (prod), tables holding inference logs, baselines, labels, "
     "the schema holding them and monitors (which own the metrics tables) have lifecycle prevent_destroy.",
-    fix="pass protect_data=True (set protect_data: true in the env file)",
+    fix="pass protect_data=True to the table, schema or monitor construct",
     resource_types=("databricks_sql_table", "databricks_schema", "databricks_quality_monitor"),
     check=check_prevent_destroy,
+    config_keys=("protect_data: true",),
 )
 ENDPOINT_INFERENCE_TABLE = Rule(
     id="LM-SERVE-1",
@@ -136,17 +189,19 @@ MONITOR_NOTIFICATIONS = Rule(
     id="LM-MON-1",
     name="monitor-failure-notifications",
     description="Every quality monitor e-mails someone when a refresh fails.",
-    fix="set notify_on_failure (alerts.recipients in the env file)",
+    fix="give the monitor at least one notify_on_failure address",
     resource_types=("databricks_quality_monitor",),
     check=check_monitor_notifications,
+    config_keys=("alerts.recipients",),
 )
 MONITOR_SCHEDULE = Rule(
     id="LM-MON-2",
     name="monitor-schedule",
     description="Every quality monitor refreshes on a schedule.",
-    fix="set schedule_cron (monitoring.schedule in the env file)",
+    fix="give the monitor a schedule_cron",
     resource_types=("databricks_quality_monitor",),
     check=check_monitor_schedule,
+    config_keys=("monitoring.schedule.quartz_cron",),
 )
 
 ALL_RULES = (
