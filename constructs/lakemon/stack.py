@@ -38,8 +38,10 @@ class LakemonStack(TerraformStack):
     Props:
       env: the validated environment config.
       stack_id: stack name; defaults to `env.name`.
-      wheel: path of the lakemon wheel the jobs install; default: built from the source tree
-        (see `lakemon.wheel.locate_wheel`). Resolved lazily, only if a construct needs it.
+      wheel: path of a lakemon wheel to upload for the jobs. Default: $LAKEMON_WHEEL, else
+        built from the source tree (this repository), else no file: the jobs install
+        `lakemon[jobs]==<version>` from `jobs.package_index` (default: the workspace's default
+        package repository). See `lakemon.wheel.locate_wheel`; resolved only if a job needs it.
       policy: add the lakemon policy aspects (default True). Turning them off is for tests of the
         rules themselves; suppress single findings with `lakemon.policy.suppress` instead.
     """

@@ -2,8 +2,10 @@
 
 Why here and not in CI only: `cdktf synth` must produce a stack whose jobs reference the wheel
 it uploads, so synthesis needs the file. In this repository the wheel is built on demand
-(hatchling builds reproducibly, in well under a second with uv); a team that installed lakemon
-from an index passes the wheel's path (or sets LAKEMON_WHEEL) instead.
+(hatchling builds reproducibly, in well under a second with uv). A team that installed lakemon
+from an index needs no file: without one, the jobs install `lakemon[jobs]==<version>` from a
+package index (`jobs.package_index`, see `lakemon.jobs.artifacts`); it may still pass a wheel's
+path (or set LAKEMON_WHEEL) to upload that file instead.
 """
 
 from __future__ import annotations
@@ -75,9 +77,10 @@ def build_wheel(root: Path) -> Path:
     return dist / WHEEL_NAME
 
 
-def locate_wheel(explicit: str | os.PathLike[str] | None = None) -> Path:
+def locate_wheel(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The wheel to upload: `explicit`, else $LAKEMON_WHEEL, else `<repo>/dist/<wheel>` built when
-    missing or older than the sources. Raises WheelNotFoundError with the fix when none exists."""
+    missing or older than the sources; None outside a source tree (the jobs then install lakemon
+    from a package index). Raises WheelNotFoundError when a named wheel does not exist."""
     chosen = explicit or os.environ.get("LAKEMON_WHEEL")
     if chosen:
         path = Path(chosen)
@@ -86,10 +89,7 @@ def locate_wheel(explicit: str | os.PathLike[str] | None = None) -> Path:
         return path
     root = source_root()
     if root is None:
-        raise WheelNotFoundError(
-            f"no lakemon wheel: pass LakemonStack(..., wheel='path/to/{WHEEL_NAME}') or set LAKEMON_WHEEL. "
-            "Download it with `pip download lakemon==" + __version__ + " --no-deps -d dist`."
-        )
+        return None
     wheel = root / "dist" / WHEEL_NAME
     if not wheel.is_file() or wheel.stat().st_mtime < _newest_source_mtime(root):
         wheel = build_wheel(root)

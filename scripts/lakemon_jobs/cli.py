@@ -33,7 +33,36 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "lakemon_jobs.embedded.loop",
         "run the whole production loop on this machine (the embedded default), no workspace needed",
     ),
+    "init": (
+        "lakemon_jobs.project_init",
+        "write a new project (env files, app.py, cdktf.json, package.json) that needs no clone of lakemon",
+    ),
+    "doctor": (
+        "lakemon_jobs.doctor",
+        "check Node, Terraform, the cdktf CLI, the Azure login and the state backend, and say how to fix each",
+    ),
 }
+
+NEEDS_NO_JOBS_EXTRA = {"init", "doctor"}
+"""Subcommands that run with the construct library alone (`pip install lakemon`)."""
+
+JOBS_EXTRA_MODULES = {
+    "databricks": "databricks-sdk",
+    "mlflow": "mlflow",
+    "sklearn": "scikit-learn",
+    "pandas": "pandas",
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "pyarrow": "pyarrow",
+    "duckdb": "duckdb",
+    "deltalake": "deltalake",
+    "sqlglot": "sqlglot",
+    "matplotlib": "matplotlib",
+    "requests": "requests",
+    "jinja2": "jinja2",
+}
+"""Import name -> distribution of every dependency in the `[jobs]` extra (a test keeps this
+equal to pyproject.toml): a missing one means the extra was not installed."""
 
 EPILOG = """\
 Every subcommand reads names (catalog, schema, model, tables) from an environment file
@@ -56,6 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def missing_extra_hint(name: str, error: ModuleNotFoundError) -> str | None:
+    """The install hint when `error` is a module of the [jobs] extra, else None (a real bug)."""
+    top = (error.name or "").split(".")[0]
+    distribution = JOBS_EXTRA_MODULES.get(top)
+    if distribution is None:
+        return None
+    from lakemon import __version__
+
+    return (
+        f"lakemon {name}: this subcommand needs the job scripts' dependencies, and {distribution} "
+        f"(module {top!r}) is not installed.\n"
+        f'Install lakemon with the [jobs] extra:  pip install "lakemon[jobs]=={__version__}"'
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -64,11 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name, rest = argv[0], argv[1:]
     module_name, help_text = SUBCOMMANDS[name]
-    module = importlib.import_module(module_name)
-    subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)
-    module.add_arguments(subparser)
-    args = subparser.parse_args(rest)
-    return int(module.run(args) or 0)
+    try:
+        module = importlib.import_module(module_name)
+        subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)
+        module.add_arguments(subparser)
+        args = subparser.parse_args(rest)
+        return int(module.run(args) or 0)
+    except ModuleNotFoundError as exc:
+        hint = missing_extra_hint(name, exc)
+        if hint is None:
+            raise
+        print(hint, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the job with the config error's message (exit code 2), never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +17,51 @@ from lakemon.tables import ModelTables
 
 from .runtime import LocalRuntime, on_databricks
 
+DEFAULT_HOME = Path(".lakemon")
 
-def add_context_arguments(parser: argparse.ArgumentParser) -> None:
+
+def add_context_arguments(parser: argparse.ArgumentParser, *, reads_a_run: bool = False) -> None:
+    """The common options. `reads_a_run`: the subcommand works on data an earlier step wrote
+    (unpack, refresh, analyze-drift), so without --home it may use the latest run-local folder."""
+    parser.set_defaults(reads_a_run=reads_a_run)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--env", default="dev", help="environment name: reads envs/<env>.yml (default: dev)")
     where.add_argument("--env-file", type=Path, help="path of the environment file (overrides --env)")
     parser.add_argument("--model", help="model name from the env file (default: the first model)")
     parser.add_argument(
-        "--home", type=Path, help="embedded default's root folder (default: $LAKEMON_HOME or ./.lakemon)"
+        "--home",
+        type=Path,
+        help="embedded default's root folder (default: $LAKEMON_HOME or ./.lakemon"
+        + ("; after `lakemon run-local`, its latest run .lakemon/runs/latest" if reads_a_run else "")
+        + ")",
     )
+
+
+def latest_run_home(default: Path = DEFAULT_HOME) -> Path | None:
+    """The run-local folder a follow-up command means when given no --home: `<default>/runs/latest`
+    (else the newest run folder), provided the default root holds no tables of its own."""
+    runs = default / "runs"
+    if (default / "tables").exists() or not runs.is_dir():
+        return None
+    latest = runs / "latest"
+    if latest.exists():
+        return latest.resolve()
+    folders = sorted(p for p in runs.iterdir() if p.is_dir() and not p.is_symlink())
+    return folders[-1] if folders else None
+
+
+def resolve_home(home: Path | None, *, reads_a_run: bool) -> Path | None:
+    """--home, else $LAKEMON_HOME, else (for commands that read a run) the latest run-local run,
+    announced on stderr with the option that picks another, else None (./.lakemon)."""
+    if home is not None or os.environ.get("LAKEMON_HOME") or on_databricks() or not reads_a_run:
+        return home
+    latest = latest_run_home()
+    if latest is not None:
+        print(
+            f"lakemon: using the latest run-local folder {latest} (pass --home <folder> to use another)",
+            file=sys.stderr,
+        )
+    return latest
 
 
 @dataclass(frozen=True)
@@ -48,7 +85,8 @@ class JobContext:
     def from_args(cls, args: argparse.Namespace) -> JobContext:
         path = args.env_file or Path("envs") / f"{args.env}.yml"
         try:
-            return cls.load(path, args.model, getattr(args, "home", None))
+            home = resolve_home(getattr(args, "home", None), reads_a_run=getattr(args, "reads_a_run", False))
+            return cls.load(path, args.model, home)
         except ConfigError as exc:
             sys.exit(f"lakemon: configuration error:\n{exc}")
         except KeyError as exc:

@@ -60,7 +60,7 @@ def refresh_monitor(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_context_arguments(parser)
+    add_context_arguments(parser, reads_a_run=True)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait (Databricks)")
     parser.add_argument("--poll", type=float, default=POLL_S, help="seconds between status checks (Databricks)")
 

@@ -187,7 +187,7 @@ def unpack_payloads(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_context_arguments(parser)
+    add_context_arguments(parser, reads_a_run=True)
     parser.add_argument(
         "--lookback-hours",
         type=int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,49 @@ def test_public_api_is_lazy_and_complete():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def _jobs_without_a_wheel(dev_env, **env_changes):
+    """A stack whose artifacts have no wheel file, as in a team's project (lakemon from an index)."""
+    import cdktf
+
+    from lakemon.catalog import SchemaHome
+    from lakemon.jobs import JobArtifacts, TrainingPipeline
+
+    env = dev_env.model_copy(update=env_changes)
+    stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev")
+    home = SchemaHome(stack, "home", env=env)
+    artifacts = JobArtifacts(stack, "artifacts", env=env, volume=home, wheel=None)
+    TrainingPipeline(stack, "training", env=env, model=env.model(), artifacts=artifacts, destinations=[])
+    out = json.loads(cdktf.Testing.synth(stack))
+    return artifacts, out
+
+
+def test_without_a_wheel_file_the_jobs_install_lakemon_from_the_default_index(dev_env):
+    import lakemon
+
+    artifacts, out = _jobs_without_a_wheel(dev_env)
+    assert artifacts.wheel is None and artifacts.wheel_path is None
+    (job,) = out["resource"]["databricks_job"].values()
+    assert job["environment"][0]["spec"]["dependencies"] == [f"lakemon[jobs]=={lakemon.__version__}"]
+    # only the env file is uploaded
+    assert [f["path"].rsplit("/", 1)[1] for f in out["resource"]["databricks_file"].values()] == ["dev.yml"]
+
+
+def test_a_configured_package_index_comes_first(dev_env):
+    from lakemon.config import Jobs
+
+    index = "https://pkgs.dev.azure.com/org/proj/_packaging/lakemon/pypi/simple/"
+    _, out = _jobs_without_a_wheel(dev_env, jobs=Jobs(package_index=index))
+    (job,) = out["resource"]["databricks_job"].values()
+    assert job["environment"][0]["spec"]["dependencies"][0] == f"--index-url {index}"
+
+
+@pytest.mark.parametrize("url", ["http://pypi.example.com/simple/", "https://user:token@pkgs.example.com/simple/"])
+def test_a_package_index_needs_https_and_no_credentials(dev_env, url):
+    from pydantic import ValidationError
+
+    from lakemon.config import Jobs
+
+    with pytest.raises(ValidationError):
+        Jobs(package_index=url)

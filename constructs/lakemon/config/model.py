@@ -216,6 +216,17 @@ class Permissions(Strict):
         return self
 
 
+# --- jobs --------------------------------------------------------------------------------------
+
+
+class Jobs(Strict):
+    package_index: Annotated[str, Field(pattern=r"^https://[^\s@]+$")] | None = None
+    """pip index (simple API URL, e.g. an Azure Artifacts feed's `.../pypi/simple/`) the jobs
+    install `lakemon[jobs]==<version>` from when no wheel file is uploaded. None: the
+    workspace's default package repository (PyPI unless an admin configured another). No
+    credentials in the URL: a private feed is configured as the workspace default instead."""
+
+
 # --- models --------------------------------------------------------------------------------------
 
 
@@ -305,6 +316,7 @@ class Environment(Strict):
     monitoring: Monitoring = Monitoring()
     alerts: Alerts = Alerts()
     permissions: Permissions = Permissions()
+    jobs: Jobs = Jobs()
     models: tuple[Model, ...]
 
     @model_validator(mode="after")

@@ -1,7 +1,7 @@
 """`WheelJob`: a serverless Databricks job whose tasks run `lakemon <subcommand>` from our wheel.
 
-Serverless: tasks carry an `environment_key` and no cluster; the job's environment installs the
-wheel from the volume. Environment version 2 runs Python 3.11, the version lakemon requires.
+Serverless: tasks carry an `environment_key` and no cluster; the job's environment installs
+lakemon from the wheel on the volume, or from a package index (`JobArtifacts.dependencies`). Environment version 2 runs Python 3.11, the version lakemon requires.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class WheelJob(Construct):
                     environment_key=ENVIRONMENT_KEY,
                     spec=JobEnvironmentSpec(
                         environment_version=ENVIRONMENT_VERSION,
-                        dependencies=[f"{artifacts.wheel_path}[jobs]"],
+                        dependencies=list(artifacts.dependencies),
                     ),
                 )
             ],
@@ -142,7 +142,7 @@ class WheelJob(Construct):
             queue={"enabled": True},
             timeout_seconds=timeout_seconds,
             tags=dict(tags or {}) or None,
-            depends_on=[artifacts.wheel, artifacts.env_file, *depends_on],
+            depends_on=[d for d in (artifacts.wheel, artifacts.env_file) if d is not None] + list(depends_on),
         )
         acl = [access_control(p, "CAN_MANAGE") for p in managers]
         self.permissions = (

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    add_context_arguments(parser)
+    add_context_arguments(parser, reads_a_run=True)
     parser.add_argument("--output-dir", type=Path, help="where to write the report (default: <home>/reports)")
     parser.add_argument("--warehouse-id", help="SQL warehouse to read the tables on Databricks (default: workspace.warehouse_id)")
     parser.add_argument("--as-of", type=_timestamp, help="judge windows up to this UTC time, ISO 8601 (default: now)")

@@ -1,0 +1,236 @@
+"""`lakemon doctor`: check the tools and access a deploy needs, and say how to fix each gap.
+
+Why: the first `npx cdktf diff` of a new user otherwise fails deep inside Terraform (a raw
+authorizer error without `az login`, a backend error when the state storage does not exist).
+Each check prints one line, `ok`, `warn` or `FAIL`, and for anything not ok the fix. Runs with
+the construct library alone (no [jobs] extra); every probe has a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakemon.config import ConfigError, Environment, environment_files, load_environment
+from lakemon.config.model import AzurermState
+from lakemon.tooling import NODE_MAJOR_TESTED, quiet_cdktf_environment
+
+PROBE_TIMEOUT_S = 20.0
+CONNECT_TIMEOUT_S = 5.0
+TRIAL_HINT = "for a trial without Azure, set `state: {backend: local}` in the env file"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "ok", "warn" or "FAIL"
+    detail: str
+    fix: str = ""
+
+
+def _run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str] | None:
+    """Run a probe; None when it cannot start or does not answer in time."""
+    try:
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            cwd=cwd,
+            env=dict(quiet_cdktf_environment(dict(os.environ))),
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def check_node() -> Check:
+    node = shutil.which("node")
+    if node is None:
+        return Check("node", "FAIL", "node is not on PATH", f"install Node.js {NODE_MAJOR_TESTED} (https://nodejs.org)")
+    done = _run([node, "--version"])
+    version = done.stdout.strip() if done else ""
+    match = re.match(r"v(\d+)\.", version)
+    if not match:
+        return Check("node", "FAIL", f"{node} did not report a version", f"reinstall Node.js {NODE_MAJOR_TESTED}")
+    if int(match.group(1)) != NODE_MAJOR_TESTED:
+        return Check(
+            "node",
+            "warn",
+            f"Node {version}; lakemon is tested with Node {NODE_MAJOR_TESTED}",
+            f"use Node {NODE_MAJOR_TESTED} (e.g. `nvm use {NODE_MAJOR_TESTED}`) if cdktf misbehaves",
+        )
+    return Check("node", "ok", f"Node {version}")
+
+
+def check_terraform() -> Check:
+    terraform = shutil.which("terraform")
+    fix = "install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)"
+    if terraform is None:
+        return Check("terraform", "FAIL", "terraform is not on PATH", fix)
+    done = _run([terraform, "version", "-json"])
+    try:
+        version = json.loads(done.stdout)["terraform_version"] if done else ""
+    except (ValueError, KeyError):
+        version = ""
+    if not version:
+        return Check("terraform", "FAIL", f"{terraform} did not report a version", fix)
+    return Check("terraform", "ok", f"Terraform {version}")
+
+
+def check_cdktf_cli(project: Path) -> Check:
+    local = project / "node_modules" / ".bin" / "cdktf"
+    cli = str(local) if local.exists() else shutil.which("cdktf")
+    if cli is None:
+        fix = "run `npm install` in the project (package.json pins cdktf-cli)"
+        if not (project / "package.json").is_file():
+            fix = "run `lakemon init <folder>` for a project with a pinned cdktf-cli, then `npm install`"
+        return Check("cdktf-cli", "FAIL", f"no cdktf CLI in {project}/node_modules or on PATH", fix)
+    done = _run([cli, "--version"], cwd=project)
+    found = re.search(r"\d+\.\d+\.\d+", done.stdout if done else "")
+    version = found.group(0) if found else "(version unknown)"
+    return Check("cdktf-cli", "ok", f"cdktf {version}")
+
+
+def check_azure_login() -> Check:
+    az = shutil.which("az")
+    if az is None:
+        return Check(
+            "azure login",
+            "warn",
+            "the Azure CLI (az) is not installed: the Databricks provider and the azurerm backend "
+            "need another credential (OIDC in a pipeline, or DATABRICKS_* variables)",
+            "install the Azure CLI (https://learn.microsoft.com/cli/azure/install-azure-cli) and run `az login`; "
+            + TRIAL_HINT,
+        )
+    done = _run([az, "account", "show", "--output", "json"])
+    if done is None or done.returncode != 0:
+        return Check(
+            "azure login",
+            "FAIL",
+            "`az account show` failed: not logged in (cdktf diff/deploy would stop with a Terraform authorizer error)",
+            "run `az login` (and `az account set --subscription <id>` for the state storage's subscription)",
+        )
+    try:
+        account = json.loads(done.stdout)
+        who = f"{account.get('user', {}).get('name', '?')} in subscription {account.get('name', '?')}"
+    except ValueError:
+        who = "logged in"
+    return Check("azure login", "ok", who)
+
+
+def _reachable(host: str, port: int = 443) -> str | None:
+    """None when a TCP connection to host:port opens within the timeout, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+            return None
+    except socket.gaierror:
+        return f"{host} does not resolve (DNS)"
+    except OSError as exc:
+        return f"{host}:{port} is not reachable ({exc.strerror or exc})"
+
+
+def check_state_backend(env: Environment, source: Path) -> Check:
+    name = f"state backend ({source.name})"
+    state = env.state
+    if not isinstance(state, AzurermState):
+        return Check(name, "ok", f"local state file {state.path} (fine for a trial; a team deploys with azurerm)")
+    host = f"{state.storage_account_name}.blob.core.windows.net"
+    problem = _reachable(host)
+    if problem:
+        return Check(
+            name,
+            "FAIL",
+            f"state storage account {state.storage_account_name}: {problem}",
+            "create the storage account and container (docs/deploy.md, one-time Azure setup) or fix "
+            f"state.storage_account_name; {TRIAL_HINT}",
+        )
+    az = shutil.which("az")
+    if az is None:
+        return Check(name, "warn", f"{host} answers; container access not checked (no az)", TRIAL_HINT)
+    done = _run(
+        [az, "storage", "container", "exists", "--account-name", state.storage_account_name,
+         "--name", state.container_name, "--auth-mode", "login", "--output", "json"]
+    )
+    exists = False
+    if done is not None and done.returncode == 0:
+        try:
+            exists = bool(json.loads(done.stdout).get("exists"))
+        except ValueError:
+            exists = False
+    if not exists:
+        why = (done.stderr.strip().splitlines() or ["no answer"])[-1] if done else "no answer in time"
+        return Check(
+            name,
+            "FAIL",
+            f"container {state.container_name} in {state.storage_account_name} is missing or not readable: {why}",
+            "create it, and grant yourself `Storage Blob Data Contributor` on the account "
+            f"(docs/deploy.md); {TRIAL_HINT}",
+        )
+    return Check(name, "ok", f"{state.storage_account_name}/{state.container_name} (key {state.key_prefix}/{env.name}.tfstate)")
+
+
+def check_workspace(env: Environment, source: Path) -> Check:
+    host = re.sub(r"^https://", "", env.workspace.host).rstrip("/")
+    problem = _reachable(host)
+    if problem:
+        return Check(
+            f"workspace ({source.name})",
+            "warn",
+            problem,
+            "fix workspace.host (the URL of your Azure Databricks workspace); synth works without it, deploy does not",
+        )
+    return Check(f"workspace ({source.name})", "ok", f"{host} answers")
+
+
+def _env_files(args: argparse.Namespace) -> list[Path]:
+    if args.env_file:
+        return [args.env_file]
+    envs_dir = args.project / "envs"
+    return list(environment_files(envs_dir)) if envs_dir.is_dir() else []
+
+
+def checks(args: argparse.Namespace) -> Iterator[Check]:
+    tools: list[Callable[[], Check]] = [check_node, check_terraform, lambda: check_cdktf_cli(args.project)]
+    for tool in tools:
+        yield tool()
+    yield check_azure_login()
+    files = _env_files(args)
+    if not files:
+        yield Check("env files", "FAIL", f"no env file in {args.project / 'envs'}", "run `lakemon init <folder>`, or pass --env-file")
+    for path in files:
+        try:
+            env = load_environment(path)
+        except ConfigError as exc:
+            yield Check(f"env file {path.name}", "FAIL", str(exc).replace("\n", "; "), "fix the keys named above")
+            continue
+        yield check_state_backend(env, path)
+        if not args.offline:
+            yield check_workspace(env, path)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", type=Path, default=Path("."), help="project folder (default: .)")
+    parser.add_argument("--env-file", type=Path, help="check this env file only (default: every envs/*.yml)")
+    parser.add_argument("--offline", action="store_true", help="skip the workspace reachability probe")
+
+
+def run(args: argparse.Namespace) -> int:
+    failed = 0
+    for check in checks(args):
+        print(f"{check.status:>4}  {check.name}: {check.detail}")
+        if check.fix and check.status != "ok":
+            print(f"      fix: {check.fix}")
+        failed += check.status == "FAIL"
+    print("lakemon doctor: " + ("everything needed is in place" if not failed else f"{failed} problem(s) to fix"))
+    sys.stdout.flush()
+    return 1 if failed else 0
