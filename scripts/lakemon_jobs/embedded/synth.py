@@ -15,6 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from lakemon.tooling import quiet_cdktf_environment
+
 from .processes import ManagedProcess, wait_until
 
 SYNTH_TIMEOUT_S = 300.0
@@ -39,10 +41,8 @@ class BackgroundSynth:
     """
 
     def __init__(self, app: Path, outdir: Path, log_path: Path) -> None:
-        env = dict(os.environ)
+        env = dict(quiet_cdktf_environment(dict(os.environ)))  # no Node EOL box, no checkpoint calls
         env["CDKTF_OUTDIR"] = str(outdir)
-        env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
-        env.setdefault("CHECKPOINT_DISABLE", "1")
         self.outdir = outdir
         self.log_path = log_path
         self.process = ManagedProcess(

@@ -1,0 +1,227 @@
+"""Issue 12 item 4 and the starter: every known first-use failure says what to do.
+
+- a missing [jobs] extra ends with the install command, not a ModuleNotFoundError;
+- `lakemon doctor` names each missing tool, login or unreachable state backend with its fix and
+  points to `state.backend: local` for a trial;
+- unpack/refresh/analyze-drift without --home after run-local use the latest run and say so;
+- `lakemon init` writes a project pinned to the tested versions (its synth from an installed
+  wheel is tests/delivery/test_delivery_starter.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from lakemon.config import load_environment
+from lakemon.starter import CDKTF_CLI_VERSION, StarterError, write_starter
+from lakemon.tooling import NODE_MAJOR_TESTED, SILENCE_VARIABLE, node_major, quiet_cdktf_environment
+from lakemon_jobs import cli
+from lakemon_jobs.context import latest_run_home, resolve_home
+
+REPO = Path(__file__).resolve().parents[2]
+LAKEMON = [sys.executable, "-m", "lakemon_jobs.cli"]
+
+
+def _lakemon(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*LAKEMON, *args], cwd=cwd, env=env or dict(os.environ), capture_output=True, text=True, timeout=180
+    )
+
+
+# --- the [jobs] extra --------------------------------------------------------------------------
+
+
+def test_jobs_extra_modules_cover_the_extra_in_pyproject():
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]["jobs"]
+    names = {requirement.split("=")[0].split("<")[0].split(">")[0].strip() for requirement in extra}
+    assert names == set(cli.JOBS_EXTRA_MODULES.values())
+
+
+@pytest.mark.parametrize("subcommand", ["unpack", "refresh", "analyze-drift", "train", "run-local"])
+def test_a_missing_jobs_extra_ends_with_the_install_command(subcommand, tmp_path):
+    # `None` in sys.modules makes `import pandas` raise ModuleNotFoundError, as in a venv
+    # that installed lakemon without [jobs]; the subcommand must not print a traceback.
+    code = (
+        "import sys; sys.modules['pandas'] = None; sys.modules['numpy'] = None\n"
+        "from lakemon_jobs import cli\n"
+        f"sys.exit(cli.main([{subcommand!r}, '--env-file', {str(REPO / 'envs' / 'dev.yml')!r}, '--home', {str(tmp_path)!r}]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    # run-local runs `lakemon train` as its first step: that step's hint, and the run fails (1)
+    assert done.returncode == (1 if subcommand == "run-local" else 2), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert 'pip install "lakemon[jobs]==' in done.stderr
+    assert f"lakemon {'train' if subcommand == 'run-local' else subcommand}:" in done.stderr
+
+
+def test_a_bug_that_is_not_a_missing_extra_keeps_its_traceback():
+    error = ModuleNotFoundError("No module named 'lakemon_jobs.nope'", name="lakemon_jobs.nope")
+    assert cli.missing_extra_hint("unpack", error) is None
+
+
+# --- lakemon doctor ------------------------------------------------------------------------------
+
+
+def _fake_tool(folder: Path, name: str, script: str) -> None:
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + script, encoding="utf-8")
+    path.chmod(0o755)
+
+
+def _doctor(project: Path, path_dirs: list[Path], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env["PATH"] = os.pathsep.join(str(p) for p in path_dirs)
+    return subprocess.run(
+        [sys.executable, "-m", "lakemon_jobs.cli", "doctor", "--project", str(project), "--offline", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_doctor_names_every_missing_tool_with_its_fix(tmp_path):
+    write_starter(tmp_path / "project", ("dev",))
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    done = _doctor(tmp_path / "project", [empty_bin])
+    assert done.returncode == 1
+    out = done.stdout
+    assert "FAIL  node: node is not on PATH" in out and "install Node.js 20" in out
+    assert "FAIL  terraform: terraform is not on PATH" in out and "install Terraform" in out
+    assert "FAIL  cdktf-cli" in out and "npm install" in out
+    assert "warn  azure login" in out and "state: {backend: local}" in out
+    assert "ok  state backend (dev.yml): local state file" in out
+    assert "Traceback" not in done.stderr
+
+
+def test_doctor_says_az_login_and_points_to_local_state_when_the_backend_is_unreachable(tmp_path):
+    project = tmp_path / "project"
+    write_starter(project, ("dev",))
+    env_file = project / "envs" / "dev.yml"
+    text = env_file.read_text(encoding="utf-8").replace(
+        "  backend: local\n",
+        # `.invalid` never resolves (RFC 2606), so the probe fails without a network wait.
+        "  backend: azurerm\n  resource_group_name: rg\n  storage_account_name: nosuchaccount\n  container_name: tfstate\n",
+    )
+    env_file.write_text(text, encoding="utf-8")
+    assert load_environment(env_file).state.backend == "azurerm"
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    _fake_tool(tools, "node", 'echo "v20.1.0"')
+    _fake_tool(tools, "terraform", 'echo \'{"terraform_version": "1.11.4"}\'')
+    _fake_tool(tools, "cdktf", 'echo "0.21.0"')
+    _fake_tool(tools, "az", 'echo "ERROR: Please run az login to setup account." >&2; exit 1')
+    # the storage account host is looked up in DNS: make it unresolvable in this test
+    done = _doctor(project, [tools], "--env-file", str(env_file))
+    out = done.stdout
+    assert done.returncode == 1
+    assert "ok  node: Node v20.1.0" in out and "ok  terraform: Terraform 1.11.4" in out
+    assert "ok  cdktf-cli: cdktf 0.21.0" in out
+    assert "FAIL  azure login" in out and "run `az login`" in out
+    assert "FAIL  state backend (dev.yml): state storage account nosuchaccount" in out
+    assert "state: {backend: local}" in out.split("FAIL  state backend", 1)[1]
+
+
+# --- follow-up commands after run-local ----------------------------------------------------------
+
+
+def test_follow_up_commands_use_the_latest_run_and_say_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LAKEMON_HOME", raising=False)
+    runs = tmp_path / ".lakemon" / "runs"
+    (runs / "20261128-070000").mkdir(parents=True)
+    (runs / "20261128-080000").mkdir()
+    (runs / "latest").symlink_to("20261128-080000")
+    assert latest_run_home() == (runs / "20261128-080000").resolve()
+    assert resolve_home(None, reads_a_run=True) == (runs / "20261128-080000").resolve()
+    assert "pass --home <folder> to use another" in capsys.readouterr().err
+    # an explicit --home, $LAKEMON_HOME and commands that start a run are left alone
+    assert resolve_home(tmp_path / "x", reads_a_run=True) == tmp_path / "x"
+    assert resolve_home(None, reads_a_run=False) is None
+    monkeypatch.setenv("LAKEMON_HOME", str(tmp_path / "elsewhere"))
+    assert resolve_home(None, reads_a_run=True) is None
+    monkeypatch.delenv("LAKEMON_HOME")
+    # a default home with tables of its own (a manual `lakemon train` etc.) keeps being used
+    (tmp_path / ".lakemon" / "tables").mkdir()
+    assert resolve_home(None, reads_a_run=True) is None
+
+
+def test_analyze_drift_after_run_local_reads_the_latest_run(tmp_path):
+    (tmp_path / ".lakemon" / "runs" / "20261128-080000").mkdir(parents=True)
+    (tmp_path / ".lakemon" / "runs" / "latest").symlink_to("20261128-080000")
+    env = {k: v for k, v in os.environ.items() if k != "LAKEMON_HOME"}
+    done = _lakemon("analyze-drift", "--env-file", str(REPO / "envs" / "dev.yml"), cwd=tmp_path, env=env)
+    assert "using the latest run-local folder" in done.stderr
+    assert str((tmp_path / ".lakemon" / "runs" / "20261128-080000").resolve()) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- lakemon init ---------------------------------------------------------------------------------
+
+
+def test_init_writes_a_pinned_commented_project(tmp_path):
+    done = _lakemon("init", str(tmp_path / "team"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    team = tmp_path / "team"
+    assert sorted(p.relative_to(team).as_posix() for p in team.rglob("*") if p.is_file()) == [
+        ".gitignore",
+        "app.py",
+        "cdktf.json",
+        "envs/dev.yml",
+        "envs/prod.yml",
+        "package.json",
+        "requirements.txt",
+    ]
+    repo_cli = json.loads((REPO / "package.json").read_text(encoding="utf-8"))["devDependencies"]["cdktf-cli"]
+    assert json.loads((team / "package.json").read_text())["devDependencies"] == {"cdktf-cli": repo_cli}
+    assert CDKTF_CLI_VERSION == repo_cli
+    import lakemon
+
+    assert (team / "requirements.txt").read_text().strip().endswith(f"lakemon[jobs]=={lakemon.__version__}")
+    assert json.loads((team / "cdktf.json").read_text())["app"] == "python app.py"
+    dev, prod = load_environment(team / "envs" / "dev.yml"), load_environment(team / "envs" / "prod.yml")
+    assert (dev.protect_data, prod.protect_data) == (False, True)
+    assert dev.state.backend == "local" and dev.alerts.recipients
+    text = (team / "envs" / "dev.yml").read_text(encoding="utf-8")
+    assert text.count("\n#") + text.count("  #") >= 15, "the env file should explain its keys"
+    # the app imports lakemon before cdktf, so jsii's Node banner is silenced
+    app = (team / "app.py").read_text(encoding="utf-8")
+    assert app.index("import lakemon") < app.index("from cdktf import")
+
+
+def test_init_refuses_to_overwrite_and_bad_names(tmp_path):
+    write_starter(tmp_path, ("dev",))
+    with pytest.raises(StarterError, match="--force"):
+        write_starter(tmp_path, ("dev",))
+    assert write_starter(tmp_path, ("dev",), force=True)
+    with pytest.raises(StarterError, match="lower-case"):
+        write_starter(tmp_path / "other", ("Dev",))
+    done = _lakemon("init", str(tmp_path), "--env", "dev", cwd=tmp_path)
+    assert done.returncode == 2 and "pass --force" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- quiet tooling ----------------------------------------------------------------------------------
+
+
+def test_the_jsii_silence_variable_holds_the_node_major_in_use():
+    major = node_major()
+    assert major == NODE_MAJOR_TESTED, f"this machine runs Node {major}; lakemon states Node {NODE_MAJOR_TESTED}"
+    env = quiet_cdktf_environment({SILENCE_VARIABLE: "1"})
+    assert env[SILENCE_VARIABLE].split(",") == ["1", str(major)]
+    assert env["CHECKPOINT_DISABLE"] == "1"
+    assert quiet_cdktf_environment({"CHECKPOINT_DISABLE": "0"})["CHECKPOINT_DISABLE"] == "0"
+
+
+def test_one_node_version_everywhere():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"Node {NODE_MAJOR_TESTED}" in readme
+    setup = (REPO / ".ci" / "setup").read_text(encoding="utf-8")
+    assert f"NODE_MAJOR={NODE_MAJOR_TESTED}" in setup
