@@ -43,7 +43,7 @@ def main() -> int:
         message = user_message(exc)
         if message is None:
             raise
-        print(message, file=sys.stderr)
+        print(f"lakemon synth failed:\n{message}", file=sys.stderr)
         return 1
     return 0
 
