@@ -121,3 +121,17 @@ def baseline_columns(model: Model) -> list[Column]:
     """Baseline (training data scored by the model): the inference-log columns without the
     timestamp and request keys, as Databricks expects of a baseline table."""
     return [*model.features, *output_columns(model), model.label, Column(name=model.model_id_column, type="string")]
+
+
+def monitor_prediction_proba_col(model: Model) -> str | None:
+    """The quality monitor's `prediction_proba_col`: None on purpose, for every model.
+
+    Databricks types that column as a map, class label -> probability ("The values in this column
+    should be a map ... of PySpark MapType()": `MonitorInferenceLog.prediction_proba_col` in the
+    Databricks SDKs), while lakemon logs the positive class's probability as one DOUBLE (what the
+    served model returns). Naming the DOUBLE column would make the monitor's refresh fail or
+    misread it, so the monitor gets no probability column and computes no ROC AUC; the DOUBLE
+    column is still profiled and drift-checked like any numeric column. The local engine reads
+    this same function, so it computes exactly the metrics Databricks would (docs/deploy.md)."""
+    del model
+    return None

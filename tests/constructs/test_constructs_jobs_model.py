@@ -45,26 +45,29 @@ def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev
             ]
         assert job["email_notifications"] == {"on_failure": ["ml-platform-dev@example.com"]}
         assert len(job["webhook_notifications"]["on_failure"]) == 1  # the webhook destination
-    assert [t["python_wheel_task"]["parameters"][0] for t in training["task"]] == [
-        "train",
-        "register",
-        "deploy",
-    ]
-    assert [t["python_wheel_task"]["parameters"][0] for t in monitoring["task"]] == [
-        "unpack",
-        "refresh",
-        "analyze-drift",
-    ]
+    # run order is depends_on; the list itself is sorted by task_key (see test below)
+    subcommands = {j: {t["task_key"]: t["python_wheel_task"]["parameters"][0] for t in job["task"]}
+                   for j, job in (("training", training), ("monitoring", monitoring))}
+    assert subcommands["training"] == {"train": "train", "register": "register", "deploy": "deploy"}
+    assert subcommands["monitoring"] == {"unpack": "unpack", "refresh": "refresh", "analyze_drift": "analyze-drift"}
+    training_tasks = {t["task_key"]: t for t in training["task"]}
+    monitoring_tasks = {t["task_key"]: t for t in monitoring["task"]}
     # analyze-drift reads through the stack's warehouse, reports to the volume, and drift is
     # not a job failure (the SQL alerts notify); the other tasks take no extra parameters.
-    assert monitoring["task"][2]["python_wheel_task"]["parameters"][5:] == [
+    assert monitoring_tasks["analyze_drift"]["python_wheel_task"]["parameters"][5:] == [
         "--warehouse-id", "${var.warehouse_id}",
         "--output-dir", "/Volumes/mlops_dev/marvel_characters/artifacts/reports/alive_classifier",
         "--drift-exit-code", "0",
     ]
-    assert all(len(t["python_wheel_task"]["parameters"]) == 5 for t in [*training["task"], *monitoring["task"][:2]])
-    assert monitoring["task"][1]["depends_on"] == [{"task_key": "unpack"}]
-    assert monitoring["task"][2]["depends_on"] == [{"task_key": "refresh"}]
+    assert all(
+        len(t["python_wheel_task"]["parameters"]) == 5
+        for t in [*training_tasks.values(), monitoring_tasks["unpack"], monitoring_tasks["refresh"]]
+    )
+    assert "depends_on" not in monitoring_tasks["unpack"] and "depends_on" not in training_tasks["train"]
+    assert monitoring_tasks["refresh"]["depends_on"] == [{"task_key": "unpack"}]
+    assert monitoring_tasks["analyze_drift"]["depends_on"] == [{"task_key": "refresh"}]
+    assert training_tasks["register"]["depends_on"] == [{"task_key": "train"}]
+    assert training_tasks["deploy"]["depends_on"] == [{"task_key": "register"}]
     assert monitoring["schedule"]["quartz_cron_expression"] == "0 0 0 * * ?"
     assert "schedule" not in training
     files = _by_name(resources_of(stack, "databricks_file"), "path")
@@ -95,6 +98,29 @@ def test_monitored_model_dependencies_are_in_deployable_order(make_stack, dev_en
     for job_deps in deps("databricks_job"):
         assert sum(d.startswith("databricks_file.") for d in job_deps) == 2
     assert len(res["databricks_alert_v2"]) == 2  # drift + quality (the model has a label)
+
+
+def test_wheel_job_emits_tasks_and_depends_on_sorted_by_task_key(make_stack, dev_env, resources_of, fake_wheel):
+    """The provider reads tasks back sorted by task_key (issues #3126, #4159): any other emitted
+    order is a permanent plan diff. Declared order here is run order, deliberately unsorted."""
+    stack = make_stack(dev_env)
+    WheelJob(
+        stack,
+        "job",
+        name="j",
+        artifacts=stack.artifacts,
+        model_name="m",
+        failure_emails=["a@example.com"],
+        tasks=[
+            WheelTask("zeta", "unpack"),
+            WheelTask("alpha", "refresh", depends_on=("zeta",)),
+            WheelTask("mid", "analyze-drift", depends_on=("zeta", "alpha")),
+        ],
+    )
+    (job,) = resources_of(stack, "databricks_job")
+    assert [t["task_key"] for t in job["task"]] == ["alpha", "mid", "zeta"]
+    mid = next(t for t in job["task"] if t["task_key"] == "mid")
+    assert mid["depends_on"] == [{"task_key": "alpha"}, {"task_key": "zeta"}]
 
 
 def test_wheel_job_refusals(make_stack, dev_env, fake_wheel):

@@ -72,14 +72,51 @@ def test_backend_and_provider(stacks, env):
     assert stack["terraform"]["required_providers"]["databricks"]["version"] == "1.99.0"
 
 
-def test_only_prod_protects_data(stacks):
+@pytest.mark.parametrize("env", ENVS)
+def test_job_tasks_and_their_depends_on_are_in_task_key_order(stacks, env):
+    """The provider reads tasks back sorted by task_key (provider issues #3126, #4159): any other
+    order in the JSON is a permanent plan diff. Whatever tasks a job has, they must be sorted."""
+    jobs = stacks[env]["resource"]["databricks_job"].values()
+    assert jobs
+    for job in jobs:
+        keys = [t["task_key"] for t in job["task"]]
+        assert len(keys) > 1 and keys == sorted(keys), (job["name"], keys)
+        for task in job["task"]:
+            deps = [d["task_key"] for d in task.get("depends_on", [])]
+            assert deps == sorted(deps) and set(deps) <= set(keys), (job["name"], task["task_key"], deps)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_monitor_gets_no_probability_column_and_the_local_engine_agrees(stacks, env):
+    """The API wants prediction_proba_col to be a MAP<class, probability> column; the inference
+    log holds a DOUBLE. So the monitor is given none, and the local engine (a rehearsal of the
+    monitor) is configured from the same decision: it must not compute a ROC AUC either."""
+    from lakemon.config import load_environment
+    from lakemon_jobs.monitoring.settings import MonitorSettings
+
+    (monitor,) = stacks[env]["resource"]["databricks_quality_monitor"].values()
+    block = monitor["inference_log"][0]
+    assert "prediction_proba_col" not in block
+    config = load_environment(Path(__file__).resolve().parents[2] / "envs" / f"{env}.yml")
+    settings = MonitorSettings.from_config(config, config.model())
+    assert settings.prediction_proba_col is None
+    assert (settings.prediction_col, settings.label_col) == (block["prediction_col"], block["label_col"])
+    # the DOUBLE probability column is still a declared, profiled column
+    log = _one(stacks[env], "databricks_sql_table", lambda t: t["name"].endswith("_inference_log"))
+    assert {"name": "prediction_proba", "type": "DOUBLE"} in log["column"]
+    assert "prediction_proba" in [c.name for c in settings.columns]
+
+
+def test_aut_and_prod_protect_data_dev_does_not(stacks):
+    """A deploy must never drop aut's or prod's tables (issue 11 item 4): prevent_destroy makes a
+    plan that would destroy one fail. dev stays disposable."""
     for env in ENVS:
         protected = [
             r.get("lifecycle", {}).get("prevent_destroy", False)
             for t in ("databricks_sql_table", "databricks_schema", "databricks_quality_monitor")
             for r in stacks[env]["resource"][t].values()
         ]
-        assert protected and all(protected) == (env == "prod") and any(protected) == (env == "prod")
+        assert protected and all(protected) == (env != "dev") and any(protected) == (env != "dev")
 
 
 # --- no secrets, tokens or local paths -------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 Serverless: tasks carry an `environment_key` and no cluster; the job's environment installs
 lakemon from the wheel on the volume, or from a package index (`JobArtifacts.dependencies`). Environment version 2 runs Python 3.11, the version lakemon requires.
+
+Tasks, and each task's `depends_on`, are emitted sorted by `task_key`: the provider reads them
+back in that order, so any other order is a permanent plan diff (provider issues #3126, #4159;
+docs/deploy.md). Run order comes from `depends_on`, never from the list order.
 """
 
 from __future__ import annotations
@@ -118,7 +122,7 @@ class WheelJob(Construct):
                     ),
                 )
             ],
-            task=[self._task(t, artifacts, model_name) for t in tasks],
+            task=[self._task(t, artifacts, model_name) for t in sorted(tasks, key=lambda t: t.key)],
             schedule=(
                 {
                     "quartz_cron_expression": schedule_cron,
@@ -169,5 +173,5 @@ class WheelJob(Construct):
             timeout_seconds=task.timeout_seconds,
             max_retries=task.max_retries,
             description=task.description or None,
-            depends_on=[JobTaskDependsOn(task_key=k) for k in task.depends_on] or None,
+            depends_on=[JobTaskDependsOn(task_key=k) for k in sorted(task.depends_on)] or None,
         )

@@ -32,7 +32,7 @@ from .._marks import mark_data_role, protect
 from ..config.model import Environment, Model, ProblemType
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
-from ..tables import ModelTables
+from ..tables import ModelTables, monitor_prediction_proba_col
 
 PROBLEM_TYPES = {
     "classification": "PROBLEM_TYPE_CLASSIFICATION",
@@ -68,6 +68,8 @@ class QualityMonitor(Construct):
     Props: table_name, output_schema_name (`catalog.schema`), assets_dir (workspace folder for
     the dashboard), one of (inference_log=True with problem_type/prediction_col/timestamp_col/
     model_id_col[/label_col/prediction_proba_col], time_series=True with timestamp_col,
+    (prediction_proba_col must name a MAP<STRING, DOUBLE> column, class -> probability; `for_model`
+    leaves it out, see lakemon.tables.monitor_prediction_proba_col),
     snapshot=True), granularities, baseline_table_name, slicing_exprs, custom_metrics,
     schedule_cron + schedule_timezone (required), notify_on_failure (e-mails, required by
     policy), warehouse_id, protect_data (prevent_destroy: the monitor owns the metrics tables).
@@ -307,7 +309,7 @@ class QualityMonitor(Construct):
             timestamp_col=model.timestamp_column,
             model_id_col=model.model_id_column,
             label_col=model.label.name,
-            prediction_proba_col=model.prediction_proba,
+            prediction_proba_col=monitor_prediction_proba_col(model),
             granularities=env.monitoring.granularities,
             baseline_table_name=tables.baseline,
             slicing_exprs=model.slicing_exprs,

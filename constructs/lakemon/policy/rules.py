@@ -162,7 +162,7 @@ def check_monitor_schedule(resource: ResourceView) -> RuleResult:
 PROTECT_DATA = Rule(
     id="LM-DATA-1",
     name="protect-data-tables",
-    description="In a protect_data environment (prod), tables holding inference logs, baselines, labels, "
+    description="In a protect_data environment (aut, prod), tables holding inference logs, baselines, labels, "
     "the schema holding them and monitors (which own the metrics tables) have lifecycle prevent_destroy.",
     fix="pass protect_data=True to the table, schema or monitor construct",
     resource_types=("databricks_sql_table", "databricks_schema", "databricks_quality_monitor"),

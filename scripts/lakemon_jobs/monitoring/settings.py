@@ -44,6 +44,8 @@ class MonitorSettings:
 
         Features are numeric or categorical by their type; for classification the label and
         prediction are categorical (classes), for regression numeric."""
+        from lakemon.tables import monitor_prediction_proba_col
+
         classification = model.problem_type.value == "classification"
         cols = [ColumnSpec(c.name, _kind(c.type), c.type) for c in model.features]
         for c in (model.prediction, model.label):
@@ -59,7 +61,8 @@ class MonitorSettings:
             problem_type=model.problem_type.value,
             prediction_col=model.prediction.name,
             label_col=model.label.name,
-            prediction_proba_col=model.prediction_proba,
+            # what the Databricks monitor is given (None: no ROC AUC there, so none here)
+            prediction_proba_col=monitor_prediction_proba_col(model),
             slicing_exprs=tuple(model.slicing_exprs),
         )
 
