@@ -29,6 +29,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "lakemon_jobs.drift.cli",
         "judge drift per window and feature, write the HTML/JSON report, alert the destinations",
     ),
+    "preflight": (
+        "lakemon_jobs.preflight",
+        "before a deploy: adopt (import) or stop on tables the workspace has but Terraform state does not",
+    ),
     "run-local": (
         "lakemon_jobs.embedded.loop",
         "run the whole production loop on this machine (the embedded default), no workspace needed",
