@@ -61,6 +61,12 @@ class ModelTables:
         return self._full("payload_quarantine")
 
     @property
+    def unpack_runs(self) -> str:
+        """One row per finished unpack run: the payload-table version it read up to (the next
+        run's starting point) and its row accounting. Written by the unpack job."""
+        return self._full("unpack_runs")
+
+    @property
     def labels(self) -> str:
         """Ground truth arriving later: request id + row index (or a business key) -> label."""
         return self._full("labels")

@@ -26,3 +26,7 @@ PAYLOAD_SCHEMA = pa.schema(
     ]
 )
 """Column order and types of the payload table (see ../shared/notes/databricks.md)."""
+
+PAYLOAD_TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+"""Delta properties of the payload table: change data feed on (the AI gateway's table has it,
+see docs/jobs.md); unpack reads the rows each commit inserted through it."""

@@ -20,6 +20,8 @@ or under "params").
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import math
 from typing import Any
@@ -29,6 +31,8 @@ import pandas as pd
 from lakemon.config.model import Column, Model
 from lakemon.tables import inference_log_columns, output_columns
 
+from .tables.schemas import to_arrow
+
 REQUEST_FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 EXTRA_COLUMNS = [
     Column(name="status_code", type="int"),
@@ -36,7 +40,22 @@ EXTRA_COLUMNS = [
     Column(name="response", type="string"),
     Column(name="reason", type="string"),
 ]
-"""Carried along so that a quarantined payload keeps its raw request and response."""
+"""Set only on quarantine rows (one per unusable payload): the raw request and response, bounded
+by `bounded_raw`, and why the payload was set aside. Unpacked rows leave them null, so a
+request of n records is never copied n times (memory stays linear in the request size)."""
+
+RAW_KEEP_CHARS = 32_768
+"""Characters of the raw request/response a quarantine row keeps; longer texts are cut and
+end with their length and SHA-256 (the full text stays in the payload table)."""
+REASON_MAX_CHARS = 500
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+"""A request_time later than the run's start plus this is a client-set clock, not a request
+time: the payload is quarantined (see docs/jobs.md, "Which payload rows a run reads")."""
+
+_INT_RANGES = {"bigint": (-(2**63), 2**63 - 1), "int": (-(2**31), 2**31 - 1)}
+_FLOAT32_MAX = 3.4028234663852886e38
+_TIMESTAMP_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
+"""Timestamps pandas (and so mapInPandas) can hold: about 1677-09-22 to 2262-04-11."""
 
 
 class PayloadError(ValueError):
@@ -48,33 +67,113 @@ def unpacked_columns(model: Model) -> list[Column]:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def safe_text(text: str, limit: int | None = None) -> str:
+    """`text` as valid UTF-8 (lone surrogates become backslash escapes), cut to `limit` chars."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def bounded_raw(text: str | None) -> str | None:
+    """A raw request/response for the quarantine table: whole up to RAW_KEEP_CHARS, else its
+    first RAW_KEEP_CHARS characters + `… [truncated: <n> characters, sha256 <hex>]`."""
+    if text is None:
+        return None
+    text = safe_text(text)
+    if len(text) <= RAW_KEEP_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return f"{text[:RAW_KEEP_CHARS]}… [truncated: {len(text)} characters, sha256 {digest}]"
+
+
+def _short(value: Any) -> str:
+    """A value for a reason message: repr, at most 60 characters."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**40 else f"an integer with {len(str(abs(value)))} digits"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _utf8(value: str, column: Column) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PayloadError(f"column {column.name}: text is not valid Unicode (lone surrogate {_short(value)})") from None
+    return value
+
+
+def _timestamp(value: Any, column: Column) -> pd.Timestamp:
+    if not isinstance(value, str):
+        raise PayloadError(f"column {column.name}: expected an ISO-8601 {column.type} string, got {_short(value)}")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise PayloadError(f"column {column.name}: {_short(value)} is not an ISO-8601 {column.type}") from None
+    stamp = pd.Timestamp(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).tz_convert("UTC")
+    if not _TIMESTAMP_RANGE[0] <= stamp <= _TIMESTAMP_RANGE[1]:
+        raise PayloadError(f"column {column.name}: {_short(value)} is outside the years 1678-2261")
+    return stamp
+
+
+def _date(value: Any, column: Column) -> dt.date:
+    if not isinstance(value, str):
+        raise PayloadError(f"column {column.name}: expected an ISO-8601 date string, got {_short(value)}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise PayloadError(f"column {column.name}: {_short(value)} is not an ISO-8601 date") from None
 
 
 def coerce(value: Any, column: Column) -> Any:
-    """A JSON value as the column's type; PayloadError if it cannot be one."""
+    """A JSON value as the column's type; PayloadError if it cannot be one or would not fit the
+    column (out of range integers, non-finite numbers, invalid Unicode): whatever coerce
+    returns can be written to the table."""
     if _is_missing(value):
         return None
     kind = column.type
     if isinstance(value, dict | list):
         raise PayloadError(f"column {column.name}: expected a {kind} value, got a JSON {type(value).__name__}")
     if kind == "string":
-        return value if isinstance(value, str) else json.dumps(value)
+        if isinstance(value, str):
+            return _utf8(value, column)
+        return json.dumps(value)  # a number or true/false sent for a text column: its JSON text
     if kind in ("double", "float"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise PayloadError(f"column {column.name}: expected a number, got {value!r}")
-        return float(value)
-    if kind in ("bigint", "int"):
+            raise PayloadError(f"column {column.name}: expected a number, got {_short(value)}")
+        try:
+            number = float(value)
+        except OverflowError:
+            raise PayloadError(f"column {column.name}: {_short(value)} is out of range for a {kind}") from None
+        if not math.isfinite(number):
+            raise PayloadError(f"column {column.name}: {_short(value)} is not a finite number")
+        if kind == "float" and abs(number) > _FLOAT32_MAX:
+            raise PayloadError(f"column {column.name}: {_short(value)} is out of range for a float")
+        return number
+    if kind in _INT_RANGES:
         if isinstance(value, bool):
             return int(value)
-        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-            return int(value)
-        raise PayloadError(f"column {column.name}: expected an integer, got {value!r}")
+        if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+            raise PayloadError(f"column {column.name}: expected an integer, got {_short(value)}")
+        if not isinstance(value, int | float):
+            raise PayloadError(f"column {column.name}: expected an integer, got {_short(value)}")
+        low, high = _INT_RANGES[kind]
+        if not low <= value <= high:
+            raise PayloadError(f"column {column.name}: {_short(value)} is out of range for a {kind}")
+        return int(value)
     if kind == "boolean":
         if isinstance(value, bool):
             return value
-        raise PayloadError(f"column {column.name}: expected true/false, got {value!r}")
-    return value  # date/timestamp features are kept as sent (ISO strings)
+        raise PayloadError(f"column {column.name}: expected true/false, got {_short(value)}")
+    if kind == "timestamp":
+        return _timestamp(value, column)
+    if kind == "date":
+        return _date(value, column)
+    raise PayloadError(f"column {column.name}: unsupported column type {kind}")  # pragma: no cover (config forbids it)
 
 
 def request_records(body: Any, feature_names: list[str]) -> list[dict[str, Any]]:
@@ -91,6 +190,10 @@ def request_records(body: Any, feature_names: list[str]) -> list[dict[str, Any]]
         if not isinstance(data, dict) or not isinstance(data.get("columns"), list) or not isinstance(data.get("data"), list):
             raise PayloadError("dataframe_split needs 'columns' and 'data' lists")
         columns = data["columns"]
+        if not all(isinstance(c, str) for c in columns):
+            raise PayloadError("dataframe_split: every entry of 'columns' must be a column name (a string)")
+        if len(set(columns)) != len(columns):
+            raise PayloadError("dataframe_split: 'columns' names a column twice")
         rows = data["data"]
         if any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
             raise PayloadError(f"dataframe_split: every row of 'data' must have {len(columns)} values")
@@ -132,29 +235,60 @@ def response_predictions(body: Any, model: Model) -> list[dict[str, Any]]:
     return result
 
 
-def _model_version(row: dict[str, Any], body: Any) -> str | None:
+_VERSION_COLUMN = Column(name="model_version", type="string")
+
+
+def _model_version(row: dict[str, Any], body: dict[str, Any]) -> str | None:
     if row.get("served_entity_id"):
         return str(row["served_entity_id"])
-    if isinstance(body, dict):
-        version = body.get("model_version") or (body.get("params") or {}).get("model_version")
-        if version is not None:
-            return str(version)
+    params = body.get("params")
+    version = body.get("model_version")
+    if version is None and isinstance(params, dict):
+        version = params.get("model_version")
+    return coerce(version, _VERSION_COLUMN)
+
+
+def _load_json(text: Any, what: str) -> Any:
+    try:
+        return json.loads(text or "")
+    except RecursionError:
+        raise PayloadError(f"{what} is nested too deeply to parse") from None
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"{what} is not valid JSON ({safe_text(str(exc), 200)})") from None
+
+
+def request_time_problem(request_time: Any, now: pd.Timestamp | None) -> str | None:
+    """Why a payload's request_time cannot be used as the inference-log timestamp, or None.
+
+    Null: the monitor windows rows by this time, so a row without one cannot be monitored.
+    Later than `now` + FUTURE_TOLERANCE: no request is logged before it is made, so the time
+    was set by a client (the embedded rehearsal clock); it would put the row into a window
+    that does not exist yet. Both are quarantined, never dropped."""
+    if _is_missing(request_time):
+        return "request_time is null"
+    if now is not None and to_utc(request_time) > now + FUTURE_TOLERANCE:
+        return f"request_time {to_utc(request_time).isoformat()} is in the future (the run started {now.isoformat()})"
     return None
 
 
-def unpack_payload(row: dict[str, Any], model: Model) -> list[dict[str, Any]]:
+def to_utc(value: Any) -> pd.Timestamp:
+    """A timestamp as a UTC pandas Timestamp; naive values are UTC (the engines read in UTC)."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def unpack_payload(row: dict[str, Any], model: Model, now: pd.Timestamp | None = None) -> list[dict[str, Any]]:
     """One payload row -> its inference-log rows. PayloadError if the payload is unusable."""
+    if not row.get("databricks_request_id"):
+        raise PayloadError("databricks_request_id is null: the payload cannot be identified")
+    problem = request_time_problem(row.get("request_time"), now)
+    if problem:
+        raise PayloadError(problem)
     status = row.get("status_code")
     if status != 200:
         raise PayloadError(f"status_code {status}")
-    try:
-        request = json.loads(row.get("request") or "")
-    except (TypeError, ValueError) as exc:
-        raise PayloadError(f"request is not valid JSON ({exc})") from None
-    try:
-        response = json.loads(row.get("response") or "")
-    except (TypeError, ValueError) as exc:
-        raise PayloadError(f"response is not valid JSON ({exc})") from None
+    request = _load_json(row.get("request"), "request")
+    response = _load_json(row.get("response"), "response")
     records = request_records(request, model.feature_names())
     predictions = response_predictions(response, model)
     if not records:
@@ -180,26 +314,61 @@ def unpack_payload(row: dict[str, Any], model: Model) -> list[dict[str, Any]]:
     return out
 
 
-def parse_payloads(batch: pd.DataFrame, model: Model) -> pd.DataFrame:
-    """Pure function over a batch of payload rows (see module docstring)."""
-    rows: list[dict[str, Any]] = []
+def _quarantine_row(payload: dict[str, Any], reason: str, model: Model) -> dict[str, Any]:
+    return {
+        "status_code": payload.get("status_code"),
+        "request": bounded_raw(payload.get("request")),
+        "response": bounded_raw(payload.get("response")),
+        "reason": safe_text(reason, REASON_MAX_CHARS),
+        model.timestamp_column: payload.get("request_time"),
+        model.model_id_column: payload.get("served_entity_id"),
+        "databricks_request_id": payload.get("databricks_request_id"),
+        "client_request_id": payload.get("client_request_id"),
+    }
+
+
+def _rows_for(payload: dict[str, Any], model: Model, now: pd.Timestamp | None) -> list[dict[str, Any]]:
+    """The unpacked rows of one payload, or its one quarantine row. Never raises: anything a
+    payload can make go wrong (including a bug of ours) is that payload's quarantine reason."""
+    try:
+        return unpack_payload(payload, model, now)
+    except PayloadError as exc:
+        return [_quarantine_row(payload, str(exc), model)]
+    except Exception as exc:  # noqa: BLE001 - the isolation boundary: one payload never stops the others
+        return [_quarantine_row(payload, f"unexpected {type(exc).__name__} while unpacking: {exc}", model)]
+
+
+def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Pure function over a batch of payload rows (see module docstring). `now` is the run's
+    start (UTC): request times after it are quarantined (request_time_problem)."""
+    columns = unpacked_columns(model)
+    per_payload: list[list[dict[str, Any]]] = []
+    payloads = []
     for payload in batch.to_dict("records"):
         payload = {k: (None if _is_missing(v) else v) for k, v in payload.items()}
-        carried = {"status_code": payload.get("status_code"), "request": payload.get("request"), "response": payload.get("response")}
+        payloads.append(payload)
+        per_payload.append(_rows_for(payload, model, now))
+    rows = [r for rs in per_payload for r in rs]
+    try:
+        return writable_frame(rows, columns)
+    except Exception:  # noqa: BLE001 - find the payload(s) that cannot be written; keep the rest
+        pass
+    kept: list[dict[str, Any]] = []
+    for payload, payload_rows in zip(payloads, per_payload, strict=True):
         try:
-            rows.extend({**r, **carried, "reason": None} for r in unpack_payload(payload, model))
-        except PayloadError as exc:
-            rows.append(
-                {
-                    **carried,
-                    "reason": str(exc),
-                    model.timestamp_column: payload.get("request_time"),
-                    model.model_id_column: payload.get("served_entity_id"),
-                    "databricks_request_id": payload.get("databricks_request_id"),
-                    "client_request_id": payload.get("client_request_id"),
-                }
-            )
-    return typed_frame(rows, unpacked_columns(model))
+            writable_frame(payload_rows, columns)
+            kept.extend(payload_rows)
+        except Exception as exc:  # noqa: BLE001
+            kept.append(_quarantine_row(payload, f"cannot be written: {type(exc).__name__}: {exc}", model))
+    return writable_frame(kept, columns)
+
+
+def writable_frame(rows: list[dict[str, Any]], columns: list[Column]) -> pd.DataFrame:
+    """typed_frame, checked to convert to the Arrow schema the engines write with (so a value
+    that would fail the write fails here, where it can be blamed on its payload)."""
+    frame = typed_frame(rows, columns)
+    to_arrow(frame, columns)
+    return frame
 
 
 _PANDAS_DTYPES = {"string": object, "double": "float64", "float": "float32", "bigint": "Int64", "int": "Int32", "boolean": "boolean"}

@@ -3,14 +3,21 @@
 Steps (SQL is Databricks SQL; the local engine transpiles it to DuckDB with SQLGlot):
 1. Check every table involved has the columns we need; stop with a clear message otherwise,
    before anything is written.
-2. Select the payload rows not unpacked yet: request_time at or after the watermark (newest
-   request already unpacked or quarantined, minus a lookback for late-arriving logs) and whose
-   (databricks_request_id, request_time) is in neither the inference log nor the quarantine.
-3. Parse them with the pure function `payloads.parse_payloads` (mapInPandas on Spark).
+2. Choose the payload rows to read by the payload table's commit version, never by the
+   client-supplied request_time: the rows inserted since the version the last finished run read
+   up to (change data feed, `table_changes`), or the whole table as of the current version on
+   the first run, with `--full`, or when the feed cannot be read (see `choose_source`).
+3. Of those, the payloads not unpacked or quarantined yet (by databricks_request_id) are parsed
+   with the pure function `payloads.parse_payloads` (mapInPandas on Spark). A payload that
+   cannot be parsed or written - for whatever reason, including a null or future request_time -
+   becomes one quarantine row with its reason; it never stops the run.
 4. MERGE the good rows into the inference log on (databricks_request_id, row_index), and the
    unusable payloads into the quarantine table on (databricks_request_id, request_time): a
    rerun inserts nothing.
-5. Join late labels: the newest label per (client_request_id, row_index) fills rows whose label
+5. Account: every payload row read must now be in the inference log or the quarantine
+   (rows in = unpacked + quarantined, printed). Only then is the run recorded in the
+   unpack-runs table, so a run that lost anything is read again by the next one.
+6. Join late labels: the newest label per (client_request_id, row_index) fills rows whose label
    is still null. Labels never overwrite a label already set.
 """
 
@@ -21,6 +28,8 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from lakemon.config.model import Column, Model
 from lakemon.tables import ModelTables, inference_log_columns, labels_columns
 
@@ -29,10 +38,11 @@ from .payload_table import PAYLOAD_SCHEMA
 from .payloads import parse_payloads, unpacked_columns
 from .retention import enforce_retention
 from .tables import TableEngine, TableError, engine_for
+from .tables.engine import ChangesUnavailable, TableVersion
 
+SOURCE_VIEW = "lakemon_payload_source"
+"""The payload rows this run reads (change feed or snapshot, see choose_source)."""
 UNPACKED_VIEW = "lakemon_unpacked"
-DEFAULT_LOOKBACK_HOURS = 24
-"""Payload rows can land up to about an hour late; a day of overlap is cheap (key dedupe)."""
 
 QUARANTINE_COLUMNS = [
     Column(name="databricks_request_id", type="string"),
@@ -45,47 +55,111 @@ QUARANTINE_COLUMNS = [
     Column(name="reason", type="string"),
     Column(name="quarantined_at", type="timestamp"),
 ]
-"""Columns of ModelTables.quarantine: the raw payload row, why it was set aside, and when."""
+"""Columns of ModelTables.quarantine: the raw payload row (request/response bounded, see
+payloads.bounded_raw), why it was set aside, and when."""
+UNPACK_RUN_COLUMNS = [
+    Column(name="payload_table", type="string"),
+    Column(name="payload_table_id", type="string"),
+    Column(name="payload_version", type="bigint"),
+    Column(name="read_mode", type="string"),
+    Column(name="payload_rows", type="bigint"),
+    Column(name="unpacked", type="bigint"),
+    Column(name="quarantined", type="bigint"),
+    Column(name="inference_rows_written", type="bigint"),
+    Column(name="started_at", type="timestamp"),
+    Column(name="finished_at", type="timestamp"),
+]
+"""Columns of ModelTables.unpack_runs: one row per run that accounted for every row it read."""
 PAYLOAD_COLUMNS = [Column(name=f.name, type="string") for f in PAYLOAD_SCHEMA]  # names only are checked
+PAYLOAD_NAMES = [f.name for f in PAYLOAD_SCHEMA]
 
 
 @dataclass
 class UnpackResult:
+    read_mode: str = ""
+    """"changes" (rows inserted since the last run), "snapshot" (the whole table) or "none"."""
+    payload_version: int | None = None
+    """Payload-table version read up to (recorded for the next run)."""
     payload_rows: int = 0
-    """New payload rows read in this run."""
+    """Distinct payload rows read in this run (rows in)."""
+    new_payloads: int = 0
+    """Of those, payloads not unpacked or quarantined before this run."""
     inserted: int = 0
     """Inference-log rows written."""
     quarantined: int = 0
     """Payload rows set aside in this run (quarantine rows written)."""
     reasons: dict[str, int] = field(default_factory=dict)
+    accounted_unpacked: int = 0
+    """Rows in that are (now) in the inference log."""
+    accounted_quarantined: int = 0
+    """Rows in that are (now) in the quarantine table and not in the inference log."""
+    lost: int = 0
+    """Rows in that are in neither: always 0 unless something is broken (the run then fails)."""
     labels_joined: int = 0
 
 
-def new_payloads_sql(tables: ModelTables, model: Model, lookback_hours: int | None) -> str:
-    log, quarantine, ts = tables.inference_log, tables.quarantine, model.timestamp_column
-    since = (
-        "MIN(TIMESTAMP '1970-01-01 00:00:00')"  # an aggregate, so `watermark` has exactly one row
-        if lookback_hours is None
-        else f"COALESCE(MAX(w) - INTERVAL {int(lookback_hours)} HOURS, TIMESTAMP '1970-01-01 00:00:00')"
+class RowsLost(RuntimeError):
+    """The accounting found payload rows that are neither unpacked nor quarantined."""
+
+
+def payload_key(id_column: str, time_column: str) -> str:
+    """The identity of a payload row: its databricks_request_id; a row without one (never
+    written by Databricks, but possible in a hand-made table) is identified by its request_time."""
+    return (
+        f"COALESCE({id_column}, CONCAT('<no databricks_request_id> ', "
+        f"COALESCE(CAST({time_column} AS STRING), '<no request_time>')))"
     )
+
+
+def new_payloads_sql(tables: ModelTables) -> str:
+    """The rows of SOURCE_VIEW not unpacked or quarantined yet, one per payload identity
+    (a payload logged twice is read once: a status-200 copy first, then the earliest)."""
+    log, quarantine = tables.inference_log, tables.quarantine
+    names = ", ".join(f"s.`{c}`" for c in PAYLOAD_NAMES)
     return f"""
-WITH watermark AS (
-  SELECT {since} AS since
-  FROM (SELECT MAX(`{ts}`) AS w FROM {log} UNION ALL SELECT MAX(request_time) AS w FROM {quarantine}) AS m
+WITH processed AS (
+  SELECT DISTINCT databricks_request_id AS k FROM {log} WHERE databricks_request_id IS NOT NULL
+  UNION
+  SELECT DISTINCT {payload_key("databricks_request_id", "request_time")} AS k FROM {quarantine}
 ),
-processed AS (
-  SELECT databricks_request_id, `{ts}` AS request_time FROM {log}
-  WHERE `{ts}` >= (SELECT since FROM watermark)
-  UNION ALL
-  SELECT databricks_request_id, request_time FROM {quarantine}
-  WHERE request_time >= (SELECT since FROM watermark)
+source AS (
+  SELECT p.*, {payload_key("p.databricks_request_id", "p.request_time")} AS payload_key FROM {SOURCE_VIEW} AS p
 )
-SELECT p.*
-FROM {tables.payload} AS p
-LEFT ANTI JOIN processed AS d
-  ON p.databricks_request_id <=> d.databricks_request_id AND p.request_time <=> d.request_time
-WHERE p.request_time >= (SELECT since FROM watermark)
-QUALIFY ROW_NUMBER() OVER (PARTITION BY p.databricks_request_id, p.request_time ORDER BY p.status_code) = 1
+SELECT {names}
+FROM source AS s
+LEFT ANTI JOIN processed AS d ON s.payload_key = d.k
+QUALIFY ROW_NUMBER() OVER (
+  PARTITION BY s.payload_key
+  ORDER BY CASE WHEN s.status_code = 200 THEN 0 ELSE 1 END, s.request_time NULLS LAST
+) = 1
+"""
+
+
+def accounting_sql(tables: ModelTables) -> str:
+    """Every payload identity of SOURCE_VIEW: in the inference log, else in the quarantine, else lost."""
+    log, quarantine = tables.inference_log, tables.quarantine
+    return f"""
+WITH rows_in AS (
+  SELECT DISTINCT {payload_key("databricks_request_id", "request_time")} AS k FROM {SOURCE_VIEW}
+),
+unpacked AS (SELECT DISTINCT databricks_request_id AS k FROM {log} WHERE databricks_request_id IS NOT NULL),
+quarantined AS (SELECT DISTINCT {payload_key("databricks_request_id", "request_time")} AS k FROM {quarantine})
+SELECT
+  COUNT(*) AS rows_in,
+  COUNT(u.k) AS unpacked,
+  COUNT(CASE WHEN u.k IS NULL THEN q.k END) AS quarantined,
+  COUNT(CASE WHEN u.k IS NULL AND q.k IS NULL THEN 1 END) AS lost
+FROM rows_in AS i
+LEFT JOIN unpacked AS u ON i.k = u.k
+LEFT JOIN quarantined AS q ON i.k = q.k
+"""
+
+
+def last_run_sql(tables: ModelTables) -> str:
+    return f"""
+SELECT payload_table_id, payload_version FROM {tables.unpack_runs}
+WHERE payload_table = '{tables.payload}' AND payload_version IS NOT NULL
+ORDER BY payload_version DESC, finished_at DESC LIMIT 1
 """
 
 
@@ -126,50 +200,108 @@ LEFT SEMI JOIN {tables.inference_log} AS t
 def check_tables(engine: TableEngine, tables: ModelTables, model: Model) -> None:
     """Step 1: fail before any write if a table is missing or lacks columns."""
     engine.require_columns(tables.payload, PAYLOAD_COLUMNS)
-    for name, columns in ((tables.inference_log, inference_log_columns(model)), (tables.quarantine, QUARANTINE_COLUMNS)):
+    owned = (
+        (tables.inference_log, inference_log_columns(model)),
+        (tables.quarantine, QUARANTINE_COLUMNS),
+        (tables.unpack_runs, UNPACK_RUN_COLUMNS),
+    )
+    for name, columns in owned:
         if engine.exists(name):
             engine.require_columns(name, columns)
     if engine.exists(tables.labels):
         engine.require_columns(tables.labels, labels_columns(model))
 
 
+def choose_source(
+    engine: TableEngine, tables: ModelTables, full: bool, progress: Callable[[str], None]
+) -> tuple[str, TableVersion, int]:
+    """Step 2: register SOURCE_VIEW; return (read mode, payload-table version read, rows).
+
+    The starting point is the payload-table version the last finished run read up to (table
+    unpack_runs), never a time found in the data. "changes": rows inserted by the later commits
+    (Delta change data feed). "snapshot": the whole table as of its current version, on the
+    first run, with --full, after the table was re-created (new Delta id) or restored to an
+    older version, or when the feed cannot be read; the anti-join on processed payloads keeps
+    it idempotent, it only costs a longer read. "none": no commit since the last run."""
+    current = engine.table_version(tables.payload)
+    last = engine.query(last_run_sql(tables)) if engine.exists(tables.unpack_runs) else None
+    reason = "--full"
+    if not full:
+        if last is None or last.empty:
+            reason = "first run"
+        elif current.version is None:
+            reason = "the payload table has no Delta version"
+        elif str(last["payload_table_id"].iloc[0]) != str(current.table_id):
+            reason = "the payload table was re-created"
+        elif int(last["payload_version"].iloc[0]) > current.version:
+            reason = f"the payload table went back to version {current.version}"
+        else:
+            since = int(last["payload_version"].iloc[0])
+            if since == current.version:
+                return "none", current, 0
+            try:
+                rows = engine.register_changes(tables.payload, PAYLOAD_NAMES, since + 1, current.version, SOURCE_VIEW)
+                progress(f"unpack: reading rows inserted into {tables.payload} in versions {since + 1}-{current.version}")
+                return "changes", current, rows
+            except ChangesUnavailable as exc:
+                reason = str(exc)
+    rows = engine.register_snapshot(tables.payload, PAYLOAD_NAMES, current.version, SOURCE_VIEW)
+    at = f" as of version {current.version}" if current.version is not None else ""
+    progress(f"unpack: reading all of {tables.payload}{at} ({reason})")
+    return "snapshot", current, rows
+
+
+def record_run_sql(tables: ModelTables, result: UnpackResult, current: TableVersion, started: pd.Timestamp) -> str:
+    def lit(value) -> str:
+        if value is None:
+            return "NULL"
+        return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+    return f"""
+SELECT {lit(tables.payload)} AS payload_table, {lit(current.table_id)} AS payload_table_id,
+       CAST({lit(current.version)} AS BIGINT) AS payload_version, {lit(result.read_mode)} AS read_mode,
+       CAST({result.payload_rows} AS BIGINT) AS payload_rows, CAST({result.accounted_unpacked} AS BIGINT) AS unpacked,
+       CAST({result.accounted_quarantined} AS BIGINT) AS quarantined,
+       CAST({result.inserted} AS BIGINT) AS inference_rows_written,
+       TIMESTAMP '{started.strftime("%Y-%m-%d %H:%M:%S.%f")}+00:00' AS started_at, current_timestamp() AS finished_at
+"""
+
+
 def unpack_payloads(
     ctx: JobContext,
-    lookback_hours: int | None = DEFAULT_LOOKBACK_HOURS,
+    *,
+    full: bool = False,
     progress: Callable[[str], None] = print,
     engine: TableEngine | None = None,
+    now: pd.Timestamp | None = None,
 ) -> UnpackResult:
-    """Unpack new payloads and join late labels. `lookback_hours=None` rescans every payload
-    row (still idempotent). Raises TableError (nothing written) if a table is unusable."""
+    """Unpack new payloads and join late labels. `full=True` reads the whole payload table
+    (still idempotent). `now` (UTC, default: the clock) is the run's start: later request
+    times are quarantined. Raises TableError (nothing written) if a table is unusable and
+    RowsLost (run not recorded, so the next run reads the same rows again) if the accounting
+    finds a payload row neither unpacked nor quarantined."""
     engine = engine or engine_for(ctx)
     tables, model = ctx.tables, ctx.model
+    started = (now or pd.Timestamp.now(tz="UTC")).tz_convert("UTC")
     check_tables(engine, tables, model)
     engine.create_if_missing(tables.inference_log, inference_log_columns(model))
     engine.create_if_missing(tables.quarantine, QUARANTINE_COLUMNS)
+    engine.create_if_missing(tables.unpack_runs, UNPACK_RUN_COLUMNS)
 
     result = UnpackResult()
-    progress(f"unpack: reading new rows of {tables.payload}")
-    parse = functools.partial(parse_payloads, model=model)
-    engine.map_rows(new_payloads_sql(tables, model, lookback_hours), parse, unpacked_columns(model), UNPACKED_VIEW)
-    # Counts first: on Spark the view is recomputed by each statement, and the writes below
-    # change what "not unpacked yet" means (harmless for the MERGEs, which are keyed).
-    counts = engine.query(
-        f"SELECT COUNT(*) AS payloads FROM (SELECT DISTINCT databricks_request_id, `{model.timestamp_column}` "
-        f"FROM {UNPACKED_VIEW}) AS p"
-    )
-    result.payload_rows = int(counts["payloads"].iloc[0])
-    result.reasons = {str(r.reason): int(r.n) for r in engine.query(reasons_sql()).itertuples()}
-    progress(f"unpack: {result.payload_rows} new payload rows, {sum(result.reasons.values())} unusable")
-
-    result.inserted = engine.insert_new(
-        tables.inference_log, good_rows_sql(model), ["databricks_request_id", "row_index"], inference_log_columns(model)
-    )
-    result.quarantined = engine.insert_new(
-        tables.quarantine, quarantine_rows_sql(model), ["databricks_request_id", "request_time"], QUARANTINE_COLUMNS
-    )
-    progress(f"unpack: {result.inserted} inference-log rows written, {result.quarantined} payloads quarantined")
-    for reason, n in result.reasons.items():
-        progress(f"unpack:   quarantined x{n}: {reason}")
+    result.read_mode, current, _ = choose_source(engine, tables, full, progress)
+    result.payload_version = current.version
+    if result.read_mode == "none":
+        progress(f"unpack: no new commits in {tables.payload} since the last run (version {current.version})")
+    else:
+        _unpack_new(engine, ctx, started, result, progress)
+        _account(engine, tables, result, progress)
+        engine.insert_new(
+            tables.unpack_runs,
+            record_run_sql(tables, result, current, started),
+            ["payload_table", "payload_table_id", "payload_version", "started_at"],
+            UNPACK_RUN_COLUMNS,
+        )
 
     if engine.exists(tables.labels):
         label = model.label.name
@@ -186,15 +318,59 @@ def unpack_payloads(
     return result
 
 
+def _account(engine: TableEngine, tables: ModelTables, result: UnpackResult, progress: Callable[[str], None]) -> None:
+    """Step 5: rows in = unpacked + quarantined, or RowsLost (and the run is not recorded)."""
+    counts = engine.query(accounting_sql(tables)).iloc[0]
+    result.payload_rows = int(counts["rows_in"])
+    result.accounted_unpacked = int(counts["unpacked"])
+    result.accounted_quarantined = int(counts["quarantined"])
+    result.lost = int(counts["lost"])
+    progress(
+        f"unpack: check: {result.payload_rows} payload rows in = {result.accounted_unpacked} unpacked "
+        f"+ {result.accounted_quarantined} quarantined" + (f" + {result.lost} LOST" if result.lost else "")
+    )
+    if result.lost:
+        raise RowsLost(
+            f"{result.lost} of {result.payload_rows} payload rows read are neither in {tables.inference_log} nor in "
+            f"{tables.quarantine}; the run is not recorded, so the next run reads them again"
+        )
+
+
+def _unpack_new(
+    engine: TableEngine, ctx: JobContext, started: pd.Timestamp, result: UnpackResult, progress: Callable[[str], None]
+) -> None:
+    """Steps 3-4: parse the payloads not processed yet and write both kinds of rows."""
+    tables, model = ctx.tables, ctx.model
+    parse = functools.partial(parse_payloads, model=model, now=started)
+    engine.map_rows(new_payloads_sql(tables), parse, unpacked_columns(model), UNPACKED_VIEW)
+    # Counts first: on Spark the view is recomputed by each statement, and the writes below
+    # change what "not unpacked yet" means (harmless for the MERGEs, which are keyed).
+    counts = engine.query(
+        f"SELECT COUNT(DISTINCT {payload_key('databricks_request_id', '`' + model.timestamp_column + '`')}) AS payloads "
+        f"FROM {UNPACKED_VIEW}"
+    )
+    result.new_payloads = int(counts["payloads"].iloc[0])
+    result.reasons = {str(r.reason): int(r.n) for r in engine.query(reasons_sql()).itertuples()}
+    progress(f"unpack: {result.new_payloads} new payloads, {sum(result.reasons.values())} unusable")
+
+    result.inserted = engine.insert_new(
+        tables.inference_log, good_rows_sql(model), ["databricks_request_id", "row_index"], inference_log_columns(model)
+    )
+    result.quarantined = engine.insert_new(
+        tables.quarantine, quarantine_rows_sql(model), ["databricks_request_id", "request_time"], QUARANTINE_COLUMNS
+    )
+    progress(f"unpack: {result.inserted} inference-log rows written, {result.quarantined} payloads quarantined")
+    for reason, n in result.reasons.items():
+        progress(f"unpack:   quarantined x{n}: {reason}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_context_arguments(parser, reads_a_run=True)
     parser.add_argument(
-        "--lookback-hours",
-        type=int,
-        default=DEFAULT_LOOKBACK_HOURS,
-        help=f"re-read payloads this long before the newest unpacked request (default {DEFAULT_LOOKBACK_HOURS})",
+        "--full",
+        action="store_true",
+        help="read the whole payload table, not only the rows inserted since the last run (still idempotent)",
     )
-    parser.add_argument("--full", action="store_true", help="re-read the whole payload table (still idempotent)")
     parser.add_argument(
         "--no-retention",
         action="store_true",
@@ -206,10 +382,13 @@ def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
     try:
         engine = engine_for(ctx)
-        unpack_payloads(ctx, lookback_hours=None if args.full else args.lookback_hours, engine=engine)
+        unpack_payloads(ctx, full=args.full, engine=engine)
         if not args.no_retention:
             enforce_retention(ctx, engine=engine)
     except TableError as exc:
         print(f"lakemon unpack: {exc} (nothing was written)")
         return 2
+    except RowsLost as exc:
+        print(f"lakemon unpack: {exc}")
+        return 1
     return 0

@@ -27,6 +27,12 @@ def home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("lakemon_home")
 
 
+@pytest.fixture
+def uctx(tmp_path) -> JobContext:
+    """A fresh embedded home per test (the unpack tests write tables)."""
+    return JobContext.load(DEV_ENV, home=tmp_path / "home")
+
+
 @pytest.fixture(scope="session")
 def ctx(home) -> JobContext:
     return JobContext.load(DEV_ENV, home=home)

@@ -8,74 +8,16 @@ import json
 import pandas as pd
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, write_deltalake
+from deltalake import write_deltalake
 from jobs_helpers import DEV_ENV, quiet, write_env
+from unpack_helpers import REC, REC2, T0, log, payload, response, version, write_labels, write_payloads
 
-from lakemon.tables import inference_log_columns, labels_columns
+from lakemon.tables import inference_log_columns
 from lakemon_jobs.cli import main
 from lakemon_jobs.context import JobContext
-from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 from lakemon_jobs.payloads import parse_payloads
-from lakemon_jobs.tables import TableError, arrow_schema, engine_for
+from lakemon_jobs.tables import TableError, engine_for
 from lakemon_jobs.unpack import unpack_payloads
-
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-REC = {
-    "id": "Secret Identity", "align": "Good Characters", "eye": None, "hair": "Brown Hair",
-    "sex": "Male Characters", "gsm": None, "appearances": 10, "year": 1990.0,
-}
-REC2 = {**REC, "align": "Bad Characters", "appearances": 3.0, "year": None}
-
-
-def response(*probas: float) -> str:
-    return json.dumps({"predictions": [{"prediction": int(p >= 0.5), "prediction_proba": p} for p in probas]})
-
-
-def payload(i: int, request, response_text: str | None, status: int = 200, served: str | None = "alive_classifier-3",
-            minutes: int | None = None) -> dict:
-    return {
-        "databricks_request_id": f"req-{i}",
-        "client_request_id": f"client-{i}",
-        "request_date": T0.date(),
-        "request_time": T0 + dt.timedelta(minutes=i if minutes is None else minutes),
-        "status_code": status,
-        "sampling_fraction": 1.0,
-        "execution_duration_ms": 5,
-        "request": request if isinstance(request, str) else json.dumps(request),
-        "response": response_text,
-        "logging_error_codes": [],
-        "served_entity_id": served,
-        "requester": "tester",
-    }
-
-
-def write_payloads(ctx, rows: list[dict], mode: str = "append") -> None:
-    path = str(ctx.runtime.table_path(ctx.tables.payload))
-    write_deltalake(path, pa.Table.from_pylist(rows, schema=PAYLOAD_SCHEMA), mode=mode)
-
-
-def write_labels(ctx, rows: list[tuple[str, int, int | None, int]]) -> None:
-    """(client_request_id, row_index, label, minutes after T0)."""
-    table = pa.Table.from_pylist(
-        [{"client_request_id": c, "row_index": r, "alive": y, "label_time": T0 + dt.timedelta(minutes=m)} for c, r, y, m in rows],
-        schema=arrow_schema(labels_columns(ctx.model)),
-    )
-    write_deltalake(str(ctx.runtime.table_path(ctx.tables.labels)), table, mode="append")
-
-
-def log(ctx) -> pd.DataFrame:
-    frame = engine_for(ctx).read_table(ctx.tables.inference_log)
-    return frame.sort_values(["databricks_request_id", "row_index"]).reset_index(drop=True)
-
-
-def version(ctx, table: str) -> int:
-    return DeltaTable(str(ctx.runtime.table_path(table))).version()
-
-
-@pytest.fixture
-def uctx(tmp_path) -> JobContext:
-    return JobContext.load(DEV_ENV, home=tmp_path / "home")
-
 
 ALL_FORMATS = [
     payload(1, {"dataframe_records": [REC, REC2]}, response(0.9, 0.2)),
@@ -115,7 +57,7 @@ def test_rerun_and_duplicate_payload_rows_add_nothing(uctx):
     log_version = version(uctx, uctx.tables.inference_log)
     again = unpack_payloads(uctx, progress=quiet)
     assert (again.payload_rows, again.inserted, again.quarantined) == (0, 0, 0)
-    full = unpack_payloads(uctx, lookback_hours=None, progress=quiet)  # rescan everything: still nothing new
+    full = unpack_payloads(uctx, full=True, progress=quiet)  # rescan everything: still nothing new
     assert full.inserted == 0
     assert len(log(uctx)) == 3
     assert version(uctx, uctx.tables.inference_log) == log_version  # no empty commits either
@@ -158,7 +100,7 @@ def test_malformed_and_non_200_rows_are_quarantined_and_good_rows_kept(uctx):
     assert quarantine.loc["req-20", "request"] == "{not json"  # raw payload kept for inspection
     assert quarantine.loc["req-21", "status_code"] == 500
     assert sorted(set(log(uctx)["databricks_request_id"])) == ["req-1", "req-2"]
-    again = unpack_payloads(uctx, lookback_hours=None, progress=quiet)
+    again = unpack_payloads(uctx, full=True, progress=quiet)
     assert again.quarantined == 0 and len(engine_for(uctx).read_table(uctx.tables.quarantine)) == 7
 
 
@@ -209,7 +151,9 @@ def test_names_come_from_the_env_file(tmp_path):
     write_payloads(ctx, ALL_FORMATS[:1])
     unpack_payloads(ctx, progress=quiet)
     tables = ctx.runtime.root / "tables" / "other_cat" / "other_schema"
-    assert sorted(p.name for p in tables.iterdir()) == ["hero_model_inference_log", "hero_model_payload", "hero_model_payload_quarantine"]
+    assert sorted(p.name for p in tables.iterdir()) == [
+        "hero_model_inference_log", "hero_model_payload", "hero_model_payload_quarantine", "hero_model_unpack_runs"
+    ]
 
 
 def test_parse_payloads_is_a_pure_function_of_the_batch(uctx):

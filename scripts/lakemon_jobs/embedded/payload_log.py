@@ -4,7 +4,8 @@ The logging layer records one row per request from many handler threads. Writing
 per request would make thousands of tiny files and commits; the writer buffers rows and appends
 them in batches (every `batch_rows` rows, and on flush/close), one Delta commit per batch.
 Rows are validated against PAYLOAD_SCHEMA when the batch is built, so a wrong type fails loudly
-in the layer instead of corrupting the table unpack reads.
+in the layer instead of corrupting the table unpack reads. The table is created with change data
+feed on, like the AI gateway's (unpack reads the rows inserted since its last run from the feed).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from ..payload_table import PAYLOAD_SCHEMA
+from ..payload_table import PAYLOAD_SCHEMA, PAYLOAD_TABLE_PROPERTIES
 
 
 class PayloadLog:
@@ -46,7 +47,8 @@ class PayloadLog:
             try:
                 batch = pa.Table.from_pylist(rows, schema=PAYLOAD_SCHEMA)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                write_deltalake(str(self.path), batch, mode="append")
+                # configuration only applies when this append creates the table
+                write_deltalake(str(self.path), batch, mode="append", configuration=PAYLOAD_TABLE_PROPERTIES)
             except Exception:
                 with self._lock:  # keep the rows: a later flush may succeed; never drop logs silently
                     self._buffer[:0] = rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
@@ -13,6 +14,20 @@ from lakemon.config.model import Column
 
 class TableError(RuntimeError):
     """A table is missing or has the wrong columns: the job stops before writing anything."""
+
+
+class ChangesUnavailable(RuntimeError):
+    """The table's change data feed cannot be read for these versions (not enabled, vacuumed,
+    or not a Delta table): the caller reads a snapshot instead."""
+
+
+@dataclass(frozen=True)
+class TableVersion:
+    """Which table (its Delta id: a dropped and re-created table gets a new one) at which commit."""
+
+    table_id: str | None
+    version: int | None
+    """None when the engine cannot tell (not a Delta table): the caller reads the whole table."""
 
 
 class TableEngine(ABC):
@@ -62,6 +77,21 @@ class TableEngine(ABC):
 
     @abstractmethod
     def read_table(self, name: str) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def table_version(self, name: str) -> TableVersion:
+        """The table's Delta id and current commit version."""
+
+    @abstractmethod
+    def register_changes(self, name: str, columns: list[str], start: int, end: int, view: str) -> int:
+        """Register view `view` = the rows inserted into `name` by commits `start`..`end`
+        (inclusive), read from its change data feed, with these columns. Returns how many rows
+        it has. ChangesUnavailable if the feed cannot be read for those versions."""
+
+    @abstractmethod
+    def register_snapshot(self, name: str, columns: list[str], version: int | None, view: str) -> int:
+        """Register view `view` = every row of `name` as of commit `version` (None: the current
+        rows), with these columns. Returns how many rows it has."""
 
     def require_columns(self, name: str, columns: list[Column]) -> None:
         """Fail with a clear message if `name` lacks any of the columns (extra columns are fine)."""

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from deltalake import DeltaTable, write_deltalake
 from sqlglot import exp
@@ -16,7 +18,7 @@ from sqlglot import exp
 from lakemon.config.model import Column
 
 from ..runtime import LocalRuntime
-from .engine import TableEngine, TableError, key_predicate
+from .engine import ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
 from .schemas import arrow_schema, to_arrow
 
 
@@ -69,6 +71,34 @@ class LocalEngine(TableEngine):
     def _arrow(self, sql: str, columns: list[Column]):
         return to_arrow(self.query(sql), columns)
 
+    def table_version(self, name: str) -> TableVersion:
+        table = self._table(name)
+        return TableVersion(table_id=table.metadata().id, version=table.version())
+
+    def register_changes(self, name: str, columns: list[str], start: int, end: int, view: str) -> int:
+        """deltalake's change data feed reader; like Databricks, only when the table has
+        `delta.enableChangeDataFeed = true` (so both engines take the same path)."""
+        table = self._table(name)
+        if table.metadata().configuration.get("delta.enableChangeDataFeed", "false").lower() != "true":
+            raise ChangesUnavailable(f"change data feed is not enabled on {name}")
+        try:
+            changes = pa.table(table.load_cdf(starting_version=start, ending_version=end, columns=[*columns, "_change_type"]))
+        except Exception as exc:  # deltalake raises its own error types (DeltaError, ...)
+            raise ChangesUnavailable(f"cannot read the change data feed of {name} for versions {start}-{end}: {exc}") from None
+        changes = _no_string_views(changes)
+        return self._register(view, changes.filter(pc.equal(changes["_change_type"], "insert")).select(columns))
+
+    def register_snapshot(self, name: str, columns: list[str], version: int | None, view: str) -> int:
+        table = self._table(name)
+        if version is not None:
+            table = DeltaTable(self._path(name), version=version)
+        return self._register(view, table.to_pyarrow_dataset().to_table(columns=columns))
+
+    def _register(self, view: str, data: pa.Table) -> int:
+        self.con.register(view, data)
+        self._views.add(view)
+        return data.num_rows
+
     # --- transforming ----------------------------------------------------------------------------
 
     def map_rows(
@@ -119,6 +149,13 @@ class LocalEngine(TableEngine):
 
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         write_deltalake(self._path(name), to_arrow(frame, columns), mode="overwrite", schema_mode="overwrite")
+
+
+def _no_string_views(data: pa.Table) -> pa.Table:
+    """string_view columns (deltalake's change-feed reader) as plain strings, which every
+    pyarrow kernel and DuckDB take."""
+    fields = [pa.field(f.name, pa.string() if f.type == pa.string_view() else f.type) for f in data.schema]
+    return data.cast(pa.schema(fields))
 
 
 def _local_keys(keys: list[str]) -> str:

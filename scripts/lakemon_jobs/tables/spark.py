@@ -14,7 +14,7 @@ import pandas as pd
 
 from lakemon.config.model import Column
 
-from .engine import TableEngine, TableError, key_predicate
+from .engine import ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
 from .schemas import spark_ddl
 
 
@@ -38,6 +38,36 @@ class SparkEngine(TableEngine):
 
     def read_table(self, name: str) -> pd.DataFrame:
         return self.spark.table(name).toPandas()
+
+    def table_version(self, name: str) -> TableVersion:
+        """DESCRIBE DETAIL (id) and DESCRIBE HISTORY (version) of a Delta table; both None for
+        a table that is not Delta (the caller then reads the whole table)."""
+        try:
+            table_id = self.spark.sql(f"DESCRIBE DETAIL {name}").collect()[0]["id"]
+            version = self.spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"]
+        except Exception:  # noqa: BLE001 - AnalysisException & co.: not a Delta table
+            return TableVersion(table_id=None, version=None)
+        return TableVersion(table_id=str(table_id), version=int(version))
+
+    def register_changes(self, name: str, columns: list[str], start: int, end: int, view: str) -> int:
+        """table_changes (https://docs.databricks.com/sql/language-manual/functions/table_changes):
+        errors when change data feed is off or the versions are no longer available; counted
+        here so that such an error surfaces now, as ChangesUnavailable."""
+        names = ", ".join(f"`{c}`" for c in columns)
+        frame = self.spark.sql(
+            f"SELECT {names} FROM table_changes('{name}', {int(start)}, {int(end)}) WHERE _change_type = 'insert'"
+        )
+        try:
+            frame.createOrReplaceTempView(view)
+            return int(self.spark.sql(f"SELECT COUNT(*) AS n FROM {view}").collect()[0]["n"])
+        except Exception as exc:  # noqa: BLE001 - AnalysisException, SparkConnectGrpcException, ...
+            raise ChangesUnavailable(f"cannot read the change data feed of {name} for versions {start}-{end}: {exc}") from None
+
+    def register_snapshot(self, name: str, columns: list[str], version: int | None, view: str) -> int:
+        names = ", ".join(f"`{c}`" for c in columns)
+        as_of = f" VERSION AS OF {int(version)}" if version is not None else ""
+        self.spark.sql(f"SELECT {names} FROM {name}{as_of}").createOrReplaceTempView(view)
+        return int(self.spark.sql(f"SELECT COUNT(*) AS n FROM {view}").collect()[0]["n"])
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.spark.sql(sql).toPandas()
