@@ -355,12 +355,26 @@ def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None =
         pass
     kept: list[dict[str, Any]] = []
     for payload, payload_rows in zip(payloads, per_payload, strict=True):
-        try:
-            writable_frame(payload_rows, columns)
+        problem = _write_problem(payload_rows, columns)
+        if problem is None:
             kept.extend(payload_rows)
-        except Exception as exc:  # noqa: BLE001
-            kept.append(_quarantine_row(payload, f"cannot be written: {type(exc).__name__}: {exc}", model))
+            continue
+        reason = payload_rows[0].get("reason") or f"cannot be written: {problem}"
+        row = _quarantine_row(payload, reason, model)
+        if _write_problem([row], columns):  # even the raw row does not fit: keep the texts, name the rest
+            odd = f"request_time {payload.get('request_time')!s}, status_code {payload.get('status_code')!s}"
+            row = {**row, model.timestamp_column: None, "status_code": None, "reason": safe_text(f"{reason} ({odd})", REASON_MAX_CHARS)}
+        kept.append(row)
     return writable_frame(kept, columns)
+
+
+def _write_problem(rows: list[dict[str, Any]], columns: list[Column]) -> str | None:
+    """Why these rows cannot be written (any conversion error), or None."""
+    try:
+        writable_frame(rows, columns)
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def writable_frame(rows: list[dict[str, Any]], columns: list[Column]) -> pd.DataFrame:
@@ -379,8 +393,8 @@ def typed_frame(rows: list[dict[str, Any]], columns: list[Column]) -> pd.DataFra
     Arrow expect: integers stay integers even with nulls)."""
     frame = pd.DataFrame.from_records(rows, columns=[c.name for c in columns])
     for c in columns:
-        if c.type == "timestamp":
-            frame[c.name] = pd.to_datetime(frame[c.name], utc=True)
+        if c.type == "timestamp":  # microseconds, as Delta stores them: years 1-9999, not only 1677-2262
+            frame[c.name] = frame[c.name].astype("datetime64[us, UTC]")
         elif c.type in _PANDAS_DTYPES:
             frame[c.name] = frame[c.name].astype(_PANDAS_DTYPES[c.type])
     return frame
