@@ -1,10 +1,9 @@
 """Acceptance of issue 7: the documented example app synthesizes from an installed wheel.
 
 Not from the source tree: the wheel is built, installed into a fresh virtual environment (no
-system site packages, no editable install, no PYTHONPATH), and the example's code block is run
-from a scratch directory outside the repository. `-c requirements.lock` only pins the versions
-the resolver picks (and lets uv reuse its warm cache); the dependencies come from the wheel's
-own metadata, so a missing dependency in pyproject.toml fails this test.
+system site packages, no editable install, no PYTHONPATH; the session's `installed` fixture in
+conftest.py, shared with the starter test), and the example's code block is run from a scratch
+directory outside the repository.
 """
 
 from __future__ import annotations
@@ -14,17 +13,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from ado_pipeline import REPO, job_steps, load_pipeline, stages, step_script
-from wheel_build import build_wheel, uv_executable
 
 DOCS_WITH_EXAMPLE = ["docs/using-lakemon.md", "README.md"]
 EXAMPLE_BLOCK = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
-INSTALL_TIMEOUT_S = 600
 RUN_TIMEOUT_S = 300
 
 RUNNER = """
@@ -60,42 +56,6 @@ def clean_environment(scratch: Path, wheel: Path) -> dict[str, str]:
     }
     (scratch / "tmp").mkdir(exist_ok=True)
     return env
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(python of a fresh venv with the wheel installed, the wheel, its site-packages)."""
-    root = tmp_path_factory.mktemp("example-app")
-    wheel = build_wheel(root / "dist")
-    venv = root / "venv"
-    uv = uv_executable()
-    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    done = subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(python),
-            "-c",
-            str(REPO / "requirements.lock"),
-            str(wheel),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_S,
-    )
-    assert done.returncode == 0, f"installing the wheel failed:\n{done.stderr[-3000:]}"
-    site = subprocess.run(
-        [python, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.strip()
-    return python, wheel, Path(site)
 
 
 def test_the_venv_is_clean(installed):

@@ -9,7 +9,6 @@ import zipfile
 
 import pytest
 from ado_pipeline import REPO
-from wheel_build import build_wheel
 
 import lakemon
 
@@ -18,8 +17,8 @@ SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+def wheel(built_wheel):
+    return built_wheel
 
 
 @pytest.fixture(scope="module")
