@@ -120,6 +120,10 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'lakemon' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
+    if isinstance(value, type) and type(value).__name__ in ("JSIIMeta", "JSIIAbstractClass"):
+        from ._signatures import init_signature
+
+        init_signature(value)  # help()/inspect show the constructor, not jsii's (*args, **kwargs)
     globals()[name] = value
     return value
 

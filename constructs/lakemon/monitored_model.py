@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from ._signatures import init_signature
 from .alerting import AlertDestination, DriftAlert, QualityAlert
 from .catalog import ModelCatalog
 from .config.model import Environment, Model
@@ -18,6 +19,7 @@ from .stack import LakemonStack
 from .tables import ModelTables
 
 
+@init_signature
 class MonitoredModel(Construct):
     """A watched model: catalog objects, endpoint, inference-log/baseline/labels tables, quality
     monitor, destinations, drift and quality alerts, training and monitoring jobs.
@@ -29,10 +31,24 @@ class MonitoredModel(Construct):
         MonitoredModel(stack, "alive", env=env, model=env.model())
         app.synth()
 
-    Props: env, model; warehouse_id (default: env.workspace.warehouse_id or var.warehouse_id);
-    wheel (only outside a LakemonStack: the lakemon wheel the jobs install).
+    Args:
+        scope: where the model's constructs go; normally the environment's `LakemonStack`,
+            which shares the schema, artifacts volume, wheel and destinations across models.
+        id: construct id, unique within `scope` (e.g. the model name with `-` for `_`); it is
+            part of every resource's construct path, which policy findings name.
+        env: the validated environment (`load_environment("envs/dev.yml")`): catalog, schema,
+            serving, monitoring, alerts, permissions and jobs settings all come from it.
+        model: the served model, an entry of `env.models` (`env.model()` is the first,
+            `env.model("name")` picks one).
+        warehouse_id: SQL warehouse for the tables, the monitor and the alerts. Default: the
+            stack's (`workspace.warehouse_id`, else the Terraform variable `warehouse_id`);
+            required outside a LakemonStack when the env file has none.
+        wheel: lakemon wheel file for the jobs, used only outside a LakemonStack (inside one,
+            the stack's `wheel` applies). Default: $LAKEMON_WHEEL, else built from a source
+            tree, else none: the jobs install `lakemon[jobs]==<version>` from `jobs.package_index`.
+
     Attributes: catalog, endpoint, inference_log, baseline, labels, monitor, destinations,
-    drift_alert, quality_alert (None without a label), artifacts, training, monitoring.
+    drift_alert, quality_alert (None without a label), artifacts, training, monitoring, tables.
     """
 
     def __init__(

@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 
 from constructs import Construct
 
+from ._signatures import init_signature
 from .config.model import AzurermState, Environment
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .jobs import JobArtifacts
 
 
+@init_signature
 class LakemonStack(TerraformStack):
     """The Terraform stack of one lakemon environment, named after it (`dev` for envs/dev.yml).
 
@@ -35,9 +37,11 @@ class LakemonStack(TerraformStack):
         MonitoredModel(stack, "alive", env=env, model=env.model())
         app.synth()
 
-    Props:
-      env: the validated environment config.
-      stack_id: stack name; defaults to `env.name`.
+    Args:
+      scope: the cdktf `App`.
+      env: the validated environment (`load_environment("envs/dev.yml")`): provider host,
+        state backend, policy packs (`protect_data`) and the shared schema come from it.
+      stack_id: stack name. Default: `env.name` (`dev` for envs/dev.yml).
       wheel: path of a lakemon wheel to upload for the jobs. Default: $LAKEMON_WHEEL, else
         built from the source tree (this repository), else no file: the jobs install
         `lakemon[jobs]==<version>` from `jobs.package_index` (default: the workspace's default

@@ -8,8 +8,10 @@ file, the key path and what is allowed.
 
 from __future__ import annotations
 
+import inspect
 from enum import StrEnum
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,9 +32,50 @@ Principal = Annotated[str, Field(min_length=1)]
 
 
 class Strict(BaseModel):
-    """Base for every config section: unknown keys are errors, values are not coerced across types."""
+    """Base for every config section: unknown keys are errors, values are not coerced across types.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=False)
+    Each field's docstring becomes its description (`use_attribute_docstrings`), and the class
+    docstring gets a "Fields" list (key, type, default, description) built from them, so
+    `help(Environment)` and IDE hovers show every key with its default, AWS CDK props style.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=False, use_attribute_docstrings=True
+    )
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__doc__ = fields_doc(cls)
+
+
+def _type_name(annotation: object) -> str:
+    """A readable type: `str` for `Annotated[str, <validator>]`, `'a' | 'b'` for a Literal."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin in (Union, UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin is not None:
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', repr(origin))}[{inner}]"
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", repr(annotation))
+
+
+def fields_doc(cls: type[BaseModel]) -> str:
+    """The class docstring followed by one entry per field: key: type (default) and description."""
+    lines = [inspect.cleandoc(cls.__doc__ or cls.__name__), "", "Fields (YAML keys):"]
+    for name, field in cls.model_fields.items():
+        key = field.alias or name
+        default = "required" if field.is_required() else f"default {field.get_default(call_default_factory=True)!r}"
+        lines.append(f"  {key}: {_type_name(field.annotation)} ({default})")
+        if field.description:
+            lines += [f"      {line}" for line in field.description.splitlines()]
+    return "\n".join(lines)
 
 
 # --- workspace and state ------------------------------------------------------------------------
@@ -259,23 +302,34 @@ class Training(Strict):
 
 
 class Model(Strict):
+    """One served model (an entry of `models:`): its columns, endpoint, promotion and training."""
+
     name: Identifier
     """Registered model name; the Unity Catalog name is `<catalog>.<schema>.<name>`."""
     template: Literal["classification", "regression", "forecasting"] | None = None
     """Preset this model started from (see lakemon/templates); merged before validation."""
     problem_type: ProblemType
+    """`classification` or `regression`; picks the monitor's problem type and quality metrics."""
     features: tuple[Column, ...]
+    """Input columns `{name, type}` the model is served and monitored on."""
     label: Column
+    """Ground-truth column; labels arrive later and are joined into the inference log."""
     prediction: Column = Column(name="prediction", type="double")
+    """Output column of the model."""
     prediction_proba: Identifier | None = None
     """Probability of the positive class; classification only (enables ROC AUC)."""
     model_id_column: Identifier = "model_version"
+    """Inference-log column holding the served model version (the monitor's model id)."""
     timestamp_column: Identifier = "timestamp"
+    """Inference-log column holding the request time (the monitor's time axis)."""
     endpoint_name: EndpointName | None = None
     """Defaults to `<name>-<env>` with '_' turned into '-'."""
     slicing_exprs: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    """SQL expressions the monitor slices its metrics by (e.g. a categorical feature)."""
     promotion: Promotion = Promotion()
+    """When a newly trained challenger becomes the champion."""
     training: Training = Training()
+    """Training data, split and hyper-parameters."""
 
     @model_validator(mode="after")
     def _columns_consistent(self) -> Model:
@@ -303,21 +357,38 @@ class Model(Strict):
 
 
 class Environment(Strict):
+    """One environment file (`envs/<env>.yml`), validated: everything one stack is built from.
+
+    Load it with `load_environment(path)`; the README's configuration reference lists the same
+    keys with the policy rules they satisfy.
+    """
+
     name: Identifier
     """Equals the file name (dev for envs/dev.yml); the stack is named after it."""
     workspace: Workspace
+    """The Databricks workspace (host; optional SQL warehouse)."""
     state: State
+    """Terraform state: `azurerm` (one key per stack, AAD auth) or `local` (a trial)."""
     catalog: Identifier
+    """Unity Catalog catalog of the models, tables and artifacts volume."""
     schema_: Identifier = Field(alias="schema")
+    """Schema inside `catalog` (YAML key `schema`)."""
     protect_data: bool = False
-    """True in prod: tables holding logs, baselines and metrics get prevent_destroy."""
+    """True in prod: tables holding logs, baselines and metrics get prevent_destroy (policy LM-DATA-1)."""
     serving: Serving = Serving()
+    """Serving endpoint size, scaling, AI-gateway rate limits and tags."""
     inference: Inference = Inference()
+    """Inference-log retention."""
     monitoring: Monitoring = Monitoring()
+    """Monitor windows, refresh schedule (policy LM-MON-2), drift rule and quality threshold."""
     alerts: Alerts = Alerts()
+    """Failure recipients (policy LM-MON-1) and notification destinations."""
     permissions: Permissions = Permissions()
+    """Groups that may query, manage and read; `users` is refused (policy LM-SERVE-2)."""
     jobs: Jobs = Jobs()
+    """Where the jobs install lakemon from when no wheel file is uploaded."""
     models: tuple[Model, ...]
+    """The served models, one `MonitoredModel` each."""
 
     @model_validator(mode="after")
     def _unique_models(self) -> Environment:
