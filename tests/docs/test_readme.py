@@ -48,3 +48,15 @@ def test_every_config_key_is_documented():
                 if key not in documented and key not in {"name", "type"}:
                     missing.append(f"{obj.__name__}.{key}")
     assert not missing, f"config keys missing from README's configuration reference: {missing}"
+
+
+def test_every_policy_rule_is_documented_next_to_the_keys_that_satisfy_it():
+    from lakemon.policy import ALL_RULES
+
+    section = README.split("### Rules that can stop a synth")[1].split("\n## ")[0]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| `LM-")}
+    for rule in ALL_RULES:
+        row = rows.get(f"`{rule.id}` {rule.name}")
+        assert row, f"{rule.id} is missing from README's rules that can stop a synth"
+        for key in rule.config_keys:
+            assert key.split(":")[0] in row, f"{rule.id}: key {key} not named next to it"
