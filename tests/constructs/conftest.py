@@ -19,7 +19,9 @@ if not os.environ.get("LAKEMON_TEST_TMP"):
     os.environ["LAKEMON_TEST_TMP"] = _tmp
     os.environ["TMPDIR"] = _tmp
     tempfile.tempdir = None
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+from lakemon.tooling import quiet_cdktf_environment  # noqa: E402
+
+quiet_cdktf_environment()  # the jsii silence variable holds the Node major; set before cdktf starts Node
 
 import cdktf  # noqa: E402
 

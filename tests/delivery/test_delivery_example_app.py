@@ -51,7 +51,6 @@ def clean_environment(scratch: Path, wheel: Path) -> dict[str, str]:
         "HOME": os.environ.get("HOME", str(scratch)),
         "TMPDIR": str(scratch / "tmp"),
         "LAKEMON_WHEEL": str(wheel),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
         "CHECKPOINT_DISABLE": "1",
     }
     (scratch / "tmp").mkdir(exist_ok=True)
@@ -97,6 +96,7 @@ def test_example_app_synthesizes_from_the_installed_wheel(doc, installed, tmp_pa
         timeout=RUN_TIMEOUT_S,
     )
     assert done.returncode == 0, f"the example failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    assert "end-of-life" not in done.stderr, "the example's `import lakemon` did not quiet jsii's Node banner"
 
     probe = json.loads(done.stdout.split("LAKEMON-PROBE ", 1)[1].splitlines()[0])
     for package in ("lakemon", "lakemon_jobs"):
