@@ -58,6 +58,11 @@ _TIMESTAMP_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_loc
 """Timestamps pandas (and so mapInPandas) can hold: about 1677-09-22 to 2262-04-11."""
 
 
+OUT_OF_RANGE_TIME = "request_time_out_of_range"
+"""Input column set (as text) instead of request_time when that is outside the years pandas can
+hold (unpack.PANDAS_TIME_RANGE); such a payload is quarantined."""
+
+
 class PayloadError(ValueError):
     """Why one payload row cannot be unpacked (becomes the quarantine reason)."""
 
@@ -281,6 +286,8 @@ def unpack_payload(row: dict[str, Any], model: Model, now: pd.Timestamp | None =
     """One payload row -> its inference-log rows. PayloadError if the payload is unusable."""
     if not row.get("databricks_request_id"):
         raise PayloadError("databricks_request_id is null: the payload cannot be identified")
+    if row.get(OUT_OF_RANGE_TIME):
+        raise PayloadError(f"request_time {row[OUT_OF_RANGE_TIME]} is outside the years 1678-2261")
     problem = request_time_problem(row.get("request_time"), now)
     if problem:
         raise PayloadError(problem)
@@ -393,8 +400,19 @@ def typed_frame(rows: list[dict[str, Any]], columns: list[Column]) -> pd.DataFra
     Arrow expect: integers stay integers even with nulls)."""
     frame = pd.DataFrame.from_records(rows, columns=[c.name for c in columns])
     for c in columns:
-        if c.type == "timestamp":  # microseconds, as Delta stores them: years 1-9999, not only 1677-2262
-            frame[c.name] = frame[c.name].astype("datetime64[us, UTC]")
+        if c.type == "timestamp":
+            frame[c.name] = utc_micros(frame[c.name])
         elif c.type in _PANDAS_DTYPES:
             frame[c.name] = frame[c.name].astype(_PANDAS_DTYPES[c.type])
     return frame
+
+
+def utc_micros(values: pd.Series) -> pd.Series:
+    """Timestamps as UTC microseconds, as Delta stores them (years 1-9999, where pandas'
+    default nanoseconds end in 2262). Naive values are UTC: what DuckDB hands over; Spark's
+    mapInPandas hands naive values in the session time zone, UTC by default on Databricks."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.as_unit("us")
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.dt.tz_localize("UTC").dt.as_unit("us")
+    return values.astype("datetime64[us, UTC]")  # objects: datetimes, aware or naive, and None

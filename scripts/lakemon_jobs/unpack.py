@@ -35,7 +35,7 @@ from lakemon.tables import ModelTables, inference_log_columns, labels_columns
 
 from .context import JobContext, add_context_arguments
 from .payload_table import PAYLOAD_SCHEMA
-from .payloads import parse_payloads, unpacked_columns
+from .payloads import OUT_OF_RANGE_TIME, parse_payloads, unpacked_columns
 from .retention import enforce_retention
 from .tables import TableEngine, TableError, engine_for
 from .tables.engine import ChangesUnavailable, TableVersion
@@ -111,11 +111,18 @@ def payload_key(id_column: str, time_column: str) -> str:
     )
 
 
+PANDAS_TIME_RANGE = ("1678-01-01 00:00:00+00:00", "2262-01-01 00:00:00+00:00")
+"""request_time values pandas can hold (nanoseconds): Spark's mapInPandas fails the whole batch
+on a time outside them (measured on Spark 4.3), so such a time reaches the parser as text."""
+
+
 def new_payloads_sql(tables: ModelTables) -> str:
     """The rows of SOURCE_VIEW not unpacked or quarantined yet, one per payload identity
-    (a payload logged twice is read once: a status-200 copy first, then the earliest)."""
+    (a payload logged twice is read once: a status-200 copy first, then the earliest). A
+    request_time outside PANDAS_TIME_RANGE is passed as text in OUT_OF_RANGE_TIME instead."""
     log, quarantine = tables.inference_log, tables.quarantine
-    names = ", ".join(f"s.`{c}`" for c in PAYLOAD_NAMES)
+    names = ", ".join(f"s.`{c}`" for c in PAYLOAD_NAMES if c != "request_time")
+    in_range = f"s.request_time BETWEEN TIMESTAMP '{PANDAS_TIME_RANGE[0]}' AND TIMESTAMP '{PANDAS_TIME_RANGE[1]}'"
     return f"""
 WITH processed AS (
   SELECT DISTINCT databricks_request_id AS k FROM {log} WHERE databricks_request_id IS NOT NULL
@@ -125,7 +132,9 @@ WITH processed AS (
 source AS (
   SELECT p.*, {payload_key("p.databricks_request_id", "p.request_time")} AS payload_key FROM {SOURCE_VIEW} AS p
 )
-SELECT {names}
+SELECT {names},
+  CASE WHEN {in_range} THEN s.request_time END AS request_time,
+  CASE WHEN NOT ({in_range}) THEN CAST(s.request_time AS STRING) END AS {OUT_OF_RANGE_TIME}
 FROM source AS s
 LEFT ANTI JOIN processed AS d ON s.payload_key = d.k
 QUALIFY ROW_NUMBER() OVER (
@@ -227,10 +236,10 @@ def choose_source(
     last = engine.query(last_run_sql(tables)) if engine.exists(tables.unpack_runs) else None
     reason = "--full"
     if not full:
-        if last is None or last.empty:
-            reason = "first run"
-        elif current.version is None:
+        if current.version is None:
             reason = "the payload table has no Delta version"
+        elif last is None or last.empty:
+            reason = "first run"
         elif str(last["payload_table_id"].iloc[0]) != str(current.table_id):
             reason = "the payload table was re-created"
         elif int(last["payload_version"].iloc[0]) > current.version:
@@ -293,6 +302,7 @@ def unpack_payloads(
     result.payload_version = current.version
     if result.read_mode == "none":
         progress(f"unpack: no new commits in {tables.payload} since the last run (version {current.version})")
+        progress("unpack: check: 0 payload rows in = 0 unpacked + 0 quarantined")
     else:
         _unpack_new(engine, ctx, started, result, progress)
         _account(engine, tables, result, progress)

@@ -329,7 +329,8 @@ def bad_request_time(rng):
     req, resp, _ = valid(rng)
     when = rng.choice([None, dt.datetime(2100, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, tzinfo=dt.UTC),
                        NOW.to_pydatetime() + dt.timedelta(hours=2)])
-    reason = "request_time is null" if when is None else "is in the future"
+    reason = ("request_time is null" if when is None else
+              "is outside the years 1678-2261" if when.year > 2261 else "is in the future")
     return Case(f"bad_request_time:{when}", _dump(req), _dump(resp), None, reason=reason, request_time=when)
 
 

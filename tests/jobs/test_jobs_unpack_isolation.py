@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 from jobs_helpers import DEV_ENV, quiet
-from unpack_helpers import REC, REC2, log, payload, response, write_payloads
+from unpack_helpers import REC, REC2, T0, log, payload, response, write_payloads
 
 from lakemon_jobs.cli import main
 from lakemon_jobs.payloads import RAW_KEEP_CHARS, parse_payloads
@@ -219,3 +219,26 @@ def test_payload_table_written_by_the_logging_layer_has_change_data_feed(tmp_pat
     writer.append({**good(1), "logging_error_codes": []})
     writer.close()
     assert DeltaTable(str(path)).metadata().configuration.get("delta.enableChangeDataFeed") == "true"
+
+
+def test_a_request_time_beyond_2261_is_quarantined_with_its_text(uctx):
+    """Spark's mapInPandas cannot hand such a time to Python (pandas nanoseconds): the shared SQL
+    passes it as text, and the payload is quarantined naming it."""
+    far = payload(1, {"dataframe_records": [REC]}, response(0.9))
+    far["request_time"] = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+    write_payloads(uctx, [far, good(2)])
+    result = unpack_payloads(uctx, progress=quiet, now=NOW)
+    assert (result.accounted_unpacked, result.accounted_quarantined, result.lost) == (1, 1, 0)
+    row = quarantine(uctx).loc["req-1"]
+    assert row["reason"].startswith("request_time 9999-12-31 00:00:00") and "outside the years 1678-2261" in row["reason"]
+
+
+def test_parser_takes_naive_timestamps_as_mapinpandas_hands_them(uctx):
+    """mapInPandas passes timestamps as naive datetime64[ns] (session time zone, UTC here): the
+    rows must still convert (a Spark 4.3 run once quarantined every good payload as unwritable)."""
+    batch = pd.DataFrame([good(1), good(2)])
+    batch["request_time"] = pd.to_datetime(batch["request_time"], utc=True).dt.tz_localize(None)
+    out = parse_payloads(batch, uctx.model, now=NOW)
+    assert out["reason"].isna().all() and len(out) == 4
+    assert out["timestamp"].iloc[0] == pd.Timestamp(T0 + dt.timedelta(minutes=1))
+    assert str(out["timestamp"].dtype) == "datetime64[us, UTC]"
