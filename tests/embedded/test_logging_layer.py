@@ -168,12 +168,19 @@ def test_port_is_released_when_the_layer_stops(tmp_path, upstream):
     assert port_is_free(port)
 
 
-def test_payload_log_keeps_rows_when_a_write_fails(tmp_path):
+def test_payload_log_keeps_rows_when_a_write_fails(tmp_path, monkeypatch):
     log = PayloadLog(tmp_path / "p")
-    log.append({"databricks_request_id": "r1", "status_code": "not an int"})
-    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError, TypeError)):
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError, TypeError)):  # a bad row fails alone, at append
+        log.append({"databricks_request_id": "r0", "status_code": "not an int"})
+    log.append({"databricks_request_id": "r1", "status_code": 200})
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("lakemon_jobs.embedded.payload_log.write_deltalake", disk_full)
+    with pytest.raises(OSError, match="disk full"):
         log.flush()
-    assert log._buffer and log._buffer[0]["databricks_request_id"] == "r1"
+    assert [r["databricks_request_id"] for r in log._buffer] == ["r1"]
 
 
 def test_strip_client_request_id_only_touches_top_level_json_objects():

@@ -62,12 +62,16 @@ def strip_client_request_id(body: bytes) -> tuple[str | None, bytes]:
     """
     try:
         parsed = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # too deep: forwarded as is
         return None, body
     if not isinstance(parsed, dict) or "client_request_id" not in parsed:
         return None, body
     client_id = parsed.pop("client_request_id")
-    return (None if client_id is None else str(client_id)), json.dumps(parsed).encode()
+    if client_id is None:
+        return None, json.dumps(parsed).encode()
+    # a lone surrogate ("\ud800") is not UTF-8 and could not be logged: keep it as its escape
+    client_text = str(client_id).encode("utf-8", "backslashreplace").decode("utf-8")
+    return client_text, json.dumps(parsed).encode()
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ class PayloadLog:
         self.rows_written = 0
 
     def append(self, row: dict) -> None:
+        """Buffer one row; a row that does not fit PAYLOAD_SCHEMA fails here, alone, instead of
+        making every later batch fail."""
+        pa.Table.from_pylist([row], schema=PAYLOAD_SCHEMA)
         with self._lock:
             self._buffer.append(row)
             full = len(self._buffer) >= self.batch_rows
