@@ -8,12 +8,16 @@ Why an exception hook: an app calls `app.synth()` itself (the five-line app has 
 and an error raised inside synth (policy aspects run in a jsii callback) comes back from Node as a
 `RuntimeError` chained to a JavaScript stack trace. `install_excepthook()` (done on
 `import lakemon`) prints lakemon's own errors, wrapped or not, as their message alone and exits
-with code 1; every other exception keeps Python's normal traceback.
+with code 1. Any other error from the jsii kernel (e.g. a binding refusing a value) keeps a
+Python traceback of the user's own lines, without the JavaScript stack (LAKEMON_DEBUG=1 shows
+it); every other exception keeps Python's normal traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -78,13 +82,31 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+def _from_javascript(error: BaseException) -> bool:
+    """True for an error that came back from the jsii kernel (Node): it chains a JavaScriptError."""
+    return isinstance(error, RuntimeError) and type(error.__cause__).__name__ == "JavaScriptError"
+
+
+def javascript_free_traceback(error: BaseException, trace: TracebackType | None) -> str:
+    """The traceback of an error from the jsii kernel without the JavaScript stack and without
+    jsii's own frames: the user's lines and the message. LAKEMON_DEBUG=1 shows everything."""
+    frames = [f for f in traceback.extract_tb(trace) if f"{os.sep}jsii{os.sep}" not in f.filename]
+    return (
+        "Traceback (most recent call last, jsii and JavaScript frames hidden; LAKEMON_DEBUG=1 shows them):\n"
+        + "".join(traceback.format_list(frames))
+        + f"{type(error).__name__}: {error}"
+    )
+
+
 def _hook(previous):
     def excepthook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
         message = user_message(error)
-        if message is None:
-            previous(kind, error, trace)
-        else:
+        if message is not None:
             print(message, file=sys.stderr)
+        elif _from_javascript(error) and not os.environ.get("LAKEMON_DEBUG"):
+            print(javascript_free_traceback(error, trace), file=sys.stderr)
+        else:
+            previous(kind, error, trace)
 
     excepthook.lakemon = True  # type: ignore[attr-defined]
     return excepthook

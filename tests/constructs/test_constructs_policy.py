@@ -355,3 +355,32 @@ def test_the_python_app_prints_the_report_and_no_stack_trace(tmp_path, fake_whee
     assert "alerts.recipients" in done.stderr
     for noise in ("Traceback", "jsii", "JavaScriptError", "!!!!", "end-of-life"):
         assert noise not in done.stderr, noise
+
+
+APP_WITH_A_BINDING_ERROR = """
+import lakemon
+from cdktf import App, TerraformStack
+from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitor
+
+app = App(outdir="out")
+stack = TerraformStack(app, "x")
+QualityMonitor(stack, "m", table_name="a", output_schema_name="b", assets_dir="/c",
+               inference_log={"granularities": ["1 day"], "model_id_col": "m", "prediction_col": "p",
+                              "problem_type": "PROBLEM_TYPE_REGRESSION", "timestamp_col": "t"})
+app.synth()
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_other_jsii_errors_keep_the_users_lines_but_not_the_javascript_stack(tmp_path, debug):
+    (tmp_path / "app.py").write_text(APP_WITH_A_BINDING_ERROR, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "LAKEMON_DEBUG"} | ({"LAKEMON_DEBUG": "1"} if debug else {})
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 1
+    assert "Value is not an array" in done.stderr  # the binding's own explanation stays
+    assert 'app.py", line 8' in done.stderr  # the user's line that passed the bad value
+    # the JavaScript stack and jsii's frames only with LAKEMON_DEBUG=1
+    assert ("JavaScriptError" in done.stderr) == debug
+    assert ("jsii/_kernel" in done.stderr) == debug
