@@ -225,3 +225,13 @@ def test_one_node_version_everywhere():
     assert f"Node {NODE_MAJOR_TESTED}" in readme
     setup = (REPO / ".ci" / "setup").read_text(encoding="utf-8")
     assert f"NODE_MAJOR={NODE_MAJOR_TESTED}" in setup
+
+
+def test_run_local_finds_the_app_of_a_starter_project(tmp_path):
+    from lakemon_jobs.embedded.synth import find_app, project_root
+
+    write_starter(tmp_path / "team", ("dev",))
+    app = find_app(tmp_path / "team" / "envs" / "dev.yml")
+    assert app == tmp_path / "team" / "app.py" and project_root(app) == tmp_path / "team"
+    repo_app = find_app(REPO / "envs" / "dev.yml")
+    assert repo_app == REPO / "stacks" / "app.py" and project_root(repo_app) == REPO

@@ -23,13 +23,21 @@ SYNTH_TIMEOUT_S = 300.0
 
 
 def find_app(env_file: Path) -> Path | None:
-    """`stacks/app.py` of the repository the env file lives in (envs/<env>.yml), else of the
-    current directory (an env file kept elsewhere), else None."""
+    """The CDKTF app of the project the env file lives in (envs/<env>.yml), else of the current
+    directory (an env file kept elsewhere), else None: `stacks/app.py` (this repository) or
+    `app.py` next to `cdktf.json` (a project written by `lakemon init`)."""
     for root in (env_file.resolve().parent.parent, Path.cwd()):
         candidate = root / "stacks" / "app.py"
         if candidate.is_file():
             return candidate
+        if (root / "app.py").is_file() and (root / "cdktf.json").is_file():
+            return root / "app.py"
     return None
+
+
+def project_root(app: Path) -> Path:
+    """Where the app runs (as `cdktf synth` runs it): the folder holding cdktf.json."""
+    return app.parent.parent if app.parent.name == "stacks" else app.parent
 
 
 class BackgroundSynth:
@@ -46,7 +54,7 @@ class BackgroundSynth:
         self.outdir = outdir
         self.log_path = log_path
         self.process = ManagedProcess(
-            [sys.executable, str(app)], name="cdktf synth", log_path=log_path, env=env, cwd=app.parent.parent
+            [sys.executable, str(app)], name="cdktf synth", log_path=log_path, env=env, cwd=project_root(app)
         )
         self.started = 0.0
         self.finished: float | None = None
