@@ -24,7 +24,7 @@ BUILD_TIMEOUT_S = 300
 
 
 class WheelNotFoundError(FileNotFoundError):
-    """No wheel at synth time, and no source tree to build one from."""
+    """A named wheel (`wheel=`, $LAKEMON_WHEEL) does not exist, or building one from the source tree failed."""
 
 
 def source_root() -> Path | None:

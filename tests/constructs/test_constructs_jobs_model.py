@@ -228,3 +228,11 @@ def test_a_package_index_needs_https_and_no_credentials(dev_env, url):
 
     with pytest.raises(ValidationError):
         Jobs(package_index=url)
+
+
+def test_outside_a_source_tree_without_a_named_wheel_there_is_no_file(monkeypatch):
+    import lakemon.wheel
+
+    monkeypatch.delenv("LAKEMON_WHEEL", raising=False)
+    monkeypatch.setattr(lakemon.wheel, "source_root", lambda: None)
+    assert locate_wheel() is None  # the jobs then install lakemon from the package index
