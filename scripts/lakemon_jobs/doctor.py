@@ -17,6 +17,8 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,15 +130,26 @@ def check_azure_login() -> Check:
     return Check("azure login", "ok", who)
 
 
+def _connect(host: str, port: int) -> None:
+    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+        pass
+
+
 def _reachable(host: str, port: int = 443) -> str | None:
-    """None when a TCP connection to host:port opens within the timeout, else why not."""
+    """None when a TCP connection to host:port opens in time, else why not. The DNS lookup has no
+    timeout of its own (getaddrinfo blocks), so the whole probe runs in a thread we stop waiting for."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakemon-doctor-probe")
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
-            return None
+        pool.submit(_connect, host, port).result(timeout=2 * CONNECT_TIMEOUT_S)
+        return None
     except socket.gaierror:
         return f"{host} does not resolve (DNS)"
+    except FutureTimeout:
+        return f"{host}:{port} did not answer within {2 * CONNECT_TIMEOUT_S:.0f}s"
     except OSError as exc:
         return f"{host}:{port} is not reachable ({exc.strerror or exc})"
+    finally:
+        pool.shutdown(wait=False)
 
 
 def check_state_backend(env: Environment, source: Path) -> Check:

@@ -102,32 +102,82 @@ def test_doctor_names_every_missing_tool_with_its_fix(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_doctor_says_az_login_and_points_to_local_state_when_the_backend_is_unreachable(tmp_path):
+def test_doctor_says_az_login_when_the_azure_cli_is_not_logged_in(tmp_path):
     project = tmp_path / "project"
     write_starter(project, ("dev",))
-    env_file = project / "envs" / "dev.yml"
-    text = env_file.read_text(encoding="utf-8").replace(
-        "  backend: local\n",
-        # `.invalid` never resolves (RFC 2606), so the probe fails without a network wait.
-        "  backend: azurerm\n  resource_group_name: rg\n  storage_account_name: nosuchaccount\n  container_name: tfstate\n",
-    )
-    env_file.write_text(text, encoding="utf-8")
-    assert load_environment(env_file).state.backend == "azurerm"
     tools = tmp_path / "bin"
     tools.mkdir()
     _fake_tool(tools, "node", 'echo "v20.1.0"')
     _fake_tool(tools, "terraform", 'echo \'{"terraform_version": "1.11.4"}\'')
     _fake_tool(tools, "cdktf", 'echo "0.21.0"')
     _fake_tool(tools, "az", 'echo "ERROR: Please run az login to setup account." >&2; exit 1')
-    # the storage account host is looked up in DNS: make it unresolvable in this test
-    done = _doctor(project, [tools], "--env-file", str(env_file))
+    done = _doctor(project, [tools])
     out = done.stdout
     assert done.returncode == 1
     assert "ok  node: Node v20.1.0" in out and "ok  terraform: Terraform 1.11.4" in out
     assert "ok  cdktf-cli: cdktf 0.21.0" in out
     assert "FAIL  azure login" in out and "run `az login`" in out
-    assert "FAIL  state backend (dev.yml): state storage account nosuchaccount" in out
-    assert "state: {backend: local}" in out.split("FAIL  state backend", 1)[1]
+    assert "authorizer error" in out  # says what would happen in `cdktf diff` otherwise
+
+
+def _azurerm_env(tmp_path: Path):
+    project = tmp_path / "project"
+    write_starter(project, ("dev",))
+    env_file = project / "envs" / "dev.yml"
+    text = env_file.read_text(encoding="utf-8").replace(
+        "  backend: local\n",
+        "  backend: azurerm\n  resource_group_name: rg\n  storage_account_name: nosuchaccount\n  container_name: tfstate\n",
+    )
+    env_file.write_text(text, encoding="utf-8")
+    return load_environment(env_file), env_file
+
+
+def test_doctor_points_to_local_state_when_the_state_storage_does_not_resolve(tmp_path, monkeypatch):
+    import socket
+
+    from lakemon_jobs import doctor
+
+    env, env_file = _azurerm_env(tmp_path)
+    looked_up = []
+
+    def no_such_host(address, timeout=None):
+        looked_up.append(address)
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(doctor.socket, "create_connection", no_such_host)
+    check = doctor.check_state_backend(env, env_file)
+    assert looked_up == [("nosuchaccount.blob.core.windows.net", 443)]
+    assert check.status == "FAIL" and "does not resolve" in check.detail
+    assert "state: {backend: local}" in check.fix and "docs/deploy.md" in check.fix
+
+
+def test_doctor_checks_the_state_container_with_the_azure_login(tmp_path, monkeypatch):
+    from lakemon_jobs import doctor
+
+    env, env_file = _azurerm_env(tmp_path)
+    monkeypatch.setattr(doctor, "_reachable", lambda host, port=443: None)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    _fake_tool(tools, "az", 'echo \'{"exists": false}\'')
+    monkeypatch.setenv("PATH", str(tools))
+    check = doctor.check_state_backend(env, env_file)
+    assert check.status == "FAIL" and "container tfstate in nosuchaccount is missing" in check.detail
+    assert "Storage Blob Data Contributor" in check.fix
+    _fake_tool(tools, "az", 'echo \'{"exists": true}\'')
+    check = doctor.check_state_backend(env, env_file)
+    assert check.status == "ok" and "lakemon/dev.tfstate" in check.detail
+
+
+def test_a_probe_that_hangs_is_given_up_in_time(monkeypatch):
+    import time
+
+    from lakemon_jobs import doctor
+
+    monkeypatch.setattr(doctor, "CONNECT_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(doctor, "_connect", lambda host, port: time.sleep(5))
+    started = time.perf_counter()
+    assert "did not answer" in doctor._reachable("example.com")
+    assert time.perf_counter() - started < 2
 
 
 # --- follow-up commands after run-local ----------------------------------------------------------
