@@ -56,6 +56,7 @@ _EXPORTS = {
     "InferenceLogTable": "lakemon.monitoring",
     "BaselineTable": "lakemon.monitoring",
     "LabelsTable": "lakemon.monitoring",
+    "VerdictsTable": "lakemon.monitoring",
     "QualityMonitor": "lakemon.monitoring",
     "CustomMetric": "lakemon.monitoring",
     "AlertDestination": "lakemon.alerting",
@@ -95,6 +96,7 @@ __all__ = [
     "InferenceLogTable",
     "BaselineTable",
     "LabelsTable",
+    "VerdictsTable",
     "QualityMonitor",
     "CustomMetric",
     "AlertDestination",
@@ -146,6 +148,7 @@ if TYPE_CHECKING:
         InferenceLogTable,
         LabelsTable,
         QualityMonitor,
+        VerdictsTable,
     )
     from .policy import (
         DataProtectionChecks,

@@ -1,7 +1,8 @@
 """`MonitoredModel`: everything one served model needs, from (env, model), in deployable order.
 
 Order (Terraform dependencies): schema -> volume/registered model/tables -> endpoint ->
-monitor (needs its tables) -> alerts (need the monitor's metrics) ; wheel/env file -> jobs.
+monitor (needs its tables) ; verdicts table -> alerts (read analyze-drift's verdicts) ;
+wheel/env file -> jobs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .alerting import AlertDestination, DriftAlert, QualityAlert
 from .catalog import ModelCatalog
 from .config.model import Environment, Model
 from .jobs import JobArtifacts, MonitoringPipeline, TrainingPipeline
-from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor
+from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor, VerdictsTable
 from .serving import RateLimitSpec, ServingEndpoint
 from .stack import LakemonStack
 from .tables import ModelTables
@@ -21,8 +22,8 @@ from .tables import ModelTables
 
 @init_signature
 class MonitoredModel(Construct):
-    """A watched model: catalog objects, endpoint, inference-log/baseline/labels tables, quality
-    monitor, destinations, drift and quality alerts, training and monitoring jobs.
+    """A watched model: catalog objects, endpoint, inference-log/baseline/labels/verdicts tables,
+    quality monitor, destinations, drift and quality alerts, training and monitoring jobs.
 
     Example (a complete app)::
 
@@ -47,7 +48,7 @@ class MonitoredModel(Construct):
             the stack's `wheel` applies). Default: $LAKEMON_WHEEL, else built from a source
             tree, else none: the jobs install `lakemon[jobs]==<version>` from `jobs.package_index`.
 
-    Attributes: catalog, endpoint, inference_log, baseline, labels, monitor, destinations,
+    Attributes: catalog, endpoint, inference_log, baseline, labels, verdicts, monitor, destinations,
     drift_alert, quality_alert (None without a label), artifacts, training, monitoring, tables.
     """
 
@@ -98,6 +99,7 @@ class MonitoredModel(Construct):
         self.inference_log = InferenceLogTable(self, "inference-log", **table_props)
         self.baseline = BaselineTable(self, "baseline", **table_props)
         self.labels = LabelsTable(self, "labels", **table_props)
+        self.verdicts = VerdictsTable(self, "verdicts", **table_props)
         self.monitor = QualityMonitor.for_model(
             self,
             "monitor",
@@ -121,22 +123,17 @@ class MonitoredModel(Construct):
             model=model,
             warehouse_id=warehouse_id,
             destinations=self.destinations,
-            depends_on=[self.monitor.monitor],
+            depends_on=[self.verdicts.table],
         )
         self.quality_alert = (
-            QualityAlert(
+            QualityAlert.for_model(
                 self,
                 "quality-alert",
-                display_name=f"lakemon {env.name} {model.name}: model quality",
-                profile_metrics_table=tables.profile_metrics,
-                problem_type=model.problem_type.value,
-                threshold=env.monitoring.quality_threshold,
+                env=env,
+                model=model,
                 warehouse_id=warehouse_id,
-                granularity=env.monitoring.granularities[0],
                 destinations=self.destinations,
-                emails=() if self.destinations else env.alerts.recipients,
-                schedule_timezone=env.monitoring.schedule.timezone,
-                depends_on=[self.monitor.monitor],
+                depends_on=[self.verdicts.table],
             )
             if self.monitor.has_label
             else None
@@ -166,5 +163,5 @@ class MonitoredModel(Construct):
             artifacts=self.artifacts,
             warehouse_id=warehouse_id,
             destinations=self.destinations,
-            depends_on=[self.monitor.monitor, self.inference_log.table, self.labels.table],
+            depends_on=[self.monitor.monitor, self.inference_log.table, self.labels.table, self.verdicts.table],
         )

@@ -80,6 +80,12 @@ class ModelTables:
         return f"{self.inference_log}_drift_metrics"
 
     @property
+    def drift_verdicts(self) -> str:
+        """What analyze-drift decided per window and feature (and model quality): the table the
+        production alerts read. See `verdicts_columns`."""
+        return self._full("drift_verdicts")
+
+    @property
     def registered_model(self) -> str:
         return self.env.full_name(self.model.name)
 
@@ -141,3 +147,53 @@ def monitor_prediction_proba_col(model: Model) -> str | None:
     this same function, so it computes exactly the metrics Databricks would (docs/deploy.md)."""
     del model
     return None
+
+
+# --- the verdicts table ----------------------------------------------------------------------------
+
+DRIFT_SUBJECT = "drift"
+QUALITY_SUBJECT = "quality"
+"""`subject` of a verdict row: a feature's drift, or the model's quality in the window."""
+TABLE_FEATURE = ":table"
+"""`feature` of a quality verdict (the whole table, as the metrics tables name it)."""
+
+
+def verdicts_columns() -> list[Column]:
+    """Columns of `<model>_drift_verdicts`, written by analyze-drift (one MERGE commit per run)
+    and read by the DriftAlert and QualityAlert SQL. One row per (subject, granularity, window,
+    feature, statistic):
+
+    - drift rows: `statistic` judged `feature`; `value` is the raw statistic from the drift
+      metrics table, `adjusted` the value with the sampling noise taken out, compared with
+      `threshold`; `pvalue` the evidence, significant below `alpha`; `verdict` ok, warn, drift,
+      too_few_rows or unavailable; `row_count` the window's rows; `min_rows` the setting.
+    - quality rows (`feature` ':table'): `statistic` is the quality metric (accuracy_score or
+      r2_score), `value` its value, `threshold` monitoring.quality_threshold, `row_count` the
+      labelled rows, `verdict` ok, degraded, too_few_rows or unavailable.
+    `rule_version` names the decision rule, `run_id` the analyze-drift run that wrote the row.
+    """
+    return [
+        Column(name="subject", type="string"),
+        Column(name="granularity", type="string"),
+        Column(name="window_start", type="timestamp"),
+        Column(name="window_end", type="timestamp"),
+        Column(name="feature", type="string"),
+        Column(name="kind", type="string"),
+        Column(name="statistic", type="string"),
+        Column(name="value", type="double"),
+        Column(name="adjusted", type="double"),
+        Column(name="threshold", type="double"),
+        Column(name="pvalue", type="double"),
+        Column(name="alpha", type="double"),
+        Column(name="verdict", type="string"),
+        Column(name="reason", type="string"),
+        Column(name="row_count", type="bigint"),
+        Column(name="min_rows", type="bigint"),
+        Column(name="rule_version", type="string"),
+        Column(name="run_id", type="string"),
+        Column(name="judged_at", type="timestamp"),
+    ]
+
+
+VERDICT_KEYS = ["subject", "granularity", "window_start", "feature", "statistic"]
+"""What identifies a verdict row: a rerun updates these rows instead of adding new ones."""

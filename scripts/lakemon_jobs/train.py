@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from lakemon.config.model import Column, Model, ProblemType
+from lakemon.statistics import is_numeric
 from lakemon.tables import output_columns
 
 from .context import JobContext, add_context_arguments
@@ -104,10 +105,10 @@ def dataset_source(source: str):
 
 
 def feature_kinds(model: Model) -> tuple[list[str], list[str]]:
-    """(categorical, numeric) feature names: string/boolean/date columns are categories."""
-    numeric_types = {"double", "float", "bigint", "int"}
-    categorical = [c.name for c in model.features if c.type not in numeric_types]
-    numeric = [c.name for c in model.features if c.type in numeric_types]
+    """(categorical, numeric) feature names: every non-numeric column (string, boolean, date,
+    timestamp) is encoded as a category."""
+    categorical = [c.name for c in model.features if not is_numeric(c.type)]
+    numeric = [c.name for c in model.features if is_numeric(c.type)]
     return categorical, numeric
 
 

@@ -1,16 +1,17 @@
 """Destinations (secrets only from sensitive variables), drift and quality alerts; the alert SQL
-is run on DuckDB (transpiled with sqlglot) against hand-made metrics tables."""
+is run on DuckDB (transpiled with sqlglot) against hand-made verdicts tables."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import pytest
 import sqlglot
 
 from lakemon import AlertDestination, DriftAlert, LakemonConstructError, QualityAlert
-from lakemon.alerting import drift_query, quality_query
+from lakemon.alerting import drift_alert_spec, drift_query, quality_query
 
 
 def test_secret_destinations_read_sensitive_variables(make_stack, dev_env, synth_json):
@@ -80,7 +81,7 @@ def test_destination_refusals(make_stack, dev_env, props, message):
         AlertDestination(stack, "d", display_name="d", **props)
 
 
-def test_drift_alert_uses_env_threshold_and_destinations(make_stack, prod_env, resources_of):
+def test_drift_alert_reads_only_the_verdicts_table(make_stack, prod_env, resources_of):
     stack = make_stack(prod_env)
     destinations = stack.destinations
     DriftAlert.for_model(
@@ -94,29 +95,29 @@ def test_drift_alert_uses_env_threshold_and_destinations(make_stack, prod_env, r
     (alert,) = resources_of(stack, "databricks_alert_v2")
     evaluation = alert["evaluation"]
     assert evaluation["comparison_operator"] == "GREATER_THAN"
-    assert evaluation["threshold"] == {"value": {"double_value": 0.05}}
-    assert evaluation["source"]["name"] == "drift_score" and evaluation["source"]["aggregation"] == "MAX"
+    assert evaluation["threshold"] == {"value": {"double_value": 0.0}}
+    assert evaluation["source"] == {"name": "feature", "display": "feature", "aggregation": "COUNT"}
+    assert evaluation["empty_result_state"] == "OK"
     assert len(evaluation["notification"]["subscriptions"]) == 2
     assert all(
         s["destination_id"].startswith("${databricks_notification_destination.")
         for s in evaluation["notification"]["subscriptions"]
     )
-    assert (
-        "FROM mlops_prod.marvel_characters.alive_classifier_inference_log_drift_metrics"
-        in alert["query_text"]
-    )
+    tables = set(re.findall(r"(?:FROM|JOIN)\s+([\w.]+)", alert["query_text"]))
+    assert tables == {"mlops_prod.marvel_characters.alive_classifier_drift_verdicts", "newest"}
+    # no threshold, p-value or statistic logic is left in the alert: the rule decided
+    for word in ("0.05", "pvalue <", "js_distance", "population_stability_index", "threshold *"):
+        assert word not in alert["query_text"]
+    assert alert["query_text"] == drift_alert_spec(prod_env, prod_env.model()).query_text
     assert alert["warehouse_id"] == "${var.warehouse_id}"
 
 
 @pytest.mark.parametrize(
     ("props", "message"),
     [
-        ({"threshold": 0.0}, r"threshold must be in \(0, 1\]"),
-        ({"threshold": 1.5}, r"threshold must be in \(0, 1\]"),
         ({"emails": ()}, "at least one destination or e-mail"),
-        ({"features": ()}, "at least one feature"),
-        ({"numeric_statistic": "psi"}, "not a drift statistic"),
-        ({"feature_overrides": {"nope": (None, 0.2)}}, "features the model does not have: nope"),
+        ({"verdicts_table": "t_drift_verdicts"}, "must be catalog.schema.table"),
+        ({"granularity": "1 fortnight"}, "granularity '1 fortnight' is not allowed"),
         ({"schedule_cron": "daily"}, "6 or 7 fields"),
     ],
 )
@@ -124,9 +125,7 @@ def test_drift_alert_refusals(make_stack, dev_env, props, message):
     stack = make_stack(dev_env)
     base = dict(
         display_name="d",
-        drift_metrics_table="c.s.t_drift_metrics",
-        features=("a", "b"),
-        threshold=0.1,
+        verdicts_table="c.s.t_drift_verdicts",
         warehouse_id="w",
         emails=("x@example.com",),
     )
@@ -135,54 +134,49 @@ def test_drift_alert_refusals(make_stack, dev_env, props, message):
         DriftAlert(stack, "drift", **base)
 
 
-def test_quality_alert_fires_below_threshold(make_stack, dev_env, resources_of):
+def test_quality_alert_fires_on_a_degraded_verdict(make_stack, dev_env, resources_of):
     stack = make_stack(dev_env)
-    QualityAlert(
-        stack,
-        "quality",
-        display_name="q",
-        profile_metrics_table="c.s.t_profile_metrics",
-        problem_type="classification",
-        threshold=0.7,
-        warehouse_id="w",
-        emails=["x@example.com"],
+    QualityAlert.for_model(
+        stack, "quality", env=dev_env, model=dev_env.model(), warehouse_id="w", destinations=stack.destinations
     )
     (alert,) = resources_of(stack, "databricks_alert_v2")
-    assert alert["evaluation"]["comparison_operator"] == "LESS_THAN"
-    assert alert["evaluation"]["threshold"]["value"]["double_value"] == 0.7
-    assert "accuracy_score" in alert["query_text"]
+    assert alert["evaluation"]["comparison_operator"] == "GREATER_THAN"
+    assert alert["evaluation"]["source"] == {"name": "metric", "display": "metric", "aggregation": "COUNT"}
+    assert "v.verdict = 'degraded'" in alert["query_text"]
+    assert "alive_classifier_drift_verdicts" in alert["query_text"] and "0.7" not in alert["query_text"]
 
 
 # --- the SQL itself, executed ---------------------------------------------------------------------
 
-DRIFT_ROWS = [
-    # window start, drift_type, granularity, slice_key, column, psi, js, ks p, chi2 p
-    ("2024-01-01", "BASELINE", "1 day", None, "age", 0.50, None, 0.001, None),  # old window: ignored
-    ("2024-01-02", "BASELINE", "1 day", None, "age", 0.08, None, 0.001, None),  # numeric, under 0.1
-    ("2024-01-02", "BASELINE", "1 day", None, "color", None, 0.30, None, 0.0001),  # categorical, over
-    ("2024-01-02", "BASELINE", "1 day", None, "noisy", None, 0.90, None, 0.40),  # over, but p-value too high
-    ("2024-01-02", "BASELINE", "1 day", "color", "age", 0.99, None, 0.0, None),  # a slice: ignored
-    ("2024-01-02", "CONSECUTIVE", "1 day", None, "age", 0.99, None, 0.0, None),  # consecutive: ignored
-    ("2024-01-02", "BASELINE", "1 day", None, "prediction", 0.99, None, 0.0, None),  # not a feature
+VERDICT_ROWS = [
+    # subject, window start, granularity, feature, statistic, verdict
+    ("drift", "2024-01-01", "1 day", "age", "population_stability_index", "drift"),  # older window: ignored
+    ("drift", "2024-01-02", "1 day", "age", "population_stability_index", "ok"),
+    ("drift", "2024-01-02", "1 day", "color", "js_distance", "drift"),
+    ("drift", "2024-01-02", "1 day", "noisy", "js_distance", "warn"),
+    ("drift", "2024-01-02", "1 day", "zip", "js_distance", "drift"),
+    ("drift", "2024-01-03", "1 day", "age", "population_stability_index", "too_few_rows"),  # not judged
+    ("drift", "2024-01-03", "1 day", "color", "js_distance", "unavailable"),  # not judged
+    ("drift", "2024-01-09", "1 week", "color", "js_distance", "ok"),  # other granularity
+    ("quality", "2024-01-01", "1 day", ":table", "accuracy_score", "degraded"),
+    ("quality", "2024-01-02", "1 day", ":table", "accuracy_score", "ok"),
+    ("quality", "2024-01-03", "1 day", ":table", "accuracy_score", "too_few_rows"),
 ]
 
 
-def _duckdb_with_drift_table() -> duckdb.DuckDBPyConnection:
+def _duckdb_with_verdicts(rows) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE SCHEMA s")
     con.execute(
-        'CREATE TABLE s.t_drift_metrics ("window" STRUCT(start TIMESTAMP, "end" TIMESTAMP), drift_type VARCHAR, '
-        "granularity VARCHAR, slice_key VARCHAR, column_name VARCHAR, population_stability_index DOUBLE, "
-        "js_distance DOUBLE, ks_test STRUCT(statistic DOUBLE, pvalue DOUBLE), "
-        "chi_squared_test STRUCT(statistic DOUBLE, pvalue DOUBLE), wasserstein_distance DOUBLE, tv_distance DOUBLE, "
-        "l_infinity_distance DOUBLE)"
+        "CREATE TABLE s.t_drift_verdicts (subject VARCHAR, granularity VARCHAR, window_start TIMESTAMP, "
+        "window_end TIMESTAMP, feature VARCHAR, statistic VARCHAR, value DOUBLE, adjusted DOUBLE, threshold DOUBLE, "
+        "pvalue DOUBLE, verdict VARCHAR, row_count BIGINT, rule_version VARCHAR, run_id VARCHAR)"
     )
-    for start, kind, gran, slice_key, column, psi, js, ks_p, chi_p in DRIFT_ROWS:
+    for subject, start, gran, feature, statistic, verdict in rows:
         con.execute(
-            "INSERT INTO s.t_drift_metrics VALUES ({'start': ?::TIMESTAMP, 'end': ?::TIMESTAMP}, ?, ?, ?, ?, ?, ?, "
-            "CASE WHEN ? IS NULL THEN NULL ELSE {'statistic': 0.5, 'pvalue': ?} END, "
-            "CASE WHEN ? IS NULL THEN NULL ELSE {'statistic': 9.0, 'pvalue': ?} END, NULL, NULL, NULL)",
-            [start, start, kind, gran, slice_key, column, psi, js, ks_p, ks_p, chi_p, chi_p],
+            "INSERT INTO s.t_drift_verdicts VALUES (?, ?, ?::TIMESTAMP, ?::TIMESTAMP + INTERVAL 1 DAY, ?, ?, 0.3, 0.2, "
+            "0.1, 1e-6, ?, 500, 'r', 'run')",
+            [subject, gran, start, start, feature, statistic, verdict],
         )
     return con
 
@@ -192,60 +186,25 @@ def _run(con, databricks_sql: str) -> list[tuple]:
     return con.execute(duck_sql.replace("c.s.", "s.")).fetchall()
 
 
-def test_drift_query_finds_the_newest_window_features_over_threshold():
-    con = _duckdb_with_drift_table()
-    sql = drift_query(
-        drift_metrics_table="c.s.t_drift_metrics",
-        features=["age", "color", "noisy"],
-        threshold=0.1,
-        granularity="1 day",
-    )
-    rows = _run(con, sql)
-    # newest window only; 'noisy' is dropped by its p-value; slices/consecutive/non-features ignored
-    assert [(r[1], r[2], round(r[4], 6)) for r in rows] == [
-        ("color", "js_distance", 0.3),
-        ("age", "population_stability_index", 0.08),
+def test_drift_query_names_the_drifted_features_of_the_newest_judged_window():
+    con = _duckdb_with_verdicts(VERDICT_ROWS)
+    rows = _run(con, drift_query(verdicts_table="c.s.t_drift_verdicts", granularity="1 day"))
+    # 2024-01-03 has no judged verdict (too_few_rows, unavailable): the newest judged is 01-02
+    assert [(str(r[0].date()), r[2], r[3]) for r in rows] == [
+        ("2024-01-02", "color", "js_distance"),
+        ("2024-01-02", "zip", "js_distance"),
     ]
-    assert max(r[4] for r in rows) > 0.1  # the alert (MAX(drift_score) > 0.1) fires because of 'color'
 
 
-def test_drift_query_scales_per_statistic_and_feature_thresholds():
-    con = _duckdb_with_drift_table()
-    sql = drift_query(
-        drift_metrics_table="c.s.t_drift_metrics",
-        features=["age", "color"],
-        threshold=0.1,
-        granularity="1 day",
-        statistic_thresholds={"js_distance": 0.6},
-        feature_overrides={"age": (None, 0.05)},
-    )
-    scores = {r[1]: r[4] for r in _run(con, sql)}
-    # color: 0.30 * 0.1/0.6 = 0.05 (under); age: 0.08 * 0.1/0.05 = 0.16 (over)
-    assert scores["color"] == pytest.approx(0.05)
-    assert scores["age"] == pytest.approx(0.16)
+def test_drift_query_is_empty_when_the_newest_judged_window_has_no_drift():
+    rows = [r for r in VERDICT_ROWS if r[3] not in ("color", "zip")]
+    assert _run(_duckdb_with_verdicts(rows), drift_query(verdicts_table="c.s.t_drift_verdicts", granularity="1 day")) == []
 
 
-def test_quality_query_reads_the_newest_whole_table_window():
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA s")
-    con.execute(
-        'CREATE TABLE s.t_profile_metrics ("window" STRUCT(start TIMESTAMP, "end" TIMESTAMP), log_type VARCHAR, '
-        "granularity VARCHAR, slice_key VARCHAR, column_name VARCHAR, model_id VARCHAR, accuracy_score DOUBLE)"
-    )
-    rows = [
-        ("2024-01-01", "INPUT", ":table", "*", None, 0.90),
-        ("2024-01-02", "INPUT", ":table", "*", None, 0.60),
-        ("2024-01-02", "INPUT", ":table", "3", None, 0.99),  # one model version: ignored
-        ("2024-01-02", "BASELINE", ":table", "*", None, 0.95),  # baseline: ignored
-        ("2024-01-03", "INPUT", "age", "*", None, None),  # a column row, no quality metric
-    ]
-    for start, log_type, column, model_id, slice_key, acc in rows:
-        con.execute(
-            "INSERT INTO s.t_profile_metrics VALUES ({'start': ?::TIMESTAMP, 'end': ?::TIMESTAMP}, ?, '1 day', ?, ?, ?, ?)",
-            [start, start, log_type, slice_key, column, model_id, acc],
-        )
-    sql = quality_query(
-        profile_metrics_table="c.s.t_profile_metrics", problem_type="classification", granularity="1 day"
-    )
-    result = _run(con, sql)
-    assert [round(r[1], 6) for r in result] == [0.6]
+def test_quality_query_reads_the_newest_judged_quality_window():
+    con = _duckdb_with_verdicts(VERDICT_ROWS)
+    sql = quality_query(verdicts_table="c.s.t_drift_verdicts", granularity="1 day")
+    assert _run(con, sql) == []  # newest judged (01-02) is ok; the degraded 01-01 is older
+    degraded = [r for r in VERDICT_ROWS if not (r[0] == "quality" and r[1] == "2024-01-02")]
+    [row] = _run(_duckdb_with_verdicts(degraded), sql)
+    assert str(row[0].date()) == "2024-01-01" and row[2] == "accuracy_score"

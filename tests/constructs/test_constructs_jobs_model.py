@@ -88,11 +88,15 @@ def test_monitored_model_dependencies_are_in_deployable_order(make_stack, dev_en
     for table_deps in deps("databricks_sql_table"):
         assert f"databricks_schema.{schema_key}" in table_deps
     (monitor_deps,) = deps("databricks_quality_monitor")
-    table_keys = {k for k, t in res["databricks_sql_table"].items() if not t["name"].endswith("_labels")}
-    assert {f"databricks_sql_table.{k}" for k in table_keys} <= set(monitor_deps)
-    (monitor_key,) = res["databricks_quality_monitor"]
+    watched = ("_inference_log", "_baseline")
+    table_keys = {k for k, t in res["databricks_sql_table"].items() if t["name"].endswith(watched)}
+    assert len(table_keys) == 2 and {f"databricks_sql_table.{k}" for k in table_keys} <= set(monitor_deps)
+    # the alerts read the verdicts table (written by analyze-drift), which must exist first
+    (verdicts_key,) = [k for k, t in res["databricks_sql_table"].items() if t["name"].endswith("_drift_verdicts")]
     for alert_deps in deps("databricks_alert_v2"):
-        assert f"databricks_quality_monitor.{monitor_key}" in alert_deps
+        assert f"databricks_sql_table.{verdicts_key}" in alert_deps
+    (job_deps_monitoring,) = deps("databricks_job", lambda r: r["name"].endswith("-monitoring"))
+    assert f"databricks_sql_table.{verdicts_key}" in job_deps_monitoring
     for serving in res["databricks_model_serving"].values():
         assert f"databricks_schema.{schema_key}" in serving["depends_on"]
     for job_deps in deps("databricks_job"):

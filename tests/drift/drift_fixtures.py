@@ -45,7 +45,7 @@ def day(i: int) -> dict:
     return {"start": START + timedelta(days=i), "end": START + timedelta(days=i + 1)}
 
 
-KEY = {"granularity": "1 day", "slice_key": None, "slice_value": None, "model_id": "*"}
+KEY = {"granularity": "1 day", "slice_key": None, "slice_value": None, "model_version": "*"}
 
 
 def drift_row(i: int, column: str, **stats) -> dict:

@@ -86,7 +86,7 @@ def build_tables(
 ) -> tuple[pa.Table, pa.Table]:
     """(drift, profile) for daily windows starting at `start`; `features` maps name -> kind."""
     drift_rows, profile_rows = [], []
-    key = {"granularity": GRANULARITY, "slice_key": None, "slice_value": None, "model_id": "*"}
+    key = {"granularity": GRANULARITY, "slice_key": None, "slice_value": None, "model_version": "*"}
     for name, kind in features.items():
         profile_rows.append({**key, "window": None, "log_type": "BASELINE", "column_name": name,
                              **profile_row(baseline[name], kind)})

@@ -77,7 +77,7 @@ def test_row_count_falls_back_to_baseline_count_plus_count_delta():
     drift, profile = tables(
         [drift_row(0, "align", count_delta=-950.0, **cat(0.5, 1e-9))],
         [{"window": None, "log_type": "BASELINE", "granularity": "1 day", "slice_key": None, "slice_value": None,
-          "model_id": "*", "column_name": "align", "count": 1000, "num_nulls": 0}],
+          "model_version": "*", "column_name": "align", "count": 1000, "num_nulls": 0}],
     )
     got = {j.feature: j for j in analyze(env, env.model(), drift, profile, now=NOW).judgements}
     assert got["align"].count == 50 and got["align"].verdict is Verdict.TOO_FEW_ROWS
@@ -131,7 +131,7 @@ def test_lookback_and_non_baseline_rows_are_ignored():
     rows = [drift_row(i, "align", **cat(0.5, 1e-9)) for i in range(5)]
     rows.append({**drift_row(4, "id", **cat(0.5, 1e-9)), "drift_type": "CONSECUTIVE"})
     rows.append({**drift_row(4, "sex", **cat(0.5, 1e-9)), "slice_key": "sex", "slice_value": "x"})
-    rows.append({**drift_row(4, "hair", **cat(0.5, 1e-9)), "model_id": "3"})
+    rows.append({**drift_row(4, "hair", **cat(0.5, 1e-9)), "model_version": "3"})
     drift, profile = tables(rows, [count_row(i, "align", 500) for i in range(5)])
     report = analyze(env, env.model(), drift, profile, now=START.replace(day=6))  # windows ending after Jan 4
     assert sorted({j.window_start.day for j in report.judgements}) == [4, 5]
@@ -147,3 +147,56 @@ def test_judge_directly_hand_worked():
     assert judge(rule, Evidence(500, 0.0499, 0.9), drift, 0.01)[0] is Verdict.OK
     assert judge(rule, Evidence(500, 0.2, None), drift, 0.01)[0] is Verdict.WARN  # no p-value: no drift
     assert window_alpha(drift, 0) == drift.max_pvalue
+
+
+def test_a_constant_baseline_against_another_constant_is_drift_through_the_ks_fallback():
+    """PSI cuts bins at the baseline's deciles: with a constant baseline (one distinct decile)
+    every window falls into one or two bins, so 5 against 7 scores PSI 0 (left-closed bins) while
+    5 against 3 scores 18.4. analyze-drift judges such a feature by KS instead (D = 1 here)."""
+    from dataclasses import replace
+
+    import numpy as np
+    import pyarrow as pa
+
+    from lakemon_jobs.monitoring.engine import compute_metrics
+    from lakemon_jobs.monitoring.settings import MonitorSettings
+
+    env = dev_env()
+    model = env.model()
+    day_us = 86_400_000_000
+    t0 = int(START.timestamp() * 1_000_000)
+    values = np.concatenate([np.full(200, 7.0), np.full(200, 3.0), np.full(200, 5.0)])
+    stamps = np.concatenate([np.full(200, t0 + d * day_us + 3600_000_000) for d in range(3)])
+    inference = pa.table({
+        "year": values,
+        model.model_id_column: pa.array(["1"] * 600),
+        model.timestamp_column: pa.array(stamps, pa.timestamp("us", tz="UTC")),
+    })
+    baseline = pa.table({"year": np.full(500, 5.0), model.model_id_column: pa.array(["1"] * 500)})
+    settings = replace(MonitorSettings.from_config(env, model), slicing_exprs=())
+    profile, drift = compute_metrics(inference, baseline, settings)
+    psi = sorted(
+        (r["window"]["start"].day, r["population_stability_index"]) for r in drift.to_pylist()
+        if r["column_name"] == "year" and r["drift_type"] == "BASELINE" and r["slice_key"] is None
+        and r[model.model_id_column] == "*"
+    )
+    assert [(d, round(v, 1)) for d, v in psi] == [(1, 0.0), (2, 18.4), (3, 0.0)]  # the blind spot
+
+    report = analyze(env, model, drift, profile, now=START.replace(day=4))
+    year = {j.window_start.day: j for j in report.judgements if j.feature == "year"}
+    assert year[1].statistic == "ks_test" and year[1].value == 1.0 and year[1].verdict is Verdict.DRIFT
+    assert "instead of population_stability_index" in year[1].reason
+    assert year[2].verdict is Verdict.DRIFT
+    assert year[3].statistic == "ks_test" and year[3].value == 0.0 and year[3].verdict is Verdict.OK
+
+
+def test_a_varied_baseline_keeps_psi():
+    from lakemon_jobs.drift.verdicts import _ks_fallback
+
+    rule = FeatureRule("year", "numeric", "population_stability_index", 0.1, "default")
+    spread = {"quantiles": [float(i) for i in range(101)]}
+    two_edges = {"quantiles": [0.0] * 50 + [1.0] * 51}  # deciles {0, 1}: 2 distinct edges, 3 bins
+    one_edge = {"quantiles": [5.0] * 101}
+    assert _ks_fallback(rule, spread, dev_env().monitoring.drift) is rule
+    assert _ks_fallback(rule, two_edges, dev_env().monitoring.drift) is rule
+    assert _ks_fallback(rule, one_edge, dev_env().monitoring.drift).statistic == "ks_test"

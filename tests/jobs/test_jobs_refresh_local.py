@@ -48,7 +48,7 @@ def test_refresh_profiles_what_unpack_wrote_against_the_baseline_register_wrote(
     assert result.profile_rows > 0 and result.drift_rows > 0
     profile = engine_for(ctx).read_table(ctx.tables.profile_metrics)
     whole = profile[
-        (profile["column_name"] == ":table") & (profile["model_id"] == "*") & profile["slice_key"].isna()
+        (profile["column_name"] == ":table") & (profile["model_version"] == "*") & profile["slice_key"].isna()
         & (profile["granularity"] == "1 day")
     ]
     inputs = whole[whole["log_type"] == "INPUT"]

@@ -15,7 +15,7 @@ from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS
 from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings
 
 DOCUMENTED_PROFILE = {
-    "window", "log_type", "granularity", "slice_key", "slice_value", "column_name", "model_id", "data_type",
+    "window", "log_type", "granularity", "slice_key", "slice_value", "column_name", "model_version", "data_type",
     "count", "num_nulls", "num_nan", "num_inf", "num_zeros", "distinct_count", "percent_null", "percent_nan",
     "percent_zeros", "percent_distinct", "non_null_columns", "avg", "stddev", "min", "max", "median", "quantiles",
     "min_length", "max_length", "avg_length", "frequent_items", "accuracy_score", "precision", "recall",
@@ -23,7 +23,7 @@ DOCUMENTED_PROFILE = {
     "root_mean_squared_error", "mean_absolute_percentage_error", "r2_score", "num_labeled",
 }
 DOCUMENTED_DRIFT = {
-    "window", "window_cmp", "drift_type", "granularity", "slice_key", "slice_value", "column_name", "model_id",
+    "window", "window_cmp", "drift_type", "granularity", "slice_key", "slice_value", "column_name", "model_version",
     "data_type", "count_delta", "avg_delta", "percent_null_delta", "percent_zeros_delta", "percent_distinct_delta",
     "non_null_columns_delta", "js_distance", "chi_squared_test", "tv_distance", "l_infinity_distance", "ks_test",
     "wasserstein_distance", "population_stability_index",
@@ -59,7 +59,7 @@ def test_windows_statistics_and_types_match_scipy():
     day1 = (ts >= T0 + DAY_US) & (ts < T0 + 2 * DAY_US)
     x_cur, x_ref = inf["x"].to_numpy()[day1], base["x"].to_numpy()
     start = pa.scalar(T0 + DAY_US, pa.timestamp("us", tz="UTC")).as_py()
-    got = [r for r in rows(drift, column_name="x", drift_type="BASELINE", model_id="*") if r["window"]["start"] == start][0]
+    got = [r for r in rows(drift, column_name="x", drift_type="BASELINE", model_version="*") if r["window"]["start"] == start][0]
     ks = sps.ks_2samp(x_cur, x_ref)
     assert got["ks_test"]["statistic"] == pytest.approx(ks.statistic, abs=1e-15)
     assert got["ks_test"]["pvalue"] == pytest.approx(ks.pvalue, rel=1e-10)
@@ -68,7 +68,7 @@ def test_windows_statistics_and_types_match_scipy():
     assert got["count_delta"] == day1.sum() - 400
     assert got["js_distance"] is None and got["chi_squared_test"] is None
     # categorical: counts of red/green/blue (+ no nulls)
-    cat = [r for r in rows(drift, column_name="color", drift_type="BASELINE", model_id="*") if r["window"]["start"] == start][0]
+    cat = [r for r in rows(drift, column_name="color", drift_type="BASELINE", model_version="*") if r["window"]["start"] == start][0]
     vals = ["red", "green", "blue"]
     c = np.array([np.sum(np.array(inf["color"].to_pylist())[day1] == v) for v in vals])
     r = np.array([np.sum(np.array(base["color"].to_pylist()) == v) for v in vals])
@@ -76,15 +76,15 @@ def test_windows_statistics_and_types_match_scipy():
     assert cat["chi_squared_test"]["pvalue"] == pytest.approx(sps.chi2_contingency(np.vstack([c, r]), correction=False).pvalue)
     assert cat["ks_test"] is None
     # three daily windows, two CONSECUTIVE comparisons, window_cmp = previous day
-    windows = {r["window"]["start"] for r in rows(profile, log_type="INPUT", column_name=":table", model_id="*")}
+    windows = {r["window"]["start"] for r in rows(profile, log_type="INPUT", column_name=":table", model_version="*")}
     assert len(windows) == 3
-    cons = rows(drift, column_name="x", drift_type="CONSECUTIVE", model_id="*")
+    cons = rows(drift, column_name="x", drift_type="CONSECUTIVE", model_version="*")
     assert len(cons) == 2 and all(r["window_cmp"]["end"] == r["window"]["start"] for r in cons)
     # profile: quantiles and frequent items for the report's distribution plots
-    prof = [r for r in rows(profile, column_name="x", log_type="INPUT", model_id="*") if r["window"]["start"] == start][0]
+    prof = [r for r in rows(profile, column_name="x", log_type="INPUT", model_version="*") if r["window"]["start"] == start][0]
     assert prof["quantiles"] == pytest.approx(list(np.quantile(x_cur, np.linspace(0, 1, 101))), rel=1e-12)
     assert prof["median"] == pytest.approx(np.median(x_cur)) and prof["stddev"] == pytest.approx(np.std(x_cur, ddof=1))
-    base_color = one(profile, column_name="color", log_type="BASELINE", model_id="*")
+    base_color = one(profile, column_name="color", log_type="BASELINE", model_version="*")
     assert base_color["window"] is None
     assert {i["item"]: i["count"] for i in base_color["frequent_items"]} == dict(zip(vals, r.tolist(), strict=True))
     assert base_color["min_length"] == 3 and base_color["max_length"] == 5
@@ -95,13 +95,13 @@ def test_table_rows_have_quality_and_baseline_quality_matches_sklearn():
 
     base = baseline()
     profile, drift = compute_metrics(table(300), base, settings())
-    row = one(profile, column_name=":table", log_type="BASELINE", model_id="*")
+    row = one(profile, column_name=":table", log_type="BASELINE", model_version="*")
     y, p = base["label"].to_numpy(), base["prediction"].to_numpy()
     assert row["count"] == 400 and row["num_labeled"] == 400
     assert row["accuracy_score"] == pytest.approx(skm.accuracy_score(y, p))
     assert row["roc_auc_score"] == pytest.approx(skm.roc_auc_score(y, base["prediction_proba"].to_numpy()))
     assert dict(row["f1_score"]["one_vs_all"])["1"] == pytest.approx(skm.f1_score(y, p))
-    table_drift = rows(drift, column_name=":table", drift_type="BASELINE", model_id="*")
+    table_drift = rows(drift, column_name=":table", drift_type="BASELINE", model_version="*")
     assert table_drift and all(r["non_null_columns_delta"] == {"added": 0, "missing": 0} for r in table_drift)
 
 
@@ -111,18 +111,18 @@ def test_slices_and_model_ids():
     profile, drift = compute_metrics(inf, baseline(), s)
     keys = {(r["slice_key"], r["slice_value"]) for r in rows(profile, column_name=":table", log_type="INPUT")}
     assert keys == {(None, None), ("color", "red"), ("color", "green"), ("color", "blue"), ("x > 0", "true"), ("x > 0", "false")}
-    models = {r["model_id"] for r in rows(profile, column_name=":table", log_type="INPUT", slice_key=None)}
+    models = {r["model_version"] for r in rows(profile, column_name=":table", log_type="INPUT", slice_key=None)}
     assert models == {"*", "1", "2"}
     # counts add up: per-model rows of a window sum to the '*' row
     tab = rows(profile, column_name=":table", log_type="INPUT", slice_key=None)
     for start in {r["window"]["start"] for r in tab}:
-        per = {r["model_id"]: r["count"] for r in tab if r["window"]["start"] == start}
+        per = {r["model_version"]: r["count"] for r in tab if r["window"]["start"] == start}
         assert per["1"] + per["2"] == per["*"]
     # the slice x > 0 = true really holds only positive x
-    pos = rows(profile, column_name="x", log_type="INPUT", slice_key="x > 0", slice_value="true", model_id="*")
+    pos = rows(profile, column_name="x", log_type="INPUT", slice_key="x > 0", slice_value="true", model_version="*")
     assert pos and all(r["min"] > 0 for r in pos)
     # baseline has only model "1": model "2" compares with all baseline rows
-    assert rows(drift, column_name="x", drift_type="BASELINE", model_id="2", slice_key=None)
+    assert rows(drift, column_name="x", drift_type="BASELINE", model_version="2", slice_key=None)
 
 
 def test_bad_slicing_expression_fails_clearly():
@@ -188,9 +188,9 @@ def test_high_cardinality_column():
     inf = table(n).append_column("uid", pa.array([f"id{i}" for i in range(n)]))
     base = baseline().append_column("uid", pa.array([f"id{i}" for i in range(400)]))
     profile, drift = compute_metrics(inf, base, settings())
-    r = rows(profile, column_name="uid", log_type="INPUT", model_id="*")[0]
+    r = rows(profile, column_name="uid", log_type="INPUT", model_version="*")[0]
     assert len(r["frequent_items"]) == 100 and r["distinct_count"] == r["count"]
-    dr = rows(drift, column_name="uid", drift_type="BASELINE", model_id="*")[0]
+    dr = rows(drift, column_name="uid", drift_type="BASELINE", model_version="*")[0]
     assert 0 < dr["js_distance"] <= 1
 
 
@@ -242,8 +242,20 @@ def test_row_order_does_not_change_the_tables():
     s = settings(granularities=("1 day", "1 month"), slicing_exprs=("color",))
     def keyed(t: pa.Table) -> list:  # rows in a canonical order (codes follow first appearance)
         return sorted(t.to_pylist(), key=lambda r: repr([r.get(k) for k in ("window", "window_cmp", "log_type",
-                      "drift_type", "granularity", "slice_key", "slice_value", "model_id", "column_name")]))
+                      "drift_type", "granularity", "slice_key", "slice_value", "model_version", "column_name")]))
 
     for a, b in ((inf, by_time), (one_model, shuffled_one_model)):
         for x, y in zip(compute_metrics(a, baseline(), s), compute_metrics(b, baseline(), s), strict=True):
             assert keyed(x) == keyed(y)
+
+
+def test_model_id_column_is_named_after_the_monitors_model_id_col():
+    # Databricks' documented schemas list the grouping column as `model_id_col`: the column is
+    # named after the monitor's model_id_col (docs/monitoring.md), so a model whose model-id
+    # column is `serving_version` gets metrics tables with a `serving_version` column.
+    inf = table(300).rename_columns(["serving_version" if c == "model_version" else c for c in table(300).column_names])
+    base = baseline().rename_columns(["serving_version" if c == "model_version" else c for c in baseline().column_names])
+    profile, drift = compute_metrics(inf, base, settings(model_id_col="serving_version"))
+    for t in (profile, drift):
+        assert "serving_version" in t.schema.names and "model_id" not in t.schema.names and "model_version" not in t.schema.names
+    assert {r["serving_version"] for r in rows(profile, column_name=":table", log_type="INPUT")} == {"*", "1"}

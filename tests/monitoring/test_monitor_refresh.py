@@ -13,7 +13,7 @@ from lakemon_jobs.monitoring import refresh as refresh_mod
 from lakemon_jobs.monitoring.engine import compute_metrics
 from lakemon_jobs.monitoring.refresh import refresh_local, refresh_paths
 
-SORT_KEYS = ["granularity", "log_type", "slice_key", "slice_value", "model_id", "column_name"]
+SORT_KEYS = ["granularity", "log_type", "slice_key", "slice_value", "model_version", "column_name"]
 
 
 def _paths(tmp: Path) -> dict:
@@ -166,7 +166,7 @@ def test_refresh_with_categories_unseen_in_baseline_matches_full_and_scipy(tmp_p
 
     row = next(
         r for r in got
-        if r["column_name"] == "color" and r["drift_type"] == "BASELINE" and r["slice_key"] is None and r["model_id"] == "*"
+        if r["column_name"] == "color" and r["drift_type"] == "BASELINE" and r["slice_key"] is None and r["model_version"] == "*"
     )
     cats = ["red", "green", None, "purple", "teal"]
     b = np.array([base.column("color").to_pylist().count(c) for c in cats], float)

@@ -52,7 +52,15 @@ def test_env_values_from_issue_table(stacks, env):
     monitoring_job = _one(stack, "databricks_job", lambda j: j["name"].endswith("-monitoring"))
     assert monitoring_job["schedule"]["quartz_cron_expression"] == cron
     drift = _one(stack, "databricks_alert_v2", lambda a: a["display_name"].endswith("feature drift"))
-    assert drift["evaluation"]["threshold"]["value"]["double_value"] == threshold
+    # The threshold is analyze-drift's (it reads the env file the monitoring job ships); the
+    # alert only counts the drift verdicts of the newest judged window in the verdicts table.
+    assert drift["evaluation"]["threshold"]["value"]["double_value"] == 0
+    assert f"{catalog}.marvel_characters.alive_classifier_drift_verdicts" in drift["query_text"]
+    env_file = _one(stack, "databricks_file", lambda f: f["path"].endswith(f"/envs/{env}.yml"))
+    from lakemon.config import load_environment
+
+    shipped = load_environment(Path(__file__).resolve().parents[2] / "envs" / f"{env}.yml")
+    assert env_file["source"].endswith(f"{env}.yml") and shipped.monitoring.drift.threshold == threshold
 
 
 @pytest.mark.parametrize("env", ENVS)

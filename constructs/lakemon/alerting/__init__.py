@@ -1,7 +1,32 @@
-"""Notification destinations and SQL alerts on the monitor's metrics tables."""
+"""Notification destinations and SQL alerts on the drift verdicts table.
 
-from .alerts import DriftAlert, QualityAlert
-from .destination import AlertDestination
-from .queries import drift_query, quality_query
+`queries` (the alert SQL) is free of CDK imports, so job scripts import it without loading the
+CDK for Terraform bindings; the constructs load lazily.
+"""
 
-__all__ = ["AlertDestination", "DriftAlert", "QualityAlert", "drift_query", "quality_query"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .queries import AlertSpec, drift_alert_spec, drift_query, quality_alert_spec, quality_query
+
+__all__ = [
+    "AlertDestination",
+    "AlertSpec",
+    "DriftAlert",
+    "QualityAlert",
+    "drift_alert_spec",
+    "drift_query",
+    "quality_alert_spec",
+    "quality_query",
+]
+
+_LAZY = {"AlertDestination": ".destination", "DriftAlert": ".alerts", "QualityAlert": ".alerts"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)

@@ -1,12 +1,15 @@
-"""`DriftAlert` and `QualityAlert`: `databricks_alert_v2` on the monitor's metrics tables.
+"""`DriftAlert` and `QualityAlert`: `databricks_alert_v2` on the drift verdicts table.
 
-Why SQL alerts in Databricks (not only the analyze-drift job): they keep firing if a job is
-broken, and on-call sees them in the Databricks SQL alert list with the query that fired.
+Why SQL alerts in Databricks (not only the analyze-drift job): on-call sees them in the
+Databricks SQL alert list with the query that fired, and their notification destinations hold
+the secrets. What they fire on is decided by analyze-drift (`<model>_drift_verdicts`, written by
+the monitoring job): the alert SQL only reads the newest judged window's verdicts, so production
+pages on exactly the decisions the embedded default rehearses (lakemon.alerting.queries).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_databricks.alert_v2 import AlertV2, AlertV2EvaluationNotificationSubscriptions
@@ -14,15 +17,14 @@ from cdktf_cdktf_provider_databricks.alert_v2 import AlertV2, AlertV2EvaluationN
 from constructs import Construct
 
 from ..config.model import Environment, Model
-from ..config.validators import check_quartz_cron, check_timezone
+from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
-from ..tables import ModelTables
 from .destination import AlertDestination
-from .queries import STATISTIC_SQL, drift_query, quality_query
+from .queries import AlertSpec, drift_alert_spec, drift_query, quality_alert_spec, quality_query
 
 DEFAULT_ALERT_CRON = "0 30 * * * ?"
-"""Hourly at :30: picks up metrics soon after a refresh; an alert stays TRIGGERED (no repeat
-notification) until the newest window is back under the threshold."""
+"""Hourly at :30: picks up verdicts soon after the monitoring job; an alert stays TRIGGERED (no
+repeat notification) until the newest judged window has no drift verdict."""
 
 
 def _subscriptions(destinations: Sequence[AlertDestination], emails: Sequence[str]) -> list:
@@ -31,15 +33,11 @@ def _subscriptions(destinations: Sequence[AlertDestination], emails: Sequence[st
     return subs
 
 
-class _MetricAlert(Construct):
+class _VerdictAlert(Construct):
     def _alert(
         self,
+        spec: AlertSpec,
         *,
-        display_name: str,
-        query_text: str,
-        source_column: str,
-        operator: str,
-        threshold: float,
         warehouse_id: str,
         schedule_cron: str,
         schedule_timezone: str,
@@ -58,22 +56,24 @@ class _MetricAlert(Construct):
             raise LakemonConstructError(
                 self.node.path, "an alert needs at least one destination or e-mail to notify"
             )
+        self.spec = spec
+        self.query_text = spec.query_text
         return AlertV2(
             self,
             "alert",
-            display_name=display_name,
-            query_text=query_text,
+            display_name=spec.display_name,
+            query_text=spec.query_text,
             warehouse_id=warehouse_id,
             parent_path=parent_path,
             evaluation={
                 "source": {
-                    "name": source_column,
-                    "display": source_column,
-                    "aggregation": "MAX" if operator == "GREATER_THAN" else "MIN",
+                    "name": spec.source_column,
+                    "display": spec.source_column,
+                    "aggregation": spec.aggregation,
                 },
-                "comparison_operator": operator,
-                "threshold": {"value": {"double_value": threshold}},
-                "empty_result_state": "OK",
+                "comparison_operator": spec.operator,
+                "threshold": {"value": {"double_value": spec.threshold}},
+                "empty_result_state": spec.empty_result_state,
                 "notification": {"notify_on_ok": True, "subscriptions": subscriptions},
             },
             schedule={
@@ -85,20 +85,29 @@ class _MetricAlert(Construct):
         )
 
 
-class DriftAlert(_MetricAlert):
-    """Fires when a feature's drift statistic in the newest window exceeds `threshold`.
+def _check_table(path: str, verdicts_table: str, granularity: str) -> None:
+    if len(verdicts_table.split(".")) != 3:
+        raise LakemonConstructError(path, f"verdicts_table {verdicts_table!r} must be catalog.schema.table")
+    if granularity not in GRANULARITIES:
+        raise LakemonConstructError(
+            path, f"granularity {granularity!r} is not allowed; allowed: {', '.join(GRANULARITIES)}"
+        )
+
+
+class DriftAlert(_VerdictAlert):
+    """Fires when analyze-drift judged `drift` for at least one feature in the newest judged
+    window; the query's rows name the features (statistic, value, threshold, p-value).
 
     Example::
 
         DriftAlert.for_model(stack, "drift-alert", env=env, model=model,
-                             drift_metrics_table=monitor.drift_metrics_table,
                              destinations=destinations, warehouse_id=stack.warehouse_id,
-                             depends_on=[monitor.monitor])
+                             depends_on=[verdicts.table])
 
-    Props: display_name, drift_metrics_table, features, threshold in (0, 1], granularity,
-    numeric_statistic / categorical_statistic, statistic_thresholds, feature_overrides
-    (feature -> (statistic or None, threshold or None)), max_pvalue, warehouse_id, schedule,
-    destinations / emails (at least one), parent_path, depends_on (the monitor).
+    Props: display_name, verdicts_table (`<model>_drift_verdicts`), granularity, warehouse_id,
+    schedule_cron/schedule_timezone, destinations / emails (at least one), parent_path,
+    depends_on (the verdicts table). Thresholds and statistics are analyze-drift's settings
+    (`monitoring.drift`), not the alert's.
     """
 
     def __init__(
@@ -107,16 +116,9 @@ class DriftAlert(_MetricAlert):
         id: str,
         *,
         display_name: str,
-        drift_metrics_table: str,
-        features: Sequence[str],
-        threshold: float,
+        verdicts_table: str,
         warehouse_id: str,
         granularity: str = "1 day",
-        numeric_statistic: str = "population_stability_index",
-        categorical_statistic: str = "js_distance",
-        statistic_thresholds: Mapping[str, float] | None = None,
-        feature_overrides: Mapping[str, tuple[str | None, float | None]] | None = None,
-        max_pvalue: float = 0.01,
         destinations: Sequence[AlertDestination] = (),
         emails: Sequence[str] = (),
         schedule_cron: str = DEFAULT_ALERT_CRON,
@@ -125,43 +127,17 @@ class DriftAlert(_MetricAlert):
         depends_on: Sequence[ITerraformDependable] = (),
     ) -> None:
         super().__init__(scope, id)
-        if not 0 < threshold <= 1:
-            raise LakemonConstructError(self.node.path, f"threshold must be in (0, 1] (got {threshold})")
-        if not features:
-            raise LakemonConstructError(self.node.path, "a drift alert needs at least one feature")
-        for statistic in (
-            numeric_statistic,
-            categorical_statistic,
-            *(s for s, _ in (feature_overrides or {}).values() if s),
-        ):
-            if statistic not in STATISTIC_SQL:
-                raise LakemonConstructError(
-                    self.node.path,
-                    f"statistic {statistic!r} is not a drift statistic; allowed: {', '.join(STATISTIC_SQL)}",
-                )
-        unknown = sorted(set(feature_overrides or {}) - set(features))
-        if unknown:
-            raise LakemonConstructError(
-                self.node.path, f"overrides name features the model does not have: {', '.join(unknown)}"
-            )
-        self.threshold = threshold
-        self.query_text = drift_query(
-            drift_metrics_table=drift_metrics_table,
-            features=features,
-            threshold=threshold,
-            granularity=granularity,
-            numeric_statistic=numeric_statistic,
-            categorical_statistic=categorical_statistic,
-            statistic_thresholds=statistic_thresholds,
-            feature_overrides=feature_overrides,
-            max_pvalue=max_pvalue,
+        _check_table(self.node.path, verdicts_table, granularity)
+        spec = AlertSpec(
+            display_name=display_name,
+            query_text=drift_query(verdicts_table=verdicts_table, granularity=granularity),
+            source_column="feature",
+            aggregation="COUNT",
+            operator="GREATER_THAN",
+            threshold=0.0,
         )
         self.alert = self._alert(
-            display_name=display_name,
-            query_text=self.query_text,
-            source_column="drift_score",
-            operator="GREATER_THAN",
-            threshold=threshold,
+            spec,
             warehouse_id=warehouse_id,
             schedule_cron=schedule_cron,
             schedule_timezone=schedule_timezone,
@@ -183,31 +159,27 @@ class DriftAlert(_MetricAlert):
         destinations: Sequence[AlertDestination] = (),
         depends_on: Sequence[ITerraformDependable] = (),
     ) -> DriftAlert:
-        drift = env.monitoring.drift
-        return cls(
+        spec = drift_alert_spec(env, model)
+        alert = cls(
             scope,
             id,
-            display_name=f"lakemon {env.name} {model.name}: feature drift",
-            drift_metrics_table=ModelTables(env, model).drift_metrics,
-            features=model.feature_names(),
-            threshold=drift.threshold,
+            display_name=spec.display_name,
+            verdicts_table=_table_of(env, model),
             granularity=env.monitoring.granularities[0],
-            numeric_statistic=drift.numeric_statistic,
-            categorical_statistic=drift.categorical_statistic,
-            statistic_thresholds=dict(drift.statistic_thresholds),
-            feature_overrides={f: (o.statistic, o.threshold) for f, o in drift.features.items()},
-            max_pvalue=drift.max_pvalue,
             warehouse_id=warehouse_id,
             destinations=destinations,
             emails=() if destinations else env.alerts.recipients,
             schedule_timezone=env.monitoring.schedule.timezone,
             depends_on=depends_on,
         )
+        assert alert.spec == spec  # the construct and the embedded default evaluate the same alert
+        return alert
 
 
-class QualityAlert(_MetricAlert):
-    """Fires when the newest window's model quality (accuracy for classification, R2 for
-    regression, from the profile metrics) falls below `threshold`. Needs a label column."""
+class QualityAlert(_VerdictAlert):
+    """Fires when analyze-drift judged the newest judged window's model quality `degraded`
+    (accuracy for classification, R2 for regression, below monitoring.quality_threshold with at
+    least min_rows labelled rows). Needs a label column."""
 
     def __init__(
         self,
@@ -215,9 +187,7 @@ class QualityAlert(_MetricAlert):
         id: str,
         *,
         display_name: str,
-        profile_metrics_table: str,
-        problem_type: str,
-        threshold: float,
+        verdicts_table: str,
         warehouse_id: str,
         granularity: str = "1 day",
         destinations: Sequence[AlertDestination] = (),
@@ -228,21 +198,17 @@ class QualityAlert(_MetricAlert):
         depends_on: Sequence[ITerraformDependable] = (),
     ) -> None:
         super().__init__(scope, id)
-        if problem_type not in ("classification", "regression"):
-            raise LakemonConstructError(
-                self.node.path, f"problem_type {problem_type!r}; allowed: classification, regression"
-            )
-        if not 0 < threshold <= 1:
-            raise LakemonConstructError(self.node.path, f"threshold must be in (0, 1] (got {threshold})")
-        self.query_text = quality_query(
-            profile_metrics_table=profile_metrics_table, problem_type=problem_type, granularity=granularity
+        _check_table(self.node.path, verdicts_table, granularity)
+        spec = AlertSpec(
+            display_name=display_name,
+            query_text=quality_query(verdicts_table=verdicts_table, granularity=granularity),
+            source_column="metric",
+            aggregation="COUNT",
+            operator="GREATER_THAN",
+            threshold=0.0,
         )
         self.alert = self._alert(
-            display_name=display_name,
-            query_text=self.query_text,
-            source_column="quality",
-            operator="LESS_THAN",
-            threshold=threshold,
+            spec,
             warehouse_id=warehouse_id,
             schedule_cron=schedule_cron,
             schedule_timezone=schedule_timezone,
@@ -251,3 +217,37 @@ class QualityAlert(_MetricAlert):
             parent_path=parent_path,
             depends_on=depends_on,
         )
+
+    @classmethod
+    def for_model(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        env: Environment,
+        model: Model,
+        warehouse_id: str,
+        destinations: Sequence[AlertDestination] = (),
+        depends_on: Sequence[ITerraformDependable] = (),
+    ) -> QualityAlert:
+        spec = quality_alert_spec(env, model)
+        alert = cls(
+            scope,
+            id,
+            display_name=spec.display_name,
+            verdicts_table=_table_of(env, model),
+            granularity=env.monitoring.granularities[0],
+            warehouse_id=warehouse_id,
+            destinations=destinations,
+            emails=() if destinations else env.alerts.recipients,
+            schedule_timezone=env.monitoring.schedule.timezone,
+            depends_on=depends_on,
+        )
+        assert alert.spec == spec
+        return alert
+
+
+def _table_of(env: Environment, model: Model) -> str:
+    from ..tables import ModelTables
+
+    return ModelTables(env, model).drift_verdicts

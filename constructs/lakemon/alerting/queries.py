@@ -1,126 +1,112 @@
-"""The SQL the alerts run on the monitor's metrics tables (Databricks SQL dialect).
+"""What the production alerts evaluate: SQL over the verdicts table (Databricks SQL dialect).
 
-Kept as plain functions so that tests can run them (transpiled with sqlglot) on DuckDB against
-hand-made metrics tables: an alert whose query is wrong would otherwise fail silently in prod.
+The alerts decide nothing themselves. `lakemon analyze-drift` judges every window and feature
+with the rule of docs/drift.md and writes `<model>_drift_verdicts`; the alerts only look at the
+newest judged window there:
+- DriftAlert: one row per feature judged `drift` in the newest judged window (any verdict ok,
+  warn or drift); it fires when there is at least one row, and the rows name the features.
+- QualityAlert: the quality metric of the newest judged window if it is judged `degraded`.
+No threshold, p-value or statistic appears in this SQL: those belong to the rule.
 
-Drift score: each feature's statistic is scaled so that its own threshold maps onto the env
-threshold T: score = value * T / threshold_of_that_statistic (or of that feature). The alert then
-fires when the newest window's largest score exceeds T, so T itself (0.1 in dev, 0.05 in prod)
-is what the alert compares with, even when per-statistic thresholds differ.
+The embedded default evaluates exactly this text (read back from the synthesized stack, or from
+these functions when synthesis was skipped), transpiled to DuckDB by SQLGlot, on its local
+verdicts table, and applies the alert's `evaluation` as Databricks does
+(lakemon_jobs.drift.alerting). Kept free of CDK imports so job scripts can use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-# statistic -> SQL expression over one drift_metrics row
-STATISTIC_SQL = {
-    "population_stability_index": "population_stability_index",
-    "ks_test": "ks_test.statistic",
-    "wasserstein_distance": "wasserstein_distance",
-    "js_distance": "js_distance",
-    "chi_squared_test": "chi_squared_test.statistic",
-    "tv_distance": "tv_distance",
-    "l_infinity_distance": "l_infinity_distance",
-}
-PVALUE_SQL = "coalesce(ks_test.pvalue, chi_squared_test.pvalue, 0.0)"
-"""p-value of the row's test: KS for numeric columns, chi-squared for categorical ones."""
+from ..config.model import Environment, Model
+from ..tables import DRIFT_SUBJECT, QUALITY_SUBJECT, ModelTables
+
+DRIFT_JUDGED = ("ok", "warn", "drift")
+"""Verdicts of a feature that was judged (not too_few_rows, not unavailable)."""
+QUALITY_JUDGED = ("ok", "degraded")
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _num(value: float) -> str:
-    return repr(float(value))
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(_quote(v) for v in values)
 
 
-def drift_query(
-    *,
-    drift_metrics_table: str,
-    features: Sequence[str],
-    threshold: float,
-    granularity: str,
-    numeric_statistic: str = "population_stability_index",
-    categorical_statistic: str = "js_distance",
-    statistic_thresholds: Mapping[str, float] | None = None,
-    feature_overrides: Mapping[str, tuple[str | None, float | None]] | None = None,
-    max_pvalue: float = 0.01,
-) -> str:
-    """Rows (column_name, statistic, value, drift_score) of the newest BASELINE window, largest first.
+def _scope(subject: str, granularity: str, prefix: str = "") -> str:
+    return f"{prefix}subject = {_quote(subject)} AND {prefix}granularity = {_quote(granularity)}"
 
-    Only model features, the whole table (no slice), and rows whose test rejects "same
-    distribution" at `max_pvalue` count. The alert's source is MAX(drift_score) > threshold.
-    """
-    thresholds = dict(statistic_thresholds or {})
-    overrides = dict(feature_overrides or {})
 
-    def scaled(statistic: str, own: float | None = None) -> str:
-        own = own if own is not None else thresholds.get(statistic, threshold)
-        return f"{STATISTIC_SQL[statistic]} * {_num(threshold / own)}"
-
-    default_score = f"coalesce({scaled(numeric_statistic)}, {scaled(categorical_statistic)})"
-    default_name = (
-        f"CASE WHEN {STATISTIC_SQL[numeric_statistic]} IS NOT NULL THEN {_quote(numeric_statistic)} "
-        f"ELSE {_quote(categorical_statistic)} END"
-    )
-    default_value = f"coalesce({STATISTIC_SQL[numeric_statistic]}, {STATISTIC_SQL[categorical_statistic]})"
-    score, name, value = default_score, default_name, default_value
-    if overrides:
-        whens_score, whens_name, whens_value = [], [], []
-        for feature, (statistic, own) in sorted(overrides.items()):
-            if statistic is None:
-                own_score = (
-                    f"coalesce({scaled(numeric_statistic, own)}, {scaled(categorical_statistic, own)})"
-                    if own is not None
-                    else default_score
-                )
-                whens_score.append(f"WHEN {_quote(feature)} THEN {own_score}")
-                continue
-            whens_score.append(f"WHEN {_quote(feature)} THEN {scaled(statistic, own)}")
-            whens_name.append(f"WHEN {_quote(feature)} THEN {_quote(statistic)}")
-            whens_value.append(f"WHEN {_quote(feature)} THEN {STATISTIC_SQL[statistic]}")
-        score = f"CASE column_name {' '.join(whens_score)} ELSE {default_score} END"
-        if whens_name:
-            name = f"CASE column_name {' '.join(whens_name)} ELSE {default_name} END"
-            value = f"CASE column_name {' '.join(whens_value)} ELSE {default_value} END"
-    feature_list = ", ".join(_quote(f) for f in features)
-    scope = f"drift_type = 'BASELINE' AND granularity = {_quote(granularity)} AND slice_key IS NULL"
+def drift_query(*, verdicts_table: str, granularity: str) -> str:
+    """Features judged `drift` in the newest judged window of `granularity` (one row each)."""
+    scope, v_scope = _scope(DRIFT_SUBJECT, granularity), _scope(DRIFT_SUBJECT, granularity, "v.")
     return (
-        f"-- lakemon drift alert: newest BASELINE window, threshold {threshold}\n"
+        f"-- lakemon drift alert: features analyze-drift judged 'drift' in the newest judged {granularity} window\n"
         f"WITH newest AS (\n"
-        f"  SELECT max(`window`.start) AS window_start FROM {drift_metrics_table} WHERE {scope}\n"
-        f"), scored AS (\n"
-        f"  SELECT `window`.start AS window_start, column_name,\n"
-        f"         {name} AS statistic,\n"
-        f"         {value} AS value,\n"
-        f"         {score} AS drift_score,\n"
-        f"         {PVALUE_SQL} AS pvalue\n"
-        f"  FROM {drift_metrics_table}\n"
-        f"  WHERE {scope} AND column_name IN ({feature_list})\n"
+        f"  SELECT max(window_start) AS window_start FROM {verdicts_table}\n"
+        f"  WHERE {scope} AND verdict IN ({_in(DRIFT_JUDGED)})\n"
         f")\n"
-        f"SELECT s.window_start, s.column_name, s.statistic, s.value, s.drift_score, s.pvalue\n"
-        f"FROM scored s JOIN newest n ON s.window_start = n.window_start\n"
-        f"WHERE s.drift_score IS NOT NULL AND s.pvalue < {_num(max_pvalue)}\n"
-        f"ORDER BY s.drift_score DESC"
+        f"SELECT v.window_start, v.window_end, v.feature, v.statistic, v.value, v.adjusted, v.threshold,\n"
+        f"       v.pvalue, v.row_count, v.rule_version, v.run_id\n"
+        f"FROM {verdicts_table} v JOIN newest n ON v.window_start = n.window_start\n"
+        f"WHERE {v_scope} AND v.verdict = 'drift'\n"
+        f"ORDER BY v.feature"
     )
 
 
-# problem type -> the profile-metrics column that measures model quality (higher is better)
-QUALITY_METRIC = {"classification": "accuracy_score", "regression": "r2_score"}
-
-
-def quality_query(*, profile_metrics_table: str, problem_type: str, granularity: str) -> str:
-    """The newest INPUT window's model-quality metric (whole table, all model versions)."""
-    metric = QUALITY_METRIC[problem_type]
-    scope = (
-        f"log_type = 'INPUT' AND column_name = ':table' AND slice_key IS NULL AND model_id = '*' "
-        f"AND granularity = {_quote(granularity)} AND {metric} IS NOT NULL"
-    )
+def quality_query(*, verdicts_table: str, granularity: str) -> str:
+    """The newest judged window's quality verdict row, if it is `degraded`."""
+    scope, v_scope = _scope(QUALITY_SUBJECT, granularity), _scope(QUALITY_SUBJECT, granularity, "v.")
     return (
-        f"-- lakemon quality alert: {metric} of the newest window\n"
-        f"SELECT `window`.start AS window_start, {metric} AS quality\n"
-        f"FROM {profile_metrics_table}\n"
-        f"WHERE {scope}\n"
-        f"  AND `window`.start = (SELECT max(`window`.start) FROM {profile_metrics_table} WHERE {scope})"
+        f"-- lakemon quality alert: model quality analyze-drift judged 'degraded' in the newest judged {granularity} window\n"
+        f"WITH newest AS (\n"
+        f"  SELECT max(window_start) AS window_start FROM {verdicts_table}\n"
+        f"  WHERE {scope} AND verdict IN ({_in(QUALITY_JUDGED)})\n"
+        f")\n"
+        f"SELECT v.window_start, v.window_end, v.statistic AS metric, v.value, v.threshold,\n"
+        f"       v.row_count AS labelled_rows, v.rule_version, v.run_id\n"
+        f"FROM {verdicts_table} v JOIN newest n ON v.window_start = n.window_start\n"
+        f"WHERE {v_scope} AND v.verdict = 'degraded'"
+    )
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    """What one `databricks_alert_v2` evaluates: its query and its `evaluation` block."""
+
+    display_name: str
+    query_text: str
+    source_column: str
+    aggregation: str
+    operator: str
+    threshold: float
+    empty_result_state: str = "OK"
+
+
+def drift_alert_spec(env: Environment, model: Model) -> AlertSpec:
+    """The drift alert of `model` in `env`: fires when the count of drifted features is > 0."""
+    return AlertSpec(
+        display_name=f"lakemon {env.name} {model.name}: feature drift",
+        query_text=drift_query(
+            verdicts_table=ModelTables(env, model).drift_verdicts, granularity=env.monitoring.granularities[0]
+        ),
+        source_column="feature",
+        aggregation="COUNT",
+        operator="GREATER_THAN",
+        threshold=0.0,
+    )
+
+
+def quality_alert_spec(env: Environment, model: Model) -> AlertSpec:
+    """The quality alert of `model` in `env`: fires when the newest judged window is degraded."""
+    return AlertSpec(
+        display_name=f"lakemon {env.name} {model.name}: model quality",
+        query_text=quality_query(
+            verdicts_table=ModelTables(env, model).drift_verdicts, granularity=env.monitoring.granularities[0]
+        ),
+        source_column="metric",
+        aggregation="COUNT",
+        operator="GREATER_THAN",
+        threshold=0.0,
     )

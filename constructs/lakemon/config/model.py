@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..statistics import CATEGORICAL, COLUMN_TYPES, DEFAULT_STATISTIC, NUMERIC, statistic_names
 from .validators import (
     check_endpoint_name,
     check_granularity,
@@ -145,17 +146,9 @@ class Schedule(Strict):
     timezone: TimeZone = "UTC"
 
 
-NumericStatistic = Literal["population_stability_index", "ks_test", "wasserstein_distance"]
-CategoricalStatistic = Literal["js_distance", "chi_squared_test", "tv_distance", "l_infinity_distance"]
-Statistic = Literal[
-    "population_stability_index",
-    "ks_test",
-    "wasserstein_distance",
-    "js_distance",
-    "chi_squared_test",
-    "tv_distance",
-    "l_infinity_distance",
-]
+NumericStatistic = Literal[statistic_names(NUMERIC)]
+CategoricalStatistic = Literal[statistic_names(CATEGORICAL)]
+Statistic = Literal[statistic_names()]
 
 
 class FeatureDrift(Strict):
@@ -168,8 +161,8 @@ class FeatureDrift(Strict):
 class Drift(Strict):
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.1
     """Threshold for the default statistics (JS distance, PSI); must be in (0, 1]."""
-    numeric_statistic: NumericStatistic = "population_stability_index"
-    categorical_statistic: CategoricalStatistic = "js_distance"
+    numeric_statistic: NumericStatistic = DEFAULT_STATISTIC[NUMERIC].name
+    categorical_statistic: CategoricalStatistic = DEFAULT_STATISTIC[CATEGORICAL].name
     statistic_thresholds: dict[Statistic, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     """Per-statistic thresholds that replace `threshold` for that statistic."""
     features: dict[str, FeatureDrift] = Field(default_factory=dict)
@@ -278,7 +271,7 @@ class ProblemType(StrEnum):
     REGRESSION = "regression"
 
 
-ColumnType = Literal["string", "double", "float", "bigint", "int", "boolean", "date", "timestamp"]
+ColumnType = Literal[COLUMN_TYPES]
 
 
 class Column(Strict):

@@ -2,7 +2,8 @@
 
 - Training: train -> register (challenger; champion if better) -> deploy (champion to endpoint).
   Triggered (by the delivery pipeline or a person), not scheduled: retraining is a decision.
-- Monitoring, on the env schedule: unpack payloads -> refresh monitor -> analyze drift.
+- Monitoring, on the env schedule: unpack payloads -> refresh monitor -> analyze drift, which
+  writes the verdicts table the drift and quality alerts read.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class TrainingPipeline(WheelJob):
 
 
 class MonitoringPipeline(WheelJob):
-    """Job `lakemon-<env>-<model>-monitoring` on the env schedule: unpack -> refresh -> analyze-drift.
+    """Job `lakemon-<env>-<model>-monitoring` on the env schedule: unpack -> refresh -> analyze-drift
+    (which writes `<model>_drift_verdicts`, the table the drift and quality alerts read).
 
     `warehouse_id` is the SQL warehouse analyze-drift reads the metrics tables through."""
 

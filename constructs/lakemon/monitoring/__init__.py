@@ -1,7 +1,7 @@
-"""Inference-log, baseline and labels tables, and the quality monitor that watches them."""
+"""Inference-log, baseline, labels and verdicts tables, and the quality monitor that watches them."""
 
 from .monitor import CustomMetric, QualityMonitor
-from .tables import BaselineTable, DeltaTable, InferenceLogTable, LabelsTable
+from .tables import BaselineTable, DeltaTable, InferenceLogTable, LabelsTable, VerdictsTable
 
 __all__ = [
     "BaselineTable",
@@ -10,4 +10,5 @@ __all__ = [
     "InferenceLogTable",
     "LabelsTable",
     "QualityMonitor",
+    "VerdictsTable",
 ]

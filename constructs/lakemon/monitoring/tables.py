@@ -18,7 +18,14 @@ from .._marks import mark_data_role, protect
 from ..config.model import Column, Environment, Model
 from ..config.validators import check_identifier
 from ..errors import LakemonConstructError
-from ..tables import SQL_TYPES, ModelTables, baseline_columns, inference_log_columns, labels_columns
+from ..tables import (
+    SQL_TYPES,
+    ModelTables,
+    baseline_columns,
+    inference_log_columns,
+    labels_columns,
+    verdicts_columns,
+)
 
 RETENTION_PROPERTY = "lakemon.retention_days"
 """Table property read by the retention step: rows older than this many days are deleted."""
@@ -175,6 +182,36 @@ class LabelsTable(DeltaTable):
             columns=labels_columns(model),
             role="labels",
             comment=f"lakemon: late-arriving labels of {model.name}, keyed by client_request_id and row_index",
+            warehouse_id=_warehouse(scope, warehouse_id),
+            protect_data=env.protect_data if protect_data is None else protect_data,
+            depends_on=depends_on,
+        )
+
+
+class VerdictsTable(DeltaTable):
+    """`<model>_drift_verdicts`: analyze-drift's verdict per window and feature (and model
+    quality), written by the monitoring job, read by the DriftAlert and QualityAlert SQL.
+    Declared here so the alerts' table exists before the first job run, with the columns of
+    `lakemon.tables.verdicts_columns` (the job refuses to write a table with other columns)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        env: Environment,
+        model: Model,
+        warehouse_id: str | None = None,
+        protect_data: bool | None = None,
+        depends_on: Sequence[ITerraformDependable] = (),
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            full_name=ModelTables(env, model).drift_verdicts,
+            columns=verdicts_columns(),
+            role="metrics",
+            comment=f"lakemon: drift and quality verdicts of {model.name} per window (written by analyze-drift); read by its alerts",
             warehouse_id=_warehouse(scope, warehouse_id),
             protect_data=env.protect_data if protect_data is None else protect_data,
             depends_on=depends_on,

@@ -3,7 +3,8 @@
 Python API (the end-to-end loop and tests use it; the CLI is a thin layer over it):
 - `analyze(env, model, drift, profile, *, now=None) -> DriftReport`   (pure: tables in, verdicts out)
 - `write_report(report, out_dir) -> ReportPaths`                       (HTML + JSON summary)
-- `send_alerts(report, env, *, outbox_dir=None, ...) -> list[Delivery]` (local destinations)
+- `write_verdicts(engine, tables, report, run_id) -> rows`                (the verdicts table)
+- `fire_local_alerts(engine, env, model, *, outbox_dir, ...)`         (the alert SQL, locally)
 - `read_tables(tables, runtime=None, warehouse_id=None) -> (drift, profile)`
 """
 
@@ -12,7 +13,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DriftReport", "Judgement", "Verdict", "analyze", "write_report", "send_alerts", "read_tables"]
+__all__ = [
+    "DriftReport",
+    "Judgement",
+    "Verdict",
+    "analyze",
+    "write_report",
+    "write_verdicts",
+    "fire_local_alerts",
+    "evaluate_alert",
+    "read_tables",
+]
 
 _HOMES = {
     "DriftReport": "verdicts",
@@ -20,7 +31,9 @@ _HOMES = {
     "analyze": "verdicts",
     "Verdict": "rule",
     "write_report": "report",
-    "send_alerts": "alerts",
+    "write_verdicts": "store",
+    "fire_local_alerts": "alerts",
+    "evaluate_alert": "alerts",
     "read_tables": "sources",
 }
 

@@ -1,8 +1,13 @@
-"""Alert the configured destinations when a report found drift (the embedded default).
+"""The alerts of the embedded default: the production alert SQL, evaluated on the local tables.
 
-On Databricks the stack's SQL alerts (databricks_alert_v2 on the drift metrics table) notify
-the destinations, with their secrets from sensitive Terraform variables; analyze-drift only
-reports there. Locally:
+On Databricks the stack's `databricks_alert_v2` (DriftAlert, QualityAlert) run their query on the
+verdicts table that analyze-drift wrote, and notify the destinations with their secrets from
+sensitive Terraform variables; analyze-drift sends nothing itself there. Locally the SAME query
+text (read back from the synthesized stack when there is one, else from
+`lakemon.alerting.queries`, the functions the constructs call) runs on the local verdicts table,
+transpiled to DuckDB by SQLGlot through the LocalEngine, and the alert's `evaluation` (source
+column, aggregation, operator, threshold, empty-result state) is applied as Databricks applies it.
+Only an alert that fires notifies:
 - webhook, slack, microsoft_teams, pagerduty destinations with a `local_url` get one JSON POST
   (requests + urllib3 Retry: retried with backoff on connection errors and 429/5xx, with a
   timeout on every try). A destination that stays down is reported in the result, not raised.
@@ -14,8 +19,9 @@ reports there. Locally:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -24,9 +30,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from lakemon.config.model import EmailDestination, Environment
-
-from .verdicts import DriftReport
+from lakemon.alerting.queries import AlertSpec, drift_alert_spec, quality_alert_spec
+from lakemon.config.model import EmailDestination, Environment, Model
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
@@ -40,40 +45,145 @@ class Delivery:
     """Where it went (URL or file), or why it did not."""
 
 
-def alert_message(report: DriftReport, report_path: str | None = None) -> dict[str, Any]:
-    """The alert payload: names model, env, windows, features, statistics and values.
-    `text` makes it readable as is by Slack/Teams-style incoming webhooks."""
-    drifts = [
-        {
-            "granularity": j.granularity,
-            "window_start": j.window_start.isoformat(),
-            "window_end": j.window_end.isoformat(),
-            "feature": j.feature,
-            "statistic": j.statistic,
-            "value": j.value,
-            "adjusted": j.adjusted,
-            "threshold": j.threshold,
-            "pvalue": j.pvalue,
-            "count": j.count,
-        }
-        for j in report.drifted
-    ]
-    windows = sorted({d["window_start"] for d in drifts})
-    lines = [f"- {d['window_start']} {d['feature']}: {d['statistic']} {d['value']:.4g} "
-             f"(adjusted {d['adjusted']:.4g}) >= {d['threshold']:g}, p={d['pvalue']:.2g}, {d['count']} rows"
-             for d in drifts]
-    text = (f"lakemon: drift in model {report.model} (env {report.env}): features "
-            f"{', '.join(report.drifted_features)} in {len(windows)} window(s)\n" + "\n".join(lines))
+# --- evaluating an alert --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    spec: AlertSpec
+    fired: bool
+    value: float | None
+    """The aggregated source column (None for an empty result)."""
+    rows: list[dict[str, Any]]
+
+
+def _aggregate(values: list[Any], aggregation: str) -> float | None:
+    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if aggregation == "COUNT":
+        return float(len(present))
+    if aggregation == "COUNT_DISTINCT":
+        return float(len(set(present)))
+    if not present:
+        return None
+    numbers = [float(v) for v in present]
+    if aggregation == "MAX":
+        return max(numbers)
+    if aggregation == "MIN":
+        return min(numbers)
+    if aggregation == "SUM":
+        return sum(numbers)
+    if aggregation == "AVG":
+        return sum(numbers) / len(numbers)
+    if aggregation == "MEDIAN":
+        ordered = sorted(numbers)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    raise ValueError(f"alert aggregation {aggregation!r} is not supported locally")
+
+
+_OPERATORS = {
+    "GREATER_THAN": lambda a, b: a > b,
+    "GREATER_THAN_OR_EQUAL": lambda a, b: a >= b,
+    "LESS_THAN": lambda a, b: a < b,
+    "LESS_THAN_OR_EQUAL": lambda a, b: a <= b,
+    "EQUAL": lambda a, b: a == b,
+    "NOT_EQUAL": lambda a, b: a != b,
+}
+
+
+def evaluate_alert(engine, spec: AlertSpec, *, as_of_window: datetime | None = None) -> AlertOutcome:
+    """Run the alert's query on the local tables (LocalEngine: SQLGlot to DuckDB) and apply its
+    evaluation: aggregate the source column, compare with the threshold; an empty result takes
+    `empty_result_state` (TRIGGERED fires). `as_of_window`: evaluate as the alert would have
+    right after that window was judged (verdict rows of later windows are hidden), which is how
+    tests and the measurements replay a schedule."""
+    hide = None if as_of_window is None else ("window_start", as_of_window)
+    frame = engine.query(spec.query_text, hide_after=hide, materialize=True)  # verdict tables are small
+    rows = [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
+    if not rows:
+        return AlertOutcome(spec, spec.empty_result_state == "TRIGGERED", None, rows)
+    if spec.source_column not in frame.columns:
+        raise ValueError(f"alert {spec.display_name!r}: its query returns no column {spec.source_column!r}")
+    value = _aggregate([r[spec.source_column] for r in rows], spec.aggregation)
+    if value is None:
+        return AlertOutcome(spec, spec.empty_result_state == "TRIGGERED", None, rows)
+    return AlertOutcome(spec, bool(_OPERATORS[spec.operator](value, spec.threshold)), value, rows)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly: timestamps as ISO text (UTC), NaN/NaT as None."""
+    if value is None:
+        return None
+    if hasattr(value, "to_pydatetime"):
+        try:
+            value = value.to_pydatetime()
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def local_alert_specs(env: Environment, model: Model, synthesized: Path | None = None) -> list[AlertSpec]:
+    """The model's alerts as the stack declares them. From the synthesized stack JSON
+    (`cdktf.out/stacks/<env>/cdk.tf.json`) when given and present, so the embedded default runs
+    the very text Terraform deploys; else from the same functions the constructs call."""
+    expected = [drift_alert_spec(env, model)]
+    if model.label is not None:
+        expected.append(quality_alert_spec(env, model))
+    if synthesized is None or not synthesized.exists():
+        return expected
+    resources = json.loads(synthesized.read_text()).get("resource", {}).get("databricks_alert_v2", {})
+    by_name = {r.get("display_name"): r for r in resources.values()}
+    specs = []
+    for want in expected:
+        found = by_name.get(want.display_name)
+        if found is None:
+            raise ValueError(f"{synthesized} declares no alert {want.display_name!r}")
+        evaluation = found["evaluation"]
+        specs.append(AlertSpec(
+            display_name=found["display_name"],
+            query_text=found["query_text"],
+            source_column=evaluation["source"]["name"],
+            aggregation=evaluation["source"].get("aggregation", "MAX"),
+            operator=evaluation["comparison_operator"],
+            threshold=float(evaluation["threshold"]["value"]["double_value"]),
+            empty_result_state=evaluation.get("empty_result_state", "UNKNOWN"),
+        ))
+    return specs
+
+
+def alert_message(outcome: AlertOutcome, env: Environment, model: Model, report_path: str | None = None) -> dict[str, Any]:
+    """The notification of a fired alert: the alert's own query rows (which name the windows
+    and features), plus a readable `text` for Slack/Teams-style incoming webhooks."""
+    rows = outcome.rows
+    windows = sorted({r["window_start"] for r in rows if r.get("window_start")})
+    features = sorted({r["feature"] for r in rows if r.get("feature")})
+    if features:
+        lines = [f"- {r['window_start']} {r['feature']}: {r['statistic']} {r['value']:.4g} "
+                 f"(adjusted {r['adjusted']:.4g}) >= {r['threshold']:g}, p={r['pvalue']:.2g}, {r['row_count']} rows"
+                 for r in rows if r.get("feature")]
+        head = f"drift in model {model.name} (env {env.name}): features {', '.join(features)}"
+    else:
+        lines = [f"- {r['window_start']} {r.get('metric')}: {r.get('value')} < {r.get('threshold')}, "
+                 f"{r.get('labelled_rows')} labelled rows" for r in rows]
+        head = f"model quality of {model.name} (env {env.name}) below the threshold"
     return {
-        "source": "lakemon analyze-drift",
-        "env": report.env,
-        "model": report.model,
-        "status": report.status,
+        "source": "lakemon alert",
+        "alert": outcome.spec.display_name,
+        "env": env.name,
+        "model": model.name,
         "windows": windows,
-        "features": report.drifted_features,
-        "drifts": drifts,
+        "features": features,
+        "rows": rows,
         "report": report_path,
-        "text": text,
+        "text": f"lakemon: {head} in {len(windows)} window(s)\n" + "\n".join(lines),
     }
 
 
@@ -102,7 +212,7 @@ def _write_email(dest: EmailDestination, message: dict, outbox: Path) -> str:
     mail = EmailMessage()
     mail["To"] = ", ".join(dest.addresses)
     mail["From"] = "lakemon@localhost"
-    mail["Subject"] = f"[lakemon] drift in {message['model']} ({message['env']}): {', '.join(message['features'])}"
+    mail["Subject"] = f"[lakemon] {message['alert']}: {', '.join(message['features']) or 'see the message'}"
     mail.set_content(message["text"] + "\n")
     mail.add_attachment(json.dumps(message, indent=2).encode(), maintype="application", subtype="json",
                         filename="drift.json")
@@ -112,25 +222,16 @@ def _write_email(dest: EmailDestination, message: dict, outbox: Path) -> str:
     return str(path)
 
 
-def send_alerts(
-    report: DriftReport,
+def deliver(
+    message: dict[str, Any],
     env: Environment,
     *,
-    outbox_dir: str | Path | None = None,
-    report_path: str | None = None,
+    outbox_dir: str | Path,
     timeout: float = 5.0,
     retries: int = 3,
     backoff: float = 0.5,
 ) -> list[Delivery]:
-    """One message per configured destination when the report found drift; [] otherwise.
-    `outbox_dir`: where email messages go (default: `<LocalRuntime reports>/outbox`)."""
-    if not report.drifted:
-        return []
-    message = alert_message(report, report_path)
-    if outbox_dir is None:
-        from ..runtime import LocalRuntime
-
-        outbox_dir = LocalRuntime.from_env().reports_dir / "outbox"
+    """Send one message to every configured destination (local_url webhooks, email outbox)."""
     results = []
     with _session(retries, backoff) as session:
         for dest in env.alerts.destinations:
@@ -143,3 +244,26 @@ def send_alerts(
                 results.append(Delivery(dest.name, dest.type, False,
                                         "skipped: no local_url (on Databricks the SQL alert notifies this destination)"))
     return results
+
+
+def fire_local_alerts(
+    engine,
+    env: Environment,
+    model: Model,
+    *,
+    outbox_dir: str | Path,
+    synthesized: Path | None = None,
+    report_path: str | None = None,
+    **delivery: Any,
+) -> list[tuple[AlertOutcome, list[Delivery]]]:
+    """Evaluate every alert of the model on the local tables; notify the destinations of those
+    that fire. Returns each alert's outcome with its deliveries ([] when it did not fire)."""
+    out = []
+    for spec in local_alert_specs(env, model, synthesized):
+        outcome = evaluate_alert(engine, spec)
+        deliveries = (
+            deliver(alert_message(outcome, env, model, report_path), env, outbox_dir=outbox_dir, **delivery)
+            if outcome.fired else []
+        )
+        out.append((outcome, deliveries))
+    return out

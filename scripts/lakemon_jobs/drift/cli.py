@@ -23,10 +23,11 @@ exit codes:
   1  error (e.g. the metrics tables do not exist yet; run `lakemon refresh` first)
   2  usage or configuration error
 
-Locally the tables are read from the embedded default's Delta tables, webhook destinations with
-a local_url get a JSON POST and email destinations an .eml file in <reports>/outbox/. On
-Databricks the tables are read through a SQL warehouse and the stack's SQL alerts notify the
-destinations; this command only reports there. The decision rule is in docs/drift.md.
+Every run writes its verdicts to <model>_drift_verdicts (one commit; a rerun adds no
+duplicates). The alerts read only that table: on Databricks the stack's SQL alerts notify the
+destinations. Locally this command runs the same alert SQL on the local verdicts table (DuckDB,
+via SQLGlot) and, when an alert fires, POSTs to webhook destinations with a local_url and writes
+an .eml file per email destination to <reports>/outbox/. The decision rule is in docs/drift.md.
 """
 
 
@@ -39,7 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, help="where to write the report (default: <home>/reports)")
     parser.add_argument("--warehouse-id", help="SQL warehouse to read the tables on Databricks (default: workspace.warehouse_id)")
     parser.add_argument("--as-of", type=_timestamp, help="judge windows up to this UTC time, ISO 8601 (default: now)")
-    parser.add_argument("--no-alerts", action="store_true", help="write the report but do not notify destinations")
+    parser.add_argument("--no-alerts", action="store_true", help="write the report and verdicts but do not notify destinations")
+    parser.add_argument(
+        "--stack-json", type=Path,
+        help="embedded default: evaluate the alerts as declared in this synthesized stack "
+        "(cdktf.out/stacks/<env>/cdk.tf.json; default: the alert SQL the constructs generate)",
+    )
     parser.add_argument(
         "--drift-exit-code",
         type=int,
@@ -72,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
             print(exc.code, file=sys.stderr)
         return EXIT_USAGE
 
-    from .alerts import send_alerts
+    from ..tables import TableError, engine_for
+    from .alerts import fire_local_alerts
     from .report import write_report
     from .sources import TablesMissing, read_tables
+    from .store import new_run_id, write_verdicts
     from .verdicts import analyze
 
     as_of = args.as_of or datetime.now(UTC)
@@ -109,11 +117,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"drifted features: {', '.join(report.drifted_features)}")
     print(f"report: {paths.html}\nsummary: {paths.json}")
 
-    if report.drifted and not args.no_alerts:
-        if ctx.runtime is None:
-            print("alerts: on Databricks the stack's SQL alerts notify the destinations")
-        else:
-            outbox = Path(out_dir) / "outbox"
-            for d in send_alerts(report, ctx.env, outbox_dir=outbox, report_path=str(paths.html)):
+    run_id = new_run_id()
+    try:
+        engine = engine_for(ctx)
+        rows = write_verdicts(engine, ctx.tables, report, run_id)
+    except (TableError, OSError, ValueError) as exc:
+        _error(f"cannot write the verdicts to {ctx.tables.drift_verdicts}: {exc}")
+        return EXIT_ERROR
+    print(f"verdicts: {rows} row(s) written to {ctx.tables.drift_verdicts} (run {run_id})")
+
+    if ctx.runtime is None:
+        print("alerts: on Databricks the stack's SQL alerts read the verdicts and notify the destinations")
+    elif not args.no_alerts:
+        try:
+            fired = fire_local_alerts(
+                engine, ctx.env, ctx.model, outbox_dir=Path(out_dir) / "outbox",
+                synthesized=args.stack_json, report_path=str(paths.html),
+            )
+        except (ValueError, KeyError, OSError) as exc:
+            _error(f"cannot evaluate the alerts: {exc}")
+            return EXIT_ERROR
+        for outcome, deliveries in fired:
+            state = "FIRED" if outcome.fired else "ok"
+            print(f"alert {outcome.spec.display_name!r}: {state} ({len(outcome.rows)} row(s))")
+            for d in deliveries:
                 print(f"alert {d.destination} ({d.type}): {'sent' if d.delivered else 'NOT sent'}: {d.detail}")
     return args.drift_exit_code if report.drifted else EXIT_OK

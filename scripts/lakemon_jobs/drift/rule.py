@@ -10,17 +10,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lakemon.config.model import Drift, Model
+from lakemon.statistics import NUMERIC, feature_kind, statistic_names
 
 from .null import NullCalibration
 
-NUMERIC_STATISTICS = ("population_stability_index", "ks_test", "wasserstein_distance")
-CATEGORICAL_STATISTICS = ("js_distance", "chi_squared_test", "tv_distance", "l_infinity_distance")
-TEST_STATISTICS = ("ks_test", "chi_squared_test")
-"""Statistics stored as {statistic, pvalue}; their `statistic` is the value compared with the threshold."""
-EVIDENCE_TEST = {"numeric": "ks_test", "categorical": "chi_squared_test"}
-"""The test whose p-value backs a distance: KS for numeric features, chi-squared for categorical."""
-CATEGORICAL_TYPES = ("string", "boolean")
-NUMERIC_TYPES = ("double", "float", "bigint", "int")
+RULE_VERSION = "lakemon-drift-2"
+"""Written with every verdict row: bump it when the rule below (or docs/drift.md's statement of
+it) changes, so a verdicts table shows which rule judged each window."""
 
 
 class Verdict(StrEnum):
@@ -30,6 +26,12 @@ class Verdict(StrEnum):
     TOO_FEW_ROWS = "too_few_rows"
     UNAVAILABLE = "unavailable"
     """The statistic is null in the table (e.g. the column is absent in the window)."""
+    DEGRADED = "degraded"
+    """Model quality: the window's quality metric is below monitoring.quality_threshold."""
+
+
+JUDGED = (Verdict.OK, Verdict.WARN, Verdict.DRIFT, Verdict.DEGRADED)
+"""Verdicts of a window that had enough rows and numbers to be judged (the alerts' "judged")."""
 
 
 class RuleError(ValueError):
@@ -45,14 +47,9 @@ class FeatureRule:
     statistic: str
     threshold: float
     threshold_source: str  # "feature" | "statistic" | "default"
-
-
-def feature_kind(type_name: str) -> str | None:
-    if type_name in CATEGORICAL_TYPES:
-        return "categorical"
-    if type_name in NUMERIC_TYPES:
-        return "numeric"
-    return None  # dates and timestamps are not judged
+    fallback_from: str | None = None
+    """Set when this rule replaces the configured statistic for a window (PSI on a constant
+    baseline is judged by KS instead); the configured statistic's name."""
 
 
 def feature_rules(model: Model, drift: Drift) -> list[FeatureRule]:
@@ -71,22 +68,40 @@ def feature_rules(model: Model, drift: Drift) -> list[FeatureRule]:
         if kind is None:
             continue
         override = drift.features.get(name)
-        default = drift.numeric_statistic if kind == "numeric" else drift.categorical_statistic
+        default = drift.numeric_statistic if kind == NUMERIC else drift.categorical_statistic
         statistic = (override.statistic if override and override.statistic else None) or default
-        allowed = NUMERIC_STATISTICS if kind == "numeric" else CATEGORICAL_STATISTICS
+        allowed = statistic_names(kind)
         if statistic not in allowed:
             raise RuleError(
                 f"monitoring.drift.features.{name}.statistic: {statistic} does not apply to the {kind} "
                 f"feature {name}; allowed: {', '.join(allowed)}"
             )
-        if override and override.threshold is not None:
-            threshold, source = override.threshold, "feature"
-        elif statistic in drift.statistic_thresholds:
-            threshold, source = drift.statistic_thresholds[statistic], "statistic"
-        else:
-            threshold, source = drift.threshold, "default"
-        rules.append(FeatureRule(name, kind, statistic, float(threshold), source))
+        threshold, source = threshold_for(drift, name, statistic)
+        rules.append(FeatureRule(name, kind, statistic, threshold, source))
     return rules
+
+
+def threshold_for(drift: Drift, feature: str, statistic: str) -> tuple[float, str]:
+    """(threshold, where it came from): the feature's override, else the statistic's threshold,
+    else `drift.threshold`."""
+    override = drift.features.get(feature)
+    if override and override.threshold is not None:
+        return float(override.threshold), "feature"
+    if statistic in drift.statistic_thresholds:
+        return float(drift.statistic_thresholds[statistic]), "statistic"
+    return float(drift.threshold), "default"
+
+
+def judge_quality(value: float | None, labelled: int | None, threshold: float, min_rows: int) -> tuple[Verdict, str]:
+    """Model quality of one window: degraded when the metric is below the threshold, judged only
+    with at least `min_rows` labelled rows (the same minimum as drift)."""
+    if labelled is None or labelled < min_rows:
+        return Verdict.TOO_FEW_ROWS, f"{labelled or 0} labelled rows < min_rows {min_rows}"
+    if value is None:
+        return Verdict.UNAVAILABLE, "no quality metric for this window"
+    if value < threshold:
+        return Verdict.DEGRADED, f"{value:.4g} < quality_threshold {threshold:g}"
+    return Verdict.OK, f"{value:.4g} >= quality_threshold {threshold:g}"
 
 
 @dataclass(frozen=True)

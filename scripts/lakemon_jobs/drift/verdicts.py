@@ -1,7 +1,8 @@
 """From the two metrics tables to verdicts: `analyze(env, model, drift, profile) -> DriftReport`.
 
 Reads only the rows the rule is about: drift_type BASELINE, the whole table (no slice), all
-model versions (model_id '*'), windows ending within the last `lookback_days`. The window's row
+model versions ('*' in the model-id column, which is named after the model's model_id_column),
+windows ending within the last `lookback_days`. The window's row
 count comes from the profile table (INPUT row of that window and column), the baseline's
 frequencies (for the calibrated null) from its BASELINE row.
 """
@@ -16,17 +17,25 @@ from typing import Any
 import pyarrow as pa
 
 from lakemon.config.model import Environment, Model
+from lakemon.statistics import (
+    EVIDENCE_TEST,
+    JS_DISTANCE,
+    KS_TEST,
+    POPULATION_STABILITY_INDEX,
+    QUALITY_METRIC,
+    statistic,
+)
 
 from ..monitoring.schema import ALL_MODELS, TABLE_COLUMN
 from .null import NullCalibration, calibrate_js, calibrate_psi, psi_bins
 from .rule import (
-    EVIDENCE_TEST,
-    TEST_STATISTICS,
     Evidence,
     FeatureRule,
     Verdict,
     feature_rules,
     judge,
+    judge_quality,
+    threshold_for,
     window_alpha,
 )
 
@@ -56,6 +65,20 @@ class Judgement:
     reason: str
 
 
+@dataclass(frozen=True)
+class QualityJudgement:
+    granularity: str
+    window_start: datetime
+    window_end: datetime
+    metric: str
+    value: float | None
+    threshold: float
+    labelled: int | None
+    min_rows: int
+    verdict: Verdict
+    reason: str
+
+
 @dataclass
 class DriftReport:
     env: str
@@ -69,7 +92,10 @@ class DriftReport:
     quality: list[dict[str, Any]] = field(default_factory=list)
     """Model quality per window (':table' INPUT rows), oldest first."""
     profile: pa.Table | None = field(default=None, repr=False)
-    """Kept for the HTML report's distribution plots; never serialized."""
+    """Whole-table, all-models profile rows, kept for the HTML report's distribution plots;
+    never serialized."""
+    quality_judgements: list[QualityJudgement] = field(default_factory=list)
+    """The model-quality verdict of each window (quality metric against quality_threshold)."""
 
     @property
     def status(self) -> str:
@@ -95,8 +121,8 @@ def _rows(table: pa.Table | None) -> list[dict[str, Any]]:
     return [] if table is None else table.to_pylist()
 
 
-def _whole(row: dict[str, Any]) -> bool:
-    return row.get("slice_key") is None and row.get("model_id", ALL_MODELS) == ALL_MODELS
+def _whole(row: dict[str, Any], model_id_col: str) -> bool:
+    return row.get("slice_key") is None and row.get(model_id_col, ALL_MODELS) == ALL_MODELS
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -112,15 +138,15 @@ def _baseline_counts(row: dict[str, Any]) -> list[int]:
     return [*counts, nulls, max(0, other)]
 
 
-def _value(row: dict[str, Any], statistic: str) -> float | None:
-    raw = row.get(statistic)
-    if statistic in TEST_STATISTICS:
+def _value(row: dict[str, Any], name: str) -> float | None:
+    raw = row.get(name)
+    if statistic(name).is_test:
         raw = raw and raw.get("statistic")
     return None if raw is None else float(raw)
 
 
 def _test_pvalue(row: dict[str, Any], kind: str) -> float | None:
-    test = row.get(EVIDENCE_TEST[kind])
+    test = row.get(EVIDENCE_TEST[kind].name)
     pvalue = test and test.get("pvalue")
     return None if pvalue is None else float(pvalue)
 
@@ -128,9 +154,9 @@ def _test_pvalue(row: dict[str, Any], kind: str) -> float | None:
 def _calibrate(rule: FeatureRule, value: float, window: dict | None, base: dict | None, alpha: float) -> NullCalibration | None:
     if base is None or window is None:
         return None
-    if rule.statistic == "js_distance":
+    if rule.statistic == JS_DISTANCE.name:
         return calibrate_js(value, _baseline_counts(base), int(window.get("count") or 0), alpha)
-    if rule.statistic == "population_stability_index":
+    if rule.statistic == POPULATION_STABILITY_INDEX.name:
         def finite(r: dict) -> int:
             return int(r.get("count") or 0) - sum(int(r.get(k) or 0) for k in ("num_nulls", "num_nan", "num_inf"))
         return calibrate_psi(value, psi_bins(base.get("quantiles")), finite(window), finite(base))
@@ -144,7 +170,9 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
     as_of = _as_utc(now or datetime.now(UTC))
     since = as_of - timedelta(days=settings.lookback_days)
 
-    profile_rows = [r for r in _rows(profile) if _whole(r)]
+    mid = model.model_id_column
+    whole_profile = None if profile is None else _whole_rows(profile, mid)
+    profile_rows = _rows(whole_profile)
     baseline = {r["column_name"]: r for r in profile_rows if r["log_type"] == "BASELINE"}
     inputs = {
         (r["granularity"], _as_utc(r["window"]["start"]), r["column_name"]): r
@@ -154,7 +182,7 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
 
     by_window: dict[tuple[str, datetime, datetime], dict[str, dict]] = defaultdict(dict)
     for row in _rows(drift):
-        if row.get("drift_type") != "BASELINE" or not _whole(row) or not row.get("window"):
+        if row.get("drift_type") != "BASELINE" or not _whole(row, mid) or not row.get("window"):
             continue
         start, end = _as_utc(row["window"]["start"]), _as_utc(row["window"]["end"])
         if end <= since or start > as_of:
@@ -164,7 +192,8 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
     judgements: list[Judgement] = []
     for (granularity, start, end), columns in sorted(by_window.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         evidence: dict[str, tuple[Evidence, dict | None]] = {}
-        for rule in rules:
+        window_rules = [_ks_fallback(rule, baseline.get(rule.feature), settings) for rule in rules]
+        for rule in window_rules:
             row = columns.get(rule.feature)
             window = inputs.get((granularity, start, rule.feature))
             base = baseline.get(rule.feature)
@@ -176,11 +205,13 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
             1 for e, _ in evidence.values() if e.value is not None and e.count is not None and e.count >= settings.min_rows
         )
         alpha = window_alpha(settings, judged)
-        for rule in rules:
+        for rule in window_rules:
             ev, window = evidence[rule.feature]
             if ev.value is not None:
                 ev = Evidence(ev.count, ev.value, ev.test_pvalue, _calibrate(rule, ev.value, window, baseline.get(rule.feature), alpha))
             verdict, reason = judge(rule, ev, settings, alpha)
+            if rule.fallback_from:
+                reason = f"{reason} ({rule.statistic} instead of {rule.fallback_from}: the baseline has < 2 distinct deciles)"
             cal = ev.calibration
             pvalues = [p for p in (ev.test_pvalue, cal.pvalue if cal else None) if p is not None]
             judgements.append(
@@ -203,10 +234,58 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
         ),
         key=lambda q: (q["granularity"], q["window_start"]),
     )
+    quality_judgements = [
+        _quality_judgement(r, model, env)
+        for r in profile_rows
+        if r["log_type"] == "INPUT" and r["column_name"] == TABLE_COLUMN and r.get("window")
+        and _as_utc(r["window"]["end"]) > since and _as_utc(r["window"]["start"]) <= as_of
+    ]
+    quality_judgements.sort(key=lambda q: (q.granularity, q.window_start))
     return DriftReport(
         env=env.name, model=model.name, generated_at=datetime.now(UTC), as_of=as_of, since=since,
         rules=rules, settings=settings.model_dump(mode="json"), judgements=judgements,
-        quality=[q for q in quality if len(q) > 3], profile=profile,
+        quality=[q for q in quality if len(q) > 3], profile=whole_profile,
+        quality_judgements=quality_judgements,
+    )
+
+
+def _whole_rows(table: pa.Table, model_id_col: str) -> pa.Table:
+    """The whole-table rows of all model versions together (what the rule and report read)."""
+    import pyarrow.compute as pc
+
+    mask = pc.is_null(table["slice_key"]) if "slice_key" in table.column_names else None
+    if model_id_col in table.column_names:
+        models = pc.equal(table[model_id_col], ALL_MODELS)
+        mask = models if mask is None else pc.and_(mask, models)
+    return table if mask is None else table.filter(mask)
+
+
+def _ks_fallback(rule: FeatureRule, base: dict | None, settings) -> FeatureRule:
+    """PSI cannot see a change when the baseline has fewer than 2 distinct decile edges (a
+    constant, or nearly constant, baseline): every window falls into one or two bins however far
+    it moved (5 against 7 scores 0). Such a feature is judged by the KS test instead, whose
+    statistic is 1 for two different constants. See docs/drift.md, "Constant baselines"."""
+    if rule.statistic != POPULATION_STABILITY_INDEX.name or base is None:
+        return rule
+    quantiles = base.get("quantiles")
+    if not quantiles or len(quantiles) != 101 or psi_bins(quantiles) >= 3:
+        return rule
+    threshold, source = threshold_for(settings, rule.feature, KS_TEST.name)
+    return FeatureRule(rule.feature, rule.kind, KS_TEST.name, threshold, source, fallback_from=rule.statistic)
+
+
+def _quality_judgement(row: dict[str, Any], model: Model, env: Environment) -> QualityJudgement:
+    metric = QUALITY_METRIC[model.problem_type.value]
+    value = row.get(metric)
+    labelled = row.get("num_labeled")
+    min_rows = env.monitoring.drift.min_rows
+    threshold = env.monitoring.quality_threshold
+    verdict, reason = judge_quality(None if value is None else float(value), labelled, threshold, min_rows)
+    return QualityJudgement(
+        granularity=row["granularity"], window_start=_as_utc(row["window"]["start"]),
+        window_end=_as_utc(row["window"]["end"]), metric=metric, value=None if value is None else float(value),
+        threshold=float(threshold), labelled=None if labelled is None else int(labelled), min_rows=min_rows,
+        verdict=verdict, reason=reason,
     )
 
 

@@ -6,13 +6,15 @@
 4. send real HTTP traffic over simulated days: held-out Marvel, then DC; write the labels;
 5. unpack the payloads into the inference log and join the labels;
 6. refresh the local monitor (profile and drift metrics tables);
-7. analyze drift with the env's thresholds: report, alerts to the local webhook receiver;
+7. analyze drift with the env's thresholds: verdicts table and report; the synthesized alerts'
+   own SQL runs on the local verdicts table and notifies the local webhook when it fires;
 8. print where everything is, and stop every process and server it started.
 
 Each run starts clean in its own folder (see runs.py); everything it starts is stopped on
 success, failure, Ctrl-C and SIGTERM (an ExitStack of context managers). The exit code is 0
 only when the loop behaved as production should: every request answered, every prediction
-unpacked, the DC windows drifted and alerted, the Marvel windows did not. See docs/embedded.md.
+unpacked, the DC windows drifted, the Marvel windows did not, and the drift alert fired for
+the newest (DC) window. See docs/embedded.md.
 """
 
 from __future__ import annotations
@@ -91,8 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = (
         "Each run starts clean in <home>/runs/<timestamp>/ (<home>/runs/latest points to it); the last\n"
-        "--keep-runs runs are kept. Exit code 0: the loop behaved as expected (DC windows drifted and\n"
-        "alerted, Marvel windows did not); 1: it did not, or a step failed; 130: interrupted.\n"
+        "--keep-runs runs are kept. Exit code 0: the loop behaved as expected (DC windows drifted,\n"
+        "Marvel windows did not, the drift alert fired for the newest window); 1: it did not, or a\n"
+        "step failed; 130: interrupted.\n"
         "See docs/embedded.md."
     )
     add_context_arguments(parser)
@@ -153,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
             progress.say(f"  - {p}")
         return EXIT_UNEXPECTED
     progress.say(
-        "\nlakemon run-local: OK: the loop behaved as expected (DC windows drifted and alerted, Marvel did not)."
+        "\nlakemon run-local: OK: the loop behaved as expected (DC windows drifted, Marvel did not; "
+        "the drift alert's SQL fired for the newest window)."
     )
     return EXIT_OK
 
@@ -194,7 +198,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
         _step_traffic(args, progress, ctx, layer, outcome)
         _step_unpack(progress, ctx, job_args, outcome)
         _step_refresh(progress, ctx, job_args, outcome)
-        _step_analyze(progress, ctx, stack, root, webhook_urls, outcome)
+        _step_analyze(progress, ctx, stack, root, webhook_urls, outcome, job_args)
         _step_summary(progress, ctx, root, outcome)
         progress.say("\nstopping every process and server this run started ...")
     for what, port in outcome.servers:
@@ -483,11 +487,10 @@ def _step_refresh(progress: Progress, ctx, job_args: list[str], outcome: Outcome
             progress.info(f"{name}: {_count(ctx, name)} rows")
 
 
-def _step_analyze(progress, ctx, stack, root: Path, webhook_urls, outcome: Outcome) -> None:
-    from ..drift import analyze, read_tables, send_alerts, write_report
+def _step_analyze(progress, ctx, stack, root: Path, webhook_urls, outcome: Outcome, job_args: list[str]) -> None:
     from .webhook import WebhookReceiver
 
-    with progress.step(7, "Analyze drift with the env thresholds; alert the local webhook; write the report"):
+    with progress.step(7, "Analyze drift: verdicts table, report; the synthesized alerts' SQL alerts the local webhook"):
         receivers = []
         for url in webhook_urls:
             try:
@@ -499,43 +502,51 @@ def _step_analyze(progress, ctx, stack, root: Path, webhook_urls, outcome: Outco
             receivers.append(receiver)
             outcome.servers.append(("webhook receiver", receiver.port))
             progress.info(f"local alert destination listening at {url}")
-        drift_settings = ctx.env.monitoring.drift
-        as_of = datetime.now(UTC)
-        drift, profile = read_tables(
-            ctx.tables, ctx.runtime, None, as_of - timedelta(days=drift_settings.lookback_days)
-        )
-        report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
-        paths = write_report(report, ctx.runtime.reports_dir)
-        outcome.report_html, outcome.report_json = paths.html, paths.json
-        deliveries = send_alerts(
-            report, ctx.env, outbox_dir=ctx.runtime.reports_dir / "outbox", report_path=str(paths.html)
-        )
+        stack_json = root / "cdktf.out" / "stacks" / ctx.env.name / "cdk.tf.json"
+        extra = ["--drift-exit-code", "0"]
+        if stack_json.exists():
+            progress.info(f"alerts: the databricks_alert_v2 queries of {stack_json}")
+            extra += ["--stack-json", str(stack_json)]
+        else:
+            progress.info("alerts: no synthesized stack; the alert SQL the constructs generate")
+        # The same subcommand the Databricks monitoring job runs: it judges, writes the verdicts
+        # table, then evaluates the alerts' own SQL on it and notifies only when one fires.
+        _job(progress, "analyze-drift", job_args, ctx.runtime.root, *extra)
+        reports = sorted(ctx.runtime.reports_dir.glob("drift_*.html"))
+        outcome.report_html = reports[-1] if reports else None
+        outcome.report_json = reports[-1].with_suffix(".json") if reports else None
 
-        daily = [j for j in report.judgements if j.granularity == "1 day"]
-        for j in report.drifted:
-            if j.granularity == "1 day":
-                outcome.drifted.setdefault(j.window_start.date(), []).append(j.feature)
-        for day in sorted({j.window_start.date() for j in daily}):
+        for row in _verdicts(ctx):
+            if row["subject"] == "drift" and row["granularity"] == "1 day" and row["verdict"] == "drift":
+                outcome.drifted.setdefault(row["window_start"].date(), []).append(row["feature"])
+        days = sorted({r["window_start"].date() for r in _verdicts(ctx) if r["granularity"] == "1 day"})
+        for day in days:
             source = outcome.day_sources.get(day, "?")
             features = sorted(set(outcome.drifted.get(day, [])))
             verdict = f"DRIFT in {', '.join(features)}" if features else "no drift"
             progress.info(f"window {day} ({source:<6}): {verdict}")
-        progress.info(f"drifted features: {', '.join(report.drifted_features) or 'none'}")
-        for d in deliveries:
-            progress.info(
-                f"alert to {d.destination} ({d.type}): {'delivered' if d.delivered else 'NOT delivered'}: {d.detail}"
-            )
         for receiver in receivers:
             for alert in receiver.alerts:
-                outcome.alerts_received += 1
                 body = alert.body if isinstance(alert.body, dict) else {}
-                for w in body.get("windows", []):
-                    outcome.alerted_windows.add(datetime.fromisoformat(w).date())
+                if body.get("alert", "").endswith("feature drift"):
+                    outcome.alerts_received += 1
+                    for w in body.get("windows", []):
+                        outcome.alerted_windows.add(datetime.fromisoformat(w).date())
         _judge(outcome, bool(receivers))
 
 
+def _verdicts(ctx) -> list[dict]:
+    from deltalake import DeltaTable
+
+    path = ctx.runtime.table_path(ctx.tables.drift_verdicts)
+    if not path.exists():
+        raise StepFailed(f"step 7: analyze-drift wrote no verdicts table at {path}")
+    return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+
+
 def _judge(outcome: Outcome, expect_alerts: bool) -> None:
-    """The rehearsal's acceptance: DC windows drift (and alert), Marvel windows do not."""
+    """The rehearsal's acceptance: DC windows drift, Marvel windows do not; the drift alert (the
+    production SQL on the verdicts table) fires for the newest window, a DC day, and names it."""
     marvel = {d for d, s in outcome.day_sources.items() if s == "marvel"}
     dc = {d for d, s in outcome.day_sources.items() if s == "dc"}
     drifted = set(outcome.drifted)
@@ -544,16 +555,15 @@ def _judge(outcome: Outcome, expect_alerts: bool) -> None:
     if dc - drifted:
         outcome.problems.append(f"DC windows did not drift: {', '.join(map(str, sorted(dc - drifted)))}")
     if expect_alerts:
+        newest = max(outcome.day_sources) if outcome.day_sources else None
         if not outcome.alerts_received:
-            outcome.problems.append("no alert reached the local webhook receiver")
+            outcome.problems.append("the drift alert did not reach the local webhook receiver")
         if outcome.alerted_windows & marvel:
             outcome.problems.append(
                 f"alerts named Marvel windows: {', '.join(map(str, sorted(outcome.alerted_windows & marvel)))}"
             )
-        if dc - outcome.alerted_windows:
-            outcome.problems.append(
-                f"no alert named DC windows {', '.join(map(str, sorted(dc - outcome.alerted_windows)))}"
-            )
+        if newest in dc and newest not in outcome.alerted_windows:
+            outcome.problems.append(f"the drift alert did not name the newest window, {newest} (DC)")
 
 
 def _step_summary(progress: Progress, ctx, root: Path, outcome: Outcome) -> None:
@@ -570,6 +580,7 @@ def _step_summary(progress: Progress, ctx, root: Path, outcome: Outcome) -> None
             t.baseline,
             t.profile_metrics,
             t.drift_metrics,
+            t.drift_verdicts,
         ):
             rows = _count(ctx, name)
             outcome.table_rows[name] = -1 if rows is None else rows

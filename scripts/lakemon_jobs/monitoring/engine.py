@@ -18,10 +18,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from lakemon.statistics import (
+    CHI_SQUARED_TEST,
+    JS_DISTANCE,
+    KS_TEST,
+    L_INFINITY_DISTANCE,
+    POPULATION_STABILITY_INDEX,
+    TV_DISTANCE,
+    WASSERSTEIN_DISTANCE,
+)
+
 from .columns import ColumnState, categorical_state, numeric_state
 from .prepare import Prepared, Vocabulary, monitored_columns, prepare
 from .quality import classification_metrics, regression_metrics
-from .schema import ALL_MODELS, DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA, TABLE_COLUMN
+from .schema import ALL_MODELS, TABLE_COLUMN, drift_metrics_schema, profile_metrics_schema
 from .settings import ColumnSpec, MonitorSettings
 from .stats import categorical_drift, numeric_drift, preload_slow_imports
 from .windows import timestamps_us, window_end, window_starts
@@ -229,20 +239,20 @@ def _column_drift(cur: ColumnState, ref: ColumnState | None) -> dict:
     if cur.kind == "numeric":
         d = numeric_drift(cur.sample, ref.sample)
         if d is not None:
-            out.update(
-                ks_test={"statistic": d.ks_statistic, "pvalue": d.ks_pvalue},
-                wasserstein_distance=d.wasserstein_distance,
-                population_stability_index=d.population_stability_index,
-            )
+            out.update({
+                KS_TEST.name: {"statistic": d.ks_statistic, "pvalue": d.ks_pvalue},
+                WASSERSTEIN_DISTANCE.name: d.wasserstein,
+                POPULATION_STABILITY_INDEX.name: d.psi,
+            })
     else:
         d = categorical_drift(cur.counts, ref.counts)
         if d is not None:
-            out.update(
-                js_distance=d.js_distance,
-                chi_squared_test={"statistic": d.chi2_statistic, "pvalue": d.chi2_pvalue},
-                tv_distance=d.tv_distance,
-                l_infinity_distance=d.l_infinity_distance,
-            )
+            out.update({
+                JS_DISTANCE.name: d.js,
+                CHI_SQUARED_TEST.name: {"statistic": d.chi2_statistic, "pvalue": d.chi2_pvalue},
+                TV_DISTANCE.name: d.tv,
+                L_INFINITY_DISTANCE.name: d.l_infinity,
+            })
     return out
 
 
@@ -275,7 +285,7 @@ def align_counts(profile: BaselineProfile, vocabs: dict[str, Vocabulary]) -> Non
                 state.counts = counts
 
 
-def _profile_row(window, log_type, granularity, key: GroupKey, column, data_type, fields: dict) -> dict:
+def _profile_row(window, log_type, granularity, key: GroupKey, column, data_type, fields: dict, model_id_col: str) -> dict:
     row = {
         "window": window,
         "log_type": log_type,
@@ -283,7 +293,7 @@ def _profile_row(window, log_type, granularity, key: GroupKey, column, data_type
         "slice_key": key[0],
         "slice_value": key[1],
         "column_name": column,
-        "model_id": key[2],
+        model_id_col: key[2],
         "data_type": data_type,
     }
     row.update(fields)
@@ -318,16 +328,17 @@ def run(
     if settings.timestamp_col not in inference.column_names and inference.num_rows:
         raise ValueError(f"inference table has no timestamp column {settings.timestamp_col!r}")
     spec_by_name = {s.name: s for s in specs}
+    mid = settings.model_id_col
     profile_rows: list[dict] = []
     drift_rows: list[dict] = []
 
     if baseline_profile is not None and emit_baseline:
         for granularity in settings.granularities:
             for key, g in baseline_profile.groups.items():
-                profile_rows.append(_profile_row(None, "BASELINE", granularity, key, TABLE_COLUMN, None, g.table_row))
+                profile_rows.append(_profile_row(None, "BASELINE", granularity, key, TABLE_COLUMN, None, g.table_row, mid))
                 for name, state in g.states.items():
                     profile_rows.append(
-                        _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary)
+                        _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary, mid)
                     )
 
     all_valid = bool(valid.all())
@@ -358,10 +369,10 @@ def run(
             if wanted:
                 window = {"start": start, "end": end}
                 for g in groups:
-                    profile_rows.append(_profile_row(window, "INPUT", granularity, g.key, TABLE_COLUMN, None, g.table_row))
+                    profile_rows.append(_profile_row(window, "INPUT", granularity, g.key, TABLE_COLUMN, None, g.table_row, mid))
                     for name, state in g.states.items():
                         profile_rows.append(
-                            _profile_row(window, "INPUT", granularity, g.key, name, spec_by_name[name].data_type, state.summary)
+                            _profile_row(window, "INPUT", granularity, g.key, name, spec_by_name[name].data_type, state.summary, mid)
                         )
                 cache: dict = {}
                 comparisons = []
@@ -388,19 +399,20 @@ def run(
             "slice_key": key[0],
             "slice_value": key[1],
             "column_name": TABLE_COLUMN if spec is None else spec.name,
-            "model_id": key[2],
+            mid: key[2],
             "data_type": None if spec is None else spec.data_type,
         }
         row.update(values)
         drift_dicts.append(row)
     return (
-        pa.Table.from_pylist(profile_rows, schema=PROFILE_METRICS_SCHEMA),
-        pa.Table.from_pylist(drift_dicts, schema=DRIFT_METRICS_SCHEMA),
+        pa.Table.from_pylist(profile_rows, schema=profile_metrics_schema(mid)),
+        pa.Table.from_pylist(drift_dicts, schema=drift_metrics_schema(mid)),
     )
 
 
 def compute_metrics(inference: pa.Table, baseline: pa.Table, settings: MonitorSettings) -> tuple[pa.Table, pa.Table]:
-    """Profile and drift metrics tables (PROFILE_METRICS_SCHEMA, DRIFT_METRICS_SCHEMA) for every
+    """Profile and drift metrics tables (`profile_metrics_schema(settings.model_id_col)`,
+    `drift_metrics_schema(...)`: the model-id column is named after model_id_col) for every
     window of the inference log against the baseline. Pure: reads nothing, writes nothing."""
     preload_slow_imports()
     specs = monitored_columns(settings, *(t for t in (inference, baseline) if t is not None))

@@ -30,7 +30,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from . import engine, state, stats
 from .prepare import Vocabulary, monitored_columns
-from .schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from .schema import drift_metrics_schema, profile_metrics_schema
 from .settings import MonitorSettings
 from .windows import timestamps_us, window_starts
 
@@ -179,7 +179,8 @@ def refresh_paths(
         old_tables = None
         if previous.get("tables") == [delta_identity(profile_path), delta_identity(drift_path)] and previous.get("tables")[0]:
             old_tables = (read_delta(profile_path, "profile")[0], read_delta(drift_path, "drift")[0])
-            if not (old_tables[0].schema.equals(PROFILE_METRICS_SCHEMA) and old_tables[1].schema.equals(DRIFT_METRICS_SCHEMA)):
+            mid = settings.model_id_col
+            if not (old_tables[0].schema.equals(profile_metrics_schema(mid)) and old_tables[1].schema.equals(drift_metrics_schema(mid))):
                 old_tables = None
         old_fps = previous.get("windows", {}) if old_tables is not None else {}
         recompute: dict[str, set[int]] = {}

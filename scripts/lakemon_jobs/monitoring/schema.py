@@ -12,7 +12,10 @@ Conventions shared by both tables:
   slicing expression as written in config and `slice_value` its value as a string
   ("true"/"false" for comparisons, null when the expression is null for those rows).
 - `column_name` is ':table' for table-level rows (row counts, non-null columns, model quality).
-- `model_id` is '*' for all model versions together, else one value of the model-id column.
+- The model-id column is NAMED AFTER the monitor's `model_id_col` (lakemon's default
+  `model_version`), as the documented column schemas list it (`model_id_col`, "Grouping
+  columns" of https://docs.databricks.com/en/lakehouse-monitoring/monitor-output.html; see
+  docs/monitoring.md). '*' means all model versions together, else one value of that column.
 - Percentages (`percent_*`) are in 0..100, like Databricks.
 """
 
@@ -20,6 +23,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from lakemon.config.model import Model
+from lakemon.statistics import STATISTICS
+
+DEFAULT_MODEL_ID_COL: str = Model.model_fields["model_id_column"].default
+"""The model-id column of a model that does not set `model_id_column` (`model_version`)."""
 TABLE_COLUMN = ":table"
 ALL_MODELS = "*"
 LOG_TYPES = ("INPUT", "BASELINE")
@@ -36,18 +44,22 @@ COLUMNS_DELTA_TYPE = pa.struct([("added", pa.int64()), ("missing", pa.int64())])
 
 # --- profile metrics -------------------------------------------------------------------------------
 
-PROFILE_KEY_FIELDS = [
-    pa.field("window", WINDOW_TYPE),
-    pa.field("log_type", pa.string(), nullable=False),
-    pa.field("granularity", pa.string(), nullable=False),
-    pa.field("slice_key", pa.string()),
-    pa.field("slice_value", pa.string()),
-    pa.field("column_name", pa.string(), nullable=False),
-    pa.field("model_id", pa.string(), nullable=False),
-    pa.field("data_type", pa.string()),
-]
-"""Which rows a profile row describes: time window (null for BASELINE), INPUT or BASELINE,
-granularity ("1 day"), slice, column (':table' for the table) and model id ('*' = all).
+def profile_key_fields(model_id_col: str) -> list[pa.Field]:
+    return [
+        pa.field("window", WINDOW_TYPE),
+        pa.field("log_type", pa.string(), nullable=False),
+        pa.field("granularity", pa.string(), nullable=False),
+        pa.field("slice_key", pa.string()),
+        pa.field("slice_value", pa.string()),
+        pa.field("column_name", pa.string(), nullable=False),
+        pa.field(model_id_col, pa.string(), nullable=False),
+        pa.field("data_type", pa.string()),
+    ]
+
+
+PROFILE_KEY_DOC = """Which rows a profile row describes: time window (null for BASELINE), INPUT or BASELINE,
+granularity ("1 day"), slice, column (':table' for the table) and model id ('*' = all) in the
+column named after the monitor's model_id_col.
 `data_type` is the Spark SQL type name of the column (null for ':table')."""
 
 PROFILE_COUNT_FIELDS = [
@@ -114,25 +126,36 @@ label) from `prediction_proba` when the model has one and both classes occur; th
 as (prediction, label, count) triples. Regression: MAE, MSE, RMSE, MAPE (sklearn's definition:
 |y - p| / max(|y|, eps)) and R2 (sklearn: null below 2 rows, 0/1 convention for constant y)."""
 
-PROFILE_METRICS_SCHEMA = pa.schema(
-    PROFILE_KEY_FIELDS + PROFILE_COUNT_FIELDS + PROFILE_NUMERIC_FIELDS + PROFILE_CATEGORICAL_FIELDS
-    + PROFILE_QUALITY_FIELDS
-)
+
+
+def profile_metrics_schema(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Schema:
+    """The profile metrics table of a monitor whose model_id_col is `model_id_col`."""
+    return pa.schema(
+        profile_key_fields(model_id_col) + PROFILE_COUNT_FIELDS + PROFILE_NUMERIC_FIELDS
+        + PROFILE_CATEGORICAL_FIELDS + PROFILE_QUALITY_FIELDS
+    )
+
+
+PROFILE_METRICS_SCHEMA = profile_metrics_schema()
+"""With the default model-id column; use `profile_metrics_schema(model_id_col)` for a model's own."""
 
 # --- drift metrics ---------------------------------------------------------------------------------
 
-DRIFT_KEY_FIELDS = [
-    pa.field("window", WINDOW_TYPE, nullable=False),
-    pa.field("window_cmp", WINDOW_TYPE),
-    pa.field("drift_type", pa.string(), nullable=False),
-    pa.field("granularity", pa.string(), nullable=False),
-    pa.field("slice_key", pa.string()),
-    pa.field("slice_value", pa.string()),
-    pa.field("column_name", pa.string(), nullable=False),
-    pa.field("model_id", pa.string(), nullable=False),
-    pa.field("data_type", pa.string()),
-]
-"""What is compared: `window` against `window_cmp` (the previous window of the same granularity
+def drift_key_fields(model_id_col: str) -> list[pa.Field]:
+    return [
+        pa.field("window", WINDOW_TYPE, nullable=False),
+        pa.field("window_cmp", WINDOW_TYPE),
+        pa.field("drift_type", pa.string(), nullable=False),
+        pa.field("granularity", pa.string(), nullable=False),
+        pa.field("slice_key", pa.string()),
+        pa.field("slice_value", pa.string()),
+        pa.field("column_name", pa.string(), nullable=False),
+        pa.field(model_id_col, pa.string(), nullable=False),
+        pa.field("data_type", pa.string()),
+    ]
+
+
+DRIFT_KEY_DOC = """What is compared: `window` against `window_cmp` (the previous window of the same granularity
 for CONSECUTIVE; null for BASELINE, which compares against the baseline table's rows of the same
 slice and model id, or all baseline rows when the baseline has none of that model id)."""
 
@@ -148,16 +171,8 @@ DRIFT_DELTA_FIELDS = [
 `non_null_columns_delta` (':table' rows): how many columns became non-null (`added`) or are
 null/absent now but were not in the comparison (`missing`)."""
 
-DRIFT_STATISTIC_FIELDS = [
-    pa.field("js_distance", pa.float64()),
-    pa.field("chi_squared_test", TEST_TYPE),
-    pa.field("tv_distance", pa.float64()),
-    pa.field("l_infinity_distance", pa.float64()),
-    pa.field("ks_test", TEST_TYPE),
-    pa.field("wasserstein_distance", pa.float64()),
-    pa.field("population_stability_index", pa.float64()),
-]
-"""Distribution distances; null when either side has no values (or the column is absent there).
+DRIFT_STATISTIC_FIELDS = [pa.field(s.name, TEST_TYPE if s.is_test else pa.float64()) for s in STATISTICS]
+"""One column per statistic of lakemon.statistics (the registry), in its order. Distribution distances; null when either side has no values (or the column is absent there).
 Categorical (nulls are a category of their own; the 100 most frequent values of both sides
 together keep their own category, the rest share "other"): `js_distance` = Jensen-Shannon
 distance, base 2 (scipy.spatial.distance.jensenshannon); `chi_squared_test` = scipy.stats.
@@ -169,12 +184,20 @@ Numeric (finite values only): `ks_test` = scipy.stats.ks_2samp two-sided (method
 sum((c - b) * ln(c / b)) over 10 bins cut at the comparison side's deciles (left-closed bins,
 outer bins open, duplicate edges merged), proportions floored at 1e-4."""
 
-DRIFT_METRICS_SCHEMA = pa.schema(DRIFT_KEY_FIELDS + DRIFT_DELTA_FIELDS + DRIFT_STATISTIC_FIELDS)
 
 
-def empty_profile() -> pa.Table:
-    return PROFILE_METRICS_SCHEMA.empty_table()
+def drift_metrics_schema(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Schema:
+    """The drift metrics table of a monitor whose model_id_col is `model_id_col`."""
+    return pa.schema(drift_key_fields(model_id_col) + DRIFT_DELTA_FIELDS + DRIFT_STATISTIC_FIELDS)
 
 
-def empty_drift() -> pa.Table:
-    return DRIFT_METRICS_SCHEMA.empty_table()
+DRIFT_METRICS_SCHEMA = drift_metrics_schema()
+"""With the default model-id column; use `drift_metrics_schema(model_id_col)` for a model's own."""
+
+
+def empty_profile(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Table:
+    return profile_metrics_schema(model_id_col).empty_table()
+
+
+def empty_drift(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Table:
+    return drift_metrics_schema(model_id_col).empty_table()

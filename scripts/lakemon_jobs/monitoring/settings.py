@@ -10,8 +10,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-NUMERIC_TYPES = ("double", "float", "bigint", "int")
-CATEGORICAL_TYPES = ("string", "boolean")
+from lakemon.statistics import CATEGORICAL, NUMERIC, profile_kind
+
 KEY_COLUMNS = ("databricks_request_id", "client_request_id", "row_index", "label_time")
 
 
@@ -47,12 +47,12 @@ class MonitorSettings:
         from lakemon.tables import monitor_prediction_proba_col
 
         classification = model.problem_type.value == "classification"
-        cols = [ColumnSpec(c.name, _kind(c.type), c.type) for c in model.features]
+        cols = [ColumnSpec(c.name, profile_kind(c.type), c.type) for c in model.features]
         for c in (model.prediction, model.label):
-            kind = "categorical" if classification else "numeric"
+            kind = CATEGORICAL if classification else NUMERIC
             cols.append(ColumnSpec(c.name, kind, c.type))
         if model.prediction_proba:
-            cols.insert(len(model.features) + 1, ColumnSpec(model.prediction_proba, "numeric", "double"))
+            cols.insert(len(model.features) + 1, ColumnSpec(model.prediction_proba, NUMERIC, "double"))
         return cls(
             granularities=tuple(env.monitoring.granularities),
             timestamp_col=model.timestamp_column,
@@ -70,7 +70,3 @@ class MonitorSettings:
         """Changes whenever a setting that changes the metrics changes: stored state is then stale."""
         blob = json.dumps(asdict(self), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def _kind(sql_type: str) -> str:
-    return "numeric" if sql_type in NUMERIC_TYPES else "categorical"

@@ -142,8 +142,8 @@ class SortedSample:
 class NumericDrift:
     ks_statistic: float
     ks_pvalue: float
-    wasserstein_distance: float
-    population_stability_index: float
+    wasserstein: float
+    psi: float
 
 
 def numeric_drift(cur: SortedSample, ref: SortedSample) -> NumericDrift | None:
@@ -464,11 +464,11 @@ def _bin_proportions(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray
 
 @dataclass(frozen=True)
 class CategoricalDrift:
-    js_distance: float
+    js: float
     chi2_statistic: float
     chi2_pvalue: float
-    tv_distance: float
-    l_infinity_distance: float
+    tv: float
+    l_infinity: float
 
 
 def category_table(cur: np.ndarray, ref: np.ndarray, top: int = TOP_CATEGORIES) -> np.ndarray:
@@ -508,11 +508,11 @@ def categorical_drift(cur: np.ndarray, ref: np.ndarray) -> CategoricalDrift | No
     else:
         stat, pvalue = chi2_contingency_test(table)
     return CategoricalDrift(
-        js_distance=js if math.isfinite(js) else 0.0,
+        js=js if math.isfinite(js) else 0.0,
         chi2_statistic=stat,
         chi2_pvalue=pvalue,
-        tv_distance=float(0.5 * diff.sum()),
-        l_infinity_distance=float(diff.max()),
+        tv=float(0.5 * diff.sum()),
+        l_infinity=float(diff.max()),
     )
 
 

@@ -12,6 +12,19 @@ import pandas as pd
 from lakemon.config.model import Column
 
 
+@dataclass(frozen=True)
+class Bound:
+    """One side of a scope: `column op value`, op one of < <= > >=, value a UTC datetime."""
+
+    column: str
+    op: str
+    value: datetime
+
+    def __post_init__(self) -> None:
+        if self.op not in ("<", "<=", ">", ">="):
+            raise ValueError(f"scope operator {self.op!r}; allowed: < <= > >=")
+
+
 class TableError(RuntimeError):
     """A table is missing or has the wrong columns: the job stops before writing anything."""
 
@@ -76,6 +89,21 @@ class TableEngine(ABC):
         Rows with a null timestamp are kept. Returns the rows deleted."""
 
     @abstractmethod
+    def replace_rows(
+        self, name: str, frame: pd.DataFrame, columns: list[Column], keys: list[str], scope: list[Bound]
+    ) -> int:
+        """Make the rows of `name` inside `scope` exactly the rows of `frame`, in ONE atomic
+        commit (a MERGE): rows matching on `keys` are updated, new ones inserted, and rows inside
+        the scope that `frame` no longer has are deleted. Rows outside the scope are untouched.
+        Rerunning with the same frame changes nothing. Returns the rows written (inserted or
+        updated). `frame` must have exactly `columns`."""
+
+    @abstractmethod
+    def column_types(self, name: str) -> dict[str, str]:
+        """Column name -> config type name ('string', 'double', 'timestamp', ...; the Spark SQL
+        type name in lower case for types lakemon does not declare)."""
+
+    @abstractmethod
     def read_table(self, name: str) -> pd.DataFrame: ...
 
     @abstractmethod
@@ -92,6 +120,16 @@ class TableEngine(ABC):
     def register_snapshot(self, name: str, columns: list[str], version: int | None, view: str) -> int:
         """Register view `view` = every row of `name` as of commit `version` (None: the current
         rows), with these columns. Returns how many rows it has."""
+
+
+    def require_schema(self, name: str, columns: list[Column]) -> None:
+        """Fail with one clear message if `name` lacks any of the columns or has one of them
+        with another type (extra columns are fine): a job checks before it writes anything."""
+        self.require_columns(name, columns)
+        have = {k.lower(): v for k, v in self.column_types(name).items()}
+        wrong = [f"{c.name} is {have[c.name.lower()]}, expected {c.type}" for c in columns if have[c.name.lower()] != c.type]
+        if wrong:
+            raise TableError(f"table {name} has the wrong column type(s): {'; '.join(wrong)}")
 
     def require_columns(self, name: str, columns: list[Column]) -> None:
         """Fail with a clear message if `name` lacks any of the columns (extra columns are fine)."""

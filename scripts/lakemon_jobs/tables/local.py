@@ -18,7 +18,7 @@ from sqlglot import exp
 from lakemon.config.model import Column
 
 from ..runtime import LocalRuntime
-from .engine import ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
+from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
 from .schemas import arrow_schema, to_arrow
 
 
@@ -51,22 +51,44 @@ class LocalEngine(TableEngine):
     def read_table(self, name: str) -> pd.DataFrame:
         return self._table(name).to_pandas()
 
-    def to_duckdb(self, sql: str) -> str:
+    def to_duckdb(self, sql: str, hide_after: tuple[str, datetime] | None = None, materialize: bool = False) -> str:
         """Transpile Databricks SQL to DuckDB, with every three-part table name replaced by a
-        view over the current version of that local Delta table."""
+        view over the current version of that local Delta table.
+
+        `hide_after` = (column, time): tables with that column show only rows whose column is
+        at or before the time (replaying what a scheduled query saw back then).
+        `materialize`: read small tables into memory first. DuckDB pushes string filters
+        (`verdict = 'drift'`) into a Parquet dataset scan as string_view literals, which pyarrow
+        25 cannot compare with string columns; an in-memory table is scanned by DuckDB itself."""
         tree = sqlglot.parse_one(sql, read="databricks")
         for table in list(tree.find_all(exp.Table)):
             if not (table.catalog and table.db):
                 continue  # a CTE or one of our temporary views
             full = f"{table.catalog}.{table.db}.{table.name}"
             view = "delta_" + re.sub(r"\W", "_", full)
-            self.con.register(view, self._table(full).to_pyarrow_dataset())
+            dataset = self._dataset(full, materialize)
+            if hide_after is not None and hide_after[0] in dataset.schema.names:
+                self.con.register(view + "_all", dataset)
+                stamp = hide_after[1].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                self.con.execute(
+                    f'CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_all '
+                    f'WHERE "{hide_after[0]}" <= TIMESTAMPTZ \'{stamp}+00\''
+                )
+            else:
+                self.con.execute(f"DROP VIEW IF EXISTS {view}")
+                self.con.register(view, dataset)
             alias = table.alias or table.name
             table.replace(exp.to_table(view).as_(alias) if alias else exp.to_table(view))
         return tree.sql(dialect="duckdb")
 
-    def query(self, sql: str) -> pd.DataFrame:
-        return self.con.execute(self.to_duckdb(sql)).df()
+    def _dataset(self, name: str, materialize: bool):
+        table = self._table(name)
+        return table.to_pyarrow_table() if materialize else table.to_pyarrow_dataset()
+
+    def query(
+        self, sql: str, hide_after: tuple[str, datetime] | None = None, materialize: bool = False
+    ) -> pd.DataFrame:
+        return self.con.execute(self.to_duckdb(sql, hide_after, materialize)).df()
 
     def _arrow(self, sql: str, columns: list[Column]):
         return to_arrow(self.query(sql), columns)
@@ -146,6 +168,29 @@ class LocalEngine(TableEngine):
         stamp = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         metrics = self._table(name).delete(f'"{column}" < \'{stamp}\'')
         return int(metrics.get("num_deleted_rows", 0))
+
+    def column_types(self, name: str) -> dict[str, str]:
+        out = {}
+        for field in self._table(name).to_pyarrow_dataset().schema:
+            arrow_type = str(field.type)
+            out[field.name] = "timestamp" if arrow_type.startswith("timestamp") else _ARROW_TO_TYPE.get(arrow_type, arrow_type)
+        return out
+
+    def replace_rows(
+        self, name: str, frame: pd.DataFrame, columns: list[Column], keys: list[str], scope: list[Bound]
+    ) -> int:
+        in_scope = " AND ".join(
+            f'"t"."{b.column}" {b.op} \'{b.value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}\'' for b in scope
+        ) or "true"
+        metrics = (
+            self._table(name)
+            .merge(to_arrow(frame, columns), predicate=_local_keys(keys), source_alias="s", target_alias="t")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(predicate=in_scope)
+            .execute()
+        )
+        return int(metrics.get("num_target_rows_inserted", 0)) + int(metrics.get("num_target_rows_updated", 0))
 
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         write_deltalake(self._path(name), to_arrow(frame, columns), mode="overwrite", schema_mode="overwrite")

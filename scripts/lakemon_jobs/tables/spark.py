@@ -14,7 +14,7 @@ import pandas as pd
 
 from lakemon.config.model import Column
 
-from .engine import ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
+from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
 from .schemas import spark_ddl
 
 
@@ -115,6 +115,31 @@ class SparkEngine(TableEngine):
         stamp = cutoff.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         result = self.spark.sql(f"DELETE FROM {name} WHERE `{column}` < TIMESTAMP '{stamp}'")
         return self._merge_count(result, "num_affected_rows")
+
+    def column_types(self, name: str) -> dict[str, str]:
+        if not self.exists(name):
+            raise TableError(f"table {name} does not exist")
+        return {f.name: f.dataType.simpleString() for f in self.spark.table(name).schema.fields}
+
+    def replace_rows(
+        self, name: str, frame: pd.DataFrame, columns: list[Column], keys: list[str], scope: list[Bound]
+    ) -> int:
+        view = "lakemon_replace_rows_source"
+        typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
+        typed.createOrReplaceTempView(view)
+        in_scope = " AND ".join(
+            f"t.`{b.column}` {b.op} TIMESTAMP '{b.value.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'" for b in scope
+        ) or "true"
+        sets = ", ".join(f"t.`{c.name}` = s.`{c.name}`" for c in columns)
+        names = ", ".join(f"`{c.name}`" for c in columns)
+        values = ", ".join(f"s.`{c.name}`" for c in columns)
+        result = self.spark.sql(
+            f"MERGE INTO {name} AS t USING {view} AS s ON {key_predicate(keys, '<=>')} "
+            f"WHEN MATCHED THEN UPDATE SET {sets} "
+            f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values}) "
+            f"WHEN NOT MATCHED BY SOURCE AND {in_scope} THEN DELETE"
+        )
+        return self._merge_count(result, "num_inserted_rows") + self._merge_count(result, "num_updated_rows")
 
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
