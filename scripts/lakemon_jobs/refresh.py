@@ -67,9 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
+    from .monitoring.windows import TimestampRangeError
+
     try:
         refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll)
-    except RefreshError as exc:
+    except (RefreshError, TimestampRangeError) as exc:
         print(f"lakemon refresh: {exc}")
         return 1
     return 0

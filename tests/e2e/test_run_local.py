@@ -23,11 +23,13 @@ import yaml
 from deltalake import DeltaTable
 
 from lakemon.config import load_environment
-from lakemon.tables import ModelTables, baseline_columns, inference_log_columns, labels_columns
+from lakemon.tables import ModelTables, baseline_columns, inference_log_columns, labels_columns, verdicts_columns
+from lakemon_jobs.drift.alerts import evaluate_alert, local_alert_specs
 from lakemon_jobs.embedded.processes import free_port, port_is_free
 from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 from lakemon_jobs.runtime import LocalRuntime
+from lakemon_jobs.tables.local import LocalEngine
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS_PER_DAY, MARVEL_DAYS, DC_DAYS, BATCH = 250, 2, 2, 25
@@ -125,20 +127,39 @@ def test_reduced_run_local_end_to_end(tmp_path):
     days = {w["start"].date() for w in drift.column("window").to_pylist() if w}
     assert len(days) == MARVEL_DAYS + DC_DAYS  # one 1-day window per simulated day
 
-    # --- alerts: DC windows only, all of them -------------------------------------------------------
+    # --- verdicts and alerts ----------------------------------------------------------------------
     by_source: dict[str, set] = {"marvel": set(), "dc": set()}
     for cid, day in zip(
         payload["client_request_id"].to_pylist(), payload["request_date"].to_pylist(), strict=True
     ):
         by_source[cid.split("-", 1)[0]].add(day)
     assert len(by_source["marvel"]) == MARVEL_DAYS and len(by_source["dc"]) == DC_DAYS
+    verdicts = read(tables.drift_verdicts)
+    assert verdicts.schema.names == [c.name for c in verdicts_columns()]
+    daily = [r for r in verdicts.to_pylist() if r["subject"] == "drift" and r["granularity"] == "1 day"]
+    judged_drift = {r["window_start"].date() for r in daily if r["verdict"] == "drift"}
+    assert judged_drift == by_source["dc"]  # analyze-drift: DC windows drift, Marvel windows do not
+
+    # The alert query the stack deploys, replayed on run-local's own verdicts table right after each
+    # window was judged: it fires exactly for the windows analyze-drift judged drift.
+    synthesized = run_root / "cdktf.out" / "stacks" / envc.name / "cdk.tf.json"
+    drift_spec, _quality_spec = local_alert_specs(envc, model, synthesized)
+    engine = LocalEngine(runtime)
+    windows = sorted({r["window_start"] for r in daily})
+    fired = {w.date() for w in windows if evaluate_alert(engine, drift_spec, as_of_window=w).fired}
+    assert fired == judged_drift
+
+    # The run itself evaluated the alert once, at the end: the newest window is a DC day.
     received = [
         json.loads(line) for line in (run_root / "alerts" / "received.jsonl").read_text().splitlines()
     ]
-    assert received, "no alert reached the webhook receiver"
-    alerted = {datetime.fromisoformat(w).date() for alert in received for w in alert["body"]["windows"]}
-    assert alerted == by_source["dc"]
-    assert all(alert["body"]["model"] == model.name and alert["body"]["features"] for alert in received)
+    drift_alerts = [a["body"] for a in received if a["body"]["alert"].endswith("feature drift")]
+    assert len(drift_alerts) == 1, "the drift alert did not reach the webhook receiver exactly once"
+    [body] = drift_alerts
+    assert [datetime.fromisoformat(w).date() for w in body["windows"]] == [max(by_source["dc"])]
+    assert body["model"] == model.name and body["features"]
+    newest = {r["feature"] for r in daily if r["window_start"].date() == max(by_source["dc"]) and r["verdict"] == "drift"}
+    assert set(body["features"]) == newest
 
 
 def test_the_leftover_process_check_sees_a_live_descendant():

@@ -54,3 +54,34 @@ def test_refresh_profiles_what_unpack_wrote_against_the_baseline_register_wrote(
     inputs = whole[whole["log_type"] == "INPUT"]
     assert sorted(inputs["count"].tolist()) == [60, 60]
     assert whole.loc[whole["log_type"] == "BASELINE", "count"].tolist() == [len(engine_for(ctx).read_table(ctx.tables.baseline))]
+
+
+def test_refresh_refuses_timestamps_whose_windows_cannot_be_written(tmp_path, capsys):
+    """One clear line naming the column and the row count, exit 1, no metrics table written."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from lakemon.config import load_environment
+    from lakemon.tables import ModelTables, baseline_columns, inference_log_columns
+    from lakemon_jobs.cli import main
+    from lakemon_jobs.runtime import LocalRuntime
+    from lakemon_jobs.tables.schemas import to_arrow
+
+    env_file = Path(__file__).resolve().parents[2] / "envs" / "dev.yml"
+    env = load_environment(env_file)
+    model, tables, runtime = env.model(), ModelTables(env, env.model()), LocalRuntime(tmp_path)
+    stamps = [DAY0 + dt.timedelta(hours=i) for i in range(20)]
+    frame = pd.DataFrame({"sex": ["Male"] * 20, "year": [1990.0] * 20, model.model_id_column: ["1"] * 20,
+                          model.timestamp_column: stamps, model.label.name: [1] * 20})
+    log = to_arrow(frame, inference_log_columns(model))
+    far = pa.array([int(s.timestamp() * 1e6) for s in stamps[:18]] + [600_000_000_000 * 10**6] * 2, pa.int64())
+    log = log.set_column(log.schema.get_field_index(model.timestamp_column), model.timestamp_column,
+                         far.cast(pa.timestamp("us", tz="UTC")))
+    write_deltalake(str(runtime.table_path(tables.inference_log)), log)
+    write_deltalake(str(runtime.table_path(tables.baseline)), to_arrow(frame, baseline_columns(model)))
+    code = main(["refresh", "--env-file", str(env_file), "--home", str(tmp_path)])
+    out = capsys.readouterr()
+    assert code == 1 and "Traceback" not in out.out + out.err
+    assert "timestamp column 'timestamp': 2 row(s) lie outside 0001-02-01..9998-12-31 UTC" in out.out
+    assert not runtime.table_path(tables.profile_metrics).exists() and not runtime.table_path(tables.drift_metrics).exists()

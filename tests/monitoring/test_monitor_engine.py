@@ -259,3 +259,50 @@ def test_model_id_column_is_named_after_the_monitors_model_id_col():
     for t in (profile, drift):
         assert "serving_version" in t.schema.names and "model_id" not in t.schema.names and "model_version" not in t.schema.names
     assert {r["serving_version"] for r in rows(profile, column_name=":table", log_type="INPUT")} == {"*", "1"}
+
+
+@pytest.mark.parametrize("granularity", ["1 day", "1 week", "1 month", "1 year"])
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+def test_timestamps_whose_windows_cannot_be_written_are_one_clear_error(granularity, unit):
+    """Before: an OverflowError from pyarrow (day/week windows) or wrapped month/year windows."""
+    from lakemon_jobs.monitoring.windows import TimestampRangeError
+
+    inf = table(60)
+    per = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit]
+    raw = inf["timestamp"].cast(pa.int64()).to_numpy() // per
+    raw[:4] = 600_000_000_000 * 1_000_000 // per  # about year 21000
+    raw[4] = -70_000_000_000 * 1_000_000 // per  # before year 1
+    bad = inf.set_column(inf.schema.get_field_index("timestamp"), "timestamp", pa.array(raw, pa.timestamp(unit, tz="UTC")))
+    with pytest.raises(TimestampRangeError, match=r"timestamp column 'timestamp': 5 row\(s\) lie outside 0001-02-01..9998-12-31 UTC"):
+        compute_metrics(bad, baseline(), settings(granularities=(granularity,)))
+    # the last microsecond of 9998 and the first of February, year 1, are still fine
+    edge = raw.copy()
+    edge[:4] = 253_370_764_799_999_999 // per
+    edge[4] = -(62_132_918_400_000_000 // per)
+    ok = inf.set_column(inf.schema.get_field_index("timestamp"), "timestamp", pa.array(edge, pa.timestamp(unit, tz="UTC")))
+    profile, _ = compute_metrics(ok, baseline(), settings(granularities=(granularity,)))
+    starts = [r["window"]["start"] for r in profile.to_pylist() if r["window"]]
+    assert max(s.year for s in starts) == 9998 and min(s.year for s in starts) == 1
+
+
+def test_frequent_items_ties_at_the_100_cut_are_by_value_whatever_the_row_order():
+    """150 categories: 50 seen 3 times, 100 seen twice; the cut at 100 falls among the ties,
+    which are taken in order of value, whatever order the rows (and so the codes) arrived in."""
+    frequent = [f"f{i:03d}" for i in range(50)]
+    tied = [f"t{i:03d}" for i in range(100)]
+    values = frequent * 3 + tied * 2
+    expected = [{"item": v, "count": 3} for v in frequent] + [{"item": v, "count": 2} for v in tied[:50]]
+    rng = np.random.default_rng(7)
+    seen = []
+    for seed in range(4):
+        order = values if seed == 0 else list(rng.permutation(values))
+        n = len(order)
+        inf = pa.table({
+            "color": pa.array(order),
+            "model_version": pa.array(["1"] * n),
+            "timestamp": pa.array(np.full(n, T0), pa.timestamp("us", tz="UTC")),
+        })
+        profile, _ = compute_metrics(inf, None, settings(columns=(ColumnSpec("color", "categorical", "string"),)))
+        row = one(profile, column_name="color", log_type="INPUT", model_version="*")
+        seen.append(row["frequent_items"])
+    assert all(items == expected for items in seen)

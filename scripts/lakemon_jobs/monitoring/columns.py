@@ -78,6 +78,19 @@ def _sample_std(v: np.ndarray, mean: float) -> float:
     return float(np.sqrt(np.sum(d) / (v.shape[0] - 1)))
 
 
+def _top_codes(values: np.ndarray, present: np.ndarray, vocab: list[str]) -> np.ndarray:
+    """The TOP_CATEGORIES most frequent codes; at the cut, equal counts are taken in order of
+    their VALUE (as documented: "ties by value"), so the choice never depends on the order in
+    which rows, and therefore codes, arrived."""
+    if present.shape[0] <= TOP_CATEGORIES:
+        return present
+    counts = values[present]
+    cut = -np.partition(-counts, TOP_CATEGORIES - 1)[TOP_CATEGORIES - 1]  # the 100th largest count
+    above = present[counts > cut]
+    tied = sorted(present[counts == cut].tolist(), key=lambda i: vocab[i])
+    return np.concatenate((above, np.asarray(tied[: TOP_CATEGORIES - above.shape[0]], dtype=present.dtype)))
+
+
 def categorical_state(counts: np.ndarray, vocab: list[str], lengths: np.ndarray | None) -> ColumnState:
     """Profile from counts per vocabulary code (last entry = nulls). `lengths[i]` is the string
     length of vocab[i] (None for non-string columns such as booleans)."""
@@ -86,10 +99,7 @@ def categorical_state(counts: np.ndarray, vocab: list[str], lengths: np.ndarray 
     values = counts[:-1]
     present = np.flatnonzero(values)
     distinct = int(present.shape[0])
-    top = present
-    if present.shape[0] > TOP_CATEGORIES:
-        top = present[np.argpartition(-values[present], TOP_CATEGORIES - 1)[:TOP_CATEGORIES]]
-    ranked = sorted(top.tolist(), key=lambda i: (-int(values[i]), vocab[i]))
+    ranked = sorted(_top_codes(values, present, vocab).tolist(), key=lambda i: (-int(values[i]), vocab[i]))
     summary = {
         "count": count,
         "num_nulls": num_nulls,

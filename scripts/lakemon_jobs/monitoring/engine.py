@@ -321,7 +321,7 @@ def run(
     if baseline_profile is not None:
         align_counts(baseline_profile, vocabs)
     ts, valid = (
-        timestamps_us(inference.column(settings.timestamp_col))
+        timestamps_us(inference.column(settings.timestamp_col), settings.timestamp_col)
         if settings.timestamp_col in inference.column_names
         else (np.zeros(prep.n, np.int64), np.zeros(prep.n, bool))
     )

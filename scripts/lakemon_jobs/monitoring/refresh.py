@@ -94,7 +94,7 @@ def window_fingerprints(inference: pa.Table, settings: MonitorSettings, salt: st
         row_hash = con.execute(f"SELECT hash({cols}) AS h FROM t").fetchnumpy()["h"].astype(np.uint64)
     finally:
         con.close()
-    ts, valid = timestamps_us(inference.column(settings.timestamp_col))
+    ts, valid = timestamps_us(inference.column(settings.timestamp_col), settings.timestamp_col)
     out: dict[str, dict[str, str]] = {}
     for granularity in settings.granularities:
         starts = window_starts(ts[valid], granularity)

@@ -30,15 +30,48 @@ def parse_granularity(granularity: str) -> tuple[int, str]:
     raise ValueError(f"granularity {granularity!r}: unit must be minutes, hours, days, weeks, 1 month or 1 year")
 
 
-def timestamps_us(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+MIN_US = -62_132_918_400_000_000
+"""0001-02-01T00:00:00Z in microseconds since the epoch."""
+MAX_US = 253_370_764_799_999_999
+"""9998-12-31T23:59:59.999999Z. A window's start and end are written as timestamps, which
+Python and therefore every reader of the tables can only hold for years 1-9999 (before: an
+OverflowError from pyarrow, or numpy's calendar arithmetic wrapping month/year windows). A
+timestamp in this range has windows of every granularity (epoch-aligned weeks start up to 27
+days earlier, a year window ends on the next 1 January) inside years 1-9999."""
+RANGE_TEXT = "0001-02-01..9998-12-31 UTC"
+_US_PER = {"s": 1_000_000, "ms": 1_000, "us": 1, "D": 86_400_000_000}
+
+
+class TimestampRangeError(ValueError):
+    """Rows whose timestamp lies outside RANGE_TEXT: the refresh stops before writing anything."""
+
+
+def timestamps_us(column: pa.ChunkedArray | pa.Array, name: str = "timestamp") -> tuple[np.ndarray, np.ndarray]:
     """(microseconds since epoch as int64, valid mask). Naive timestamps are taken as UTC;
-    dates as midnight UTC. Raises TypeError for other types, so a wrong column fails clearly."""
+    dates as midnight UTC. Raises TypeError for other types, so a wrong column fails clearly,
+    and TimestampRangeError naming the column and the number of rows outside RANGE_TEXT
+    (checked in the column's own unit, before any conversion could overflow or wrap)."""
     t = column.type
     if pa.types.is_date(t):
+        unit = "D"
+        raw = pc.cast(pc.cast(column, pa.date32()), pa.int32())
+    elif pa.types.is_timestamp(t):
+        unit = t.unit
+        raw = pc.cast(column, pa.int64())
+    else:
+        raise TypeError(f"timestamp column {name!r} has type {t}, expected timestamp or date")
+    if unit != "ns":  # nanoseconds span 1677-2262 only: always in range
+        per = _US_PER[unit]
+        lo, hi = -(-MIN_US // per), MAX_US // per
+        outside = pc.sum(pc.cast(pc.or_(pc.less(raw, lo), pc.greater(raw, hi)), pa.int64())).as_py() or 0
+        if outside:
+            raise TimestampRangeError(
+                f"timestamp column {name!r}: {outside} row(s) lie outside {RANGE_TEXT}, where their windows "
+                "cannot be written; correct or delete those rows and refresh again (tables were left as they were)"
+            )
+    if unit == "D":
         column = pc.cast(column, pa.timestamp("us"))
-    elif not pa.types.is_timestamp(t):
-        raise TypeError(f"timestamp column has type {t}, expected timestamp or date")
-    elif t.unit != "us":
+    elif unit != "us":  # in range (checked above); ns -> us truncates sub-microseconds
         column = pc.cast(column, pa.timestamp("us", tz=t.tz), safe=False)
     return int_values(pc.cast(column, pa.int64()), np.int64, fill=0)
 
