@@ -23,7 +23,13 @@ import yaml
 from deltalake import DeltaTable
 
 from lakemon.config import load_environment
-from lakemon.tables import ModelTables, baseline_columns, inference_log_columns, labels_columns, verdicts_columns
+from lakemon.tables import (
+    ModelTables,
+    baseline_columns,
+    inference_log_columns,
+    labels_columns,
+    verdicts_columns,
+)
 from lakemon_jobs.drift.alerts import evaluate_alert, local_alert_specs
 from lakemon_jobs.embedded.processes import free_port, port_is_free
 from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
