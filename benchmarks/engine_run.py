@@ -21,6 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pyarrow.compute as pc  # noqa: E402
 
+from lakemon.statistics import statistic_names  # noqa: E402
 from lakemon_jobs.monitoring import engine, state  # noqa: E402
 from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns, read_parquet  # noqa: E402
 from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings  # noqa: E402
@@ -70,14 +71,12 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stats, baseline = {}, {}
     if not scenario.startswith("windows30"):
-        rows = drift.filter(pc.and_(pc.equal(drift["drift_type"], "BASELINE"), pc.equal(drift["model_id"], "*")))
+        rows = drift.filter(pc.and_(pc.equal(drift["drift_type"], "BASELINE"), pc.equal(drift[s.model_id_col], "*")))
         for r in rows.to_pylist():
             if r["column_name"] == ":table":
                 continue
-            stats[r["column_name"]] = {k: r[k] for k in ("ks_test", "wasserstein_distance", "population_stability_index",
-                                                          "js_distance", "chi_squared_test", "tv_distance",
-                                                          "l_infinity_distance")}
-        base_rows = prof.filter(pc.and_(pc.equal(prof["log_type"], "BASELINE"), pc.equal(prof["model_id"], "*")))
+            stats[r["column_name"]] = {k: r[k] for k in statistic_names()}
+        base_rows = prof.filter(pc.and_(pc.equal(prof["log_type"], "BASELINE"), pc.equal(prof[s.model_id_col], "*")))
         for r in base_rows.to_pylist():
             if r["column_name"].startswith("num_"):
                 baseline[r["column_name"]] = {"stddev": r["stddev"], "n": r["count"] - r["num_nulls"]}
