@@ -33,6 +33,15 @@ sys.path.insert(0, str(HERE))
 
 from bench_data import CARDINALITY, CATEGORICAL, ensure  # noqa: E402
 
+from lakemon.statistics import (  # noqa: E402
+    CHI_SQUARED_TEST,
+    JS_DISTANCE,
+    KS_TEST,
+    L_INFINITY_DISTANCE,
+    POPULATION_STABILITY_INDEX,
+    WASSERSTEIN_DISTANCE,
+)
+
 PEERS = {
     # name: (script, pip requirements)
     "evidently": ("evidently_run.py", ["evidently==0.7.*", "pandas<3", "pyarrow"]),
@@ -114,28 +123,28 @@ def agreement(peer: str, peer_stats: dict, engine: dict) -> tuple[str, bool]:
             continue
         numeric = col.startswith("num_")
         if peer in ("scipy", "polars") and numeric:
-            checks.append(("ks", _close(st["ks_statistic"], e["ks_test"]["statistic"], 0, 1e-12)))
-            checks.append(("wasserstein", _close(st["wasserstein"], e["wasserstein_distance"], 1e-9)))
-            checks.append(("psi", _close(st["psi"], e["population_stability_index"], 1e-9, 1e-15)))
+            checks.append(("ks", _close(st["ks_statistic"], e[KS_TEST.name]["statistic"], 0, 1e-12)))
+            checks.append(("wasserstein", _close(st["wasserstein"], e[WASSERSTEIN_DISTANCE.name], 1e-9)))
+            checks.append(("psi", _close(st["psi"], e[POPULATION_STABILITY_INDEX.name], 1e-9, 1e-15)))
             if "ks_pvalue" in st:
-                checks.append(("ks p", _close(st["ks_pvalue"], e["ks_test"]["pvalue"], 1e-6, 1e-300)))
+                checks.append(("ks p", _close(st["ks_pvalue"], e[KS_TEST.name]["pvalue"], 1e-6, 1e-300)))
         elif peer in ("scipy", "polars") and col in small_cats:
-            checks.append(("js", _close(st["js_base2"], e["js_distance"], 1e-9)))
+            checks.append(("js", _close(st["js_base2"], e[JS_DISTANCE.name], 1e-9)))
             if "chi2_statistic" in st:
-                checks.append(("chi2", _close(st["chi2_statistic"], e["chi_squared_test"]["statistic"], 1e-9)))
+                checks.append(("chi2", _close(st["chi2_statistic"], e[CHI_SQUARED_TEST.name]["statistic"], 1e-9)))
         elif peer == "evidently" and numeric and "Wasserstein" in st["method"]:
             std0 = base[col]["stddev"] * math.sqrt((base[col]["n"] - 1) / base[col]["n"])  # np.std, ddof 0
-            checks.append(("W/std", _close(st["value"], e["wasserstein_distance"] / max(std0, 1e-3), 1e-6)))
+            checks.append(("W/std", _close(st["value"], e[WASSERSTEIN_DISTANCE.name] / max(std0, 1e-3), 1e-6)))
         elif peer == "evidently" and col in small_cats and "Jensen" in st["method"]:
-            checks.append(("js (ln)", _close(st["value"], e["js_distance"] * math.sqrt(math.log(2)), 1e-3)))
+            checks.append(("js (ln)", _close(st["value"], e[JS_DISTANCE.name] * math.sqrt(math.log(2)), 1e-3)))
         elif peer == "nannyml" and col in small_cats:
-            checks.append(("js", _close(st.get("jensen_shannon"), e["js_distance"], 1e-6)))
-            checks.append(("l_inf", _close(st.get("l_infinity"), e["l_infinity_distance"], 1e-6)))
-            checks.append(("chi2", _close(st.get("chi2"), e["chi_squared_test"]["statistic"], 1e-6)))
+            checks.append(("js", _close(st.get("jensen_shannon"), e[JS_DISTANCE.name], 1e-6)))
+            checks.append(("l_inf", _close(st.get("l_infinity"), e[L_INFINITY_DISTANCE.name], 1e-6)))
+            checks.append(("chi2", _close(st.get("chi2"), e[CHI_SQUARED_TEST.name]["statistic"], 1e-6)))
         elif peer == "nannyml" and numeric:  # binned above 10k reference rows: approximate
-            checks.append(("ks~", _close(st.get("kolmogorov_smirnov"), e["ks_test"]["statistic"], 0, 2e-3)))
+            checks.append(("ks~", _close(st.get("kolmogorov_smirnov"), e[KS_TEST.name]["statistic"], 0, 2e-3)))
         elif peer == "whylogs" and numeric and st.get("algorithm") == "ks":  # KS on a quantile sketch
-            checks.append(("ks~", _close(st["statistic"], e["ks_test"]["statistic"], 0, 1e-2)))
+            checks.append(("ks~", _close(st["statistic"], e[KS_TEST.name]["statistic"], 0, 1e-2)))
     if not checks:
         return "no shared statistic", False
     names = sorted({n for n, _ in checks})

@@ -21,6 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pyarrow.compute as pc  # noqa: E402
 
+from lakemon import statistics as kinds  # noqa: E402
 from lakemon.statistics import statistic_names  # noqa: E402
 from lakemon_jobs.monitoring import engine, state  # noqa: E402
 from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns, read_parquet  # noqa: E402
@@ -32,7 +33,7 @@ from bench_data import CATEGORICAL, NUMERIC  # noqa: E402
 
 
 def settings(granularity: str) -> MonitorSettings:
-    cols = [ColumnSpec(c, "numeric", "double") for c in NUMERIC] + [ColumnSpec(c, "categorical", "string") for c in CATEGORICAL]
+    cols = [ColumnSpec(c, kinds.NUMERIC, "double") for c in NUMERIC] + [ColumnSpec(c, kinds.CATEGORICAL, "string") for c in CATEGORICAL]
     return MonitorSettings(
         granularities=(granularity,), timestamp_col="timestamp", model_id_col="model_version",
         columns=tuple(cols), problem_type="classification",

@@ -38,7 +38,9 @@ from lakemon_jobs.preflight import (
 REPO = Path(__file__).resolve().parents[2]
 SNAPSHOT = REPO / "tests" / "stacks" / "snapshots" / "prod.json"
 EMPTY_STATE = {"format_version": "1.0"}
-LOG, BASELINE, LABELS = (f"mlops_prod.marvel_characters.alive_classifier_{t}" for t in ("inference_log", "baseline", "labels"))
+LOG, BASELINE, LABELS, VERDICTS = (
+    f"mlops_prod.marvel_characters.alive_classifier_{t}" for t in ("inference_log", "baseline", "labels", "drift_verdicts")
+)
 
 
 def fake_workspace(existing: set[str], error: Exception | None = None):
@@ -78,8 +80,8 @@ def state_of(*tables: Table) -> dict:
     return {"format_version": "1.0", "values": {"root_module": {"resources": resources}}}
 
 
-def test_the_stack_declares_its_three_tables(declared):
-    assert set(declared) == {LOG, BASELINE, LABELS}
+def test_the_stack_declares_its_four_tables(declared):
+    assert set(declared) == {LOG, BASELINE, LABELS, VERDICTS}
     assert all(t.address.startswith("databricks_sql_table.") for t in declared.values())
 
 
@@ -93,7 +95,7 @@ def test_lost_state_stops_with_a_clear_message_and_writes_nothing(stack_dir, dec
     assert "STOP" in text and "--adopt" in text
     assert f"import  {LOG} -> {declared[LOG].address}" in text and BASELINE in text and LABELS not in text
     assert not (stack_dir / OUTPUT_FILE).exists()
-    assert sorted(c.kwargs["full_name"] for c in client.tables.exists.call_args_list) == sorted([LOG, BASELINE, LABELS])
+    assert sorted(c.kwargs["full_name"] for c in client.tables.exists.call_args_list) == sorted([LOG, BASELINE, LABELS, VERDICTS])
 
 
 def test_adopt_writes_import_blocks_for_existing_tables_only(stack_dir, declared):
@@ -111,7 +113,7 @@ def test_adopt_writes_import_blocks_for_existing_tables_only(stack_dir, declared
 def test_renamed_construct_is_moved_not_imported_or_dropped(declared):
     old = Table("databricks_sql_table.old_name_1234", LOG)
     client = fake_workspace({LOG, BASELINE, LABELS})
-    in_state = [old, declared[BASELINE], declared[LABELS]]
+    in_state = [old, declared[BASELINE], declared[LABELS], declared[VERDICTS]]
     findings = find(list(declared.values()), in_state, workspace_exists("h", client))
     assert findings.moves == [(old, declared[LOG])]
     assert findings.imports == [] and findings.removals == []

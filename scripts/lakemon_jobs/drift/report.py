@@ -11,6 +11,8 @@ from typing import Any
 
 import jinja2
 
+from lakemon.statistics import NUMERIC
+
 from ..monitoring.schema import ALL_MODELS
 from . import plots
 from .summary import to_summary
@@ -114,7 +116,7 @@ def _distribution_svg(j: Judgement, base: dict[str, dict], inputs: dict[tuple, d
     if b is None or w is None:
         return None
     title = f"window {j.window_start:%Y-%m-%d %H:%M} ({j.count} rows)"
-    if j.kind == "numeric":
+    if j.kind == NUMERIC:
         if b.get("quantiles") and w.get("quantiles"):
             return plots.numeric_distribution(j.feature, b["quantiles"], w["quantiles"], title)
         return None

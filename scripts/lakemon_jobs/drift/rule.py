@@ -43,7 +43,7 @@ class FeatureRule:
     """Which statistic judges one feature, against which threshold."""
 
     feature: str
-    kind: str  # "numeric" | "categorical"
+    kind: str  # NUMERIC or CATEGORICAL (lakemon.statistics)
     statistic: str
     threshold: float
     threshold_source: str  # "feature" | "statistic" | "default"

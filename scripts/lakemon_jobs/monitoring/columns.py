@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lakemon.statistics import CATEGORICAL, NUMERIC
+
 from .stats import TOP_CATEGORIES, SortedSample, sorted_quantiles
 
 QUANTILES = np.linspace(0.0, 1.0, 101)
@@ -67,7 +69,7 @@ def numeric_state(values: np.ndarray, nulls: np.ndarray) -> ColumnState:
             median=float(qs[50]),
             quantiles=[float(q) for q in qs],
         )
-    return ColumnState("numeric", summary, sample=sample)
+    return ColumnState(NUMERIC, summary, sample=sample)
 
 
 def _sample_std(v: np.ndarray, mean: float) -> float:
@@ -115,4 +117,4 @@ def categorical_state(counts: np.ndarray, vocab: list[str], lengths: np.ndarray 
             max_length=int(lens.max()),
             avg_length=float(np.dot(lens, values[present]) / (count - num_nulls)),
         )
-    return ColumnState("categorical", summary, counts=counts)
+    return ColumnState(CATEGORICAL, summary, counts=counts)

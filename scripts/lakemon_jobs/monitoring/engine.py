@@ -23,6 +23,7 @@ from lakemon.statistics import (
     JS_DISTANCE,
     KS_TEST,
     L_INFINITY_DISTANCE,
+    NUMERIC,
     POPULATION_STABILITY_INDEX,
     TV_DISTANCE,
     WASSERSTEIN_DISTANCE,
@@ -148,7 +149,7 @@ class Engine:
     @staticmethod
     def _state(prep: Prepared, rows: np.ndarray, spec: ColumnSpec, vocabs: dict[str, Vocabulary]) -> ColumnState:
         whole = rows.shape[0] == prep.n  # rows are sorted and distinct: all rows, no gather needed
-        if spec.kind == "numeric":
+        if spec.kind == NUMERIC:
             values, nulls = prep.numeric[spec.name]
             return numeric_state(values, nulls) if whole else numeric_state(values[rows], nulls[rows])
         vocab = vocabs[spec.name]
@@ -236,7 +237,7 @@ def _column_drift(cur: ColumnState, ref: ColumnState | None) -> dict:
     }
     if cur.kind != ref.kind:
         return out
-    if cur.kind == "numeric":
+    if cur.kind == NUMERIC:
         d = numeric_drift(cur.sample, ref.sample)
         if d is not None:
             out.update({

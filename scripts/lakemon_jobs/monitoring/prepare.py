@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakemon.statistics import CATEGORICAL, NUMERIC
+
 from .arrow_numpy import float_values, int_values
 from .settings import ColumnSpec, MonitorSettings
 
@@ -92,9 +94,9 @@ def monitored_columns(settings: MonitorSettings, *tables: pa.Table) -> list[Colu
             known.add(f.name)
             t = f.type
             if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-                specs.append(ColumnSpec(f.name, "numeric", str(t)))
+                specs.append(ColumnSpec(f.name, NUMERIC, str(t)))
             elif is_text(t) or pa.types.is_boolean(t):
-                specs.append(ColumnSpec(f.name, "categorical", str(t)))
+                specs.append(ColumnSpec(f.name, CATEGORICAL, str(t)))
     return specs
 
 
@@ -112,7 +114,7 @@ def prepare(
         if spec.name not in present:
             continue
         col = table.column(spec.name)
-        if spec.kind == "numeric":
+        if spec.kind == NUMERIC:
             if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type)):
                 raise ValueError(f"column {spec.name!r} is configured numeric but has type {col.type}")
             # nulls become NaN in `values`; `nulls` tells them apart from real NaN

@@ -19,7 +19,7 @@ KEY_COLUMNS = ("databricks_request_id", "client_request_id", "row_index", "label
 class ColumnSpec:
     name: str
     kind: str
-    """'numeric' (KS, Wasserstein, PSI) or 'categorical' (chi-squared, TV, L-inf, JS)."""
+    """NUMERIC (KS, Wasserstein, PSI) or CATEGORICAL (chi-squared, TV, L-inf, JS), lakemon.statistics."""
     data_type: str
     """Spark SQL type name as in config ('double', 'string', ...)."""
 

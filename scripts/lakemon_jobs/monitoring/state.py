@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lakemon.statistics import CATEGORICAL, NUMERIC
+
 from .columns import ColumnState
 from .engine import BaselineProfile, Group
 from .prepare import Vocabulary
@@ -52,11 +54,11 @@ def save_baseline(state_dir: Path, fingerprint: str, profile: BaselineProfile) -
         for name, st in g.states.items():
             entry = {"kind": st.kind, "summary": st.summary}
             if g.same_as is None:
-                arr = st.sample.values if st.kind == "numeric" else st.counts
+                arr = st.sample.values if st.kind == NUMERIC else st.counts
                 file = f"g{gi}-{len(states)}.npy"
                 np.save(folder / file, arr)
                 entry["array"] = file
-                if st.kind == "numeric":  # exact floats survive JSON (repr round-trips)
+                if st.kind == NUMERIC:  # exact floats survive JSON (repr round-trips)
                     entry["psi_edges"] = st.sample.psi_edges().tolist()
             states[name] = entry
         groups.append({"key": list(key), "same_as": list(g.same_as) if g.same_as else None,
@@ -94,13 +96,13 @@ def load_baseline(state_dir: Path, fingerprint: str) -> BaselineProfile | None:
                 for name, st in entry["states"].items():
                     # a plain ndarray view of the mapping: np.memmap's own indexing is slower
                     arr = np.load(folder / st["array"], mmap_mode="r").view(np.ndarray)
-                    if st["kind"] == "numeric":
+                    if st["kind"] == NUMERIC:
                         sample = SortedSample(arr)
                         if "psi_edges" in st:  # else computed on first use
                             sample._edges = np.asarray(st["psi_edges"], dtype=np.float64)
-                        g.states[name] = ColumnState("numeric", st["summary"], sample=sample)
+                        g.states[name] = ColumnState(NUMERIC, st["summary"], sample=sample)
                     else:
-                        g.states[name] = ColumnState("categorical", st["summary"], counts=np.asarray(arr))
+                        g.states[name] = ColumnState(CATEGORICAL, st["summary"], counts=np.asarray(arr))
             else:
                 g.states = groups[same].states
             groups[key] = g
