@@ -125,8 +125,9 @@ class SparkEngine(TableEngine):
         self, name: str, frame: pd.DataFrame, columns: list[Column], keys: list[str], scope: list[Bound]
     ) -> int:
         view = "lakemon_replace_rows_source"
-        typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
-        typed.createOrReplaceTempView(view)
+        rows = frame[[c.name for c in columns]]
+        rows = rows.astype(object).where(rows.notna(), None)  # NaN is a missing value, not a float NaN
+        self.spark.createDataFrame(rows, schema=spark_ddl(columns)).createOrReplaceTempView(view)
         in_scope = " AND ".join(
             f"t.`{b.column}` {b.op} TIMESTAMP '{b.value.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'" for b in scope
         ) or "true"
