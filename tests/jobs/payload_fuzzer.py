@@ -146,8 +146,25 @@ def valid_extra_and_missing_keys(rng):
     for record, row in zip(req["dataframe_records"], rows, strict=True):
         record.pop(dropped)
         record["unknown_" + dropped] = [1, {"a": None}]
+        record["__SURROGATE_KEY__"] = "\u00e9"
         row[dropped] = None
-    return Case("valid_extra_and_missing_keys", _dump(req), _dump(resp), rows)
+    # an unknown key that is a lone surrogate is ignored like any unknown key
+    text = _dump(req).replace('"__SURROGATE_KEY__"', '"\\udfff"')
+    return Case("valid_extra_and_missing_keys", text, _dump(resp), rows)
+
+
+@mutation
+def valid_many_records(rng):
+    req, resp, rows = valid(rng, n=rng.choice([300, 1000]))
+    return Case(f"valid_many_records:{len(rows)}", _dump(req), _dump(resp), rows)
+
+
+@mutation
+def valid_bool_prediction(rng):
+    req, resp, rows = valid(rng, n=2, scalar=True)
+    resp["predictions"] = [True, False]
+    rows[0]["prediction"], rows[1]["prediction"] = 1, 0
+    return Case("valid_bool_prediction", _dump(req), _dump(resp), rows)
 
 
 @mutation
@@ -422,7 +439,7 @@ def classify(cases: list[Case], log: pd.DataFrame, quarantine: pd.DataFrame) -> 
 def _compare(rows: pd.DataFrame, case: Case) -> str:
     if list(rows["row_index"]) != list(range(len(case.expected))):
         return f"row_index {list(rows['row_index'])}, expected {len(case.expected)} rows"
-    for (_, actual), expected in zip(rows.iterrows(), case.expected, strict=True):
+    for actual, expected in zip(rows.to_dict("records"), case.expected, strict=True):
         for name, value in expected.items():
             got = actual[name]
             got = None if got is pd.NA or got is None else (got.item() if hasattr(got, "item") else got)
