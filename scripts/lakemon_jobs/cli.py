@@ -69,9 +69,11 @@ JOBS_EXTRA_MODULES = {
 equal to pyproject.toml): a missing one means the extra was not installed."""
 
 EPILOG = """\
-Every subcommand reads names (catalog, schema, model, tables) from an environment file
-(--env dev reads envs/dev.yml; --env-file PATH reads any file). Without a Databricks runtime,
-commands run on the embedded default under $LAKEMON_HOME (default: ./.lakemon).
+The job subcommands read names (catalog, schema, model, tables) from an environment file
+(--env dev reads envs/dev.yml; --env-file PATH reads any file) and need the [jobs] extra.
+Without a Databricks runtime, they run on the embedded default under $LAKEMON_HOME (default:
+./.lakemon; after run-local, unpack/refresh/analyze-drift use its latest run).
+New here? `lakemon init <folder>` writes a project, `lakemon doctor` checks the tools.
 Run `lakemon <subcommand> --help` for its options.
 """
 
