@@ -55,6 +55,36 @@ def _run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedPro
         return None
 
 
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info[:2] != (3, 11):
+        return Check(
+            "python",
+            "FAIL",
+            f"Python {version}; lakemon requires 3.11 (the version of Databricks serverless environment 2)",
+            "create the venv with python3.11",
+        )
+    return Check("python", "ok", f"Python {version}")
+
+
+def check_jobs_extra() -> Check:
+    from importlib.util import find_spec
+
+    from lakemon import __version__
+
+    from .cli import JOBS_EXTRA_MODULES
+
+    missing = sorted(dist for module, dist in JOBS_EXTRA_MODULES.items() if find_spec(module) is None)
+    if missing:
+        return Check(
+            "jobs extra",
+            "warn",
+            f"not installed ({', '.join(missing)} missing): synth and deploy work, run-local and the job subcommands do not",
+            f'pip install "lakemon[jobs]=={__version__}"',
+        )
+    return Check("jobs extra", "ok", "installed (run-local and the job subcommands work here)")
+
+
 def check_node() -> Check:
     node = shutil.which("node")
     if node is None:
@@ -213,7 +243,13 @@ def _env_files(args: argparse.Namespace) -> list[Path]:
 
 
 def checks(args: argparse.Namespace) -> Iterator[Check]:
-    tools: list[Callable[[], Check]] = [check_node, check_terraform, lambda: check_cdktf_cli(args.project)]
+    tools: list[Callable[[], Check]] = [
+        check_python,
+        check_jobs_extra,
+        check_node,
+        check_terraform,
+        lambda: check_cdktf_cli(args.project),
+    ]
     for tool in tools:
         yield tool()
     yield check_azure_login()

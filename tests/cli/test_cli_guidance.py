@@ -94,6 +94,7 @@ def test_doctor_names_every_missing_tool_with_its_fix(tmp_path):
     done = _doctor(tmp_path / "project", [empty_bin])
     assert done.returncode == 1
     out = done.stdout
+    assert "ok  python: Python 3.11" in out and "ok  jobs extra: installed" in out
     assert "FAIL  node: node is not on PATH" in out and "install Node.js 20" in out
     assert "FAIL  terraform: terraform is not on PATH" in out and "install Terraform" in out
     assert "FAIL  cdktf-cli" in out and "npm install" in out
@@ -285,3 +286,15 @@ def test_run_local_finds_the_app_of_a_starter_project(tmp_path):
     assert app == tmp_path / "team" / "app.py" and project_root(app) == tmp_path / "team"
     repo_app = find_app(REPO / "envs" / "dev.yml")
     assert repo_app == REPO / "stacks" / "app.py" and project_root(repo_app) == REPO
+
+
+def test_doctor_says_when_the_jobs_extra_is_missing(monkeypatch):
+    import importlib.util
+
+    from lakemon_jobs import doctor
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pandas" else real(name, *a))
+    check = doctor.check_jobs_extra()
+    assert check.status == "warn" and "pandas missing" in check.detail
+    assert check.fix.startswith('pip install "lakemon[jobs]==')
