@@ -111,10 +111,18 @@ class LocalEngine(TableEngine):
         return self._register(view, changes.filter(pc.equal(changes["_change_type"], "insert")).select(columns))
 
     def register_snapshot(self, name: str, columns: list[str], version: int | None, view: str) -> int:
+        """A lazy dataset (DuckDB reads only what the queries need), not a copy in memory:
+        the whole payload table can be large."""
         table = self._table(name)
         if version is not None:
             table = DeltaTable(self._path(name), version=version)
-        return self._register(view, table.to_pyarrow_dataset().to_table(columns=columns))
+        dataset = table.to_pyarrow_dataset()
+        missing = [c for c in columns if c not in dataset.schema.names]
+        if missing:
+            raise TableError(f"table {name} lacks column(s) {', '.join(missing)}")
+        self.con.register(view, dataset)
+        self._views.add(view)
+        return dataset.count_rows()
 
     def _register(self, view: str, data: pa.Table) -> int:
         self.con.register(view, data)
