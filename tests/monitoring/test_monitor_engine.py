@@ -306,3 +306,39 @@ def test_frequent_items_ties_at_the_100_cut_are_by_value_whatever_the_row_order(
         row = one(profile, column_name="color", log_type="INPUT", model_version="*")
         seen.append(row["frequent_items"])
     assert all(items == expected for items in seen)
+
+
+def test_the_other_bucket_of_the_drift_statistics_does_not_depend_on_row_order():
+    """108 categories, so 8 share "other". x (window 3, baseline 1) and y (2 and 2) tie at the
+    cut (same summed share): which one keeps its own column changes JS and chi-squared, and used
+    to follow the order in which values were first seen. Ties now go by value: x keeps its own."""
+    big = [f"b{i:02d}" for i in range(99)]
+    cur = big * 10 + ["x"] * 3 + ["y"] * 2 + [f"f{i}" for i in range(5)]
+    ref = big * 10 + ["x"] + ["y"] * 2 + [f"f{i}" for i in range(5)] + ["g0", "g1"]
+    assert len(cur) == len(ref) == 1000
+
+    def drift_of(ref_values):
+        inf = pa.table({
+            "color": pa.array(cur),
+            "model_version": pa.array(["1"] * len(cur)),
+            "timestamp": pa.array(np.full(len(cur), T0), pa.timestamp("us", tz="UTC")),
+        })
+        base = pa.table({"color": pa.array(ref_values), "model_version": pa.array(["1"] * len(ref_values))})
+        _, drift = compute_metrics(inf, base, settings(columns=(ColumnSpec("color", "categorical", "string"),)))
+        return one(drift, column_name="color", drift_type="BASELINE", model_version="*")
+
+    x_first = drift_of(["x", *[v for v in ref if v != "x"]])  # x seen before y: x had the lower code
+    y_first = drift_of(["y", "y", *[v for v in ref if v != "y"]])
+    for stat in ("js_distance", "tv_distance", "l_infinity_distance"):
+        assert x_first[stat] == pytest.approx(y_first[stat], rel=1e-12), stat
+    assert x_first["chi_squared_test"]["statistic"] == pytest.approx(y_first["chi_squared_test"]["statistic"], rel=1e-12)
+    # and it is the table that keeps x: the 100 kept columns are b00..b98 and x
+    from lakemon_jobs.monitoring.stats import category_table
+
+    names = big + ["x", "y"] + [f"f{i}" for i in range(5)] + ["g0", "g1"]
+    cur_counts = np.array([cur.count(n) for n in names] + [0])
+    ref_counts = np.array([ref.count(n) for n in names] + [0])
+    rank = np.argsort(np.argsort(np.array(names, dtype=object)))
+    kept = category_table(cur_counts, ref_counts, rank=rank)  # the null column is empty: dropped
+    assert kept.shape == (2, 101) and kept[:, 99].tolist() == [3.0, 1.0]  # x's own column
+    assert kept[:, 100].tolist() == [7.0, 9.0]  # "other": y and the f, g categories

@@ -34,7 +34,7 @@ from .prepare import Prepared, Vocabulary, monitored_columns, prepare
 from .quality import classification_metrics, regression_metrics
 from .schema import ALL_MODELS, TABLE_COLUMN, drift_metrics_schema, profile_metrics_schema
 from .settings import ColumnSpec, MonitorSettings
-from .stats import categorical_drift, numeric_drift, preload_slow_imports
+from .stats import TOP_CATEGORIES, categorical_drift, numeric_drift, preload_slow_imports
 from .windows import timestamps_us, window_end, window_starts
 
 GroupKey = tuple[str | None, str | None, str]
@@ -190,7 +190,9 @@ class Engine:
 
     # --- drift --------------------------------------------------------------------------------
 
-    def drift_rows(self, cur: Group, ref: Group | None, specs: list[ColumnSpec], cache: dict) -> list[tuple]:
+    def drift_rows(
+        self, cur: Group, ref: Group | None, specs: list[ColumnSpec], cache: dict, ranks: ValueRanks | None = None
+    ) -> list[tuple]:
         """(column spec or None for ':table', delta/statistic fields) for cur against ref."""
         out: list[tuple] = [(None, self._table_delta(cur, ref))]
         pending = []
@@ -201,7 +203,8 @@ class Engine:
             r = ref.states.get(spec.name) if ref is not None else None
             key = (id(c), id(r))
             if key not in cache:
-                cache[key] = self.pool.submit(_column_drift, c, r)
+                rank = ranks.of(spec.name) if ranks is not None and c.counts is not None else None
+                cache[key] = self.pool.submit(_column_drift, c, r, rank)
             pending.append((spec, key))
         out.extend((spec, cache[key]) for spec, key in pending)
         return out
@@ -222,7 +225,29 @@ def _delta(cur: dict, ref: dict, name: str) -> float | None:
     return None if a is None or b is None else float(a - b)
 
 
-def _column_drift(cur: ColumnState, ref: ColumnState | None) -> dict:
+class ValueRanks:
+    """Rank of each categorical code's value in value order, computed once per column and run,
+    and only for columns with more categories than the "other" cut (below it there are no ties
+    to break)."""
+
+    def __init__(self, vocabs: dict[str, Vocabulary]) -> None:
+        self.vocabs = vocabs
+        self._ranks: dict[str, np.ndarray | None] = {}
+
+    def of(self, name: str) -> np.ndarray | None:
+        if name not in self._ranks:
+            vocab = self.vocabs.get(name)
+            if vocab is None or len(vocab.values) <= TOP_CATEGORIES:
+                self._ranks[name] = None
+            else:
+                order = np.argsort(np.asarray(vocab.values, dtype=object), kind="stable")
+                rank = np.empty(order.shape[0], dtype=np.int64)
+                rank[order] = np.arange(order.shape[0])
+                self._ranks[name] = rank
+        return self._ranks[name]
+
+
+def _column_drift(cur: ColumnState, ref: ColumnState | None, rank: np.ndarray | None = None) -> dict:
     if ref is None:
         return {}
     out = {
@@ -246,7 +271,7 @@ def _column_drift(cur: ColumnState, ref: ColumnState | None) -> dict:
                 POPULATION_STABILITY_INDEX.name: d.psi,
             })
     else:
-        d = categorical_drift(cur.counts, ref.counts)
+        d = categorical_drift(cur.counts, ref.counts, rank)
         if d is not None:
             out.update({
                 JS_DISTANCE.name: d.js,
@@ -329,6 +354,7 @@ def run(
     if settings.timestamp_col not in inference.column_names and inference.num_rows:
         raise ValueError(f"inference table has no timestamp column {settings.timestamp_col!r}")
     spec_by_name = {s.name: s for s in specs}
+    ranks = ValueRanks(vocabs)  # after prepare: the vocabularies no longer grow in this run
     mid = settings.model_id_col
     profile_rows: list[dict] = []
     drift_rows: list[dict] = []
@@ -385,7 +411,7 @@ def run(
                         if ref is not None:
                             comparisons.append(("CONSECUTIVE", prev[2], g, ref))
                 for drift_type, window_cmp, g, ref in comparisons:
-                    for spec, fields in engine.drift_rows(g, ref, specs, cache):
+                    for spec, fields in engine.drift_rows(g, ref, specs, cache, ranks):
                         drift_rows.append((window, window_cmp, drift_type, granularity, g.key, spec, fields))
             prev = (end, current, {"start": start, "end": end})
 

@@ -173,7 +173,7 @@ null/absent now but were not in the comparison (`missing`)."""
 
 DRIFT_STATISTIC_FIELDS = [pa.field(s.name, TEST_TYPE if s.is_test else pa.float64()) for s in STATISTICS]
 """One column per statistic of lakemon.statistics (the registry), in its order. Distribution distances; null when either side has no values (or the column is absent there).
-Categorical (nulls are a category of their own; the 100 most frequent values of both sides
+Categorical (nulls are a category of their own; the 100 most frequent values of both sides (ties by value)
 together keep their own category, the rest share "other"): `js_distance` = Jensen-Shannon
 distance, base 2 (scipy.spatial.distance.jensenshannon); `chi_squared_test` = scipy.stats.
 chi2_contingency on the 2 x k count table, no continuity correction (categories empty on both

@@ -471,19 +471,24 @@ class CategoricalDrift:
     l_infinity: float
 
 
-def category_table(cur: np.ndarray, ref: np.ndarray, top: int = TOP_CATEGORIES) -> np.ndarray:
+def category_table(
+    cur: np.ndarray, ref: np.ndarray, top: int = TOP_CATEGORIES, rank: np.ndarray | None = None
+) -> np.ndarray:
     """2 x k count table from two count vectors over the same codes (the LAST code is null).
 
-    The `top` most frequent non-null codes (by the sum of both sides' proportions, ties by the
-    lower code) keep their own column; the other non-null codes share one "other" column; null
-    is its own column. Columns empty on both sides are dropped."""
+    The `top` most frequent non-null codes (by the sum of both sides' proportions) keep their own
+    column; the other non-null codes share one "other" column; null is its own column. Columns
+    empty on both sides are dropped. Ties at the cut go to the lower `rank` (the rank of each
+    code's value in value order, so the choice does not depend on the order rows arrived in);
+    without one, to the lower code."""
     k = max(cur.shape[0], ref.shape[0])
     cur = np.pad(cur, (0, k - cur.shape[0])) if cur.shape[0] < k else cur
     ref = np.pad(ref, (0, k - ref.shape[0])) if ref.shape[0] < k else ref
     cur_vals, ref_vals = cur[:-1], ref[:-1]
     if cur_vals.shape[0] > top:
         weight = cur_vals / max(cur.sum(), 1) + ref_vals / max(ref.sum(), 1)
-        order = np.lexsort((np.arange(weight.shape[0]), -weight))
+        tiebreak = np.arange(weight.shape[0]) if rank is None else rank[: weight.shape[0]]
+        order = np.lexsort((tiebreak, -weight))
         keep, rest = order[:top], order[top:]
         cur_cols = np.concatenate((cur_vals[keep], [cur_vals[rest].sum()], cur[-1:]))
         ref_cols = np.concatenate((ref_vals[keep], [ref_vals[rest].sum()], ref[-1:]))
@@ -493,12 +498,13 @@ def category_table(cur: np.ndarray, ref: np.ndarray, top: int = TOP_CATEGORIES) 
     return table[:, table.sum(axis=0) > 0]
 
 
-def categorical_drift(cur: np.ndarray, ref: np.ndarray) -> CategoricalDrift | None:
+def categorical_drift(cur: np.ndarray, ref: np.ndarray, rank: np.ndarray | None = None) -> CategoricalDrift | None:
     """JS distance (base 2), chi-squared contingency test, TV and L-infinity distances of two
-    count vectors over the same codes (last code = null). None when either side is empty."""
+    count vectors over the same codes (last code = null). None when either side is empty.
+    `rank`: value rank of each code, for ties at the "other" cut (see `category_table`)."""
     if cur.sum() == 0 or ref.sum() == 0:
         return None
-    table = category_table(cur, ref)
+    table = category_table(cur, ref, rank=rank)
     p = table[0] / table[0].sum()
     q = table[1] / table[1].sum()
     diff = np.abs(p - q)
