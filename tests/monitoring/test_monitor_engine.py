@@ -15,7 +15,8 @@ from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS
 from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings
 
 DOCUMENTED_PROFILE = {
-    "window", "log_type", "granularity", "slice_key", "slice_value", "column_name", "model_version", "data_type",
+    "window", "log_type", "logging_table_commit_version", "monitor_version", "granularity", "slice_key",
+    "slice_value", "column_name", "model_version", "data_type",
     "count", "num_nulls", "num_nan", "num_inf", "num_zeros", "distinct_count", "percent_null", "percent_nan",
     "percent_zeros", "percent_distinct", "non_null_columns", "avg", "stddev", "min", "max", "median", "quantiles",
     "min_length", "max_length", "avg_length", "frequent_items", "accuracy_score", "precision", "recall",
@@ -23,7 +24,8 @@ DOCUMENTED_PROFILE = {
     "root_mean_squared_error", "mean_absolute_percentage_error", "r2_score", "num_labeled",
 }
 DOCUMENTED_DRIFT = {
-    "window", "window_cmp", "drift_type", "granularity", "slice_key", "slice_value", "column_name", "model_version",
+    "window", "window_cmp", "drift_type", "monitor_version", "granularity", "slice_key", "slice_value", "column_name",
+    "model_version",
     "data_type", "count_delta", "avg_delta", "percent_null_delta", "percent_zeros_delta", "percent_distinct_delta",
     "non_null_columns_delta", "js_distance", "chi_squared_test", "tv_distance", "l_infinity_distance", "ks_test",
     "wasserstein_distance", "population_stability_index",

@@ -24,8 +24,9 @@ def _paths(tmp: Path) -> dict:
 
 
 def _canon(t: pa.Table) -> list[dict]:
-    """Rows as comparable dicts, in a fixed order (table row order is not part of the contract)."""
-    out = t.to_pylist()
+    """Rows as comparable dicts, in a fixed order (table row order is not part of the contract),
+    without `logging_table_commit_version`: a kept row names the older commit it was computed from."""
+    out = [{k: v for k, v in r.items() if k != "logging_table_commit_version"} for r in t.to_pylist()]
     key = lambda r: tuple(str(r.get(k)) for k in ["window", "window_cmp", "drift_type", *SORT_KEYS])  # noqa: E731
     return sorted(out, key=key)
 
@@ -57,6 +58,14 @@ def test_incremental_refresh_equals_full_and_recomputes_only_changed(tmp_path):
     got_d = DeltaTable(str(p["drift_path"])).to_pyarrow_table()
     assert _canon(got_p) == _canon(full_p)
     assert _canon(got_d) == _canon(full_d)
+    # each row names the inference-log commit it was computed from: versions 0 (first three days),
+    # 1 (the late rows made day 3 recompute) and 2 (the new day); baseline rows the newest
+    versions = {}
+    for r in got_p.to_pylist():
+        key = "BASELINE" if r["window"] is None else r["window"]["start"].day
+        versions.setdefault(key, set()).add(r["logging_table_commit_version"])
+    assert versions == {"BASELINE": {2}, 8: {0}, 9: {0}, 10: {0}, 11: {1}, 13: {2}}
+    assert set(got_p["monitor_version"].to_pylist()) == {0} and set(got_d["monitor_version"].to_pylist()) == {0}
 
 
 def test_changed_baseline_recomputes_everything(tmp_path):

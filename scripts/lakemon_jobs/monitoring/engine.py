@@ -311,10 +311,20 @@ def align_counts(profile: BaselineProfile, vocabs: dict[str, Vocabulary]) -> Non
                 state.counts = counts
 
 
-def _profile_row(window, log_type, granularity, key: GroupKey, column, data_type, fields: dict, model_id_col: str) -> dict:
+MONITOR_VERSION = 0
+"""`monitor_version` of every local row: the local monitor has one configuration (a changed one
+makes the refresh recompute every window, see refresh.py)."""
+
+
+def _profile_row(
+    window, log_type, granularity, key: GroupKey, column, data_type, fields: dict, model_id_col: str,
+    commit_version: int | None = None,
+) -> dict:
     row = {
         "window": window,
         "log_type": log_type,
+        "logging_table_commit_version": commit_version,
+        "monitor_version": MONITOR_VERSION,
         "granularity": granularity,
         "slice_key": key[0],
         "slice_value": key[1],
@@ -339,6 +349,7 @@ def run(
     emit: Callable[[str, int], bool] | None = None,
     emit_baseline: bool = True,
     progress: Callable[[str], None] | None = None,
+    commit_version: int | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Profile and drift rows for the windows `emit(granularity, start_us)` accepts (all if None)."""
     preload_slow_imports()  # usually started earlier, before any reading
@@ -362,10 +373,10 @@ def run(
     if baseline_profile is not None and emit_baseline:
         for granularity in settings.granularities:
             for key, g in baseline_profile.groups.items():
-                profile_rows.append(_profile_row(None, "BASELINE", granularity, key, TABLE_COLUMN, None, g.table_row, mid))
+                profile_rows.append(_profile_row(None, "BASELINE", granularity, key, TABLE_COLUMN, None, g.table_row, mid, commit_version))
                 for name, state in g.states.items():
                     profile_rows.append(
-                        _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary, mid)
+                        _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary, mid, commit_version)
                     )
 
     all_valid = bool(valid.all())
@@ -396,10 +407,10 @@ def run(
             if wanted:
                 window = {"start": start, "end": end}
                 for g in groups:
-                    profile_rows.append(_profile_row(window, "INPUT", granularity, g.key, TABLE_COLUMN, None, g.table_row, mid))
+                    profile_rows.append(_profile_row(window, "INPUT", granularity, g.key, TABLE_COLUMN, None, g.table_row, mid, commit_version))
                     for name, state in g.states.items():
                         profile_rows.append(
-                            _profile_row(window, "INPUT", granularity, g.key, name, spec_by_name[name].data_type, state.summary, mid)
+                            _profile_row(window, "INPUT", granularity, g.key, name, spec_by_name[name].data_type, state.summary, mid, commit_version)
                         )
                 cache: dict = {}
                 comparisons = []
@@ -422,6 +433,7 @@ def run(
             "window": window,
             "window_cmp": window_cmp,
             "drift_type": drift_type,
+            "monitor_version": MONITOR_VERSION,
             "granularity": granularity,
             "slice_key": key[0],
             "slice_value": key[1],

@@ -163,7 +163,7 @@ def refresh_paths(
             state.save_baseline(state_dir, baseline_fp, profile)
             baseline_recomputed = True
         # Read the inference log only now: a baseline profiled above has already released its rows.
-        inference, _ = read_delta(inference_path, "inference log")
+        inference, inference_id = read_delta(inference_path, "inference log")
         if inference.num_rows and settings.timestamp_col not in inference.column_names:
             raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
         say(f"read inference log: {inference.num_rows} rows")
@@ -198,6 +198,7 @@ def refresh_paths(
             emit=lambda g, s: s in recompute.get(g, ()),
             emit_baseline=True,
             progress=say,
+            commit_version=int(inference_id.rsplit("@", 1)[1]),
         )
     if old_tables is not None:
         new_profile = pa.concat_tables([_keep_rows(old_tables[0], keep, with_baseline=False), new_profile])

@@ -48,6 +48,8 @@ def profile_key_fields(model_id_col: str) -> list[pa.Field]:
     return [
         pa.field("window", WINDOW_TYPE),
         pa.field("log_type", pa.string(), nullable=False),
+        pa.field("logging_table_commit_version", pa.int32()),
+        pa.field("monitor_version", pa.int64()),
         pa.field("granularity", pa.string(), nullable=False),
         pa.field("slice_key", pa.string()),
         pa.field("slice_value", pa.string()),
@@ -59,7 +61,10 @@ def profile_key_fields(model_id_col: str) -> list[pa.Field]:
 
 PROFILE_KEY_DOC = """Which rows a profile row describes: time window (null for BASELINE), INPUT or BASELINE,
 granularity ("1 day"), slice, column (':table' for the table) and model id ('*' = all) in the
-column named after the monitor's model_id_col.
+column named after the monitor's model_id_col. `logging_table_commit_version`: the monitored
+table's commit version the row was computed from (null from `compute_metrics`, which reads no
+table); `monitor_version`: the monitor configuration's version, always 0 locally (one
+configuration; Databricks increments it when the monitor is updated).
 `data_type` is the Spark SQL type name of the column (null for ':table')."""
 
 PROFILE_COUNT_FIELDS = [
@@ -146,6 +151,7 @@ def drift_key_fields(model_id_col: str) -> list[pa.Field]:
         pa.field("window", WINDOW_TYPE, nullable=False),
         pa.field("window_cmp", WINDOW_TYPE),
         pa.field("drift_type", pa.string(), nullable=False),
+        pa.field("monitor_version", pa.int64()),
         pa.field("granularity", pa.string(), nullable=False),
         pa.field("slice_key", pa.string()),
         pa.field("slice_value", pa.string()),
