@@ -166,3 +166,45 @@ def test_quality_verdicts_and_the_quality_alert(tmp_path):
     outcome = evaluate_alert(engine, spec)
     assert outcome.fired and [r["metric"] for r in outcome.rows] == ["accuracy_score"]
     assert not evaluate_alert(engine, spec, as_of_window=START).fired  # right after day 1: ok
+
+
+def test_the_spark_engine_writes_the_verdicts_with_one_merge():
+    """On Databricks the same write is one Delta MERGE (no Spark here: a recording session
+    checks the statement, which must parse as Databricks SQL and carry the three clauses)."""
+    import sqlglot
+
+    from lakemon.tables import VERDICT_KEYS
+    from lakemon_jobs.drift.store import verdict_frame
+    from lakemon_jobs.tables.engine import Bound
+    from lakemon_jobs.tables.spark import SparkEngine
+
+    class Recorder:
+        def __init__(self):
+            self.statements, self.frames = [], []
+
+        def createDataFrame(self, frame, schema):  # noqa: N802
+            self.frames.append((frame, schema))
+            return type("DF", (), {"createOrReplaceTempView": lambda _self, name: None})()
+
+        def sql(self, text):
+            self.statements.append(text)
+            return type("R", (), {"collect": lambda _self: []})()
+
+    env = dev_env()
+    report = report_for(env, mixed_windows()[1][:2])
+    frame = verdict_frame(report, "run")
+    spark = Recorder()
+    SparkEngine(spark).replace_rows(
+        "c.s.m_drift_verdicts", frame, verdicts_columns(), VERDICT_KEYS,
+        [Bound("window_end", ">", report.since), Bound("window_start", "<=", report.as_of)],
+    )
+    [statement] = spark.statements
+    tree = sqlglot.parse_one(statement, read="databricks")
+    assert isinstance(tree, sqlglot.exp.Merge)
+    assert "WHEN MATCHED THEN UPDATE SET" in statement and "WHEN NOT MATCHED THEN INSERT" in statement
+    since_us = int(report.since.timestamp() * 1_000_000)
+    assert f"WHEN NOT MATCHED BY SOURCE AND t.`window_end` > timestamp_micros({since_us})" in statement
+    assert statement.rstrip().endswith("THEN DELETE")
+    [(sent, schema)] = spark.frames
+    assert "`window_start` TIMESTAMP" in schema and len(sent) == len(frame)
+    assert sent["pvalue"].isna().sum() == sent["pvalue"].map(lambda v: v is None).sum() > 0  # NaN sent as None

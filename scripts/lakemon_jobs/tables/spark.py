@@ -8,7 +8,7 @@ and the pure functions, which both engines share.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -128,8 +128,10 @@ class SparkEngine(TableEngine):
         rows = frame[[c.name for c in columns]]
         rows = rows.astype(object).where(rows.notna(), None)  # NaN is a missing value, not a float NaN
         self.spark.createDataFrame(rows, schema=spark_ddl(columns)).createOrReplaceTempView(view)
+        # timestamp_micros: the instant itself, whatever the session time zone (a TIMESTAMP '...'
+        # literal without a zone would be read in the session time zone)
         in_scope = " AND ".join(
-            f"t.`{b.column}` {b.op} TIMESTAMP '{b.value.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'" for b in scope
+            f"t.`{b.column}` {b.op} timestamp_micros({_epoch_us(b.value)})" for b in scope
         ) or "true"
         sets = ", ".join(f"t.`{c.name}` = s.`{c.name}`" for c in columns)
         names = ", ".join(f"`{c.name}`" for c in columns)
@@ -145,3 +147,9 @@ class SparkEngine(TableEngine):
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
         typed.write.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
+
+
+def _epoch_us(value: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (naive ones are taken as UTC)."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
