@@ -212,3 +212,17 @@ def test_snapshot(stack_texts, env):
     assert (
         actual == path.read_text(encoding="utf-8")
     ), f"{env} stack differs from {path.name}; if deliberate, rerun with LAKEMON_UPDATE_SNAPSHOTS=1 and review the diff"
+
+
+# Terraform expressions lakemon itself writes: references to its own resources and variables.
+OWN_REFERENCE = re.compile(r"\$\{(var\.[a-z0-9_]+|databricks_[a-z0-9_]+\.[A-Za-z0-9_-]+\.[a-z0-9_.\[\]]+)\}")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_lakemon_references_are_terraform_expressions(synth_outdir, env):
+    """Issue 17: config text never becomes a Terraform template. Every `${` or `%{` in the
+    synthesized JSON is one of lakemon's own references (config refuses both sequences)."""
+    text = (synth_outdir / "stacks" / env / "cdk.tf.json").read_text()
+    openers = len(re.findall(r"[$%]\{", text))
+    own = OWN_REFERENCE.findall(text)
+    assert openers == len(own) > 0, sorted(set(re.findall(r"[$%]\{[^}]*\}", text)) - set(f"${{{o}}}" for o in own))

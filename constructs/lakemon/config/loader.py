@@ -8,6 +8,8 @@ Why a custom error layer: pydantic's messages name the field but not the file, a
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, get_args
@@ -27,13 +29,25 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.problems))
 
 
+MAX_DEPTH = 32
+"""Deepest nesting an environment file may have (the real schema needs 6); deeper input is an
+error, never a RecursionError from the YAML parser, the merge or the validator."""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one).
+
+    YAML merge keys (`<<: *defaults`) work as in PyYAML: keys written next to the merge override
+    the merged ones; only keys written twice in the same mapping are duplicates."""
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue  # SafeLoader.construct_mapping flattens merges below
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -48,9 +62,16 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
+        ) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -58,6 +79,50 @@ def read_yaml(path: Path) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{path}: {where}invalid YAML: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: nested too deeply (more than {MAX_DEPTH} levels)"]) from None
+
+
+def plain_data(raw: Any, path: Path) -> str:
+    """`raw` as JSON text, or ConfigError naming every value YAML gave a type config never has.
+
+    Validation runs on this JSON text in pydantic's strict JSON mode: a list may become a tuple
+    and a string an enum, but nothing crosses types (`true` is not 1, `"5"` is not 5, `1.5` is
+    not an integer). YAML's own conversions are caught here first: an unquoted date, a key that
+    YAML read as a number or boolean (`1:`, `yes:`), binary data, and nesting beyond MAX_DEPTH.
+    """
+    problems: list[str] = []
+
+    def walk(value: Any, loc: tuple, depth: int) -> Any:
+        where = _format_loc(loc)
+        if depth > MAX_DEPTH:
+            problems.append(f"{path}: {where}: nested too deeply (more than {MAX_DEPTH} levels)")
+            return None
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    problems.append(
+                        f"{path}: {_format_loc((*loc, str(key)))}: key {key!r} is a {type(key).__name__}, "
+                        "not text; quote it"
+                    )
+                    continue
+                out[key] = walk(item, (*loc, key), depth + 1)
+            return out
+        if isinstance(value, list):
+            return [walk(item, (*loc, i), depth + 1) for i, item in enumerate(value)]
+        if value is None or isinstance(value, str | bool | int | float):
+            return value
+        if isinstance(value, dt.date):
+            problems.append(f"{path}: {where}: YAML read {value.isoformat()} as a date; quote it if it is text")
+            return None
+        problems.append(f"{path}: {where}: a {type(value).__name__} value is not allowed here")
+        return None
+
+    plain = walk(raw, (), 0)
+    if problems:
+        raise ConfigError(problems)
+    return json.dumps(plain, allow_nan=True)
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -150,7 +215,8 @@ def _describe(error: dict, path: Path) -> str:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     got = error.get("input")
-    suffix = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    shown_got = json.dumps(got) if isinstance(got, bool) else repr(got)  # YAML spelling: true, not True
+    suffix = "" if isinstance(got, dict | list) or got is None else f" (got {shown_got})"
     return f"{path}: {_format_loc(shown)}: {message}{suffix}"
 
 
@@ -162,11 +228,12 @@ def parse_environment(raw: Any, path: Path) -> Environment:
     if "name" in raw and raw["name"] != env_name:
         raise ConfigError([f"{path}: name: {raw['name']!r} differs from the file name {env_name!r}; rename one"])
     problems: list[str] = []
-    raw = _apply_templates({**raw, "name": env_name}, problems, path)
+    text = plain_data(raw, path)  # before merging: the merge must not meet deep or odd values
+    raw = _apply_templates({**json.loads(text), "name": env_name}, problems, path)
     if problems:
         raise ConfigError(problems)
     try:
-        return Environment.model_validate(raw)
+        return Environment.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
         raise ConfigError(sorted({_describe(e, path) for e in exc.errors()})) from None
 

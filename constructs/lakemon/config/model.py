@@ -41,13 +41,49 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, strict=False, use_attribute_docstrings=True
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, use_attribute_docstrings=True
     )
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.__doc__ = fields_doc(cls)
+
+    @model_validator(mode="after")
+    def _no_terraform_templates(self) -> Strict:
+        """Refuse `${` and `%{` in every text value and key of this section.
+
+        Config text reaches cdk.tf.json as literal strings, and Terraform evaluates template
+        sequences in any string: `${var.drift_webhook_url}` in a tag would copy a sensitive
+        variable into the workspace, `${file("...")}` would read files of the deploying machine.
+        lakemon's own references are built by the constructs, never from config text, so no
+        legitimate value needs these sequences. Nested sections check themselves.
+        """
+        for name in type(self).model_fields:
+            for text in _texts(getattr(self, name)):
+                found = next((seq for seq in TERRAFORM_TEMPLATE_SEQUENCES if seq in text), None)
+                if found:
+                    raise ValueError(
+                        f"{name}: {text!r} contains {found!r}, which Terraform would evaluate as a "
+                        "template; lakemon config takes literal values only (remove it)"
+                    )
+        return self
+
+
+TERRAFORM_TEMPLATE_SEQUENCES = ("${", "%{")
+"""Terraform's template interpolation and directive openers (Terraform language docs,
+"Strings and Templates": https://developer.hashicorp.com/terraform/language/expressions/strings)."""
+
+
+def _texts(value: object) -> list[str]:
+    """Every str in a field value: the value itself, tuple items, dict keys and values."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [t for item in value for t in _texts(item)]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    return []
 
 
 def _type_name(annotation: object) -> str:
@@ -170,7 +206,8 @@ class Drift(Strict):
     """A distance over threshold is only called drift when its test's p-value is below this."""
     min_rows: Annotated[int, Field(ge=1)] = 100
     """Windows with fewer rows are reported as 'too few rows to judge'."""
-    lookback_days: Annotated[int, Field(ge=1)] = 30
+    lookback_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """How many days back analyze-drift judges windows (at most 3650, like retention)."""
     warn_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
     """A distance at or above warn_ratio * threshold, but not drift, is a warning."""
 
@@ -217,6 +254,16 @@ class SecretDestination(Strict):
     password_variable: Identifier | None = None
     """Webhook basic-auth password, also a sensitive variable (webhook only)."""
     local_url: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/.*)?$")] | None = None
+    """Loopback URL the embedded default posts to instead (never synthesized)."""
+
+    @field_validator("local_url")
+    @classmethod
+    def _port_in_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            port = value.split("//", 1)[1].split("/", 1)[0].partition(":")[2]
+            if port and not 1 <= int(port) <= 65535:
+                raise ValueError(f"port {port} is outside 1-65535")
+        return value
 
 
 Destination = Annotated[EmailDestination | SecretDestination, Field(discriminator="type")]

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Unity Catalog folds names to lower case; accepting upper case would make Terraform see a
 # perpetual diff between what we declare and what the workspace reports back.
-IDENTIFIER_RE = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
+# Always used with fullmatch: `$` alone would accept a trailing newline.
+IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]{0,254}")
 # Serving endpoint names: letters, digits, dashes and underscores, at most 63 characters.
-ENDPOINT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+ENDPOINT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 # The granularities Databricks quality monitors accept.
 GRANULARITIES = (
@@ -31,7 +32,7 @@ GRANULARITIES = (
 
 
 def check_identifier(value: str) -> str:
-    if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
+    if not isinstance(value, str) or not IDENTIFIER_RE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid Unity Catalog identifier: use lower-case letters, digits and "
             "underscores, starting with a letter or underscore (at most 255 characters)"
@@ -40,7 +41,7 @@ def check_identifier(value: str) -> str:
 
 
 def check_endpoint_name(value: str) -> str:
-    if not isinstance(value, str) or not ENDPOINT_NAME_RE.match(value):
+    if not isinstance(value, str) or not ENDPOINT_NAME_RE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid serving endpoint name: use letters, digits, '-' and '_', "
             "at most 63 characters, starting with a letter or digit"
