@@ -198,3 +198,20 @@ def test_request_time_header_parsing():
     assert parse_request_time("2026-01-02") == datetime(2026, 1, 2, tzinfo=UTC)
     before = datetime.now(UTC)
     assert before <= parse_request_time(None) <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(("length", "status"), [("abc", b"400"), ("-5", b"400"), (str(200 * 1024 * 1024), b"413")])
+def test_bad_or_huge_content_length_is_answered_and_not_logged(tmp_path, upstream, length, status):
+    import socket
+    from urllib.parse import urlsplit
+
+    table = tmp_path / "payload"
+    with LoggingLayer(Upstream(upstream.base_url, "ep", "m-1"), PayloadLog(table)) as layer:
+        path = urlsplit(layer.invocations_url).path
+        with socket.create_connection(("127.0.0.1", layer.port), timeout=5) as conn:
+            conn.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+            answer = conn.recv(4096)
+        assert answer.split(b" ")[1] == status, answer
+        ok = requests.post(layer.invocations_url, json={"dataframe_records": [{"x": 1}]})
+        assert ok.status_code == 200  # the layer still serves
+    assert len(FakeScoring.received) == 1

@@ -45,3 +45,30 @@ def test_busy_port_fails_with_a_clear_message():
 def test_refuses_non_loopback_urls():
     with pytest.raises(ValueError, match="loopback"):
         WebhookReceiver("http://example.com/alerts")
+
+
+def _raw_request(port: int, head: str, body: bytes = b"") -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(head.encode() + b"\r\n\r\n" + body)
+        return conn.recv(4096)
+
+
+@pytest.mark.parametrize(("length", "status"), [("abc", b"400"), ("-5", b"400"), ("200000000", b"413")])
+def test_bad_or_huge_content_length_is_answered_not_hung(length, status):
+    port = free_port()
+    with WebhookReceiver(f"http://127.0.0.1:{port}/alerts") as receiver:
+        answer = _raw_request(port, f"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: {length}")
+        assert answer.split(b" ")[1] == status, answer
+        assert receiver.alerts == []  # nothing recorded, and the receiver still answers
+        assert requests.post(receiver.url, json={"ok": 1}, timeout=5).status_code == 200
+
+
+def test_malformed_alert_bodies_are_ignored_by_the_run():
+    from lakemon_jobs.embedded.loop import drift_alert_windows
+
+    assert drift_alert_windows({"alert": "m: feature drift", "windows": ["2026-11-23T00:00:00+00:00"]}) == {
+        __import__("datetime").date(2026, 11, 23)
+    }
+    for body in ["text", [], {"alert": 5}, {"alert": "x feature drift", "windows": "2026"},
+                 {"alert": "x feature drift", "windows": ["not a date"]}, {"alert": "x feature drift", "windows": [None]}]:
+        assert drift_alert_windows(body) is None, body

@@ -31,12 +31,16 @@ from http.server import BaseHTTPRequestHandler
 
 import requests
 
-from .loopback import LoopbackServer
+from .loopback import BodyRejected, LoopbackServer, read_body
 from .payload_log import PayloadLog
 
 REQUEST_TIME_HEADER = "X-Lakemon-Request-Time"
 MAX_LOGGED_BYTES = 10 * 1024 * 1024
 """Payloads over 10 MiB are not logged (their column is null and an error code says why)."""
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+"""Larger requests are answered 413 without being read. Databricks Model Serving's limit is
+16 MB per request ("Model Serving limits and regions", Azure Databricks docs,
+https://learn.microsoft.com/azure/databricks/machine-learning/model-serving/model-serving-limits)."""
 
 
 class BadRequestTime(ValueError):
@@ -102,7 +106,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         layer: LoggingLayer = self.server.owner.layer
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = read_body(self, MAX_REQUEST_BYTES)
+        except BodyRejected:
+            return
         if self.path.split("?")[0] not in layer.routes:
             self._reply_json(
                 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"no endpoint at {self.path}"}

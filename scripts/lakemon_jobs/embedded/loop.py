@@ -527,12 +527,32 @@ def _step_analyze(progress, ctx, stack, root: Path, webhook_urls, outcome: Outco
             progress.info(f"window {day} ({source:<6}): {verdict}")
         for receiver in receivers:
             for alert in receiver.alerts:
-                body = alert.body if isinstance(alert.body, dict) else {}
-                if body.get("alert", "").endswith("feature drift"):
-                    outcome.alerts_received += 1
-                    for w in body.get("windows", []):
-                        outcome.alerted_windows.add(datetime.fromisoformat(w).date())
+                windows = drift_alert_windows(alert.body)
+                if windows is None:
+                    progress.info(f"alerts: ignored a POST to {receiver.url} that is not a lakemon drift alert")
+                    continue
+                outcome.alerts_received += 1
+                outcome.alerted_windows |= windows
         _judge(outcome, bool(receivers))
+
+
+def drift_alert_windows(body: object) -> set | None:
+    """The window days a drift alert names, or None when `body` is not a lakemon drift alert.
+
+    Anything can POST to the loopback receiver; a body of the wrong shape is reported and
+    ignored, never a crash of step 7."""
+    if not isinstance(body, dict) or not str(body.get("alert", "")).endswith("feature drift"):
+        return None
+    windows = body.get("windows", [])
+    if not isinstance(windows, list):
+        return None
+    days = set()
+    for w in windows:
+        try:
+            days.add(datetime.fromisoformat(w).date())
+        except (TypeError, ValueError):
+            return None
+    return days
 
 
 def _verdicts(ctx) -> list[dict]:

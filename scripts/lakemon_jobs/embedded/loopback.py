@@ -9,8 +9,46 @@ port before the `with` block ends, and there is no event loop to drive from a th
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class BodyRejected(Exception):
+    """The request body was refused; the answer (400 or 413) has already been sent."""
+
+
+def read_body(handler: BaseHTTPRequestHandler, limit: int) -> bytes:
+    """The request body, or BodyRejected after answering 400 (a Content-Length that is not a
+    non-negative integer, or a chunked body) or 413 (more than `limit` bytes).
+
+    Both loopback servers read bodies through this, so neither waits forever on a body that
+    never comes nor holds a 200 MB body in memory. The connection is closed after a refusal:
+    the unread body would otherwise be taken for the next request.
+    """
+    raw = handler.headers.get("Content-Length")
+    if handler.headers.get("Transfer-Encoding"):
+        _refuse(handler, 400, "chunked bodies are not accepted; send Content-Length")
+    if raw is None or raw.strip() == "":
+        return b""
+    if not raw.strip().isdigit():
+        _refuse(handler, 400, f"Content-Length {raw[:40]!r} is not a non-negative integer")
+    length = int(raw)
+    if length > limit:
+        _refuse(handler, 413, f"body of {length} bytes is over the limit of {limit} bytes")
+    return handler.rfile.read(length)
+
+
+def _refuse(handler: BaseHTTPRequestHandler, status: int, message: str) -> None:
+    content = json.dumps({"error_code": "BAD_REQUEST" if status == 400 else "REQUEST_TOO_LARGE", "message": message})
+    handler.close_connection = True
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(content)))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.wfile.write(content.encode())
+    raise BodyRejected(message)
 
 
 class _Server(ThreadingHTTPServer):

@@ -19,8 +19,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .loopback import LoopbackServer
+from .loopback import BodyRejected, LoopbackServer, read_body
 from .processes import port_is_free
+
+MAX_ALERT_BYTES = 1 << 20
+"""An alert is a few kB of JSON; a larger body is answered 413 and not kept."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 (stdlib handler naming)
         receiver: WebhookReceiver = self.server.owner.receiver
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", errors="replace")
+        try:
+            raw = read_body(self, MAX_ALERT_BYTES).decode("utf-8", errors="replace")
+        except BodyRejected:
+            return
         try:
             body: object = json.loads(raw)
         except json.JSONDecodeError:
