@@ -15,7 +15,7 @@ from pathlib import Path
 from lakemon.config import ConfigError, Environment, Model, load_environment
 from lakemon.tables import ModelTables
 
-from .runtime import LocalRuntime, on_databricks
+from .runtime import HomeError, LocalRuntime, on_databricks
 
 DEFAULT_HOME = Path(".lakemon")
 
@@ -39,15 +39,18 @@ def add_context_arguments(parser: argparse.ArgumentParser, *, reads_a_run: bool 
 
 def latest_run_home(default: Path = DEFAULT_HOME) -> Path | None:
     """The run-local folder a follow-up command means when given no --home: `<default>/runs/latest`
-    (else the newest run folder), provided the default root holds no tables of its own."""
+    (else the newest completed run folder, else the newest one), provided the default root holds no tables of its own."""
     runs = default / "runs"
     if (default / "tables").exists() or not runs.is_dir():
         return None
     latest = runs / "latest"
     if latest.exists():
         return latest.resolve()
-    folders = sorted(p for p in runs.iterdir() if p.is_dir() and not p.is_symlink())
-    return folders[-1] if folders else None
+    from .embedded.runs import is_completed, run_folders
+
+    folders = run_folders(default)
+    completed = [p for p in folders if is_completed(p)]
+    return (completed or folders or [None])[-1]
 
 
 def resolve_home(home: Path | None, *, reads_a_run: bool) -> Path | None:
@@ -62,6 +65,15 @@ def resolve_home(home: Path | None, *, reads_a_run: bool) -> Path | None:
             file=sys.stderr,
         )
     return latest
+
+
+EXIT_CONFIG = 2
+"""docs/jobs.md: bad configuration exits 2 (`sys.exit("text")` would exit 1)."""
+
+
+def _exit_config(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(EXIT_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,8 @@ class JobContext:
             home = resolve_home(getattr(args, "home", None), reads_a_run=getattr(args, "reads_a_run", False))
             return cls.load(path, args.model, home)
         except ConfigError as exc:
-            sys.exit(f"lakemon: configuration error:\n{exc}")
+            _exit_config(f"lakemon: configuration error:\n{exc}")
         except KeyError as exc:
-            sys.exit(f"lakemon: {exc.args[0]}")
+            _exit_config(f"lakemon: {exc.args[0]}")
+        except HomeError as exc:
+            _exit_config(f"lakemon: {exc}")

@@ -24,6 +24,30 @@ def on_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
 
+class HomeError(Exception):
+    """The embedded default's home folder cannot be used (a file, not creatable, not writable)."""
+
+
+def usable_home(base: Path) -> Path:
+    """`base`, created if missing, or HomeError saying what is wrong with it and what to do.
+
+    Checked by writing a probe file, not with os.access: root passes access checks on a
+    read-only mount, and the first real write would then fail deep inside MLflow or Delta."""
+    if base.exists() and not base.is_dir():
+        raise HomeError(f"the lakemon home {base} is a file, not a folder; pass --home <folder> (created if missing)")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        probe = base / f".lakemon-write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise HomeError(
+            f"the lakemon home {base} is not usable ({exc.strerror or exc}); pass --home <folder> "
+            "with a writable folder, or set LAKEMON_HOME"
+        ) from None
+    return base
+
+
 @dataclass(frozen=True)
 class LocalRuntime:
     root: Path
@@ -31,8 +55,7 @@ class LocalRuntime:
     @classmethod
     def from_env(cls, root: str | Path | None = None) -> LocalRuntime:
         base = Path(root or os.environ.get("LAKEMON_HOME") or ".lakemon").resolve()
-        base.mkdir(parents=True, exist_ok=True)
-        return cls(base)
+        return cls(usable_home(base))
 
     @property
     def tracking_uri(self) -> str:

@@ -132,3 +132,27 @@ def test_no_drift_no_alert(server, tmp_path):
         ("lakemon dev alive_classifier: model quality", False, []),
     ]
     assert server.bodies == []
+
+
+def test_a_destination_name_with_a_slash_is_a_safe_file_name_and_the_webhook_still_gets_its_alert(server, tmp_path):
+    env = with_destinations(dev_env(), [
+        EmailDestination(type="email", name="ml/platform", addresses=("team@example.com",)),
+        webhook("hook", f"http://127.0.0.1:{server.server_port}/alerts"),
+    ])
+    outbox = tmp_path / "outbox"
+    results = {r.destination: r for r in deliver(fired_message(env, tmp_path), env, outbox_dir=outbox, backoff=0.01)}
+    assert results["ml/platform"].delivered and results["hook"].delivered and len(server.bodies) == 1
+    [eml] = list(outbox.iterdir())  # in the outbox itself, not in a sub-folder 'ml'
+    assert eml.name.endswith("_ml_platform.eml")
+
+
+def test_an_unwritable_outbox_is_reported_and_the_webhook_still_gets_its_alert(server, tmp_path):
+    env = with_destinations(dev_env(), [
+        EmailDestination(type="email", name="team", addresses=("team@example.com",)),
+        webhook("hook", f"http://127.0.0.1:{server.server_port}/alerts"),
+    ])
+    blocker = tmp_path / "outbox"
+    blocker.write_text("a file where the outbox folder should be")
+    results = {r.destination: r for r in deliver(fired_message(env, tmp_path), env, outbox_dir=blocker, backoff=0.01)}
+    assert not results["team"].delivered and "outbox" in results["team"].detail
+    assert results["hook"].delivered and len(server.bodies) == 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -217,7 +218,9 @@ def _write_email(dest: EmailDestination, message: dict, outbox: Path) -> str:
     mail.add_attachment(json.dumps(message, indent=2).encode(), maintype="application", subtype="json",
                         filename="drift.json")
     outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}_{dest.name}.eml"
+    # A destination name is free text ("ml/platform"); the file name keeps only safe characters.
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", dest.name).strip("._") or "destination"
+    path = outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}_{safe[:80]}.eml"
     path.write_bytes(bytes(mail))
     return str(path)
 
@@ -236,7 +239,10 @@ def deliver(
     with _session(retries, backoff) as session:
         for dest in env.alerts.destinations:
             if isinstance(dest, EmailDestination):
-                results.append(Delivery(dest.name, dest.type, True, _write_email(dest, message, Path(outbox_dir))))
+                try:  # one destination failing never stops the others
+                    results.append(Delivery(dest.name, dest.type, True, _write_email(dest, message, Path(outbox_dir))))
+                except OSError as exc:
+                    results.append(Delivery(dest.name, dest.type, False, f"outbox {outbox_dir}: {exc.strerror or exc}"))
             elif dest.local_url:
                 ok, detail = _post(session, dest.local_url, message, timeout)
                 results.append(Delivery(dest.name, dest.type, ok, detail))

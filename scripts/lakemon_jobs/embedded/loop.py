@@ -30,11 +30,15 @@ from pathlib import Path
 from .processes import port_is_free, sigterm_as_interrupt
 
 STEP_COUNT = 8
-EXIT_OK, EXIT_UNEXPECTED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 1, 130
+EXIT_OK, EXIT_UNEXPECTED, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 1, 2, 130
 
 
 class StepFailed(RuntimeError):
     pass
+
+
+class BadSetup(RuntimeError):
+    """The env file, the model name or the home folder cannot be used: nothing was started (exit 2)."""
 
 
 class Progress:
@@ -92,10 +96,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = (
-        "Each run starts clean in <home>/runs/<timestamp>/ (<home>/runs/latest points to it); the last\n"
+        "Each run starts clean in <home>/runs/<timestamp>/ (<home>/runs/latest points to the newest completed run); the last\n"
         "--keep-runs runs are kept. Exit code 0: the loop behaved as expected (DC windows drifted,\n"
         "Marvel windows did not, the drift alert fired for the newest window); 1: it did not, or a\n"
-        "step failed; 130: interrupted.\n"
+        "step failed; 2: bad configuration or home folder (nothing started); 130: interrupted.\n"
         "See docs/embedded.md."
     )
     add_context_arguments(parser)
@@ -138,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         progress.say("\nlakemon run-local: interrupted; every process it started has been stopped.")
         return EXIT_INTERRUPTED
+    except BadSetup as exc:
+        progress.say(f"\nlakemon run-local: {exc}")
+        return EXIT_CONFIG
     except StepFailed as exc:
         progress.say(f"\nlakemon run-local FAILED: {exc}")
         progress.say("every process it started has been stopped.")
@@ -163,15 +170,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
+    from lakemon.config import ConfigError
+
     from ..context import JobContext
-    from .runs import new_run_folder, prune_runs
+    from ..runtime import HomeError, usable_home
+    from .runs import mark_completed, new_run_folder, prune_runs
 
     env_file = (args.env_file or Path("envs") / f"{args.env}.yml").resolve()
     home = Path(args.home or _default_home()).resolve()
     try:
+        usable_home(home)
+    except HomeError as exc:
+        raise BadSetup(str(exc)) from None
+    try:
         probe = JobContext.load(env_file, args.model, home)  # validates the config before any work
-    except Exception as exc:  # ConfigError, KeyError, missing file: one clear line
-        raise StepFailed(f"cannot load {env_file}: {exc}") from None
+    except (ConfigError, KeyError) as exc:  # one clear line per problem
+        raise BadSetup(f"cannot load {env_file}:\n{exc}") from None
     webhook_urls = _local_webhooks(probe.env)
     for url in webhook_urls:  # fail before a long run, not at step 7
         port = _port_of(url)
@@ -206,6 +220,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
         progress.info(f"stopped {what}: port {port} {state}")
         if state != "free":
             outcome.problems.append(f"port {port} ({what}) is still bound after stop")
+    mark_completed(root)  # every step ran: runs/latest now points here
     return outcome
 
 
