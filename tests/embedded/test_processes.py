@@ -168,3 +168,28 @@ def test_stop_returns_only_when_every_group_member_is_gone(tmp_path):
         assert len(group_members(proc.pid)) == 2
     assert group_members(proc.pid) == []
     assert port_is_free(port)  # immediately: no grace period needed by the caller
+
+
+def test_a_scoring_server_that_died_is_named_as_the_cause_of_failed_traffic(tmp_path):
+    """Issue 17: when the scoring server is killed mid-traffic, step 4 says so (exit code and the
+    end of its log), instead of only counting non-200 answers."""
+    from types import SimpleNamespace
+
+    from lakemon_jobs.embedded.loop import traffic_failure
+    from lakemon_jobs.embedded.scoring import ScoringServer
+
+    scoring = ScoringServer.__new__(ScoringServer)  # the real class, with a process that gets killed
+    scoring.process = ManagedProcess(
+        [sys.executable, "-c", "print('serving', flush=True); import time; time.sleep(600)"],
+        name="mlflow scoring server", log_path=tmp_path / "scoring-server.log",
+    )
+    with scoring.process:
+        wait_until(lambda: "serving" in (tmp_path / "scoring-server.log").read_text(), timeout=20, what="start")
+        failed = SimpleNamespace(failed=7, requests_sent=40)
+        assert traffic_failure(failed, scoring) is None  # still running: not the cause
+        os.kill(scoring.process.pid, 9)
+        wait_until(lambda: scoring.process.exit_code() is not None, timeout=10, what="exit")
+        message = traffic_failure(failed, scoring)
+        assert message.startswith("step 4: 7 of 40 requests failed because the scoring server exited with code -9")
+        assert "scoring-server.log" in message and "serving" in message
+        assert traffic_failure(SimpleNamespace(failed=0, requests_sent=40), scoring) is None

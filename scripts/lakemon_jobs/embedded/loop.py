@@ -208,8 +208,8 @@ def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
         synth = _start_synth(args, progress, env_file, root, stack)
         _step_train(progress, ctx, job_args)
         _finish_synth(progress, synth)
-        layer = _step_serve(progress, ctx, job_args, stack, root, outcome)
-        _step_traffic(args, progress, ctx, layer, outcome)
+        layer, scoring = _step_serve(progress, ctx, job_args, stack, root, outcome)
+        _step_traffic(args, progress, ctx, layer, scoring, outcome)
         _step_unpack(progress, ctx, job_args, outcome)
         _step_refresh(progress, ctx, job_args, outcome)
         _step_analyze(progress, ctx, stack, root, webhook_urls, outcome, job_args)
@@ -401,10 +401,19 @@ def _step_serve(
         progress.info(
             f"serving {deployment.served_entity_id}; every request is logged to {ctx.tables.payload}"
         )
-        return layer
+        return layer, scoring
 
 
-def _step_traffic(args, progress: Progress, ctx, layer, outcome: Outcome):
+def traffic_failure(result, scoring) -> str | None:
+    """Why requests failed when the scoring server is the cause (it exited): named, not hidden
+    behind a count of non-200 answers."""
+    cause = scoring.died() if result.failed else None
+    if cause is None:
+        return None
+    return f"step 4: {result.failed} of {result.requests_sent} requests failed because {cause}"
+
+
+def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcome):
     from deltalake import write_deltalake
 
     from lakemon.tables import labels_columns
@@ -442,6 +451,9 @@ def _step_traffic(args, progress: Progress, ctx, layer, outcome: Outcome):
             progress=progress.info,
         )
         layer.payload_log.flush()
+        failure = traffic_failure(result, scoring)
+        if failure:
+            raise StepFailed(failure)
         progress.info(
             f"{result.requests_sent} requests, {result.rows_sent} rows in {result.seconds:.1f}s "
             f"({result.requests_sent / max(result.seconds, 1e-9):.0f} requests/s); statuses {dict(sorted(result.status_counts.items()))}"

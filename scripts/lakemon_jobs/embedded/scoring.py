@@ -84,7 +84,8 @@ class ScoringServer:
         except requests.RequestException:
             return False
 
-    def _died(self) -> str | None:
+    def died(self) -> str | None:
+        """None while the server process runs; else its exit code and the end of its log."""
         code = self.process.exit_code()
         if code is None:
             return None
@@ -100,7 +101,7 @@ class ScoringServer:
             what=f"the scoring server on port {self.port} to answer /ping",
             interval=0.25,
             progress_every=5.0,
-            abort=self._died,
+            abort=self.died,
             progress=(lambda s: self.progress(f"waiting for the scoring server ({s:.0f}s)"))
             if self.progress
             else None,
