@@ -74,10 +74,13 @@ def read_yaml(path: Path) -> Any:
         ) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, controls)
+        line = text[: exc.position].count("\n") + 1
+        raise ConfigError([f"{path}: line {line}: invalid YAML: character {exc.character!r} is not allowed"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line
         raise ConfigError([f"{path}: {where}invalid YAML: {problem}"]) from None
     except RecursionError:
         raise ConfigError([f"{path}: nested too deeply (more than {MAX_DEPTH} levels)"]) from None
@@ -202,6 +205,11 @@ def _tag_matches(model: type[BaseModel], tag: Any) -> bool:
 
 
 def _describe(error: dict, path: Path) -> str:
+    """One line per problem: newlines in keys or values are shown escaped."""
+    return _describe_raw(error, path).replace("\n", "\\n")
+
+
+def _describe_raw(error: dict, path: Path) -> str:
     loc = tuple(error["loc"])
     kind = error["type"]
     # Drop discriminator tags and pydantic's internal segments from the shown path.

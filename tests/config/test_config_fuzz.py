@@ -1,0 +1,16 @@
+"""The seeded config fuzzer (issue 17) as a test: 300 mutated env files, each refused with one
+clean ConfigError or loaded exactly as written; none escapes as a traceback, none is coerced,
+none loses a key. Counts are in docs/reliability.md."""
+
+from __future__ import annotations
+
+import pytest
+from config_fuzzer import fuzz
+
+
+@pytest.mark.parametrize("seed", [17, 2026])
+def test_config_fuzzer_finds_nothing(tmp_path, seed):
+    counts = fuzz(150, seed, tmp_path)
+    assert counts["tried"] == 150
+    assert counts["traceback"] == counts["wrong"] == counts["lost"] == 0, dict(counts)
+    assert counts["clean"] > 100 and counts["correct"] > 10, dict(counts)  # both paths were exercised
