@@ -176,9 +176,11 @@ def test_cli_exit_codes(uctx, tmp_path, capsys):
     assert "2 inference-log rows written" in capsys.readouterr().out
     bad_env = tmp_path / "dev.yml"
     bad_env.write_text(DEV_ENV.read_text().replace("catalog: mlops_dev", "catalog: mlops-dev"))
-    with pytest.raises(SystemExit, match="configuration error") as exit_info:
+    with pytest.raises(SystemExit) as exit_info:
         main(["unpack", "--env-file", str(bad_env), "--home", str(uctx.runtime.root)])
-    assert "catalog" in str(exit_info.value.code)
+    assert exit_info.value.code == 2  # docs/jobs.md: bad configuration
+    err = capsys.readouterr().err
+    assert "configuration error" in err and "catalog" in err
 
 
 def test_retention_deletes_only_rows_older_than_the_configured_days(uctx):
