@@ -7,6 +7,7 @@ reads them. Keeping names and column lists here is what keeps the three in agree
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .config.model import Column, Environment, Model, ProblemType
 
@@ -150,6 +151,25 @@ def monitor_prediction_proba_col(model: Model) -> str | None:
 
 
 # --- the verdicts table ----------------------------------------------------------------------------
+
+class Verdict(StrEnum):
+    """What analyze-drift decides for a window and feature (or the window's model quality): the
+    `verdict` column of the verdicts table, which the alerts' SQL filters on."""
+
+    OK = "ok"
+    WARN = "warn"
+    DRIFT = "drift"
+    TOO_FEW_ROWS = "too_few_rows"
+    UNAVAILABLE = "unavailable"
+    """The statistic is null in the table (e.g. the column is absent in the window)."""
+    DEGRADED = "degraded"
+    """Model quality: the window's quality metric is below monitoring.quality_threshold."""
+
+
+DRIFT_JUDGED = (Verdict.OK, Verdict.WARN, Verdict.DRIFT)
+"""Drift verdicts of a window that had the rows and numbers to be judged."""
+QUALITY_JUDGED = (Verdict.OK, Verdict.DEGRADED)
+"""Quality verdicts of a window that had the labelled rows and the metric to be judged."""
 
 DRIFT_SUBJECT = "drift"
 QUALITY_SUBJECT = "quality"

@@ -19,19 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config.model import Environment, Model
-from ..tables import DRIFT_SUBJECT, QUALITY_SUBJECT, ModelTables
-
-DRIFT_JUDGED = ("ok", "warn", "drift")
-"""Verdicts of a feature that was judged (not too_few_rows, not unavailable)."""
-QUALITY_JUDGED = ("ok", "degraded")
+from ..tables import DRIFT_JUDGED, DRIFT_SUBJECT, QUALITY_JUDGED, QUALITY_SUBJECT, ModelTables, Verdict
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return ", ".join(_quote(v) for v in values)
+def _in(values: tuple[Verdict, ...]) -> str:
+    return ", ".join(_quote(str(v)) for v in values)
 
 
 def _scope(subject: str, granularity: str, prefix: str = "") -> str:
@@ -50,7 +46,7 @@ def drift_query(*, verdicts_table: str, granularity: str) -> str:
         f"SELECT v.window_start, v.window_end, v.feature, v.statistic, v.value, v.adjusted, v.threshold,\n"
         f"       v.pvalue, v.row_count, v.rule_version, v.run_id\n"
         f"FROM {verdicts_table} v JOIN newest n ON v.window_start = n.window_start\n"
-        f"WHERE {v_scope} AND v.verdict = 'drift'\n"
+        f"WHERE {v_scope} AND v.verdict = {_quote(Verdict.DRIFT)}\n"
         f"ORDER BY v.feature"
     )
 
@@ -67,7 +63,7 @@ def quality_query(*, verdicts_table: str, granularity: str) -> str:
         f"SELECT v.window_start, v.window_end, v.statistic AS metric, v.value, v.threshold,\n"
         f"       v.row_count AS labelled_rows, v.rule_version, v.run_id\n"
         f"FROM {verdicts_table} v JOIN newest n ON v.window_start = n.window_start\n"
-        f"WHERE {v_scope} AND v.verdict = 'degraded'"
+        f"WHERE {v_scope} AND v.verdict = {_quote(Verdict.DEGRADED)}"
     )
 
 

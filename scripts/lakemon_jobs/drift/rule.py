@@ -7,31 +7,16 @@ docs/drift.md, which states it in words. `analyze.py` gathers the numbers from t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from lakemon.config.model import Drift, Model
 from lakemon.statistics import NUMERIC, feature_kind, statistic_names
+from lakemon.tables import Verdict
 
 from .null import NullCalibration
 
 RULE_VERSION = "lakemon-drift-2"
 """Written with every verdict row: bump it when the rule below (or docs/drift.md's statement of
 it) changes, so a verdicts table shows which rule judged each window."""
-
-
-class Verdict(StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    DRIFT = "drift"
-    TOO_FEW_ROWS = "too_few_rows"
-    UNAVAILABLE = "unavailable"
-    """The statistic is null in the table (e.g. the column is absent in the window)."""
-    DEGRADED = "degraded"
-    """Model quality: the window's quality metric is below monitoring.quality_threshold."""
-
-
-JUDGED = (Verdict.OK, Verdict.WARN, Verdict.DRIFT, Verdict.DEGRADED)
-"""Verdicts of a window that had enough rows and numbers to be judged (the alerts' "judged")."""
 
 
 class RuleError(ValueError):
