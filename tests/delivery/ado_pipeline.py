@@ -1,5 +1,10 @@
 """Read azure-pipelines.yml the way Azure DevOps does, for the delivery tests.
 
+Templates: `- template: <file>` entries of `stages:` and `steps:` lists are expanded with their
+`parameters` (defaults applied, unknown or missing parameters refused), and `${{ parameters.x }}`
+is substituted in keys and values. Any other `${{ }}` expression raises: the pipeline must not
+grow template logic that these tests would silently misread.
+
 Why an evaluator for condition expressions: the branch rules (develop deploys dev and aut, main
 deploys prod, pull requests deploy nothing) live in `condition:` strings. Grepping those strings
 would pass for a condition that never evaluates to true; evaluating them for simulated runs tests
@@ -23,8 +28,91 @@ ENVIRONMENTS = ("dev", "aut", "prod")
 SUCCESS = ("Succeeded", "SucceededWithIssues")
 
 
-def load_pipeline(path: Path = PIPELINE_FILE) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+def load_pipeline(path: Path = PIPELINE_FILE, *, expand: bool = True) -> dict[str, Any]:
+    """The pipeline as Azure DevOps runs it (templates expanded), or the file as written."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return expand_templates(raw, path.parent) if expand else raw
+
+
+def template_files(path: Path = PIPELINE_FILE) -> list[Path]:
+    """Every template file the pipeline uses, directly or through another template."""
+    found: list[Path] = []
+
+    def visit(node: Any, base: Path) -> None:
+        for _, value in walk(node):
+            if isinstance(value, dict) and isinstance(value.get("template"), str):
+                file = (base / value["template"]).resolve()
+                if file not in found:
+                    found.append(file)
+                    visit(yaml.safe_load(file.read_text(encoding="utf-8")), file.parent)
+
+    visit(yaml.safe_load(path.read_text(encoding="utf-8")), path.parent)
+    return found
+
+
+_PARAM = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _substitute(node: Any, params: dict[str, Any], where: Path) -> Any:
+    if isinstance(node, dict):
+        return {_substitute(k, params, where): _substitute(v, params, where) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, params, where) for v in node]
+    if not isinstance(node, str):
+        return node
+
+    def value(match: re.Match) -> Any:
+        name = match.group(1)
+        if name not in params:
+            raise ValueError(f"{where}: unknown parameter {name!r} in {node!r}")
+        return params[name]
+
+    whole = _PARAM.fullmatch(node.strip())
+    out = value(whole) if whole else _PARAM.sub(lambda m: str(value(m)), node)
+    if isinstance(out, str) and "${{" in out:
+        raise ValueError(f"{where}: unsupported template expression in {out!r}")
+    return out
+
+
+def _template(ref: dict[str, Any], base: Path, section: str) -> tuple[list[Any], Path]:
+    file = (base / ref["template"]).resolve()
+    body = yaml.safe_load(file.read_text(encoding="utf-8"))
+    declared = {p["name"]: p for p in body.get("parameters", [])}
+    given = ref.get("parameters") or {}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise ValueError(f"{file}: unknown parameter(s) {unknown}")
+    params = {}
+    for name, spec in declared.items():
+        if name in given:
+            params[name] = given[name]
+        elif "default" in spec:
+            params[name] = spec["default"]
+        else:
+            raise ValueError(f"{file}: parameter {name!r} is required")
+    return _substitute(body[section], params, file), file.parent
+
+
+def expand_templates(node: Any, base: Path) -> Any:
+    """`node` with every stage and step template replaced by what it expands to."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in ("stages", "steps") and isinstance(value, list):
+                items: list[Any] = []
+                for item in value:
+                    if isinstance(item, dict) and "template" in item:
+                        body, where = _template(item, base, key)
+                        items.extend(expand_templates(body, where))
+                    else:
+                        items.append(expand_templates(item, base))
+                out[key] = items
+            else:
+                out[key] = expand_templates(value, base)
+        return out
+    if isinstance(node, list):
+        return [expand_templates(v, base) for v in node]
+    return node
 
 
 def stages(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -123,9 +211,10 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 class RunContext:
     """What a condition can see: pipeline variables and the results of the stage's dependencies."""
 
-    def __init__(self, variables: dict[str, str], dependencies: dict[str, str]):
+    def __init__(self, variables: dict[str, str], dependencies: dict[str, str], canceled: bool = False):
         self.variables = {k.lower(): v for k, v in variables.items()}
         self.dependencies = dependencies
+        self.canceled = canceled
 
 
 def _as_str(value: Any) -> str:
@@ -193,7 +282,15 @@ def evaluate(condition: str, ctx: RunContext) -> bool:
         return call(text, args)
 
     def call(name: str, args: list[Any]) -> Any:
-        results = list(ctx.dependencies.values())
+        # Status functions take stage names; without, they look at every dependency (Microsoft
+        # Learn, "Expressions: job status check functions").
+        if name.lower() in ("succeeded", "failed", "succeededorfailed") and args:
+            for stage in args:
+                if stage not in ctx.dependencies:
+                    raise ValueError(f"{name}({stage!r}) names a stage that is not in dependsOn")
+            results = [ctx.dependencies[a] for a in args]
+        else:
+            results = list(ctx.dependencies.values())
         match name.lower():
             case "and":
                 return all(_truthy(a) for a in args)
@@ -216,7 +313,9 @@ def evaluate(condition: str, ctx: RunContext) -> bool:
             case "contains":
                 return _as_str(args[1]).lower() in _as_str(args[0]).lower()
             case "succeeded":
-                return all(r in SUCCESS for r in results)
+                return not ctx.canceled and all(r in SUCCESS for r in results)
+            case "canceled":
+                return ctx.canceled
             case "failed":
                 return any(r == "Failed" for r in results)
             case "succeededorfailed":
@@ -237,9 +336,15 @@ def simulate(
     branch: str,
     reason: str = "IndividualCI",
     failing: frozenset[str] = frozenset(),
+    outcomes: dict[str, str] | None = None,
+    cancel_during: str | None = None,
 ) -> dict[str, str]:
-    """Result of every stage for one run: 'Succeeded', 'Failed' (stage in `failing`) or 'Skipped'."""
+    """Result of every stage for one run: 'Succeeded', 'Failed' (stage in `failing`), the result
+    `outcomes` gives a stage that runs (e.g. 'SucceededWithIssues'), 'Canceled' for the stage the
+    run is canceled during (later stages then see canceled() true), or 'Skipped'."""
     variables = {"Build.SourceBranch": branch, "Build.Reason": reason}
+    outcomes = dict(outcomes or {})
+    canceled = False
     results: dict[str, str] = {}
     pending = [s["stage"] for s in pipeline["stages"]]
     while pending:
@@ -249,7 +354,12 @@ def simulate(
         for name in ready:
             deps = {d: results[d] for d in depends_on(pipeline, name)}
             condition = stages(pipeline)[name].get("condition", "succeeded()")
-            runs = evaluate(condition, RunContext(variables, deps))
-            results[name] = ("Failed" if name in failing else "Succeeded") if runs else "Skipped"
+            runs = evaluate(condition, RunContext(variables, deps, canceled))
+            if not runs:
+                results[name] = "Skipped"
+            elif name == cancel_during:
+                results[name], canceled = "Canceled", True
+            else:
+                results[name] = "Failed" if name in failing else outcomes.get(name, "Succeeded")
             pending.remove(name)
     return results

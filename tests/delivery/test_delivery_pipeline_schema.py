@@ -69,3 +69,18 @@ def test_the_schema_check_rejects_a_broken_pipeline(break_it):
     broken = copy.deepcopy(load_pipeline())
     break_it(broken)
     assert schema_errors(broken), "the schema accepted a pipeline Azure DevOps would reject"
+
+
+def test_the_file_as_written_and_every_template_are_valid_too():
+    """Azure DevOps checks the main file and each template file on their own before expanding."""
+    import yaml
+    from ado_pipeline import PIPELINE_FILE, template_files
+
+    assert schema_errors(load_pipeline(expand=False)) == []
+    files = template_files(PIPELINE_FILE)
+    assert len(files) == 2
+    for file in files:
+        # A name built from `${{ parameters.x }}` only becomes valid once expanded (the expanded
+        # pipeline is checked above); every other rule applies to the template as written.
+        errors = [e for e in schema_errors(yaml.safe_load(file.read_text(encoding="utf-8"))) if "${{" not in e]
+        assert errors == [], file.name

@@ -230,17 +230,18 @@ def test_the_preflight_is_a_lakemon_subcommand():
 
 
 @pytest.mark.parametrize("env", ["dev", "aut", "prod"])
-def test_every_deploy_stage_runs_the_preflight_after_init_and_before_diff(env):
+def test_every_plan_stage_runs_the_preflight_after_init_and_before_plan(env):
     from ado_pipeline import commands, job_steps, load_pipeline, stages
 
-    steps = [s for job in stages(load_pipeline())[f"deploy_{env}"]["jobs"] for s in job_steps(job)]
+    steps = [s for job in stages(load_pipeline())[f"plan_{env}"]["jobs"] for s in job_steps(job)]
+    (step,) = [s for s in steps if any("preflight.py" in line for line in commands(s))]
+    lines = commands(step)
 
     def first(pattern: str) -> int:
-        return next(i for i, s in enumerate(steps) if any(re.search(pattern, line) for line in commands(s)))
+        return next(i for i, line in enumerate(lines) if re.search(pattern, line))
 
-    init, pre, diff = first(r"^terraform init\b"), first(r'preflight\.py"? --stack-dir \. --adopt$'), first(rf"cdktf diff {env}\b")
-    assert init < pre < diff
-    step = steps[pre]
+    init, pre, plan = first(r"^terraform init\b"), first(r'preflight\.py"? --stack-dir \. --adopt$'), first(r"^terraform plan\b")
+    assert init < pre < plan  # the import blocks it writes are part of the plan the approver reads
     assert step["task"] == "AzureCLI@2" and step["inputs"]["azureSubscription"] == f"sc-lakemon-{env}"
     assert step["inputs"]["workingDirectory"] == f"$(Pipeline.Workspace)/cdktf.out/stacks/{env}"
-    assert "requirements.lock" in " ".join(commands(step))  # the SDK version is the pinned one
+    assert "requirements.lock" in " ".join(lines)  # the SDK version is the pinned one
