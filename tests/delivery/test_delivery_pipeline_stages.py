@@ -346,9 +346,15 @@ def test_build_sets_up_lints_tests_builds_the_wheel_once_synthesizes_and_publish
         for s in steps
         if s.get("task") == "PublishPipelineArtifact@1"
     }
-    assert published == {"cdktf.out": "cdktf.out", "wheel": "dist"}
-    publish_steps = [i for i, s in enumerate(steps) if s.get("task") == "PublishPipelineArtifact@1"]
+    assert published == {"cdktf.out": "cdktf.out", "wheel": "dist", "test-results": "test-results"}
+    publish_steps = [
+        i for i, s in enumerate(steps)
+        if s.get("task") == "PublishPipelineArtifact@1" and s["inputs"]["artifact"] != "test-results"
+    ]
     assert min(publish_steps) > synth
+    # the browser test's screenshots are kept, also when a test failed
+    (results,) = [s for s in steps if s.get("inputs", {}).get("artifact") == "test-results"]
+    assert results["condition"] == "succeededOrFailed()" and steps.index(results) == tests + 1
 
 
 def test_build_validates_every_stack_before_publishing():
@@ -358,7 +364,10 @@ def test_build_validates_every_stack_before_publishing():
     validate = step_index(steps, r'^terraform -chdir="\$stack" validate$')
     assert step_index(steps, r'^terraform -chdir="\$stack" init -backend=false -input=false$') == validate
     assert 'for stack in cdktf.out/stacks/*/; do' in step_script(steps[validate])
-    publish = min(i for i, s in enumerate(steps) if s.get("task") == "PublishPipelineArtifact@1")
+    publish = min(
+        i for i, s in enumerate(steps)
+        if s.get("task") == "PublishPipelineArtifact@1" and s["inputs"]["artifact"] != "test-results"
+    )
     assert synth < validate < publish
     assert "condition" not in steps[validate]  # on pull requests too
 

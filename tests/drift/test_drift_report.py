@@ -8,6 +8,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 import jsonschema
+import pytest
 from drift_fixtures import FEATURES, START, dc, dev_env, marvel_split
 from scipy_drift_metrics import build_tables
 
@@ -28,22 +29,64 @@ def _report():
     return analyze(env, env.model(), drift, profile, now=START + timedelta(days=3))
 
 
-def test_html_is_self_contained_and_names_the_drifted_features(tmp_path):
+def test_html_is_self_contained_and_puts_the_answer_first(tmp_path):
     report = _report()
     assert report.status == "drift" and {"id", "align"} <= set(report.drifted_features)
     paths = write_report(report, tmp_path / "out")
     html = paths.html.read_text(encoding="utf-8")
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
-    assert "<script" not in html.lower() and "<link" not in html.lower()
+    assert "<link" not in html.lower() and html.lower().count("<script") == 1  # the selector's few lines
+    assert len(re.search(r"<script>(.*?)</script>", html, re.S).group(1)) < 600
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
-    # one drift-over-time plot per feature, distributions for the drifted ones, quality over time
-    assert html.count("<svg") >= len(FEATURES) + len(report.drifted_features) + 1
+    # answer first: status, the one-line summary, the grid; thresholds and rule last
+    order = [html.index(m) for m in ('id="summary"', 'id="verdict-grid"', "Distributions:", "Drift over time",
+                                     "Model quality over time", "Drifted windows", "Thresholds used")]
+    assert order == sorted(order)
+    drifted = len(report.drifted_features)
+    assert f"{drifted} of {len(FEATURES)} features drifted in 1 of 3 windows" in html
+    assert "first drifted window: 01-03" in html
+    # short dates in the grid, the year once in the header, no microseconds anywhere visible
+    assert "<th title=\"2026-01-03 00:00 UTC\">01-03</th>" in html and "(2026, UTC)" in html
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", html)
+    # the p-value floor is explained next to the grid
+    assert "smallest value such a" in html and "6.25e-05" in html
+    # a chart per feature and window behind a selector; the shown one is the first drifted window
     for feature in report.drifted_features:
-        assert f"{feature}: window 2026-01-03" in html  # distribution plot title of the DC window
-    assert "model quality per window" in html
-    assert "Drifted features: <b>" in html and "align" in html
+        assert f'data-chart="{feature}" data-window="2026-01-03T00:00:00+00:00">' in html
+        assert f"{feature}: 01-03 (first drifted window), drift" in html
+    assert html.count("<select") == len(FEATURES)
+    assert "model quality per window" in html and "threshold 0.7 (accuracy)" in html
     assert "population_stability_index" in html and "js_distance" in html  # thresholds table
     assert list(tmp_path.joinpath("out").glob("*.tmp")) == []
+
+
+def test_psi_bin_shares_read_off_percentiles_match_the_data():
+    """The numeric chart's bars: baseline deciles as bins, each side's share per bin, checked
+    against counting the rows themselves (within the 1-point resolution of 101 percentiles)."""
+    import numpy as np
+
+    from lakemon_jobs.drift.charts import is_skewed, psi_bin_shares
+
+    rng = np.random.default_rng(7)
+    base, window = rng.lognormal(3, 1.2, 20_000), rng.lognormal(3.6, 1.2, 20_000)
+    qb, qw = list(np.percentile(base, range(101))), list(np.percentile(window, range(101)))
+    edges, b, w = psi_bin_shares(qb, qw)
+    assert len(edges) == 11 and abs(sum(b) - 1) < 1e-9 and abs(sum(w) - 1) < 1e-9
+    counted = np.histogram(window, bins=edges)[0] / window.size
+    assert np.max(np.abs(np.asarray(w) - counted)) <= 0.011
+    assert np.allclose(b, 0.1, atol=0.011)
+    assert is_skewed(qb) and not is_skewed(list(np.percentile(rng.normal(50, 5, 1000), range(101))))
+
+
+def test_categorical_chart_keeps_the_top_categories_and_pools_the_rest():
+    from lakemon_jobs.drift.charts import top_categories
+
+    base = {f"c{i}": 0.05 for i in range(20)}
+    window = {**{f"c{i}": 0.02 for i in range(20)}, "new": 0.6}
+    labels, b, w = top_categories(base, window, n=8)
+    assert labels[0] == "new" and labels[-1] == "other" and len(labels) == 9
+    assert abs(sum(b) - 1) < 1e-9 and abs(sum(w) - 1) < 1e-9
+    assert b[-1] == pytest.approx(1 - 7 * 0.05) and w[-1] == pytest.approx(1 - 0.6 - 7 * 0.02)
 
 
 def test_json_summary_follows_the_schema(tmp_path):

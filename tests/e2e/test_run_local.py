@@ -167,6 +167,15 @@ def test_reduced_run_local_end_to_end(tmp_path):
     newest = {r["feature"] for r in daily if r["window_start"].date() == max(by_source["dc"]) and r["verdict"] == "drift"}
     assert set(body["features"]) == newest
 
+    # --- the run's drift report, in headless Chromium at 1000x800 (issue 13) ------------------------
+    sys.path.insert(0, str(REPO / "tests" / "drift"))
+    from browser_check import SCREENSHOTS, assert_report_reads_well, chromium_or_skip
+
+    [report_html] = sorted((run_root / "reports").glob("drift_*.html"))[-1:]
+    assert report_html.stat().st_size < 1_000_000  # one self-contained file under 1 MB
+    chromium_or_skip()
+    assert_report_reads_well(report_html, SCREENSHOTS / "drift-report-run-local-1000x800.png")
+
 
 def test_the_leftover_process_check_sees_a_live_descendant():
     """Keeps the end-to-end test's 'no process left' assertion honest: it does find one."""

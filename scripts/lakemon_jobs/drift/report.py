@@ -1,11 +1,17 @@
-"""Write the drift report: a self-contained HTML page (inline CSS and SVG, no network) and the
-JSON summary next to it. `write_report(report, out_dir) -> ReportPaths`."""
+"""Write the drift report: a self-contained HTML page (inline CSS, SVG and a few lines of
+script, no network) and the JSON summary next to it. `write_report(report, out_dir) -> ReportPaths`.
+
+Layout, answer first: status and a one-line summary, then the verdict grid (features x windows,
+short dates, the year once in the header), then the distributions behind a window selector, the
+drift and quality trends, the drifted windows, and last the thresholds and the rule.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +20,8 @@ import jinja2
 from lakemon.statistics import NUMERIC
 
 from ..monitoring.schema import ALL_MODELS
-from . import plots
+from . import charts, plots
+from .null import draws_for
 from .summary import to_summary
 from .verdicts import DriftReport, Judgement
 
@@ -25,65 +32,106 @@ class ReportPaths:
     json: Path
 
 
+SCRIPT = """document.querySelectorAll("select[data-feature]").forEach(function (s) {
+  s.addEventListener("change", function () {
+    document.querySelectorAll('[data-chart="' + s.dataset.feature + '"]').forEach(function (c) {
+      c.hidden = c.dataset.window !== s.value; });
+  });
+});"""
+
 TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Drift report: {{ s.model }} ({{ s.env }})</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Drift report: {{ s.model }} ({{ s.env }}): {{ s.status }}</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #212121; max-width: 72em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
+body { font-family: system-ui, sans-serif; margin: 1.2em 2em; color: #212121; max-width: 72em; }
+h1 { font-size: 1.5em; margin: 0 0 0.2em; } h2 { font-size: 1.15em; margin: 1.4em 0 0.4em; }
+.meta { color: #616161; font-size: 0.85em; margin: 0 0 0.6em; }
+.summary { font-size: 1.05em; margin: 0.3em 0 0.8em; }
+table { border-collapse: collapse; font-size: 0.82em; margin: 0.3em 0 0.6em; }
+th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; white-space: nowrap; }
 th { background: #f5f5f5; }
-.status { display: inline-block; padding: 0.2em 0.8em; border-radius: 1em; color: #fff; font-weight: bold; }
-.ok { background: #2e7d32; } .warn { background: #f9a825; } .drift { background: #c62828; }
+table.grid td { text-align: center; min-width: 3.4em; }
+.status { display: inline-block; padding: 0.15em 0.8em; border-radius: 1em; color: #fff; font-weight: bold; }
+.ok { background: #2e7d32; } .warn { background: #f9a825; } .drift, .degraded { background: #c62828; }
 .too_few_rows, .unavailable, .no_data { background: #9e9e9e; }
-td.ok, td.warn, td.drift, td.too_few_rows, td.unavailable { color: #fff; }
-.grid { display: flex; flex-wrap: wrap; gap: 1em; } .grid > div { flex: 0 0 auto; }
+td.ok, td.warn, td.drift, td.degraded, td.too_few_rows, td.unavailable { color: #fff; }
+.note { font-size: 0.8em; color: #616161; max-width: 60em; }
+.cards { display: flex; flex-wrap: wrap; gap: 1em; } figure { margin: 0; }
+figcaption { font-size: 0.78em; color: #616161; max-width: 440px; }
+select { font-size: 0.85em; margin: 0.2em 0; }
 svg { max-width: 100%; height: auto; }
 </style></head><body>
 <h1>Drift report: {{ s.model }} in {{ s.env }}</h1>
-<p>Status: <span class="status {{ s.status }}">{{ s.status }}</span>
-&nbsp; windows ending after {{ s.since }} up to {{ s.as_of }}; generated {{ s.generated_at }}.</p>
-{% if s.drifted_features %}<p>Drifted features: <b>{{ s.drifted_features | join(", ") }}</b></p>{% endif %}
+<p class="meta">{{ header.granularity }} windows from {{ header.first }} to {{ header.last }} ({{ header.year }}, UTC);
+generated {{ header.generated }} UTC by lakemon analyze-drift.</p>
+<p class="summary" id="summary"><span class="status {{ s.status }}">{{ s.status }}</span>&nbsp; {{ summary_line }}</p>
+
+<table class="grid" id="verdict-grid" title="Verdict per feature and window; hover a cell for the numbers">
+<tr><th>feature</th>{% for w in grid.windows %}<th title="{{ w.full }}">{{ w.short }}</th>{% endfor %}</tr>
+{% for row in grid.rows %}<tr><th>{{ row.feature }}</th>
+{% for c in row.cells %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>
+{% endfor %}{% if grid.quality %}<tr><th title="model quality verdict (labelled rows)">quality</th>
+{% for c in grid.quality %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endif %}
+</table>
+<p class="note" id="grid-note">Cells: the drift statistic with sampling noise removed (hover for raw value, threshold,
+p-values and row count); colour = verdict: <span class="status drift">drift</span> <span class="status warn">warn</span>
+<span class="status ok">ok</span> <span class="status too_few_rows">too few rows / unavailable</span>.
+<b>Why many categorical p-values read {{ pfloor.text }}:</b> a categorical feature's p-value comes from
+{{ pfloor.draws }} bootstrap draws of windows with no drift; the smallest value such a bootstrap can give is
+1 / ({{ pfloor.draws }} + 1) = {{ pfloor.text }}, so {{ pfloor.text }} means "no draw came close", i.e. far below
+the {{ pfloor.alpha }} needed. The draw count is set from that cut-off (20 / {{ pfloor.alpha }}).</p>
+
+<h2>Distributions: baseline vs one window</h2>
+<p class="note">One chart per feature, showing the window named in its title (its first drifted window, or the
+window closest to drifting); pick any other window in the list above it.</p>
+<div class="cards">{% for card in cards %}<figure>
+<select data-feature="{{ card.feature }}" aria-label="window shown for {{ card.feature }}">
+{% for o in card.options %}<option value="{{ o.value }}"{% if o.selected %} selected{% endif %}>{{ o.label }}</option>{% endfor %}</select>
+{% for c in card.charts %}<div data-chart="{{ card.feature }}" data-window="{{ c.window }}"{% if not c.selected %} hidden{% endif %}>{{ c.svg | safe }}</div>{% endfor %}
+<figcaption>{{ card.caption }}</figcaption></figure>{% endfor %}</div>
+
+<h2>Drift over time</h2>
+<p class="note">Per feature: the raw statistic (grey), the statistic with sampling noise removed (blue, dots coloured
+by verdict), the threshold (red dashed) and the warning level (yellow dotted).</p>
+<div class="cards">{% for svg in trend_svgs %}<figure>{{ svg | safe }}</figure>{% endfor %}</div>
+
+<h2>Model quality over time</h2>
+{% if quality_svg %}<figure>{{ quality_svg | safe }}<figcaption>Quality metrics of each window's labelled rows;
+the dashed line is the threshold the quality verdict compares with
+(monitoring.quality_threshold).</figcaption></figure>{% else %}<p>No model-quality metrics in the profile
+table for these windows (labels have not arrived, or the monitor has no label column).</p>{% endif %}
+
+<h2>Drifted windows</h2>
+<table><tr><th>window</th><th>feature</th><th>statistic</th><th>value</th><th>adjusted</th><th>threshold</th>
+<th>p-value</th><th>rows</th></tr>
+{% for j in drifted %}<tr><td>{{ j.short }}</td><td>{{ j.feature }}</td>
+<td>{{ j.statistic }}</td><td>{{ "%.4g" | format(j.value) }}</td><td>{{ "%.4g" | format(j.adjusted) }}</td>
+<td>{{ j.threshold }}</td><td>{{ "%.3g" | format(j.pvalue) }}</td><td>{{ j.count }}</td></tr>{% endfor %}</table>
 
 <h2>Thresholds used</h2>
 <table><tr><th>feature</th><th>kind</th><th>statistic</th><th>threshold</th><th>from</th></tr>
 {% for t in s.thresholds %}<tr><td>{{ t.feature }}</td><td>{{ t.kind }}</td><td>{{ t.statistic }}</td>
 <td>{{ t.threshold }}</td><td>{{ t.threshold_source }}</td></tr>{% endfor %}</table>
-<p>Rule: a window with fewer than {{ s.settings.min_rows }} rows is <i>too_few_rows</i>. Otherwise the
+<p class="note">Rule: a window with fewer than {{ s.settings.min_rows }} rows is <i>too_few_rows</i>. Otherwise the
 statistic, with the noise expected from sampling alone removed (calibrated null), is compared with the
 threshold: <i>drift</i> when it reaches the threshold and both the test's p-value and the calibrated null's
 are below max_pvalue {{ s.settings.max_pvalue }} divided by the number of features judged in the window;
 <i>warn</i> when it reaches {{ s.settings.warn_ratio }} &times; threshold, or the threshold without
-significance; else <i>ok</i>. Lookback {{ s.settings.lookback_days }} days.</p>
-
-<h2>Verdicts</h2>
-<table><tr><th>granularity</th><th>window start</th>{% for f in features %}<th>{{ f }}</th>{% endfor %}</tr>
-{% for w in windows %}<tr><td>{{ w.granularity }}</td><td>{{ w.start }}</td>
-{% for f in features %}{% set j = w.cells.get(f) %}{% if j %}<td class="{{ j.verdict }}" title="{{ j.reason }}">{{ j.verdict }}
-{% if j.adjusted is not none %}({{ "%.3g" | format(j.adjusted) }}){% endif %}</td>{% else %}<td></td>{% endif %}{% endfor %}
-</tr>{% endfor %}</table>
-
-<h2>Drift over time</h2>
-<div class="grid">{% for svg in trend_svgs %}<div>{{ svg | safe }}</div>{% endfor %}</div>
-
-{% if distribution_svgs %}<h2>Baseline vs window, drifted features</h2>
-<div class="grid">{% for svg in distribution_svgs %}<div>{{ svg | safe }}</div>{% endfor %}</div>{% endif %}
-
-<h2>Model quality over time</h2>
-{% if quality_svg %}<div>{{ quality_svg | safe }}</div>{% else %}<p>No model-quality metrics in the profile
-table for these windows (labels have not arrived, or the monitor has no label column).</p>{% endif %}
-
-<h2>Drifted windows</h2>
-<table><tr><th>window start</th><th>feature</th><th>statistic</th><th>value</th><th>adjusted</th><th>threshold</th>
-<th>p-value</th><th>rows</th></tr>
-{% for j in s.judgements if j.verdict == "drift" %}<tr><td>{{ j.window_start }}</td><td>{{ j.feature }}</td>
-<td>{{ j.statistic }}</td><td>{{ "%.4g" | format(j.value) }}</td><td>{{ "%.4g" | format(j.adjusted) }}</td>
-<td>{{ j.threshold }}</td><td>{{ "%.3g" | format(j.pvalue) }}</td><td>{{ j.count }}</td></tr>{% endfor %}</table>
-<p style="font-size:0.8em;color:#757575">lakemon analyze-drift. Summary for machines: the JSON file next to this page.</p>
+significance; else <i>ok</i>. Lookback {{ s.settings.lookback_days }} days. Details: docs/drift.md.</p>
+<p class="note">Summary for machines: the JSON file next to this page.</p>
+<script>{{ script | safe }}</script>
 </body></html>
 """
 )
+
+
+def _short(moment: datetime, granularity: str) -> str:
+    """`11-21` for day windows, `11-21 14:00` for shorter ones; the year is in the header."""
+    if granularity.endswith(("minutes", "hour")):
+        return f"{moment:%m-%d %H:%M}"
+    return f"{moment:%m-%d}"
 
 
 def _profile_rows(report: DriftReport) -> tuple[dict[str, dict], dict[tuple, dict]]:
@@ -110,54 +158,161 @@ def _shares(row: dict) -> dict[str, float]:
     return shares
 
 
-def _distribution_svg(j: Judgement, base: dict[str, dict], inputs: dict[tuple, dict]) -> str | None:
+def _severity(j: Judgement) -> float:
+    """How close to (or past) its threshold a judgement is: adjusted statistic / threshold."""
+    return (j.adjusted or 0.0) / j.threshold if j.threshold else 0.0
+
+
+def _cell_text(j: Judgement) -> str:
+    if str(j.verdict) == "too_few_rows":
+        return f"n={j.count}"
+    if j.adjusted is None:
+        return "n/a"
+    return f"{j.adjusted:.2g}"
+
+
+def _tip(j: Judgement) -> str:
+    parts = [f"{j.feature}, window {j.window_start:%Y-%m-%d %H:%M}: {j.verdict}", f"{j.statistic}"]
+    if j.value is not None:
+        parts.append(f"raw {j.value:.4g}, noise removed {j.adjusted if j.adjusted is None else format(j.adjusted, '.4g')}")
+    parts.append(f"threshold {j.threshold:g}")
+    if j.pvalue is not None:
+        parts.append(f"p {j.pvalue:.3g} (needs < {j.alpha:.3g})")
+    parts.append(f"{j.count} rows" if j.count is not None else "no rows")
+    parts.append(j.reason)
+    return "; ".join(parts)
+
+
+def _summary_line(report: DriftReport, granularity: str) -> str:
+    js = [j for j in report.judgements if j.granularity == granularity]
+    windows = sorted({j.window_start for j in js})
+    features = [r.feature for r in report.rules]
+    drifts = [j for j in js if str(j.verdict) == "drift"]
+    if not js:
+        return "no windows to judge in the lookback period."
+    if not drifts:
+        closest = max(js, key=_severity)
+        return (f"no feature drifted in {len(windows)} window{'s' * (len(windows) != 1)}; closest: {closest.feature} "
+                f"at {_severity(closest):.2f}x its threshold on {_short(closest.window_start, granularity)}.")
+    worst = max(drifts, key=_severity)
+    drifted_features = {j.feature for j in drifts}
+    drifted_windows = sorted({j.window_start for j in drifts})
+    return (
+        f"{len(drifted_features)} of {len(features)} features drifted in {len(drifted_windows)} of {len(windows)} windows; "
+        f"worst: {worst.feature} ({worst.statistic} {worst.adjusted:.3g} after noise removal, "
+        f"{_severity(worst):.1f}x its threshold, {_short(worst.window_start, granularity)}); "
+        f"first drifted window: {_short(drifted_windows[0], granularity)}."
+    )
+
+
+def _chart(j: Judgement, base: dict, inputs: dict, why: str) -> str | None:
     b = base.get(j.feature)
     w = inputs.get((j.granularity, j.window_start.timestamp(), j.feature))
     if b is None or w is None:
         return None
-    title = f"window {j.window_start:%Y-%m-%d %H:%M} ({j.count} rows)"
+    title = f"{j.feature}: {_short(j.window_start, j.granularity)} ({why}), {j.verdict}, {w.get('count') or 0} rows"
     if j.kind == NUMERIC:
         if b.get("quantiles") and w.get("quantiles"):
-            return plots.numeric_distribution(j.feature, b["quantiles"], w["quantiles"], title)
+            return charts.numeric_histogram(title, b["quantiles"], w["quantiles"])
         return None
-    bs, ws = _shares(b), _shares(w)
-    labels = sorted(set(bs) | set(ws), key=lambda k: -max(bs.get(k, 0), ws.get(k, 0)))[:20]
-    return plots.categorical_distribution(j.feature, labels, [bs.get(k, 0) for k in labels],
-                                          [ws.get(k, 0) for k in labels], title)
+    return charts.categorical_bars(title, _shares(b), _shares(w))
+
+
+def _cards(report: DriftReport, granularity: str) -> list[dict]:
+    base, inputs = _profile_rows(report)
+    by_feature: dict[str, list[Judgement]] = defaultdict(list)
+    for j in report.judgements:
+        if j.granularity == granularity:
+            by_feature[j.feature].append(j)
+    cards = []
+    for rule in report.rules:
+        js = sorted(by_feature.get(rule.feature, []), key=lambda j: j.window_start)
+        if not js:
+            continue
+        drifted = [j for j in js if str(j.verdict) == "drift"]
+        chosen, why = (drifted[0], "first drifted window") if drifted else (max(js, key=_severity), "closest to drifting")
+        options, rendered = [], []
+        for j in js:
+            reason = why if j is chosen else "selected window"
+            svg = _chart(j, base, inputs, reason)
+            if svg is None:
+                continue
+            key = j.window_start.isoformat()
+            options.append({"value": key, "label": f"{_short(j.window_start, granularity)}: {j.verdict}", "selected": j is chosen})
+            rendered.append({"window": key, "svg": svg, "selected": j is chosen})
+        if not rendered:
+            continue
+        if not any(c["selected"] for c in rendered):
+            rendered[0]["selected"] = options[0]["selected"] = True
+        what = ("baseline vs window on the baseline's decile bins (the bins PSI is computed on); window shares "
+                "read off its 101 profile percentiles") if rule.kind == NUMERIC else (
+                "share of rows per category, baseline vs window: the 8 largest, the rest as other")
+        cards.append({"feature": rule.feature, "options": options, "charts": rendered,
+                      "caption": f"{rule.feature} ({rule.kind}, judged by {rule.statistic}): {what}."})
+    return cards
+
+
+def _grid(report: DriftReport, granularity: str) -> dict[str, Any]:
+    js = [j for j in report.judgements if j.granularity == granularity]
+    windows = sorted({j.window_start for j in js})
+    index = {w: i for i, w in enumerate(windows)}
+    rows = []
+    for rule in report.rules:
+        cells: list[dict | None] = [None] * len(windows)
+        for j in js:
+            if j.feature == rule.feature:
+                cells[index[j.window_start]] = {"verdict": str(j.verdict), "text": _cell_text(j), "tip": _tip(j)}
+        rows.append({"feature": rule.feature, "cells": cells})
+    quality: list[dict | None] = [None] * len(windows)
+    for q in report.quality_judgements:
+        if q.granularity == granularity and q.window_start in index:
+            text = "n/a" if q.value is None else f"{q.value:.2f}"
+            tip = (f"{q.metric} {text} vs threshold {q.threshold:g}; {q.labelled} labelled rows "
+                   f"(needs {q.min_rows}); {q.reason}")
+            quality[index[q.window_start]] = {"verdict": str(q.verdict), "text": text, "tip": tip}
+    return {
+        "windows": [{"short": _short(w, granularity), "full": f"{w:%Y-%m-%d %H:%M} UTC"} for w in windows],
+        "rows": rows,
+        "quality": quality if any(quality) else None,
+    }
 
 
 def render_html(report: DriftReport) -> str:
     summary = to_summary(report)
-    features = [r.feature for r in report.rules]
-    cells: dict[tuple, dict[str, Any]] = defaultdict(dict)
-    by_feature: dict[tuple[str, str], list[Judgement]] = defaultdict(list)
-    for j, row in zip(report.judgements, summary["judgements"], strict=True):
-        cells[(j.granularity, j.window_start)][j.feature] = row
-        by_feature[(j.granularity, j.feature)].append(j)
-    windows = [{"granularity": g, "start": s.isoformat(), "cells": c} for (g, s), c in cells.items()]
+    granularities = sorted({j.granularity for j in report.judgements})
+    granularity = granularities[0] if granularities else "1 day"
+    windows = sorted({j.window_start for j in report.judgements if j.granularity == granularity})
+    header = {
+        "granularity": granularity,
+        "first": f"{windows[0]:%m-%d}" if windows else "-",
+        "last": f"{windows[-1]:%m-%d}" if windows else "-",
+        "year": f"{(windows[-1] if windows else report.as_of):%Y}",
+        "generated": f"{report.generated_at:%Y-%m-%d %H:%M}",
+    }
+    alpha = report.settings["max_pvalue"] / max(1, len(report.rules))
+    draws = draws_for(alpha)
+    pfloor = {"draws": draws, "text": f"{1 / (draws + 1):.3g}", "alpha": f"{alpha:.3g}"}
+
     warn_ratio = report.settings["warn_ratio"]
     trend_svgs = []
-    granularities = {j.granularity for j in report.judgements}
     for rule in report.rules:
-        for (granularity, feature), js in by_feature.items():
-            if feature != rule.feature:
-                continue
+        js = [j for j in report.judgements if j.feature == rule.feature and j.granularity == granularity]
+        if js:
             points = [(j.window_start, j.value, j.adjusted, str(j.verdict)) for j in js]
-            name = rule.statistic if len(granularities) == 1 else f"{rule.statistic} ({granularity})"
-            trend_svgs.append(plots.drift_over_time(feature, name, rule.threshold, warn_ratio * rule.threshold, points))
-    base, inputs = _profile_rows(report)
-    latest_drift: dict[str, Judgement] = {}
-    for j in report.drifted:
-        latest_drift[j.feature] = j  # judgements are oldest first: keep the newest
-    distribution_svgs = [svg for j in latest_drift.values() if (svg := _distribution_svg(j, base, inputs))]
+            trend_svgs.append(plots.drift_over_time(rule.feature, rule.statistic, rule.threshold, warn_ratio * rule.threshold, points))
     series: dict[str, list] = defaultdict(list)
     for q in report.quality:
         for name, value in q.items():
-            if name not in ("granularity", "window_start", "window_end"):
+            if name not in ("granularity", "window_start", "window_end") and value is not None:
                 series[name].append((q["window_start"], value))
-    quality_svg = plots.quality_over_time(series) if series else None
-    return TEMPLATE.render(s=summary, features=features, windows=windows, trend_svgs=trend_svgs,
-                           distribution_svgs=distribution_svgs, quality_svg=quality_svg)
+    thresholds = {q.metric.removesuffix("_score"): q.threshold for q in report.quality_judgements}
+    quality_svg = plots.quality_over_time(series, thresholds) if series else None
+    drifted = [{**vars(j), "short": _short(j.window_start, j.granularity)} for j in report.judgements if str(j.verdict) == "drift"]
+    return TEMPLATE.render(
+        s=summary, header=header, summary_line=_summary_line(report, granularity), grid=_grid(report, granularity),
+        pfloor=pfloor, cards=_cards(report, granularity), trend_svgs=trend_svgs, quality_svg=quality_svg,
+        drifted=drifted, script=SCRIPT,
+    )
 
 
 def write_report(report: DriftReport, out_dir: str | Path) -> ReportPaths:

@@ -1,0 +1,35 @@
+"""The drift report in a real browser (issue 13): headless Debian Chromium at 1000x800.
+
+The end-to-end test runs the same check on run-local's own report; here a fixture report (real
+Marvel vs DC rows) is checked, and doctored pages prove the check can fail."""
+
+from __future__ import annotations
+
+from browser_check import SCREENSHOTS, assert_report_reads_well, check_report, chromium_or_skip
+from test_drift_report import _report
+
+from lakemon_jobs.drift import write_report
+
+
+def test_the_report_reads_well_in_chromium(tmp_path):
+    chromium_or_skip()
+    html = write_report(_report(), tmp_path).html
+    check = assert_report_reads_well(html, SCREENSHOTS / "drift-report-fixture-1000x800.png")
+    assert check.charts >= 8 + 8 + 1  # distributions, trends, quality
+    assert html.stat().st_size < 1_000_000
+
+
+def test_the_check_catches_a_request_an_error_and_a_buried_grid(tmp_path):
+    chromium_or_skip()
+    html = write_report(_report(), tmp_path).html
+    text = html.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        text.replace('<p class="summary"', '<div style="height:900px"></div><p class="summary"', 1)
+        .replace("<script>", '<img src="http://127.0.0.1:9/x.png"><script>nosuchfunction();', 1),
+        encoding="utf-8",
+    )
+    check = check_report(bad)
+    assert check.above_fold == {"summary": False, "verdict grid": False}
+    assert any("127.0.0.1:9" in r for r in check.requests)
+    assert any("nosuchfunction" in e for e in check.console_errors)
