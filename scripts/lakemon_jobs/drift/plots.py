@@ -9,9 +9,8 @@ from datetime import datetime
 import matplotlib
 
 matplotlib.use("Agg")  # no display on a job cluster or in CI
-import matplotlib.pyplot as plt  # noqa: E402
-
 import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 
 plt.rcParams["svg.hashsalt"] = "lakemon"  # stable ids: the same report renders the same bytes
 plt.rcParams["svg.fonttype"] = "none"  # text as <text>, not glyph paths: a third of the bytes
