@@ -26,10 +26,9 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import install_excepthook
 from .tooling import quiet_cdktf_environment
-
-__version__ = "0.1.0"
 
 install_excepthook()
 if "jsii" not in sys.modules:

@@ -64,7 +64,9 @@ class MonitoredModel(Construct):
     ) -> None:
         super().__init__(scope, id)
         stack = LakemonStack.of(self)
-        shared = stack is not None and stack.env is env
+        # Equal, not identical: an env file loaded twice is the same environment, and its
+        # models share the stack's one schema and volume (an identity check declared a second).
+        shared = stack is not None and stack.env == env
         if warehouse_id is None:
             if stack is not None:
                 warehouse_id = stack.warehouse_id
@@ -75,7 +77,7 @@ class MonitoredModel(Construct):
         tables = ModelTables(env, model)
         self.tables = tables
 
-        self.catalog = ModelCatalog(self, "catalog", env=env, model=model)
+        self.catalog = ModelCatalog(self, "catalog", env=env, model=model, home=stack.home if shared else None)
         schema = self.catalog.schema
         serving = env.serving
         self.endpoint = ServingEndpoint(

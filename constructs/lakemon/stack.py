@@ -9,7 +9,6 @@ absolute local path lands in the JSON, and the policy aspects run at synth.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from cdktf import AzurermBackend, LocalBackend, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
@@ -17,12 +16,13 @@ from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 from constructs import Construct
 
 from ._signatures import init_signature
+from .alerting import AlertDestination
+from .catalog import SchemaHome
 from .config.model import AzurermState, Environment
-
-if TYPE_CHECKING:
-    from .alerting import AlertDestination
-    from .catalog import SchemaHome
-    from .jobs import JobArtifacts
+from .jobs import JobArtifacts
+from .policy import LakemonPolicy
+from .variables import stack_variable
+from .wheel import locate_wheel
 
 
 @init_signature
@@ -64,7 +64,6 @@ class LakemonStack(TerraformStack):
         self.env = env
         self.stack_name = name
         self._wheel = wheel
-        self._variables: dict[str, TerraformVariable] = {}
         self._home: SchemaHome | None = None
         self._artifacts: JobArtifacts | None = None
         self._destinations: list[AlertDestination] | None = None
@@ -73,8 +72,6 @@ class LakemonStack(TerraformStack):
         self.provider = DatabricksProvider(self, "databricks", host=env.workspace.host)
         self._configure_backend()
         if policy:
-            from .policy import LakemonPolicy
-
             self.policy = LakemonPolicy.apply(self, protect_data=env.protect_data)
         else:
             self.policy = []
@@ -105,13 +102,7 @@ class LakemonStack(TerraformStack):
 
     def variable(self, name: str, *, sensitive: bool, description: str) -> TerraformVariable:
         """Get or declare a string Terraform variable (TF_VAR_<name> at deploy time)."""
-        existing = self._variables.get(name)
-        if existing is None:
-            existing = TerraformVariable(
-                self, name, type="string", sensitive=sensitive, description=description
-            )
-            self._variables[name] = existing
-        return existing
+        return stack_variable(self, name, sensitive=sensitive, description=description)
 
     @property
     def warehouse_id(self) -> str:
@@ -126,8 +117,6 @@ class LakemonStack(TerraformStack):
     def home(self) -> SchemaHome:
         """The environment's schema and artifacts volume, shared by every model of the stack."""
         if self._home is None:
-            from .catalog import SchemaHome
-
             self._home = SchemaHome(self, "uc-home", env=self.env)
         return self._home
 
@@ -135,9 +124,6 @@ class LakemonStack(TerraformStack):
     def artifacts(self) -> JobArtifacts:
         """The job wheel and the env file, uploaded once to the artifacts volume."""
         if self._artifacts is None:
-            from .jobs import JobArtifacts
-            from .wheel import locate_wheel
-
             self._artifacts = JobArtifacts(
                 self, "artifacts", env=self.env, volume=self.home, wheel=locate_wheel(self._wheel)
             )
@@ -147,8 +133,6 @@ class LakemonStack(TerraformStack):
     def destinations(self) -> list[AlertDestination]:
         """The env's notification destinations (alerts.destinations), declared once per stack."""
         if self._destinations is None:
-            from .alerting import AlertDestination
-
             self._destinations = [
                 AlertDestination.from_config(self, f"destination-{d.name}", d)
                 for d in self.env.alerts.destinations

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 
 WHEEL_NAME = f"lakemon-{__version__}-py3-none-any.whl"
 BUILD_TIMEOUT_S = 300

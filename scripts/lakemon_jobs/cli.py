@@ -97,7 +97,7 @@ def missing_extra_hint(name: str, error: ModuleNotFoundError) -> str | None:
     distribution = JOBS_EXTRA_MODULES.get(top)
     if distribution is None:
         return None
-    from lakemon import __version__
+    from lakemon._version import __version__
 
     return (
         f"lakemon {name}: this subcommand needs the job scripts' dependencies, and {distribution} "

@@ -70,7 +70,7 @@ def check_python() -> Check:
 def check_jobs_extra() -> Check:
     from importlib.util import find_spec
 
-    from lakemon import __version__
+    from lakemon._version import __version__
 
     from .cli import JOBS_EXTRA_MODULES
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cdktf
 import pytest
 
 from lakemon import LakemonConstructError, ModelCatalog, RateLimitSpec, ServingEndpoint
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_model_catalog_declares_schema_volume_model_and_grants(make_stack, dev_env, resources_of):
@@ -42,12 +46,13 @@ def test_model_catalog_declares_schema_volume_model_and_grants(make_stack, dev_e
     assert "lifecycle" not in resources_of(stack, "databricks_schema")[0]
 
 
-def test_two_models_share_one_schema_and_volume(make_stack, dev_env, resources_of):
+def test_two_models_share_one_schema_and_volume_when_wired_explicitly(make_stack, dev_env, resources_of):
+    """Low-level constructs never look up the stack: the shared home is passed in."""
     stack = make_stack(dev_env)
     model = dev_env.model()
-    ModelCatalog(stack, "a", env=dev_env, model=model)
+    ModelCatalog(stack, "a", env=dev_env, model=model, home=stack.home)
     other = model.model_copy(update={"name": "second_model"})
-    ModelCatalog(stack, "b", env=dev_env, model=other)
+    ModelCatalog(stack, "b", env=dev_env, model=other, home=stack.home)
     assert len(resources_of(stack, "databricks_schema")) == 1
     assert len(resources_of(stack, "databricks_volume")) == 1
     assert len(resources_of(stack, "databricks_registered_model")) == 2
@@ -133,3 +138,16 @@ def test_endpoint_refuses_bad_props(make_stack, dev_env, overrides, message):
         _endpoint(stack, **overrides)
     assert message in str(error.value)
     assert "dev/endpoint" in str(error.value)
+
+
+def test_an_env_file_loaded_twice_still_shares_one_schema(make_stack, dev_env, resources_of):
+    """Issue 14: MonitoredModel compared the stack's env by identity, so a second
+    load_environment of the same file declared a second schema and volume."""
+    from lakemon import MonitoredModel, load_environment
+
+    stack = make_stack(dev_env)
+    again = load_environment(REPO / "envs" / "dev.yml")
+    assert again is not dev_env and again == dev_env
+    MonitoredModel(stack, "alive", env=again, model=again.model())
+    assert len(resources_of(stack, "databricks_schema")) == 1
+    assert len(resources_of(stack, "databricks_volume")) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformStack, TerraformVariable
+from cdktf import TerraformVariable
 from cdktf_cdktf_provider_databricks.notification_destination import NotificationDestination
 
 from constructs import Construct
@@ -18,6 +18,7 @@ from constructs import Construct
 from ..config.model import EmailDestination, SecretDestination
 from ..config.validators import check_identifier
 from ..errors import LakemonConstructError
+from ..variables import stack_variable
 
 KINDS = ("email", "slack", "microsoft_teams", "pagerduty", "webhook")
 # config kind -> (destination_type, config block, attribute that holds the secret)
@@ -31,16 +32,7 @@ _SECRET_FIELD = {
 
 def sensitive_variable(scope: Construct, name: str, description: str) -> TerraformVariable:
     """Get or declare the stack-level sensitive string variable `name`."""
-    from ..stack import LakemonStack
-
-    stack = LakemonStack.of(scope)
-    if stack is not None:
-        return stack.variable(name, sensitive=True, description=description)
-    root = TerraformStack.of(scope)
-    found = root.node.try_find_child(name)
-    if isinstance(found, TerraformVariable):
-        return found
-    return TerraformVariable(root, name, type="string", sensitive=True, description=description)
+    return stack_variable(scope, name, sensitive=True, description=description)
 
 
 class AlertDestination(Construct):

@@ -43,11 +43,8 @@ class ModelCatalog(Construct):
         readers: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
-        if home is None:
-            from ..stack import LakemonStack
-
-            stack = LakemonStack.of(self)
-            home = stack.home if stack is not None and stack.env is env else SchemaHome(self, "home", env=env)
+        if home is None:  # standalone use; MonitoredModel passes its stack's shared home
+            home = SchemaHome(self, "home", env=env)
         self.home = home
         self.registered_model_name = env.full_name(model.name)
         self.registered_model = RegisteredModel(

@@ -29,7 +29,7 @@ from cdktf_cdktf_provider_databricks.file import File
 
 from constructs import Construct
 
-from .. import __version__
+from .._version import __version__
 from ..catalog.home import SchemaHome
 from ..config.model import Environment
 

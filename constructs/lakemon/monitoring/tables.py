@@ -26,6 +26,7 @@ from ..tables import (
     labels_columns,
     verdicts_columns,
 )
+from ..variables import stack_variable
 
 RETENTION_PROPERTY = "lakemon.retention_days"
 """Table property read by the retention step: rows older than this many days are deleted."""
@@ -92,12 +93,13 @@ class DeltaTable(Construct):
 
 
 def _warehouse(scope: Construct, warehouse_id: str | None) -> str | None:
+    """The SQL warehouse for the table's DDL: the prop, else `var.warehouse_id` of the stack
+    (declared once per stack), so a table never looks up the stack class that composes it."""
     if warehouse_id is not None:
         return warehouse_id
-    from ..stack import LakemonStack
-
-    stack = LakemonStack.of(scope)
-    return stack.warehouse_id if stack is not None else None
+    return stack_variable(
+        scope, "warehouse_id", sensitive=False, description="SQL warehouse id for tables, monitors and alerts"
+    ).string_value
 
 
 class InferenceLogTable(DeltaTable):

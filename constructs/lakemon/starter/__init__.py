@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from .. import __version__
+from .._version import __version__
 from ..tooling import NODE_MAJOR_TESTED
 
 CDKTF_CLI_VERSION = "0.21.0"
