@@ -141,33 +141,47 @@ def deploy_databricks(
     name = ctx.tables.registered_model
     endpoint = ctx.model.endpoint(ctx.env.name)
     served_name = served_entity_name(ctx.model, version)
-    from databricks.sdk.errors import NotFound
+    from databricks.sdk.errors import DatabricksError, NotFound
+    from databricks.sdk.service.serving import EndpointStateReady
 
     w = client or WorkspaceClient()
     try:
         current = w.serving_endpoints.get(endpoint)
     except NotFound:
         raise DeployError(f"serving endpoint {endpoint} does not exist; deploy the environment's stack first") from None
+    except DatabricksError as exc:
+        raise DeployError(f"cannot read serving endpoint {endpoint}: {_sdk_message(exc)}") from None
     entities = (current.config.served_entities or []) if current.config else []
     if any(e.entity_name == name and str(e.entity_version) == version for e in entities):
         progress(f"deploy: {endpoint} already serves {name} version {version}")
+        detail = current
     else:
         serving = ctx.env.serving
         progress(f"deploy: updating {endpoint} to {name} version {version} (timeout {timeout_s:.0f}s)")
-        waiter = w.serving_endpoints.update_config(
-            name=endpoint,
-            served_entities=[
-                ServedEntityInput(
-                    name=served_name,
-                    entity_name=name,
-                    entity_version=version,
-                    workload_size=serving.workload_size.value,
-                    workload_type=ServingModelWorkloadType(serving.workload_type),
-                    scale_to_zero_enabled=serving.scale_to_zero,
-                )
-            ],
-            traffic_config=TrafficConfig(routes=[Route(served_entity_name=served_name, traffic_percentage=100)]),
-        )
+        try:
+            # Inside the error handling: the API refuses an update while another is in progress
+            # (SDK ServingEndpointsAPI.update_config: "An endpoint that already has an update in
+            # progress can not be updated until the current update completes or fails").
+            waiter = w.serving_endpoints.update_config(
+                name=endpoint,
+                served_entities=[
+                    ServedEntityInput(
+                        name=served_name,
+                        entity_name=name,
+                        entity_version=version,
+                        workload_size=serving.workload_size.value,
+                        workload_type=ServingModelWorkloadType(serving.workload_type),
+                        scale_to_zero_enabled=serving.scale_to_zero,
+                    )
+                ],
+                traffic_config=TrafficConfig(routes=[Route(served_entity_name=served_name, traffic_percentage=100)]),
+            )
+        except DatabricksError as exc:
+            raise DeployError(
+                f"{endpoint} refused the update ({_sdk_message(exc)}); if another update is in progress, wait for "
+                "it to finish (the endpoint's page shows it) and run `lakemon deploy` again; the previous "
+                "version keeps serving"
+            ) from None
         started = time.monotonic()
 
         def report(detail) -> None:
@@ -175,15 +189,30 @@ def deploy_databricks(
             progress(f"deploy: {endpoint} config update {state} after {time.monotonic() - started:.0f}s")
 
         try:
-            waiter.result(timeout=timedelta(seconds=timeout_s), callback=report)
+            detail = waiter.result(timeout=timedelta(seconds=timeout_s), callback=report)
         except TimeoutError as exc:
             raise DeployError(
                 f"{endpoint} did not finish updating within {timeout_s:.0f}s; the previous version keeps serving "
                 f"until the update completes or fails ({exc})"
             ) from exc
-        except Exception as exc:  # OperationFailed: UPDATE_FAILED / UPDATE_CANCELED
+        except Exception as exc:  # OperationFailed: UPDATE_FAILED / UPDATE_CANCELED, or an API error while polling
             raise DeployError(f"{endpoint} update failed; the previous version keeps serving ({exc})") from exc
+    # The waiter returns once the config update stopped; that is not "serving". NOT_READY means the
+    # endpoint cannot answer (SDK EndpointStateReady: READY / NOT_READY).
+    ready = detail.state.ready if detail is not None and detail.state is not None else None
+    if ready is not EndpointStateReady.READY:
+        raise DeployError(
+            f"{endpoint} finished updating but is {ready.value if ready else 'in an unknown state'}, not READY; "
+            "check the served entity's events and logs on the endpoint's page, then run `lakemon deploy` again"
+        )
     return Deployment(endpoint, name, version, f"models:/{name}/{version}", datetime.now(UTC).isoformat())
+
+
+def _sdk_message(exc: Exception) -> str:
+    """One line from a Databricks SDK error: its error code and message, no traceback."""
+    code = getattr(exc, "error_code", None)
+    text = " ".join(str(exc).split())
+    return f"{code}: {text}" if code else text
 
 
 def deploy_champion(

@@ -25,24 +25,54 @@ class RefreshError(RuntimeError):
 def refresh_databricks(
     ctx: JobContext, timeout_s: float, poll_s: float, progress: Callable[[str], None], client=None
 ) -> str:
+    """Start a refresh, or join the one already running (the monitor's own schedule may have
+    started one at the same minute), and poll it to the end.
+
+    Why `quality_monitors` although the SDK marks it deprecated in favour of `data_quality`: the
+    stack declares the monitor with the provider's `databricks_quality_monitor` (provider 1.99.0),
+    and `data_quality` refreshes address the table by UUID (`object_id` = table_id) and belong to
+    the `databricks_data_quality_monitor` resource, which the provider documents as preview
+    (docs/deploy.md). Both move together, in one release.
+    """
     from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import DatabricksError
     from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
 
     w = client or WorkspaceClient()
     table = ctx.tables.inference_log
-    info = w.quality_monitors.run_refresh(table_name=table)
-    progress(f"refresh: started refresh {info.refresh_id} of the monitor on {table}")
+    try:
+        info = _running_refresh(w, table)
+        if info is not None:
+            progress(f"refresh: refresh {info.refresh_id} of {table} is already {info.state.value}; waiting for it")
+        else:
+            info = w.quality_monitors.run_refresh(table_name=table)
+            progress(f"refresh: started refresh {info.refresh_id} of the monitor on {table}")
+    except DatabricksError as exc:
+        raise RefreshError(f"cannot start a refresh of the monitor on {table}: {exc}") from None
     started = time.monotonic()
     while info.state not in (State.SUCCESS, State.FAILED, State.CANCELED):
         elapsed = time.monotonic() - started
         if elapsed > timeout_s:
             raise RefreshError(f"refresh {info.refresh_id} of {table} still {info.state.value} after {timeout_s:.0f}s")
         time.sleep(min(poll_s, max(0.0, timeout_s - elapsed)))
-        info = w.quality_monitors.get_refresh(table_name=table, refresh_id=info.refresh_id)
+        try:
+            info = w.quality_monitors.get_refresh(table_name=table, refresh_id=info.refresh_id)
+        except DatabricksError as exc:
+            raise RefreshError(f"cannot read refresh {info.refresh_id} of {table}: {exc}") from None
         progress(f"refresh: {info.state.value} after {time.monotonic() - started:.0f}s")
     if info.state is not State.SUCCESS:
         raise RefreshError(f"refresh {info.refresh_id} of {table} ended {info.state.value}: {info.message or 'no message'}")
     return info.state.value
+
+
+def _running_refresh(w, table: str):
+    """A PENDING or RUNNING refresh of `table`'s monitor, newest first, else None.
+    `list_refreshes` returns the most recent refreshes (up to 25) in one response, no paging."""
+    from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
+
+    listed = w.quality_monitors.list_refreshes(table_name=table)
+    active = [r for r in (listed.refreshes or []) if r.state in (State.PENDING, State.RUNNING)]
+    return max(active, key=lambda r: r.start_time_ms or 0) if active else None
 
 
 def refresh_monitor(

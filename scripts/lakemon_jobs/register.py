@@ -116,11 +116,28 @@ def is_better(metric: str, challenger: float, champion: float, min_improvement: 
     return gain > min_improvement
 
 
+VERSIONS_PAGE = 100
+"""Model versions per search request. Every page is read: the Unity Catalog registry pages
+results, and a version missed on page 2 would be registered again."""
+
+
+def all_model_versions(client, name: str):
+    """Every version of `name`, following `page_token` until the registry has no more pages
+    (MlflowClient.search_model_versions returns a PagedList with `.token`)."""
+    token = None
+    while True:
+        page = client.search_model_versions(f"name='{name}'", max_results=VERSIONS_PAGE, page_token=token)
+        yield from page
+        token = getattr(page, "token", None)
+        if not token:
+            return
+
+
 def _find_or_register(client, name: str, run_id: str, progress: Callable[[str], None]) -> str:
     """The version of this run, registering it once (a rerun of register does not add versions)."""
     import mlflow
 
-    for version in client.search_model_versions(f"name='{name}'"):
+    for version in all_model_versions(client, name):
         if version.run_id == run_id:
             progress(f"register: run {run_id} is already version {version.version} of {name}")
             return str(version.version)

@@ -31,6 +31,20 @@ def configure_mlflow(ctx: JobContext) -> MlflowClient:
     return MlflowClient()
 
 
+def ensure_workspace_folder(folder: str, workspace=None) -> None:
+    """Create the workspace folder an experiment lives in (and its parents), if missing.
+
+    MLflow's create_experiment fails when `/Shared/lakemon/<env>` does not exist. The job creates
+    it rather than the stack: `WorkspaceAPI.mkdirs` is idempotent ("If the directory already exists,
+    this command will do nothing and succeed", databricks-sdk `WorkspaceAPI.mkdirs`), and a custom `--experiment` path gets
+    its folder too."""
+    if workspace is None:
+        from databricks.sdk import WorkspaceClient
+
+        workspace = WorkspaceClient().workspace
+    workspace.mkdirs(folder)
+
+
 def use_experiment(ctx: JobContext, name: str | None = None) -> str:
     """Create the experiment if needed (locally with its artifacts under the runtime's artifact
     root) and make it the active one. Returns its id."""
@@ -40,6 +54,7 @@ def use_experiment(ctx: JobContext, name: str | None = None) -> str:
     if existing is not None:
         experiment_id = existing.experiment_id
     elif ctx.runtime is None:
+        ensure_workspace_folder(name.rsplit("/", 1)[0])
         experiment_id = client.create_experiment(name)
     else:
         location = (ctx.runtime.artifact_root / name.strip("/").replace("/", "_")).as_uri()

@@ -100,3 +100,70 @@ def test_queries_select_only_the_judged_rows():
     assert "log_type = 'BASELINE' OR `window`.`end`" in profile_sql and tables.profile_metrics in profile_sql
     with pytest.raises(ValueError, match="warehouse"):
         sources.read_tables(tables, None, None)
+
+
+# --- complex columns: native Arrow or JSON text (issue 18 item 3) ---------------------------------
+
+
+def _json_text(value):
+    import json as _json
+    from datetime import datetime as _dt
+
+    return None if value is None else _json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, _dt) else str(v))
+
+
+def _metric_tables():
+    from lakemon_jobs.monitoring.schema import drift_metrics_schema, profile_metrics_schema
+
+    start, end = datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC)
+    drift_schema, profile_schema = drift_metrics_schema("model_version"), profile_metrics_schema("model_version")
+    drift = pa.Table.from_pylist([
+        {"window": {"start": start, "end": end}, "drift_type": "BASELINE", "granularity": "1 day",
+         "column_name": "appearances", "model_version": "*", "ks_test": {"statistic": 0.31, "pvalue": 1e-9},
+         "population_stability_index": 0.22},
+        {"window": {"start": end, "end": end}, "drift_type": "BASELINE", "granularity": "1 day",
+         "column_name": "eye", "model_version": "*", "js_distance": 0.12, "chi_squared_test": None},
+    ], schema=drift_schema)
+    profile = pa.Table.from_pylist([
+        {"window": {"start": start, "end": end}, "log_type": "INPUT", "granularity": "1 day", "column_name": "eye",
+         "model_version": "*", "count": 800, "frequent_items": [{"item": "Blue Eyes", "count": 112}, {"item": "(x)", "count": 3}],
+         "quantiles": None},
+        {"window": None, "log_type": "BASELINE", "granularity": "1 day", "column_name": "year", "model_version": "*",
+         "count": 5000, "quantiles": [1939.0, 1980.5, 2013.0], "frequent_items": None},
+    ], schema=profile_schema)
+    return drift, profile, drift_schema, profile_schema
+
+
+def _as_text(table: pa.Table) -> pa.Table:
+    """What a warehouse that serializes complex types as JSON sends: nested columns as strings."""
+    return pa.table({
+        name: pa.array([_json_text(v) for v in table.column(name).to_pylist()], type=pa.string())
+        if pa.types.is_nested(table.schema.field(name).type) else table.column(name)
+        for name in table.column_names
+    })
+
+
+def test_complex_columns_decode_the_same_from_arrow_and_from_json_text():
+    drift, profile, drift_schema, profile_schema = _metric_tables()
+    for native, schema in ((drift, drift_schema), (profile, profile_schema)):
+        text = _as_text(native)
+        assert pa.types.is_string(text.schema.field("window").type)  # the JSON-text shape really differs
+        assert sources.decode_complex_columns(text, schema).equals(native)
+        assert sources.decode_complex_columns(native, schema).equals(native)  # native Arrow passes through
+
+
+def test_the_decision_code_reads_json_text_results_like_native_ones():
+    """What used to raise TypeError in drift/verdicts.py: the rule reads decoded JSON-text rows."""
+    drift, profile, drift_schema, profile_schema = _metric_tables()
+    decoded = sources.decode_complex_columns(_as_text(drift), drift_schema)
+    row = decoded.to_pylist()[0]
+    assert row["window"]["start"] == datetime(2026, 11, 21, tzinfo=UTC) and row["ks_test"]["statistic"] == 0.31
+
+
+def test_text_that_is_not_json_of_the_type_is_one_clear_error():
+    _, profile, _, profile_schema = _metric_tables()
+    broken = _as_text(profile).set_column(
+        profile.column_names.index("frequent_items"), "frequent_items", pa.array(["[{", None], type=pa.string())
+    )
+    with pytest.raises(sources.UndecodableColumn, match="column 'frequent_items' arrived as text that is not JSON"):
+        sources.decode_complex_columns(broken, profile_schema)

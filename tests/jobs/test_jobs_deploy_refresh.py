@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from databricks.sdk.errors import OperationFailed
 from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
-from databricks.sdk.service.serving import EndpointStateConfigUpdate
+from databricks.sdk.service.serving import EndpointStateConfigUpdate, EndpointStateReady
 from jobs_helpers import quiet, write_env
 
 from lakemon_jobs.context import JobContext
@@ -77,7 +77,7 @@ class FakeWaiter:
             raise OperationFailed("failed to reach NOT_UPDATING, got UPDATE_FAILED")
         if self.outcome == "timeout":
             raise TimeoutError(f"timed out after {timeout}")
-        return SimpleNamespace()
+        return SimpleNamespace(state=SimpleNamespace(ready=EndpointStateReady.READY))
 
 
 class FakeEndpoints:
@@ -86,7 +86,8 @@ class FakeEndpoints:
 
     def get(self, name):
         entity = SimpleNamespace(entity_name=self.serving[0], entity_version=self.serving[1])
-        return SimpleNamespace(config=SimpleNamespace(served_entities=[entity]))
+        return SimpleNamespace(config=SimpleNamespace(served_entities=[entity]),
+                               state=SimpleNamespace(ready=EndpointStateReady.READY))
 
     def update_config(self, name, served_entities, traffic_config):
         self.updates.append((name, served_entities, traffic_config))
@@ -123,6 +124,9 @@ def test_databricks_deploy_failure_says_the_previous_version_keeps_serving(ctx, 
 class FakeMonitors:
     def __init__(self, states: list[State]) -> None:
         self.states, self.calls = list(states), []
+
+    def list_refreshes(self, table_name):
+        return SimpleNamespace(refreshes=[])
 
     def run_refresh(self, table_name):
         self.calls.append(("run", table_name))

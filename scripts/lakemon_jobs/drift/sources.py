@@ -7,8 +7,9 @@ never knows where the rows came from. Only the rows analyze-drift uses are read 
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -98,12 +99,83 @@ def _run_statement(client, warehouse_id: str, sql: str) -> pa.Table:
     return pa.Table.from_batches(batches) if batches else pa.table({})
 
 
+class UndecodableColumn(ValueError):
+    """A warehouse result column is neither the expected Arrow type nor JSON text of it."""
+
+
+def _parse_timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace(" ", "T").replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _from_json(value, target: pa.DataType):
+    """One JSON-decoded value shaped for the Arrow type `target` (timestamps from ISO text)."""
+    if value is None:
+        return None
+    if pa.types.is_struct(target):
+        return {f.name: _from_json(value.get(f.name), f.type) for f in target}
+    if pa.types.is_list(target) or pa.types.is_large_list(target):
+        return [_from_json(v, target.value_type) for v in value]
+    if pa.types.is_timestamp(target):
+        return _parse_timestamp(value) if isinstance(value, str) else value
+    return value
+
+
+def decode_complex_columns(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The warehouse's result with every column of `schema` in its Arrow type.
+
+    Why: with EXTERNAL_LINKS + ARROW_STREAM, complex columns (the `window` struct, `ks_test`,
+    `frequent_items`, `quantiles`) may arrive as native Arrow or as JSON text, depending on the
+    warehouse and client (Databricks docs, "Statement Execution API: ARROW_STREAM format": complex
+    types may be serialized as JSON strings). One function accepts both, so the decision code
+    always sees the schema of monitoring/schema.py. Columns the schema does not name pass through.
+    """
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if name not in schema.names:
+            columns[name] = column
+            continue
+        target = schema.field(name).type
+        if column.type.equals(target):
+            columns[name] = column
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if pa.types.is_string(target) or pa.types.is_large_string(target):
+                columns[name] = column
+                continue
+            try:
+                values = [None if v is None else json.loads(v) for v in column.to_pylist()]
+                if pa.types.is_nested(target):
+                    values = [_from_json(v, target) for v in values]
+                elif pa.types.is_timestamp(target):
+                    values = [None if v is None else _parse_timestamp(v) for v in values]
+                columns[name] = pa.array(values, type=target)
+            except (ValueError, TypeError, AttributeError, pa.ArrowException) as exc:
+                raise UndecodableColumn(
+                    f"column {name!r} arrived as text that is not JSON of {target}: {type(exc).__name__}: {exc}"
+                ) from None
+        else:
+            try:
+                columns[name] = column.cast(target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise UndecodableColumn(f"column {name!r} is {column.type}, expected {target}: {exc}") from None
+    fields = [schema.field(n) if n in schema.names else table.schema.field(n) for n in columns]
+    return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
+
+
 def read_databricks(tables: ModelTables, warehouse_id: str, since: datetime) -> tuple[pa.Table, pa.Table]:
     from databricks.sdk import WorkspaceClient
 
+    from ..monitoring.schema import drift_metrics_schema, profile_metrics_schema
+
     client = WorkspaceClient()  # credentials from the job's identity / environment, never config
     drift_sql, profile_sql = databricks_queries(tables, since)
-    return _run_statement(client, warehouse_id, drift_sql), _run_statement(client, warehouse_id, profile_sql)
+    model_id_col = tables.model.model_id_column
+    drift = decode_complex_columns(_run_statement(client, warehouse_id, drift_sql), drift_metrics_schema(model_id_col))
+    profile = decode_complex_columns(
+        _run_statement(client, warehouse_id, profile_sql), profile_metrics_schema(model_id_col)
+    )
+    return drift, profile
 
 
 def read_tables(
