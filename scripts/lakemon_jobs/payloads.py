@@ -12,7 +12,7 @@ Request formats (the MLflow / Databricks scoring protocol):
   {"instances": [...]} or {"inputs": [...]}: a list of records, a list of positional rows
       (in the model's feature order), or one dict of columns.
 Response: {"predictions": [...]}, a list of dicts keyed by the model config's output names
-(what model_code/probability_classifier.py returns: {"prediction": 1, "prediction_proba": 0.83})
+(what model_code/served_model.py returns: {"prediction": 1, "prediction_proba": 0.83})
 or a list of scalars (the class only; probability stays null).
 Model version: the payload's served_entity_id, else the request's "model_version" (top level
 or under "params").

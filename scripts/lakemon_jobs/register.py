@@ -29,11 +29,13 @@ from lakemon.config.model import Model
 from lakemon.tables import baseline_columns
 
 from .context import JobContext, add_context_arguments
-from .train import MODEL_ARTIFACT, MODEL_URI_TAG, classification_metrics, load_training_data
+from .train import MODEL_ARTIFACT, MODEL_URI_TAG, classification_metrics, load_training_data, regression_metrics
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+REGRESSION_METRIC_NAMES = {"rmse": "root_mean_squared_error", "mae": "mean_absolute_error", "r2": "r2_score"}
+"""promotion.metric -> the Databricks regression metric train logs and the monitor writes."""
 
 
 def served_entity_name(model: Model, version: str) -> str:
@@ -100,12 +102,8 @@ def promotion_score(model: Model, frame: pd.DataFrame, outputs: pd.DataFrame) ->
     metric = model.promotion.metric
     y = frame[model.label.name].to_numpy()
     predicted = outputs[model.prediction.name].to_numpy()
-    if metric in ("rmse", "mae", "r2"):
-        from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-
-        return float(
-            {"rmse": lambda: mean_squared_error(y, predicted) ** 0.5, "mae": lambda: mean_absolute_error(y, predicted), "r2": lambda: r2_score(y, predicted)}[metric]()
-        )
+    if metric in REGRESSION_METRIC_NAMES:
+        return regression_metrics(y, predicted)[REGRESSION_METRIC_NAMES[metric]]
     proba = outputs[model.prediction_proba].to_numpy() if model.prediction_proba else predicted
     return classification_metrics(y, predicted, proba)[metric]
 

@@ -3,13 +3,17 @@
 What one run holds (the same on Databricks and on the embedded default):
 - params: the estimator's hyper-parameters (defaults below, overridden by
   `model.training.params`) plus source, test_fraction, seed and row counts;
-- metrics on the held-out test split: accuracy, precision, recall, f1, roc_auc;
-- the model (`model/`): a pyfunc returning prediction + prediction_proba (see
-  model_code/probability_classifier.py), with an explicit signature built from the model
-  config and an input example;
+- metrics on the held-out test split: accuracy, precision, recall, f1, roc_auc (classification);
+  mean_absolute_error, mean_squared_error, root_mean_squared_error,
+  mean_absolute_percentage_error, r2_score (regression: the names and definitions of the
+  Databricks monitor's regression metrics, computed by the same function the local monitor uses);
+- the model (`model/`): a pyfunc returning prediction + prediction_proba, or the prediction
+  alone for regression (see model_code/served_model.py), with an explicit signature built from
+  the model config and an input example;
 - dataset inputs: the training split (context "training") and the test split ("testing");
-- artifacts: confusion_matrix.png, feature_importance.csv and feature_importance.png
-  (permutation importance on the test split, ROC AUC drop).
+- artifacts: confusion_matrix.png (classification) or predicted_vs_actual.png (regression),
+  feature_importance.csv and feature_importance.png (permutation importance on the test split:
+  ROC AUC drop, or RMSE rise for regression).
 
 The split is reproducible from the params alone, which is how `register` re-creates the same
 test set to compare challenger and champion.
@@ -33,7 +37,7 @@ from .context import JobContext, add_context_arguments
 
 MODEL_ARTIFACT = "model"
 MODEL_URI_TAG = "lakemon.model_uri"
-MODEL_CODE = Path(__file__).parent / "model_code" / "probability_classifier.py"
+MODEL_CODE = Path(__file__).parent / "model_code" / "served_model.py"
 DEFAULT_PARAMS: dict[str, float | int | str | bool] = {
     "learning_rate": 0.1,
     "max_iter": 200,
@@ -41,7 +45,7 @@ DEFAULT_PARAMS: dict[str, float | int | str | bool] = {
     "min_samples_leaf": 20,
     "l2_regularization": 0.0,
 }
-"""HistGradientBoostingClassifier settings unless the env's model.training.params says otherwise."""
+"""HistGradientBoosting{Classifier,Regressor} settings unless the env's model.training.params says otherwise."""
 ONE_HOT_MIN_FREQUENCY = 10
 """Categories seen fewer times than this share one 'infrequent' column (long-tailed EYE/HAIR)."""
 
@@ -79,7 +83,11 @@ def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFra
     if source.startswith("bundled:"):
         from .datasets import load_comic
 
-        return load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
+        # A row without a label teaches nothing (appearances is missing for some characters).
+        frame = load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
+        if ctx.model.label.name not in frame.columns:
+            raise ValueError(f"bundled data {source} has no column {ctx.model.label.name} (the model's label)")
+        return frame.dropna(subset=[ctx.model.label.name]).reset_index(drop=True)
     from .tables import engine_for
 
     frame = engine_for(ctx).read_table(source)
@@ -116,6 +124,7 @@ def model_config(model: Model) -> dict[str, object]:
     """What the pyfunc wrapper needs at load time (it cannot import our wheel)."""
     categorical, numeric = feature_kinds(model)
     return {
+        "problem_type": model.problem_type.value,
         "categorical": categorical,
         "numeric": numeric,
         "prediction": model.prediction.name,
@@ -140,11 +149,20 @@ def signature(model: Model):
 # --- model ---------------------------------------------------------------------------------------
 
 
+def is_regression(model: Model) -> bool:
+    return model.problem_type is ProblemType.REGRESSION
+
+
+def estimator_name(model: Model) -> str:
+    return "HistGradientBoostingRegressor" if is_regression(model) else "HistGradientBoostingClassifier"
+
+
 def build_pipeline(model: Model, params: dict[str, object], seed: int):
-    """Impute, one-hot encode (missing is its own category), gradient boosting. Only sklearn
-    classes, so the pickled pipeline loads anywhere scikit-learn does."""
+    """Impute, one-hot encode (missing is its own category), gradient boosting (a classifier or
+    a regressor by problem type). Only sklearn classes, so the pickled pipeline loads anywhere
+    scikit-learn does."""
+    from sklearn import ensemble
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
@@ -167,7 +185,7 @@ def build_pipeline(model: Model, params: dict[str, object], seed: int):
             ("numeric", SimpleImputer(strategy="median", add_indicator=True), numeric),
         ]
     )
-    estimator = HistGradientBoostingClassifier(random_state=seed, **params)
+    estimator = getattr(ensemble, estimator_name(model))(random_state=seed, **params)
     return Pipeline([("features", columns), ("model", estimator)])
 
 
@@ -183,18 +201,48 @@ def classification_metrics(y_true, predicted, proba) -> dict[str, float]:
     }
 
 
-def _plots(pipeline, x_test, y_test, predicted, seed: int, out: Path) -> list[Path]:
+def regression_metrics(y_true, predicted) -> dict[str, float]:
+    """The Databricks monitor's regression metrics (mean_absolute_error, mean_squared_error,
+    root_mean_squared_error, mean_absolute_percentage_error, r2_score), from the one function
+    the local monitor computes them with."""
+    import numpy as np
+
+    from .monitoring.quality import regression_metrics as window_metrics
+
+    y = np.asarray(y_true, dtype="float64")
+    p = np.asarray(predicted, dtype="float64")
+    return {k: float(v) for k, v in window_metrics(y, p).items() if k != "num_labeled"}
+
+
+def evaluate(model: Model, pipeline, x, y) -> tuple[dict[str, float], object]:
+    """(metrics, predictions) of a fitted pipeline on (x, y), by problem type."""
+    if is_regression(model):
+        predicted = pipeline.predict(x)
+        return regression_metrics(y, predicted), predicted
+    proba = pipeline.predict_proba(x)[:, 1]
+    predicted = (proba >= 0.5).astype("int64")
+    return classification_metrics(y, predicted, proba), predicted
+
+
+def _plots(model: Model, pipeline, x_test, y_test, predicted, seed: int, out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.inspection import permutation_importance
-    from sklearn.metrics import ConfusionMatrixDisplay
+    from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay
 
-    display = ConfusionMatrixDisplay.from_predictions(y_test, predicted, cmap="Blues")
-    display.ax_.set_title("Confusion matrix (test split)")
-    cm_path = out / "confusion_matrix.png"
-    display.figure_.savefig(cm_path, dpi=100, bbox_inches="tight")
+    if is_regression(model):
+        display = PredictionErrorDisplay.from_predictions(y_test, predicted, kind="actual_vs_predicted")
+        display.ax_.set_title("Predicted vs actual (test split)")
+        first_path = out / "predicted_vs_actual.png"
+        scoring, drop = "neg_root_mean_squared_error", "rise in RMSE"
+    else:
+        display = ConfusionMatrixDisplay.from_predictions(y_test, predicted, cmap="Blues")
+        display.ax_.set_title("Confusion matrix (test split)")
+        first_path = out / "confusion_matrix.png"
+        scoring, drop = "roc_auc", "drop in ROC AUC"
+    display.figure_.savefig(first_path, dpi=100, bbox_inches="tight")
     plt.close(display.figure_)
 
     from threadpoolctl import threadpool_limits
@@ -203,7 +251,7 @@ def _plots(pipeline, x_test, y_test, predicted, seed: int, out: Path) -> list[Pa
     # 2-core machine, measured), so score them on one thread.
     with threadpool_limits(limits=1):
         result = permutation_importance(
-            pipeline, x_test, y_test, scoring="roc_auc", n_repeats=5, random_state=seed, n_jobs=1
+            pipeline, x_test, y_test, scoring=scoring, n_repeats=5, random_state=seed, n_jobs=1
         )
     importance = pd.DataFrame(
         {"feature": list(x_test.columns), "importance_mean": result.importances_mean, "importance_std": result.importances_std}
@@ -213,12 +261,12 @@ def _plots(pipeline, x_test, y_test, predicted, seed: int, out: Path) -> list[Pa
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(importance) + 1))
     ordered = importance.iloc[::-1]
     ax.barh(ordered["feature"], ordered["importance_mean"], xerr=ordered["importance_std"])
-    ax.set_xlabel("drop in ROC AUC when the feature is shuffled")
+    ax.set_xlabel(f"{drop} when the feature is shuffled")
     ax.set_title("Permutation importance (test split)")
     png_path = out / "feature_importance.png"
     fig.savefig(png_path, dpi=100, bbox_inches="tight")
     plt.close(fig)
-    return [cm_path, csv_path, png_path]
+    return [first_path, csv_path, png_path]
 
 
 def train_model(
@@ -229,12 +277,10 @@ def train_model(
     import sklearn
 
     from .datasets import split_train_test
-    from .model_code.probability_classifier import prepare_features
+    from .model_code.served_model import prepare_features
     from .tracking import configure_mlflow, use_experiment
 
     model, training = ctx.model, ctx.model.training
-    if model.problem_type is not ProblemType.CLASSIFICATION:
-        raise ValueError(f"train supports classification models; {model.name} is {model.problem_type.value}")
     progress(f"train: loading {training.source}")
     data = load_training_data(ctx)
     train_df, test_df = split_train_test(data, training.test_fraction, training.seed)
@@ -249,9 +295,7 @@ def train_model(
     progress(f"train: fitting on {len(train_df)} rows, testing on {len(test_df)} rows")
     pipeline = build_pipeline(model, params, training.seed)
     pipeline.fit(x_train, train_df[label])
-    proba = pipeline.predict_proba(x_test)[:, 1]
-    predicted = (proba >= 0.5).astype("int64")
-    metrics = classification_metrics(test_df[label], predicted, proba)
+    metrics, predicted = evaluate(model, pipeline, x_test, test_df[label])
     progress("train: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
@@ -259,7 +303,7 @@ def train_model(
         mlflow.log_params(
             {
                 **params,
-                "estimator": "HistGradientBoostingClassifier",
+                "estimator": estimator_name(model),
                 "source": training.source,
                 "test_fraction": training.test_fraction,
                 "seed": training.seed,
@@ -274,7 +318,7 @@ def train_model(
             dataset = mlflow.data.from_pandas(frame[columns], source=source, targets=label, name=f"{model.name}-{part}")
             mlflow.log_input(dataset, context=context)
         progress("train: computing permutation importance and plots")
-        for path in _plots(pipeline, x_test, test_df[label], predicted, training.seed, Path(tmp)):
+        for path in _plots(model, pipeline, x_test, test_df[label], predicted, training.seed, Path(tmp)):
             mlflow.log_artifact(str(path))
 
         progress("train: logging the model")

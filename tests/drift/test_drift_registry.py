@@ -19,7 +19,7 @@ SOURCES = [
     if "peers" not in p.parts and ".venv" not in p.parts
 ]
 CONFIG_KEYS = {ROOT / "scripts" / "lakemon_jobs" / "train.py",
-               ROOT / "scripts" / "lakemon_jobs" / "model_code" / "probability_classifier.py"}
+               ROOT / "scripts" / "lakemon_jobs" / "model_code" / "served_model.py"}
 """They use "numeric"/"categorical" as keys of the served model's own config (the pyfunc cannot
 import lakemon), not as kinds: train.py fills them from `lakemon.statistics.is_numeric`."""
 

@@ -59,7 +59,7 @@ def test_logged_metrics_are_what_the_logged_model_scores_on_the_test_split(ctx, 
 
 
 def test_training_is_reproducible_for_the_same_seed(ctx, trained):
-    from lakemon_jobs.model_code.probability_classifier import prepare_features
+    from lakemon_jobs.model_code.served_model import prepare_features
     from lakemon_jobs.train import DEFAULT_PARAMS, build_pipeline, feature_kinds
 
     # Refit in-process with the same seed and compare with the logged model's probabilities.

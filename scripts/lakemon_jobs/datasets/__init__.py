@@ -29,8 +29,12 @@ CATEGORICAL = ["id", "align", "eye", "hair", "sex", "gsm"]
 NUMERIC = ["appearances", "year"]
 IDENTIFYING = ["page_id", "name"]
 LABEL = "alive"
-COLUMNS = [*IDENTIFYING, *CATEGORICAL, *NUMERIC, LABEL]
-"""Columns of `load_comic`: identifying columns, the features of envs/*.yml, the label."""
+LOG_APPEARANCES = "log_appearances"
+"""ln(1 + appearances): the regression template's label (appearances_regressor in envs/dev.yml).
+Appearances are heavy-tailed (1 to 4,000+), so a squared error on the raw count is dominated by
+a few stars; on the log scale RMSE and R2 describe the typical character."""
+COLUMNS = [*IDENTIFYING, *CATEGORICAL, *NUMERIC, LABEL, LOG_APPEARANCES]
+"""Columns of `load_comic`: identifying columns, the features of envs/*.yml, the labels."""
 
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"/\\])")
 
@@ -61,7 +65,8 @@ def load_comic(publisher: Literal["marvel", "dc"]) -> pd.DataFrame:
     """The cleaned characters of one publisher, one row per character with a known ALIVE value.
 
     Columns: page_id, name (identifying, not features), id, align, eye, hair, sex, gsm
-    (strings, None where missing), appearances, year (float, NaN where missing), alive (int 0/1).
+    (strings, None where missing), appearances, year (float, NaN where missing), alive (int 0/1),
+    log_appearances (float, ln(1 + appearances), NaN where appearances is missing).
     """
     raw = _read_raw(publisher)
     raw.columns = [c.strip().lower() for c in raw.columns]  # Year (Marvel) and YEAR (DC) -> year
@@ -74,6 +79,7 @@ def load_comic(publisher: Literal["marvel", "dc"]) -> pd.DataFrame:
     for col in NUMERIC:
         out[col] = pd.to_numeric(raw[col], errors="coerce").astype("float64")
     out[LABEL] = raw["alive"].map(LABELS).astype("int64")
+    out[LOG_APPEARANCES] = np.log1p(out["appearances"])
     return out.reset_index(drop=True)[COLUMNS]
 
 

@@ -420,12 +420,14 @@ def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcom
 
     from ..datasets import load_comic, split_train_test
     from ..tables.schemas import to_arrow
+    from ..train import load_training_data
     from .traffic import label_rows, plan_days, send_traffic
 
     with progress.step(4, "Send traffic over simulated days: held-out Marvel, then DC"):
-        training = ctx.model.training
-        _, marvel_test = split_train_test(load_comic("marvel"), training.test_fraction, training.seed)
-        dc = load_comic("dc")
+        training, label = ctx.model.training, ctx.model.label.name
+        # The test split train held out (same rows, same order), and the DC rows with a label.
+        _, marvel_test = split_train_test(load_training_data(ctx), training.test_fraction, training.seed)
+        dc = load_comic("dc").dropna(subset=[label]).reset_index(drop=True)
         today = datetime.now(UTC).date()
         first_day = today - timedelta(days=args.marvel_days + args.dc_days)
         try:
@@ -467,7 +469,7 @@ def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcom
         path = ctx.runtime.table_path(ctx.tables.labels)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(str(path), to_arrow(labels, columns), mode="append")
-        progress.info(f"labels: {len(labels)} known ALIVE values written to {ctx.tables.labels}")
+        progress.info(f"labels: {len(labels)} known {label} values written to {ctx.tables.labels}")
         outcome.day_sources = {p.day: p.source for p in plans}
         outcome.table_rows["rows_sent"] = result.rows_sent
         return plans
