@@ -29,7 +29,13 @@ from lakemon.config.model import Model
 from lakemon.tables import baseline_columns
 
 from .context import JobContext, add_context_arguments
-from .train import MODEL_ARTIFACT, MODEL_URI_TAG, classification_metrics, load_training_data, regression_metrics
+from .train import (
+    MODEL_ARTIFACT,
+    MODEL_URI_TAG,
+    classification_metrics,
+    load_training_data,
+    regression_metrics,
+)
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"

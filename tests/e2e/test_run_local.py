@@ -189,3 +189,50 @@ def test_the_leftover_process_check_sees_a_live_descendant():
         child.kill()
         child.wait()
     assert processes_with_marker(marker) == []
+
+
+def test_reduced_run_local_of_the_regression_model(tmp_path):
+    """The regression template end to end: `run-local --model appearances_regressor` trains,
+    serves and monitors log appearances; the monitor computes the regression quality metrics and
+    the DC windows (and only they) drift."""
+    webhook_port = free_port()
+    env_data = yaml.safe_load((REPO / "envs" / "dev.yml").read_text())
+    for dest in env_data["alerts"]["destinations"]:
+        if dest.get("local_url"):
+            dest["local_url"] = f"http://127.0.0.1:{webhook_port}/alerts"
+    env_file = tmp_path / "envs" / "dev.yml"
+    env_file.parent.mkdir()
+    env_file.write_text(yaml.safe_dump(env_data))
+    home = tmp_path / "home"
+    cmd = [
+        str(Path(sys.executable).parent / "lakemon"), "run-local", "--env-file", str(env_file), "--home", str(home),
+        "--model", "appearances_regressor", "--skip-synth", "--rows-per-day", str(ROWS_PER_DAY),
+        "--marvel-days", str(MARVEL_DAYS), "--dc-days", str(DC_DAYS), "--batch-size", str(BATCH),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    assert "train: mean_absolute_error=" in proc.stdout and "r2_score=" in proc.stdout
+
+    envc = load_environment(env_file)
+    model = envc.model("appearances_regressor")
+    tables = ModelTables(envc, model)
+    runtime = LocalRuntime((home / "runs" / "latest").resolve())
+
+    def read(name: str) -> pa.Table:
+        return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
+
+    log = read(tables.inference_log)
+    assert log.num_rows == ROWS_PER_DAY * (MARVEL_DAYS + DC_DAYS)
+    assert log["log_appearances"].null_count == 0 and log["prediction"].type == pa.float64()
+    profile = read(tables.profile_metrics).to_pylist()
+    quality = [r for r in profile if r["column_name"] == ":table" and r["slice_key"] is None and r["num_labeled"]]
+    assert quality and all(r["root_mean_squared_error"] > 0 and r["r2_score"] is not None for r in quality)
+    assert all(r["accuracy_score"] is None for r in quality)
+    verdicts = read(tables.drift_verdicts).to_pylist()
+    daily = [r for r in verdicts if r["subject"] == "drift" and r["granularity"] == "1 day"]
+    days = sorted({r["window_start"].date() for r in daily})
+    drifted = sorted({r["window_start"].date() for r in daily if r["verdict"] == "drift"})
+    assert drifted == days[MARVEL_DAYS:]  # the DC days, not the Marvel ones
+    judged = [r for r in verdicts if r["subject"] == "quality"]
+    assert judged and {r["statistic"] for r in judged} == {"r2_score"}

@@ -39,19 +39,20 @@ def test_env_values_from_issue_table(stacks, env):
     catalog, size, scale_to_zero, retention, granularity, cron, threshold = EXPECTED[env]
     schema = _one(stack, "databricks_schema")
     assert (schema["catalog_name"], schema["name"]) == (catalog, "marvel_characters")
-    serving = _one(stack, "databricks_model_serving")
+    # The first model of each env, alive_classifier (dev also serves appearances_regressor).
+    serving = _one(stack, "databricks_model_serving", lambda r: r["name"] == f"alive-classifier-{env}")
     tags = {t["key"]: t["value"] for t in serving["tags"]}
     assert tags["lakemon_workload_size"] == size
     assert tags["lakemon_scale_to_zero"] == scale_to_zero
     assert serving["ai_gateway"]["inference_table_config"]["catalog_name"] == catalog
-    log = _one(stack, "databricks_sql_table", lambda t: t["name"].endswith("_inference_log"))
+    log = _one(stack, "databricks_sql_table", lambda t: t["name"] == "alive_classifier_inference_log")
     assert log["properties"]["lakemon.retention_days"] == retention
-    monitor = _one(stack, "databricks_quality_monitor")
+    monitor = _one(stack, "databricks_quality_monitor", lambda m: m["table_name"].endswith(".alive_classifier_inference_log"))
     assert monitor["inference_log"][0]["granularities"] == [granularity]
     assert monitor["schedule"][0]["quartz_cron_expression"] == cron
-    monitoring_job = _one(stack, "databricks_job", lambda j: j["name"].endswith("-monitoring"))
+    monitoring_job = _one(stack, "databricks_job", lambda j: j["name"].endswith("alive_classifier-monitoring"))
     assert monitoring_job["schedule"]["quartz_cron_expression"] == cron
-    drift = _one(stack, "databricks_alert_v2", lambda a: a["display_name"].endswith("feature drift"))
+    drift = _one(stack, "databricks_alert_v2", lambda a: a["display_name"].endswith("alive_classifier: feature drift"))
     # The threshold is analyze-drift's (it reads the env file the monitoring job ships); the
     # alert only counts the drift verdicts of the newest judged window in the verdicts table.
     assert drift["evaluation"]["threshold"]["value"]["double_value"] == 0
@@ -102,7 +103,7 @@ def test_monitor_gets_no_probability_column_and_the_local_engine_agrees(stacks, 
     from lakemon.config import load_environment
     from lakemon_jobs.monitoring.settings import MonitorSettings
 
-    (monitor,) = stacks[env]["resource"]["databricks_quality_monitor"].values()
+    monitor = _one(stacks[env], "databricks_quality_monitor", lambda m: m["table_name"].endswith(".alive_classifier_inference_log"))
     block = monitor["inference_log"][0]
     assert "prediction_proba_col" not in block
     config = load_environment(Path(__file__).resolve().parents[2] / "envs" / f"{env}.yml")
@@ -110,7 +111,7 @@ def test_monitor_gets_no_probability_column_and_the_local_engine_agrees(stacks, 
     assert settings.prediction_proba_col is None
     assert (settings.prediction_col, settings.label_col) == (block["prediction_col"], block["label_col"])
     # the DOUBLE probability column is still a declared, profiled column
-    log = _one(stacks[env], "databricks_sql_table", lambda t: t["name"].endswith("_inference_log"))
+    log = _one(stacks[env], "databricks_sql_table", lambda t: t["name"] == "alive_classifier_inference_log")
     assert {"name": "prediction_proba", "type": "DOUBLE"} in log["column"]
     assert "prediction_proba" in [c.name for c in settings.columns]
 

@@ -346,7 +346,7 @@ class Model(Strict):
 
     name: Identifier
     """Registered model name; the Unity Catalog name is `<catalog>.<schema>.<name>`."""
-    template: Literal["classification", "regression", "forecasting"] | None = None
+    template: Literal["classification", "regression"] | None = None
     """Preset this model started from (see lakemon/templates); merged before validation."""
     problem_type: ProblemType
     """`classification` or `regression`; picks the monitor's problem type and quality metrics."""

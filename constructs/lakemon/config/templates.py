@@ -11,7 +11,10 @@ from importlib import resources
 
 import yaml
 
-TEMPLATE_NAMES = ("classification", "regression", "forecasting")
+TEMPLATE_NAMES = ("classification", "regression")
+"""No forecasting template: lakemon trains and serves tabular classifiers and regressors only, and
+a forecast needs a time-series model; a forecast is monitored as a regression model with a
+`horizon` feature and `slicing_exprs: ["horizon"]` (README, "Configuration reference")."""
 
 
 @cache
