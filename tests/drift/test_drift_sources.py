@@ -96,7 +96,7 @@ def test_queries_select_only_the_judged_rows():
     tables = ModelTables(env, env.model())
     drift_sql, profile_sql = sources.databricks_queries(tables, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert drift_sql.startswith(f"SELECT * FROM {tables.drift_metrics} WHERE drift_type = 'BASELINE'")
-    assert "`model_version` = '*'" in drift_sql and "`window`.`end` > TIMESTAMP '2026-01-02 03:04:05'" in drift_sql
+    assert "`model_version` = '*'" in drift_sql and "`window`.`end` > timestamp_micros(1767323045000000)" in drift_sql
     assert "log_type = 'BASELINE' OR `window`.`end`" in profile_sql and tables.profile_metrics in profile_sql
     with pytest.raises(ValueError, match="warehouse"):
         sources.read_tables(tables, None, None)

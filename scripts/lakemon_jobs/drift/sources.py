@@ -44,17 +44,20 @@ def read_local(tables: ModelTables, runtime: LocalRuntime) -> tuple[pa.Table, pa
 
 
 def databricks_queries(tables: ModelTables, since: datetime) -> tuple[str, str]:
-    """The two SELECTs run on the warehouse. `since` is formatted by us (not user input)."""
-    ts = since.strftime("%Y-%m-%d %H:%M:%S")
+    """The two SELECTs run on the warehouse. `since` is formatted by us (not user input), as an
+    exact instant: a zone-less TIMESTAMP literal would be read in the session time zone."""
+    from ..tables.engine import timestamp_sql
+
+    ts = timestamp_sql(since)
     # The model-id column is named after the monitor's model_id_col (docs/monitoring.md).
     model_id = f"`{tables.model.model_id_column}`"
     drift = (
         f"SELECT * FROM {tables.drift_metrics} WHERE drift_type = 'BASELINE' AND slice_key IS NULL "
-        f"AND {model_id} = '*' AND `window`.`end` > TIMESTAMP '{ts}'"
+        f"AND {model_id} = '*' AND `window`.`end` > {ts}"
     )
     profile = (
         f"SELECT * FROM {tables.profile_metrics} WHERE slice_key IS NULL AND {model_id} = '*' "
-        f"AND (log_type = 'BASELINE' OR `window`.`end` > TIMESTAMP '{ts}')"
+        f"AND (log_type = 'BASELINE' OR `window`.`end` > {ts})"
     )
     return drift, profile
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -141,3 +141,16 @@ class TableEngine(ABC):
 
 def key_predicate(keys: list[str], null_safe_op: str) -> str:
     return " AND ".join(f"(t.`{k}` {null_safe_op} s.`{k}`)" for k in keys)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timestamp_sql(instant: datetime) -> str:
+    """An exact instant in Databricks/Spark SQL, whatever the session time zone (a `TIMESTAMP
+    '...'` literal without a zone is read in the session zone): `timestamp_micros(<microseconds
+    since the epoch>)`. A naive `instant` is taken as UTC."""
+    aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    delta = aware - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"timestamp_micros({micros})"

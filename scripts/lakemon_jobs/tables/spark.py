@@ -1,20 +1,35 @@
 """The Databricks engine: the same Databricks SQL run with spark.sql; writes are Delta MERGEs.
 
-Not exercised by the tests on the embedded default (no Spark here); it is kept thin on purpose:
-each method is one SQL statement or one DataFrame call, so the logic under test is the SQL text
-and the pure functions, which both engines share.
+Kept thin on purpose: each method is one SQL statement or one DataFrame call, so the logic is
+the SQL text and the pure functions, which both engines share. tests/spark runs it for real on
+Apache Spark (local[2], parquet tables; MERGE and DELETE need Delta, so there they are checked
+to get past parsing and column resolution).
+
+Time zones (issue 11 item 8): Spark hands `mapInPandas` timestamps as naive values in the
+session time zone (`spark.sql.session.timeZone`, UTC by default on Databricks but settable), and
+reads a `TIMESTAMP '...'` literal without a zone in that zone too. So timestamps cross into
+Python as exact epoch microseconds and become UTC-aware there (no local wall-clock step, so no
+ambiguous daylight-saving hour either), and instants go into SQL as `timestamp_micros(n)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 
 from lakemon.config.model import Column
 
-from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
+from .engine import (
+    Bound,
+    ChangesUnavailable,
+    TableEngine,
+    TableError,
+    TableVersion,
+    key_predicate,
+    timestamp_sql,
+)
 from .schemas import spark_ddl
 
 
@@ -37,7 +52,7 @@ class SparkEngine(TableEngine):
         return list(self.spark.table(name).columns)
 
     def read_table(self, name: str) -> pd.DataFrame:
-        return self.spark.table(name).toPandas()
+        return self._to_pandas(self.spark.table(name))
 
     def table_version(self, name: str) -> TableVersion:
         """DESCRIBE DETAIL (id) and DESCRIBE HISTORY (version) of a Delta table; both None for
@@ -70,16 +85,43 @@ class SparkEngine(TableEngine):
         return int(self.spark.sql(f"SELECT COUNT(*) AS n FROM {view}").collect()[0]["n"])
 
     def query(self, sql: str) -> pd.DataFrame:
-        return self.spark.sql(sql).toPandas()
+        return self._to_pandas(self.spark.sql(sql))
+
+    def _to_pandas(self, frame) -> pd.DataFrame:
+        """Collect with timestamps as UTC-aware values, whatever the session time zone. The
+        SQL was parsed and analyzed when the DataFrame was made; only the conversion of the
+        collected values reads the zone, so it runs in UTC and the zone is restored after."""
+        conf = self.spark.conf
+        zone = conf.get("spark.sql.session.timeZone")
+        conf.set("spark.sql.session.timeZone", "UTC")
+        try:
+            result = frame.toPandas()
+        finally:
+            conf.set("spark.sql.session.timeZone", zone)
+        for column in result.columns:
+            if pd.api.types.is_datetime64_dtype(result[column]) and result[column].dt.tz is None:
+                result[column] = result[column].dt.tz_localize("UTC")
+        return result
 
     def map_rows(
         self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame], out: list[Column], view: str
     ) -> None:
+        """fn gets timestamps as UTC-aware pandas values, as from the local engine, whatever the
+        session time zone; what it returns as UTC-aware is stored as that exact instant."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import TimestampType
+
+        source = self.spark.sql(sql)
+        stamps = [f.name for f in source.schema.fields if isinstance(f.dataType, TimestampType)]
+        source = source.select(*[F.unix_micros(F.col(c)).alias(c) if c in stamps else F.col(c) for c in source.columns])
+
         def batches(iterator):
             for batch in iterator:
+                for c in stamps:
+                    batch[c] = pd.to_datetime(batch[c], unit="us", utc=True)
                 yield fn(batch)
 
-        self.spark.sql(sql).mapInPandas(batches, schema=spark_ddl(out)).createOrReplaceTempView(view)
+        source.mapInPandas(batches, schema=spark_ddl(out)).createOrReplaceTempView(view)
 
     def create_if_missing(self, name: str, columns: list[Column]) -> bool:
         if self.exists(name):
@@ -112,8 +154,7 @@ class SparkEngine(TableEngine):
         return self._merge_count(result, "num_updated_rows")
 
     def delete_older_than(self, name: str, column: str, cutoff: datetime) -> int:
-        stamp = cutoff.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        result = self.spark.sql(f"DELETE FROM {name} WHERE `{column}` < TIMESTAMP '{stamp}'")
+        result = self.spark.sql(f"DELETE FROM {name} WHERE `{column}` < {timestamp_sql(cutoff)}")
         return self._merge_count(result, "num_affected_rows")
 
     def column_types(self, name: str) -> dict[str, str]:
@@ -131,7 +172,7 @@ class SparkEngine(TableEngine):
         # timestamp_micros: the instant itself, whatever the session time zone (a TIMESTAMP '...'
         # literal without a zone would be read in the session time zone)
         in_scope = " AND ".join(
-            f"t.`{b.column}` {b.op} timestamp_micros({_epoch_us(b.value)})" for b in scope
+            f"t.`{b.column}` {b.op} {timestamp_sql(b.value)}" for b in scope
         ) or "true"
         sets = ", ".join(f"t.`{c.name}` = s.`{c.name}`" for c in columns)
         names = ", ".join(f"`{c.name}`" for c in columns)
@@ -148,8 +189,3 @@ class SparkEngine(TableEngine):
         typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
         typed.write.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
 
-
-def _epoch_us(value: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime (naive ones are taken as UTC)."""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
