@@ -28,11 +28,16 @@ from lakemon_jobs.tables.local import LocalEngine
 from lakemon_jobs.tables.spark import SparkEngine, timestamp_sql
 from lakemon_jobs.unpack import (
     QUARANTINE_COLUMNS,
+    UNPACK_RUN_COLUMNS,
     UNPACKED_VIEW,
+    UnpackResult,
+    accounting_sql,
     good_rows_sql,
+    last_run_sql,
     new_payloads_sql,
     quarantine_rows_sql,
     reasons_sql,
+    record_run_sql,
     unpack_payloads,
 )
 
@@ -40,6 +45,8 @@ UTC = dt.UTC
 # Around the New York daylight-saving switch (2026-03-08 02:00 local = 07:00 UTC): a time-zone
 # slip of the session's offset (5 h before, 4 h after) shows in every timestamp.
 T0 = dt.datetime(2026, 3, 8, 5, 30, tzinfo=UTC)
+NOW = pd.Timestamp("2026-06-01", tz="UTC")
+"""The runs' start on both engines (request times after it are quarantined, with it in the reason)."""
 REC = {"id": "Secret Identity", "align": "Good Characters", "eye": None, "hair": "Brown Hair",
        "sex": "Male Characters", "gsm": None, "appearances": 10, "year": 1990.0}
 REC2 = {**REC, "align": "Bad Characters", "appearances": 3.0, "year": None}
@@ -72,6 +79,8 @@ PAYLOADS = [
     payload(7, {"dataframe_records": [REC]}, None, status=500),
     payload(8, "{not json", response(0.5)),
     payload(9, {"dataframe_records": [REC, REC2]}, response(0.5)),  # row-count mismatch
+    {**payload(10, {"dataframe_records": [REC]}, response(0.5)),  # a client clock: quarantined, no crash
+     "request_time": dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)},
 ]
 PAYLOAD_DDL = (
     "databricks_request_id STRING, client_request_id STRING, request_date DATE, request_time TIMESTAMP, "
@@ -137,7 +146,7 @@ def test_payload_rows_landed_at_their_exact_instants(spark, tables_with_payloads
 
 @pytest.fixture(scope="module")
 def local_unpacked(local_ctx, tables_with_payloads):
-    result = unpack_payloads(local_ctx, lookback_hours=None, progress=quiet)
+    result = unpack_payloads(local_ctx, full=True, progress=quiet, now=NOW)
     engine = LocalEngine(local_ctx.runtime)
     return result, engine.read_table(local_ctx.tables.inference_log), engine.read_table(local_ctx.tables.quarantine)
 
@@ -147,7 +156,7 @@ def spark_unpack_error(engine, spark_ctx, tables_with_payloads):
     """Run the real unpack on Spark: every statement before the first MERGE must succeed; the
     MERGE must fail only because parquet tables cannot MERGE."""
     with pytest.raises(Exception) as info:
-        unpack_payloads(spark_ctx, lookback_hours=None, progress=quiet, engine=engine)
+        unpack_payloads(spark_ctx, full=True, progress=quiet, engine=engine, now=NOW)
     return info.value
 
 
@@ -170,6 +179,8 @@ def test_unpack_runs_on_spark_up_to_the_merge(spark_unpack_error, engine, spark_
     # create_if_missing made the two tables with the declared columns
     assert engine.columns(spark_ctx.tables.inference_log) == [c.name for c in inference_log_columns(spark_ctx.model)]
     assert engine.columns(spark_ctx.tables.quarantine) == [c.name for c in QUARANTINE_COLUMNS]
+    assert engine.columns(spark_ctx.tables.unpack_runs) == [c.name for c in UNPACK_RUN_COLUMNS]
+    assert engine.query(last_run_sql(spark_ctx.tables)).empty  # first run: read the whole table
 
 
 def test_unpack_selects_give_what_the_local_engine_wrote(spark, spark_unpack_error, engine, spark_ctx, local_unpacked):
@@ -193,12 +204,12 @@ def test_unpack_selects_give_what_the_local_engine_wrote(spark, spark_unpack_err
         check_dtype=False,
     )
     assert {str(r.reason): int(r.n) for r in engine.query(reasons_sql()).itertuples()} == result.reasons
-    assert len(result.reasons) == 3
+    assert len(result.reasons) == 4 and any("in the future" in r for r in result.reasons)
 
 
 def test_map_in_pandas_parsing_equals_the_direct_call(spark, spark_unpack_error, engine, spark_ctx):
     model = spark_ctx.model
-    direct = parse_payloads(pd.DataFrame(PAYLOADS), model)
+    direct = parse_payloads(pd.DataFrame(PAYLOADS), model, now=NOW)
     via_spark = materialized(spark, engine, f"SELECT * FROM {UNPACKED_VIEW}")
     names = [c.name for c in unpacked_columns(model)]
     keys = ["databricks_request_id", "row_index"]
@@ -208,15 +219,24 @@ def test_map_in_pandas_parsing_equals_the_direct_call(spark, spark_unpack_error,
     pd.testing.assert_frame_equal(_sorted(collected, keys, names), _sorted(via_spark, keys, names))
 
 
-def test_new_payloads_query_respects_the_watermark_on_spark(spark, engine, spark_ctx, local_unpacked, tables_with_payloads):
-    """With the inference log and quarantine filled (by the engine's overwrite), a rerun reads
-    no payload row again: the anti-join and watermark statement run on Spark."""
-    _result, local_log, local_quarantine = local_unpacked
+def test_rerun_reads_nothing_and_the_accounting_balances_on_spark(spark, engine, spark_ctx, local_unpacked, tables_with_payloads):
+    """With the inference log and quarantine filled (by the engine's overwrite), the anti-join
+    finds no payload left to read, the accounting statement balances, and the run record's
+    SELECT resolves: the rest of unpack's statements, on Spark."""
+    result, local_log, local_quarantine = local_unpacked
     model, tables = spark_ctx.model, spark_ctx.tables
     engine.overwrite(tables.inference_log, local_log, inference_log_columns(model))
     engine.overwrite(tables.quarantine, local_quarantine, QUARANTINE_COLUMNS)
-    assert engine.query(new_payloads_sql(tables, model, 24)).empty
-    assert engine.query(new_payloads_sql(tables, model, None)).empty
+    assert engine.query(new_payloads_sql(tables)).empty
+    counts = engine.query(accounting_sql(tables)).iloc[0]
+    assert (counts["rows_in"], counts["unpacked"], counts["quarantined"], counts["lost"]) == (
+        result.payload_rows, result.accounted_unpacked, result.accounted_quarantined, 0)
+    assert result.payload_rows == len(PAYLOADS)
+    started = pd.Timestamp("2026-03-08 12:00", tz="UTC")
+    run = UnpackResult(read_mode="snapshot", payload_rows=10, accounted_unpacked=6, accounted_quarantined=4, inserted=8)
+    record = engine.query(record_run_sql(tables, run, engine.table_version(tables.payload), started))
+    assert list(record.columns) == [c.name for c in UNPACK_RUN_COLUMNS]
+    assert record["started_at"].iloc[0] == started and record["payload_version"].isna().all()  # parquet: no version
 
 
 def test_late_labels_update_gets_past_resolution(engine, spark_ctx, local_ctx, local_unpacked):

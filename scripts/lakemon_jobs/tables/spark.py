@@ -88,9 +88,16 @@ class SparkEngine(TableEngine):
         return self._to_pandas(self.spark.sql(sql))
 
     def _to_pandas(self, frame) -> pd.DataFrame:
-        """Collect with timestamps as UTC-aware values, whatever the session time zone. The
-        SQL was parsed and analyzed when the DataFrame was made; only the conversion of the
-        collected values reads the zone, so it runs in UTC and the zone is restored after."""
+        """Collect with timestamps as UTC-aware values, whatever the session time zone.
+        Top-level timestamp columns travel as epoch microseconds (exact, and years up to 9999,
+        which pandas nanoseconds cannot hold); timestamps nested in structs are converted in
+        UTC: the SQL was analyzed when the DataFrame was made, only the collection reads the
+        zone, which is restored after."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import TimestampType
+
+        stamps = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
+        frame = frame.select(*[F.unix_micros(F.col(f"`{c}`")).alias(c) if c in stamps else F.col(f"`{c}`") for c in frame.columns])
         conf = self.spark.conf
         zone = conf.get("spark.sql.session.timeZone")
         conf.set("spark.sql.session.timeZone", "UTC")
@@ -98,9 +105,8 @@ class SparkEngine(TableEngine):
             result = frame.toPandas()
         finally:
             conf.set("spark.sql.session.timeZone", zone)
-        for column in result.columns:
-            if pd.api.types.is_datetime64_dtype(result[column]) and result[column].dt.tz is None:
-                result[column] = result[column].dt.tz_localize("UTC")
+        for c in stamps:
+            result[c] = utc_from_micros(result[c])
         return result
 
     def map_rows(
@@ -113,12 +119,12 @@ class SparkEngine(TableEngine):
 
         source = self.spark.sql(sql)
         stamps = [f.name for f in source.schema.fields if isinstance(f.dataType, TimestampType)]
-        source = source.select(*[F.unix_micros(F.col(c)).alias(c) if c in stamps else F.col(c) for c in source.columns])
+        source = source.select(*[F.unix_micros(F.col(f"`{c}`")).alias(c) if c in stamps else F.col(f"`{c}`") for c in source.columns])
 
         def batches(iterator):
             for batch in iterator:
                 for c in stamps:
-                    batch[c] = pd.to_datetime(batch[c], unit="us", utc=True)
+                    batch[c] = utc_from_micros(batch[c])
                 yield fn(batch)
 
         source.mapInPandas(batches, schema=spark_ddl(out)).createOrReplaceTempView(view)
@@ -189,3 +195,13 @@ class SparkEngine(TableEngine):
         typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
         typed.write.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
 
+
+
+def utc_from_micros(values: pd.Series) -> pd.Series:
+    """Epoch microseconds (nulls allowed, int or float) as UTC-aware pandas timestamps in
+    microsecond units, so years 1-9999 fit (nanoseconds stop at 2262)."""
+    import pyarrow as pa
+
+    micros = pa.array(values, type=pa.int64(), from_pandas=True)
+    stamps = micros.cast(pa.timestamp("us", tz="UTC")).to_pandas(coerce_temporal_nanoseconds=False)
+    return pd.Series(stamps, index=values.index, name=values.name)
