@@ -346,29 +346,33 @@ def test_analyze_drift_queries_run_on_spark(spark, engine, spark_ctx):
     since = dt.datetime(2026, 3, 1, 12, tzinfo=UTC)
     before, after = since - dt.timedelta(hours=1), since + dt.timedelta(hours=1)
 
-    def rows(schema: pa.Schema, variants: list[dict]) -> pd.DataFrame:
+    model_id = spark_ctx.model.model_id_column  # metric tables name it after the monitor's model_id_col
+
+    def rows(schema: pa.Schema, variants: list[dict]) -> pa.Table:
         blank = {f.name: None for f in schema}
-        base = {**blank, "granularity": "1 day", "column_name": "appearances", "model_id": "*", "data_type": "double"}
-        return pa.Table.from_pylist([{**base, **v} for v in variants], schema=schema).to_pandas()
+        base = {**blank, "granularity": "1 day", "column_name": "appearances", model_id: "*", "data_type": "double"}
+        return pa.Table.from_pylist([{**base, **v} for v in variants], schema=schema)
 
     def window(end: dt.datetime) -> dict:
         return {"start": end - dt.timedelta(days=1), "end": end}
 
-    drift = rows(metric_schema.DRIFT_METRICS_SCHEMA, [
+    drift_schema = metric_schema.drift_metrics_schema(model_id)
+    profile_schema = metric_schema.profile_metrics_schema(model_id)
+    drift = rows(drift_schema, [
         {"window": window(after), "drift_type": "BASELINE", "population_stability_index": 0.3},
         {"window": window(before), "drift_type": "BASELINE", "population_stability_index": 0.1},
         {"window": window(after), "drift_type": "CONSECUTIVE"},
         {"window": window(after), "drift_type": "BASELINE", "slice_key": "sex", "slice_value": "Male Characters"},
     ])
-    profile = rows(metric_schema.PROFILE_METRICS_SCHEMA, [
+    profile = rows(profile_schema, [
         {"window": window(after), "log_type": "INPUT", "count": 5},
         {"window": window(before), "log_type": "INPUT", "count": 6},
         {"window": None, "log_type": "BASELINE", "count": 7},
-        {"window": window(after), "log_type": "INPUT", "model_id": "alive_classifier-3", "count": 8},
+        {"window": window(after), "log_type": "INPUT", model_id: "alive_classifier-3", "count": 8},
     ])
-    for name, frame, schema in ((tables.drift_metrics, drift, metric_schema.DRIFT_METRICS_SCHEMA),
-                                (tables.profile_metrics, profile, metric_schema.PROFILE_METRICS_SCHEMA)):
-        spark.createDataFrame(frame, schema=_spark_schema(schema)).write.mode("overwrite").saveAsTable(name)
+    for name, table in ((tables.drift_metrics, drift), (tables.profile_metrics, profile)):
+        # from Arrow directly: pandas hands struct timestamps over in a form pyspark cannot convert
+        spark.createDataFrame(table).write.mode("overwrite").saveAsTable(name)
     drift_sql, profile_sql = sources.databricks_queries(tables, since)
     got_drift = engine.query(drift_sql)
     assert list(got_drift["population_stability_index"]) == [0.3]
