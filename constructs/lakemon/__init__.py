@@ -58,6 +58,9 @@ _EXPORTS = {
     "VerdictsTable": "lakemon.monitoring",
     "QualityMonitor": "lakemon.monitoring",
     "CustomMetric": "lakemon.monitoring",
+    "InferenceLogAnalysis": "lakemon.monitor_analysis",
+    "TimeSeriesAnalysis": "lakemon.monitor_analysis",
+    "SnapshotAnalysis": "lakemon.monitor_analysis",
     "AlertDestination": "lakemon.alerting",
     "DriftAlert": "lakemon.alerting",
     "QualityAlert": "lakemon.alerting",
@@ -98,6 +101,9 @@ __all__ = [
     "VerdictsTable",
     "QualityMonitor",
     "CustomMetric",
+    "InferenceLogAnalysis",
+    "TimeSeriesAnalysis",
+    "SnapshotAnalysis",
     "AlertDestination",
     "DriftAlert",
     "QualityAlert",
@@ -139,6 +145,7 @@ if TYPE_CHECKING:
     from .config import ConfigError, Environment, Model, load_environment, load_environments
     from .errors import LakemonConstructError
     from .jobs import JobArtifacts, MonitoringPipeline, TrainingPipeline, WheelJob, WheelTask
+    from .monitor_analysis import InferenceLogAnalysis, SnapshotAnalysis, TimeSeriesAnalysis
     from .monitored_model import MonitoredModel
     from .monitoring import (
         BaselineTable,

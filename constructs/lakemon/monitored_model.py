@@ -97,18 +97,13 @@ class MonitoredModel(Construct):
             served_model=tables.registered_model,
             depends_on=[schema],
         )
-        table_props = {"env": env, "model": model, "warehouse_id": warehouse_id, "depends_on": [schema]}
-        self.inference_log = InferenceLogTable(self, "inference-log", **table_props)
-        self.baseline = BaselineTable(self, "baseline", **table_props)
-        self.labels = LabelsTable(self, "labels", **table_props)
-        self.verdicts = VerdictsTable(self, "verdicts", **table_props)
+        from_config = {"env": env, "model": model, "warehouse_id": warehouse_id}
+        self.inference_log = InferenceLogTable.for_model(self, "inference-log", **from_config, depends_on=[schema])
+        self.baseline = BaselineTable.for_model(self, "baseline", **from_config, depends_on=[schema])
+        self.labels = LabelsTable.for_model(self, "labels", **from_config, depends_on=[schema])
+        self.verdicts = VerdictsTable.for_model(self, "verdicts", **from_config, depends_on=[schema])
         self.monitor = QualityMonitor.for_model(
-            self,
-            "monitor",
-            env=env,
-            model=model,
-            warehouse_id=warehouse_id,
-            depends_on=[self.inference_log.table, self.baseline.table],
+            self, "monitor", **from_config, depends_on=[self.inference_log.table, self.baseline.table]
         )
         self.destinations: list[AlertDestination] = (
             stack.destinations
@@ -118,27 +113,10 @@ class MonitoredModel(Construct):
                 for d in env.alerts.destinations
             ]
         )
-        self.drift_alert = DriftAlert.for_model(
-            self,
-            "drift-alert",
-            env=env,
-            model=model,
-            warehouse_id=warehouse_id,
-            destinations=self.destinations,
-            depends_on=[self.verdicts.table],
-        )
+        alert_props = {**from_config, "destinations": self.destinations, "depends_on": [self.verdicts.table]}
+        self.drift_alert = DriftAlert.for_model(self, "drift-alert", **alert_props)
         self.quality_alert = (
-            QualityAlert.for_model(
-                self,
-                "quality-alert",
-                env=env,
-                model=model,
-                warehouse_id=warehouse_id,
-                destinations=self.destinations,
-                depends_on=[self.verdicts.table],
-            )
-            if self.monitor.has_label
-            else None
+            QualityAlert.for_model(self, "quality-alert", **alert_props) if self.monitor.has_label else None
         )
         if shared:
             self.artifacts = stack.artifacts

@@ -7,10 +7,13 @@ import pytest
 from lakemon import (
     BaselineTable,
     CustomMetric,
+    InferenceLogAnalysis,
     InferenceLogTable,
     LabelsTable,
     LakemonConstructError,
     QualityMonitor,
+    SnapshotAnalysis,
+    TimeSeriesAnalysis,
 )
 from lakemon.tables import SQL_TYPES, baseline_columns, inference_log_columns, labels_columns
 
@@ -18,7 +21,7 @@ from lakemon.tables import SQL_TYPES, baseline_columns, inference_log_columns, l
 def test_inference_log_table_is_delta_with_cdf_and_model_typed_columns(make_stack, dev_env, resources_of):
     stack = make_stack(dev_env)
     model = dev_env.model()
-    InferenceLogTable(stack, "log", env=dev_env, model=model)
+    InferenceLogTable.for_model(stack, "log", env=dev_env, model=model)
     (table,) = resources_of(stack, "databricks_sql_table")
     assert (table["catalog_name"], table["schema_name"], table["name"]) == (
         "mlops_dev",
@@ -41,8 +44,8 @@ def test_inference_log_table_is_delta_with_cdf_and_model_typed_columns(make_stac
 def test_baseline_and_labels_tables_and_prod_protection(make_stack, prod_env, resources_of):
     stack = make_stack(prod_env)
     model = prod_env.model()
-    BaselineTable(stack, "baseline", env=prod_env, model=model)
-    LabelsTable(stack, "labels", env=prod_env, model=model)
+    BaselineTable.for_model(stack, "baseline", env=prod_env, model=model)
+    LabelsTable.for_model(stack, "labels", env=prod_env, model=model)
     tables = {t["name"]: t for t in resources_of(stack, "databricks_sql_table")}
     assert [c["name"] for c in tables["alive_classifier_baseline"]["column"]] == [
         c.name for c in baseline_columns(model)
@@ -54,19 +57,25 @@ def test_baseline_and_labels_tables_and_prod_protection(make_stack, prod_env, re
         assert table["lifecycle"] == {"prevent_destroy": True}
 
 
+ANALYSIS = dict(
+    problem_type="classification",
+    prediction_col="prediction",
+    timestamp_col="timestamp",
+    model_id_col="model_version",
+    label_col="label",
+    prediction_proba_col="proba",
+)
+
+
 def _monitor(stack, **overrides):
+    """A valid inference-log monitor; overrides of InferenceLogAnalysis fields go to `analysis`."""
+    analysis = {k: overrides.pop(k) for k in list(overrides) if k in ANALYSIS}
     props = dict(
         table_name="c.s.t",
         output_schema_name="c.s",
         assets_dir="/Workspace/Shared/lakemon/t",
         schedule_cron="0 0 0 * * ?",
-        inference_log=True,
-        problem_type="classification",
-        prediction_col="prediction",
-        timestamp_col="timestamp",
-        model_id_col="model_version",
-        label_col="label",
-        prediction_proba_col="proba",
+        analysis=InferenceLogAnalysis(**{**ANALYSIS, **analysis}),
         granularities=["1 day"],
         baseline_table_name="c.s.baseline",
         notify_on_failure=["team@example.com"],
@@ -121,9 +130,8 @@ def test_monitor_for_model_takes_env_values(make_stack, prod_env, resources_of):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"time_series": True}, "exactly one analysis type must be set"),
-        ({"snapshot": True}, "got inference_log, snapshot"),
-        ({"inference_log": False}, "got none"),
+        ({"analysis": "inference_log"}, "analysis must be exactly one of InferenceLogAnalysis"),
+        ({"analysis": None}, "got NoneType"),
         ({"problem_type": "regression"}, "prediction_proba_col is only meaningful for classification"),
         ({"problem_type": "ranking"}, "problem_type 'ranking' is not allowed"),
         ({"problem_type": None}, "inference_log analysis needs problem_type"),
@@ -150,20 +158,29 @@ def test_monitor_refuses_contradictions(make_stack, dev_env, overrides, message)
     assert str(error.value).startswith("dev/monitor: ")
 
 
-def test_time_series_monitor_refuses_model_columns(make_stack, dev_env):
+def test_time_series_analysis_has_no_model_columns(make_stack, dev_env, resources_of):
     stack = make_stack(dev_env)
-    with pytest.raises(LakemonConstructError, match="belong to inference_log analysis"):
-        QualityMonitor(
-            stack,
-            "ts",
-            table_name="c.s.t",
-            output_schema_name="c.s",
-            assets_dir="/Shared/x",
-            schedule_cron="0 0 0 * * ?",
-            time_series=True,
-            timestamp_col="ts",
-            prediction_col="p",
-        )
+    with pytest.raises(TypeError, match="prediction_col"):
+        TimeSeriesAnalysis(timestamp_col="ts", prediction_col="p")  # a contradiction cannot be written
+    _monitor(stack, analysis=TimeSeriesAnalysis(timestamp_col="ts"), granularities=["1 hour", "1 day"])
+    (resource,) = resources_of(stack, "databricks_quality_monitor")
+    assert resource["time_series"] == [{"timestamp_col": "ts", "granularities": ["1 hour", "1 day"]}]
+    assert "inference_log" not in resource and "snapshot" not in resource
+
+
+def test_time_series_analysis_needs_a_timestamp(make_stack, dev_env):
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError, match="time_series analysis needs timestamp_col"):
+        _monitor(stack, analysis=TimeSeriesAnalysis(timestamp_col=""))
+
+
+def test_snapshot_monitor_is_a_list_of_one_empty_block_and_ignores_granularities(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    monitor = _monitor(stack, analysis=SnapshotAnalysis(), granularities=[])
+    (resource,) = resources_of(stack, "databricks_quality_monitor")
+    assert resource["snapshot"] == [{}]
+    assert "inference_log" not in resource and "time_series" not in resource
+    assert monitor.has_label is False
 
 
 @pytest.mark.parametrize(

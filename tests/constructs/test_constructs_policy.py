@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_databricks.permissions import Permissions, Permissions
 from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitor as RawMonitor
 from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitorInferenceLog, QualityMonitorSchedule
 
-from lakemon import DeltaTable, MonitoredModel, QualityMonitor, suppress
+from lakemon import DeltaTable, InferenceLogAnalysis, MonitoredModel, QualityMonitor, suppress
 from lakemon import errors as _errors
 from lakemon.config import Column
 from lakemon.policy import ALL_RULES, Compliance, ResourceView, RuleResult
@@ -134,11 +134,7 @@ def test_unprotected_monitor_fails_synth_in_prod(make_stack, prod_env):
         output_schema_name="c.s",
         assets_dir="/Shared/m",
         schedule_cron="0 0 0 * * ?",
-        inference_log=True,
-        problem_type="regression",
-        prediction_col="p",
-        timestamp_col="ts",
-        model_id_col="m",
+        analysis=InferenceLogAnalysis(problem_type="regression", prediction_col="p", timestamp_col="ts", model_id_col="m"),
         notify_on_failure=["a@b.c"],
         protect_data=False,
     )

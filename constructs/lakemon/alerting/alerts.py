@@ -16,11 +16,11 @@ from cdktf_cdktf_provider_databricks.alert_v2 import AlertV2, AlertV2EvaluationN
 
 from constructs import Construct
 
-from ..config.model import Environment, Model
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
+from ..model_props import ForModel
 from .destination import AlertDestination
-from .queries import AlertSpec, drift_alert_spec, drift_query, quality_alert_spec, quality_query
+from .queries import AlertSpec, drift_query, quality_query
 
 DEFAULT_ALERT_CRON = "0 30 * * * ?"
 """Hourly at :30: picks up verdicts soon after the monitoring job; an alert stays TRIGGERED (no
@@ -33,32 +33,72 @@ def _subscriptions(destinations: Sequence[AlertDestination], emails: Sequence[st
     return subs
 
 
-class _VerdictAlert(Construct):
-    def _alert(
+class _VerdictAlert(ForModel, Construct):
+    """An alert on the newest judged window of the verdicts table; a subclass says which query
+    and which column its COUNT > 0 evaluation counts.
+
+    Props (default in brackets):
+        display_name: the alert's name in the Databricks SQL alert list (required).
+        verdicts_table: `<model>_drift_verdicts`, `catalog.schema.table` (required).
+        warehouse_id: the SQL warehouse that runs the query (required).
+        granularity: the windows judged, one of `lakemon.config.validators.GRANULARITIES` ["1 day"].
+        destinations: AlertDestination constructs to notify [none].
+        emails: users to notify by e-mail [none; at least one destination or e-mail is required].
+        schedule_cron: Quartz schedule of the evaluation [DEFAULT_ALERT_CRON, hourly at :30].
+        schedule_timezone: IANA zone of the schedule ["UTC"].
+        parent_path: workspace folder of the alert [the user's home].
+        depends_on: resources created first, normally the verdicts table [none].
+    `for_model(scope, id, *, env, model, warehouse_id=..., **props)` fills the name, table,
+    granularity, time zone and (without destinations) the env's e-mail recipients (lakemon.model_props).
+    Thresholds and statistics are analyze-drift's settings (`monitoring.drift`), not the alert's.
+    """
+
+    query = staticmethod(drift_query)
+    source_column = "feature"
+
+    def __init__(
         self,
-        spec: AlertSpec,
+        scope: Construct,
+        id: str,
         *,
+        display_name: str,
+        verdicts_table: str,
         warehouse_id: str,
-        schedule_cron: str,
-        schedule_timezone: str,
-        destinations: Sequence[AlertDestination],
-        emails: Sequence[str],
-        parent_path: str | None,
-        depends_on: Sequence[ITerraformDependable],
-    ) -> AlertV2:
+        granularity: str = "1 day",
+        destinations: Sequence[AlertDestination] = (),
+        emails: Sequence[str] = (),
+        schedule_cron: str = DEFAULT_ALERT_CRON,
+        schedule_timezone: str = "UTC",
+        parent_path: str | None = None,
+        depends_on: Sequence[ITerraformDependable] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        path = self.node.path
+        if len(verdicts_table.split(".")) != 3:
+            raise LakemonConstructError(path, f"verdicts_table {verdicts_table!r} must be catalog.schema.table")
+        if granularity not in GRANULARITIES:
+            raise LakemonConstructError(
+                path, f"granularity {granularity!r} is not allowed; allowed: {', '.join(GRANULARITIES)}"
+            )
         try:
             check_quartz_cron(schedule_cron)
             check_timezone(schedule_timezone)
         except ValueError as exc:
-            raise LakemonConstructError(self.node.path, str(exc)) from None
+            raise LakemonConstructError(path, str(exc)) from None
         subscriptions = _subscriptions(destinations, emails)
         if not subscriptions:
-            raise LakemonConstructError(
-                self.node.path, "an alert needs at least one destination or e-mail to notify"
-            )
+            raise LakemonConstructError(path, "an alert needs at least one destination or e-mail to notify")
+        spec = AlertSpec(
+            display_name=display_name,
+            query_text=self.query(verdicts_table=verdicts_table, granularity=granularity),
+            source_column=self.source_column,
+            aggregation="COUNT",
+            operator="GREATER_THAN",
+            threshold=0.0,
+        )
         self.spec = spec
         self.query_text = spec.query_text
-        return AlertV2(
+        self.alert = AlertV2(
             self,
             "alert",
             display_name=spec.display_name,
@@ -85,15 +125,6 @@ class _VerdictAlert(Construct):
         )
 
 
-def _check_table(path: str, verdicts_table: str, granularity: str) -> None:
-    if len(verdicts_table.split(".")) != 3:
-        raise LakemonConstructError(path, f"verdicts_table {verdicts_table!r} must be catalog.schema.table")
-    if granularity not in GRANULARITIES:
-        raise LakemonConstructError(
-            path, f"granularity {granularity!r} is not allowed; allowed: {', '.join(GRANULARITIES)}"
-        )
-
-
 class DriftAlert(_VerdictAlert):
     """Fires when analyze-drift judged `drift` for at least one feature in the newest judged
     window; the query's rows name the features (statistic, value, threshold, p-value).
@@ -104,150 +135,18 @@ class DriftAlert(_VerdictAlert):
                              destinations=destinations, warehouse_id=stack.warehouse_id,
                              depends_on=[verdicts.table])
 
-    Props: display_name, verdicts_table (`<model>_drift_verdicts`), granularity, warehouse_id,
-    schedule_cron/schedule_timezone, destinations / emails (at least one), parent_path,
-    depends_on (the verdicts table). Thresholds and statistics are analyze-drift's settings
-    (`monitoring.drift`), not the alert's.
+    Props: see `_VerdictAlert` (display_name, verdicts_table, warehouse_id, granularity,
+    destinations / emails, schedule_cron / schedule_timezone, parent_path, depends_on).
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        display_name: str,
-        verdicts_table: str,
-        warehouse_id: str,
-        granularity: str = "1 day",
-        destinations: Sequence[AlertDestination] = (),
-        emails: Sequence[str] = (),
-        schedule_cron: str = DEFAULT_ALERT_CRON,
-        schedule_timezone: str = "UTC",
-        parent_path: str | None = None,
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> None:
-        super().__init__(scope, id)
-        _check_table(self.node.path, verdicts_table, granularity)
-        spec = AlertSpec(
-            display_name=display_name,
-            query_text=drift_query(verdicts_table=verdicts_table, granularity=granularity),
-            source_column="feature",
-            aggregation="COUNT",
-            operator="GREATER_THAN",
-            threshold=0.0,
-        )
-        self.alert = self._alert(
-            spec,
-            warehouse_id=warehouse_id,
-            schedule_cron=schedule_cron,
-            schedule_timezone=schedule_timezone,
-            destinations=destinations,
-            emails=emails,
-            parent_path=parent_path,
-            depends_on=depends_on,
-        )
-
-    @classmethod
-    def for_model(
-        cls,
-        scope: Construct,
-        id: str,
-        *,
-        env: Environment,
-        model: Model,
-        warehouse_id: str,
-        destinations: Sequence[AlertDestination] = (),
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> DriftAlert:
-        spec = drift_alert_spec(env, model)
-        alert = cls(
-            scope,
-            id,
-            display_name=spec.display_name,
-            verdicts_table=_table_of(env, model),
-            granularity=env.monitoring.granularities[0],
-            warehouse_id=warehouse_id,
-            destinations=destinations,
-            emails=() if destinations else env.alerts.recipients,
-            schedule_timezone=env.monitoring.schedule.timezone,
-            depends_on=depends_on,
-        )
-        assert alert.spec == spec  # the construct and the embedded default evaluate the same alert
-        return alert
+    query = staticmethod(drift_query)
+    source_column = "feature"
 
 
 class QualityAlert(_VerdictAlert):
     """Fires when analyze-drift judged the newest judged window's model quality `degraded`
     (accuracy for classification, R2 for regression, below monitoring.quality_threshold with at
-    least min_rows labelled rows). Needs a label column."""
+    least min_rows labelled rows). Needs a label column. Props: those of DriftAlert."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        display_name: str,
-        verdicts_table: str,
-        warehouse_id: str,
-        granularity: str = "1 day",
-        destinations: Sequence[AlertDestination] = (),
-        emails: Sequence[str] = (),
-        schedule_cron: str = DEFAULT_ALERT_CRON,
-        schedule_timezone: str = "UTC",
-        parent_path: str | None = None,
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> None:
-        super().__init__(scope, id)
-        _check_table(self.node.path, verdicts_table, granularity)
-        spec = AlertSpec(
-            display_name=display_name,
-            query_text=quality_query(verdicts_table=verdicts_table, granularity=granularity),
-            source_column="metric",
-            aggregation="COUNT",
-            operator="GREATER_THAN",
-            threshold=0.0,
-        )
-        self.alert = self._alert(
-            spec,
-            warehouse_id=warehouse_id,
-            schedule_cron=schedule_cron,
-            schedule_timezone=schedule_timezone,
-            destinations=destinations,
-            emails=emails,
-            parent_path=parent_path,
-            depends_on=depends_on,
-        )
-
-    @classmethod
-    def for_model(
-        cls,
-        scope: Construct,
-        id: str,
-        *,
-        env: Environment,
-        model: Model,
-        warehouse_id: str,
-        destinations: Sequence[AlertDestination] = (),
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> QualityAlert:
-        spec = quality_alert_spec(env, model)
-        alert = cls(
-            scope,
-            id,
-            display_name=spec.display_name,
-            verdicts_table=_table_of(env, model),
-            granularity=env.monitoring.granularities[0],
-            warehouse_id=warehouse_id,
-            destinations=destinations,
-            emails=() if destinations else env.alerts.recipients,
-            schedule_timezone=env.monitoring.schedule.timezone,
-            depends_on=depends_on,
-        )
-        assert alert.spec == spec
-        return alert
-
-
-def _table_of(env: Environment, model: Model) -> str:
-    from ..tables import ModelTables
-
-    return ModelTables(env, model).drift_verdicts
+    query = staticmethod(quality_query)
+    source_column = "metric"

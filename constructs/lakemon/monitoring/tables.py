@@ -15,17 +15,11 @@ from cdktf_cdktf_provider_databricks.sql_table import SqlTable, SqlTableColumn
 from constructs import Construct
 
 from .._marks import mark_data_role, protect
-from ..config.model import Column, Environment, Model
+from ..config.model import Column
 from ..config.validators import check_identifier
 from ..errors import LakemonConstructError
-from ..tables import (
-    SQL_TYPES,
-    ModelTables,
-    baseline_columns,
-    inference_log_columns,
-    labels_columns,
-    verdicts_columns,
-)
+from ..model_props import ForModel
+from ..tables import SQL_TYPES
 from ..variables import stack_variable
 
 RETENTION_PROPERTY = "lakemon.retention_days"
@@ -102,119 +96,91 @@ def _warehouse(scope: Construct, warehouse_id: str | None) -> str | None:
     ).string_value
 
 
-class InferenceLogTable(DeltaTable):
+class _ModelTable(ForModel, DeltaTable):
+    """A table of one served model; a subclass says its data role and comment.
+
+    Props (default in brackets):
+        full_name: `catalog.schema.table` (required; `for_model`: `lakemon.tables.ModelTables`).
+        columns: the columns (required; `for_model`: the model's, from `lakemon.tables`).
+        model_name: the served model's name, used in the table comment (required).
+        warehouse_id: SQL warehouse that runs the DDL [the stack's Terraform variable `warehouse_id`].
+        protect_data: prevent_destroy [False; `for_model`: the env's `protect_data`].
+        depends_on: resources created first, normally the schema [none].
+    """
+
+    role: str
+    comment: str
+    """Table comment; `{model}` stands for the model name."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        full_name: str,
+        columns: Sequence[Column],
+        model_name: str,
+        warehouse_id: str | None = None,
+        protect_data: bool = False,
+        depends_on: Sequence[ITerraformDependable] = (),
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            full_name=full_name,
+            columns=columns,
+            role=self.role,
+            comment=self.comment.format(model=model_name),
+            warehouse_id=_warehouse(scope, warehouse_id),
+            protect_data=protect_data,
+            properties=properties,
+            depends_on=depends_on,
+        )
+
+
+class InferenceLogTable(_ModelTable):
     """The unpacked inference log the monitor watches: one row per prediction, with features,
     prediction (and probability for classification), label, model id, timestamp and request keys.
 
+    Props: those of every model table (full_name, columns, model_name, warehouse_id,
+    protect_data, depends_on) and retention_days: rows older than this are deleted by the
+    retention step [90; `for_model`: `inference.retention_days`], kept in the table property
+    `lakemon.retention_days`.
+
     Example::
 
-        InferenceLogTable(stack, "inference-log", env=env, model=env.model())
+        InferenceLogTable.for_model(stack, "inference-log", env=env, model=env.model())
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        env: Environment,
-        model: Model,
-        warehouse_id: str | None = None,
-        protect_data: bool | None = None,
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> None:
-        super().__init__(
-            scope,
-            id,
-            full_name=ModelTables(env, model).inference_log,
-            columns=inference_log_columns(model),
-            role="inference_log",
-            comment=f"lakemon: unpacked inference log of {model.name} (one row per prediction); watched by its monitor",
-            warehouse_id=_warehouse(scope, warehouse_id),
-            protect_data=env.protect_data if protect_data is None else protect_data,
-            properties={RETENTION_PROPERTY: str(env.inference.retention_days)},
-            depends_on=depends_on,
-        )
+    role = "inference_log"
+    comment = "lakemon: unpacked inference log of {model} (one row per prediction); watched by its monitor"
+
+    def __init__(self, scope: Construct, id: str, *, retention_days: int = 90, **props) -> None:
+        if retention_days <= 0:
+            raise LakemonConstructError(f"{scope.node.path}/{id}", f"retention_days must be positive; got {retention_days}")
+        super().__init__(scope, id, properties={RETENTION_PROPERTY: str(retention_days)}, **props)
 
 
-class BaselineTable(DeltaTable):
+class BaselineTable(_ModelTable):
     """Training data scored by the model: what the monitor compares each window with."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        env: Environment,
-        model: Model,
-        warehouse_id: str | None = None,
-        protect_data: bool | None = None,
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> None:
-        super().__init__(
-            scope,
-            id,
-            full_name=ModelTables(env, model).baseline,
-            columns=baseline_columns(model),
-            role="baseline",
-            comment=f"lakemon: training baseline of {model.name} (written by the register job when a champion is promoted)",
-            warehouse_id=_warehouse(scope, warehouse_id),
-            protect_data=env.protect_data if protect_data is None else protect_data,
-            depends_on=depends_on,
-        )
+    role = "baseline"
+    comment = "lakemon: training baseline of {model} (written by the register job when a champion is promoted)"
 
 
-class LabelsTable(DeltaTable):
+class LabelsTable(_ModelTable):
     """Ground truth that arrives after the prediction; unpack joins it into the inference log."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        env: Environment,
-        model: Model,
-        warehouse_id: str | None = None,
-        protect_data: bool | None = None,
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> None:
-        super().__init__(
-            scope,
-            id,
-            full_name=ModelTables(env, model).labels,
-            columns=labels_columns(model),
-            role="labels",
-            comment=f"lakemon: late-arriving labels of {model.name}, keyed by client_request_id and row_index",
-            warehouse_id=_warehouse(scope, warehouse_id),
-            protect_data=env.protect_data if protect_data is None else protect_data,
-            depends_on=depends_on,
-        )
+    role = "labels"
+    comment = "lakemon: late-arriving labels of {model}, keyed by client_request_id and row_index"
 
 
-class VerdictsTable(DeltaTable):
+class VerdictsTable(_ModelTable):
     """`<model>_drift_verdicts`: analyze-drift's verdict per window and feature (and model
     quality), written by the monitoring job, read by the DriftAlert and QualityAlert SQL.
     Declared here so the alerts' table exists before the first job run, with the columns of
     `lakemon.tables.verdicts_columns` (the job refuses to write a table with other columns)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        env: Environment,
-        model: Model,
-        warehouse_id: str | None = None,
-        protect_data: bool | None = None,
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> None:
-        super().__init__(
-            scope,
-            id,
-            full_name=ModelTables(env, model).drift_verdicts,
-            columns=verdicts_columns(),
-            role="metrics",
-            comment=f"lakemon: drift and quality verdicts of {model.name} per window (written by analyze-drift); read by its alerts",
-            warehouse_id=_warehouse(scope, warehouse_id),
-            protect_data=env.protect_data if protect_data is None else protect_data,
-            depends_on=depends_on,
-        )
+    role = "metrics"
+    comment = "lakemon: drift and quality verdicts of {model} per window (written by analyze-drift); read by its alerts"
