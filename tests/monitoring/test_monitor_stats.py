@@ -232,8 +232,9 @@ def test_strong_drift_p_value_is_scipys_exact_zero(n, nx2):
 
 
 def test_large_sample_p_values_do_not_need_scipy_stats():
-    """A refresh of large windows never imports scipy.stats (1 s of CPU): checked in a fresh
-    interpreter, with p-values in the Pelz-Good and Smirnov branches."""
+    """Large windows without drift or with strong drift never import scipy.stats (1 s of CPU):
+    checked in a fresh interpreter, with p-values in the Pelz-Good and underflow branches. (The
+    Smirnov branch uses the public scipy.stats.binom.pmf since issue 14, so it imports it.)"""
     import subprocess
     import sys
 
@@ -242,7 +243,7 @@ def test_large_sample_p_values_do_not_need_scipy_stats():
         "from lakemon_jobs.monitoring.stats import SortedSample, ks_test\n"
         "r = np.random.default_rng(1)\n"
         "ref = SortedSample.from_unsorted(r.normal(0, 1, 50_000))\n"
-        "for shift in (0.0, 0.03, 0.5):\n"
+        "for shift in (0.0, 0.5):\n"
         "    ks_test(SortedSample.from_unsorted(r.normal(shift, 1, 40_000)), ref)\n"
         "print('scipy.stats' in sys.modules)\n"
     )

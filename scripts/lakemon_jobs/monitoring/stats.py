@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -23,17 +22,11 @@ _preload: list[threading.Thread] = []
 
 
 def _import_slow_modules() -> None:
-    # Importing holds the GIL for long stretches; a thread coming back from numpy or Arrow work
-    # waits for the switch interval (5 ms) each time. Shorter while importing, then restored.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, 0.0005))
-    try:
-        importlib.import_module("scipy.special")
-        import pyarrow as pa
+    # The process's switch interval is left alone (changing it is global to the interpreter).
+    importlib.import_module("scipy.special")
+    import pyarrow as pa
 
-        pa.array([0])  # pyarrow imports pandas (if installed) on its first conversion of Python objects
-    finally:
-        sys.setswitchinterval(interval)
+    pa.array([0])  # pyarrow imports pandas (if installed) on its first conversion of Python objects
 
 
 def preload_slow_imports() -> None:
@@ -58,16 +51,12 @@ KS_EXACT_MAX_N = 10_000
 
 
 def sorted_quantiles(v: np.ndarray, qs: np.ndarray) -> np.ndarray:
-    """numpy.quantile(v, qs) (method 'linear'), bit for bit, for an already sorted v: the same
-    virtual index (n - 1) * q and the same interpolation, without copying and partitioning v."""
-    pos = qs * (v.shape[0] - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, v.shape[0] - 1)
-    t = pos - lo
-    a, b = v[lo], v[hi]
-    diff = b - a
-    # numpy's _lerp: a + diff*t, computed from the upper end when t >= 0.5 (monotone, exact ends)
-    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+    """numpy.quantile(v, qs) (method 'linear') of a sorted v.
+
+    Public numpy only: numpy partitions a copy of v, which on sorted input costs one linear
+    pass; a hand copy of numpy's private interpolation (`_lerp`) saved that pass but could
+    drift from numpy silently (issue 14)."""
+    return np.quantile(v, qs)
 
 
 @dataclass
@@ -306,8 +295,8 @@ def ks_pvalue(cur: SortedSample, ref: SortedSample, d: float) -> float:
     (scipy's own code, it needs the samples), else scipy.stats.kstwo.sf(D, round(n*m/(n+m))).
 
     kstwo.sf picks one of several methods by n and D (scipy.stats._ksstats._kolmogn, scipy
-    1.17). The three that large samples reach are evaluated here, so that a refresh of large
-    windows never imports scipy.stats (1 s of CPU) nor runs scipy's term-by-term loop:
+    1.17, which pyproject.toml pins). The three that large samples reach are evaluated here, so
+    that a refresh of large windows does not run scipy's term-by-term loop (holding the GIL):
     Smirnov's exact sum (`smirnov_sf`), the Pelz-Good series (`pelz_good_sf`) and the exact 0
     of strong drift (`_underflows`). Tests check them against kstwo.sf over grids of n and D;
     every other case calls kstwo.sf itself."""
@@ -391,14 +380,16 @@ def smirnov_sf(n: int, x: float) -> float:
     (Boost, accurate to a few ulps) gives it without overflow. scipy sums the same terms one at
     a time in double-double arithmetic, about 1 us each: 30 ms for n = 32,000, 0.5 s for
     n = 500,000, holding the GIL. One vectorised call is 10x faster, releases the GIL, and
-    agrees with scipy to about 1e-13 relative (tests check 1e-10 over a grid)."""
-    from scipy.special import _ufuncs
+    agrees with scipy to about 1e-13 relative (tests check 1e-10 over a grid).
+
+    The pmf is scipy.stats.binom.pmf (public API; the same Boost ufunc underneath)."""
+    from scipy.stats import binom
 
     last = int(math.ceil(n * (1.0 - x))) - 1  # the term at 1 - x - j/n = 0 is zero
     j = np.arange(last + 1, dtype=np.float64)
     p = j / n
     p += x
-    terms = _ufuncs._binom_pmf(j, float(n), p)
+    terms = binom.pmf(j, n, p)
     terms /= p
     return float(x * np.sum(terms))
 
