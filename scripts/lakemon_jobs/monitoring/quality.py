@@ -26,17 +26,20 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray, proba: n
     classes = np.unique(np.concatenate((labels, predictions)))
     cm = metrics.confusion_matrix(labels, predictions, labels=classes)  # rows: label, cols: prediction
 
-    def per_class(average_none: np.ndarray, fn) -> dict:
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        labels, predictions, labels=classes, average=None, zero_division=0
+    )
+
+    def per_class(values: np.ndarray) -> dict:
+        # sklearn's average="macro"/"weighted" are these two means of the average=None scores
+        # (one call instead of six: each sklearn call re-validates and re-encodes the labels).
         return {
-            "one_vs_all": [(str(c), float(v)) for c, v in zip(classes, average_none, strict=True)],
-            "macro": float(fn(labels, predictions, labels=classes, average="macro", zero_division=0)),
-            "weighted": float(fn(labels, predictions, labels=classes, average="weighted", zero_division=0)),
+            "one_vs_all": [(str(c), float(v)) for c, v in zip(classes, values, strict=True)],
+            "macro": float(np.average(values)),
+            "weighted": float(np.average(values, weights=support)) if support.sum() else 0.0,
         }
 
-    scores = {}
-    for name, fn in (("precision", metrics.precision_score), ("recall", metrics.recall_score),
-                     ("f1_score", metrics.f1_score)):
-        scores[name] = per_class(fn(labels, predictions, labels=classes, average=None, zero_division=0), fn)
+    scores = {"precision": per_class(precision), "recall": per_class(recall), "f1_score": per_class(f1)}
     k = classes.shape[0]
     result = {
         "accuracy_score": float(metrics.accuracy_score(labels, predictions)),
