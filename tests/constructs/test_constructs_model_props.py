@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from lakemon import (
-    BaselineTable,
-    DriftAlert,
-    InferenceLogAnalysis,
-    InferenceLogTable,
-    LakemonConstructError,
-    QualityAlert,
-    QualityMonitor,
-    VerdictsTable,
-)
+from lakemon import BaselineTable, DriftAlert, InferenceLogTable, QualityAlert, QualityMonitor, VerdictsTable
 from lakemon.alerting import drift_alert_spec, quality_alert_spec
 from lakemon.config import Column
+from lakemon.errors import LakemonConstructError
 from lakemon.model_props import ForModel, props_for_model
+from lakemon.monitor_analysis import InferenceLogAnalysis
 from lakemon.tables import ModelTables, verdicts_columns
 
 

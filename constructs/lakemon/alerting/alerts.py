@@ -20,7 +20,7 @@ from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
 from ..model_props import ForModel
 from .destination import AlertDestination
-from .queries import AlertSpec, drift_query, quality_query
+from .queries import count_alert_spec, drift_query, quality_query
 
 DEFAULT_ALERT_CRON = "0 30 * * * ?"
 """Hourly at :30: picks up verdicts soon after the monitoring job; an alert stays TRIGGERED (no
@@ -88,13 +88,10 @@ class _VerdictAlert(ForModel, Construct):
         subscriptions = _subscriptions(destinations, emails)
         if not subscriptions:
             raise LakemonConstructError(path, "an alert needs at least one destination or e-mail to notify")
-        spec = AlertSpec(
+        spec = count_alert_spec(
             display_name=display_name,
             query_text=self.query(verdicts_table=verdicts_table, granularity=granularity),
             source_column=self.source_column,
-            aggregation="COUNT",
-            operator="GREATER_THAN",
-            threshold=0.0,
         )
         self.spec = spec
         self.query_text = spec.query_text

@@ -80,29 +80,33 @@ class AlertSpec:
     empty_result_state: str = "OK"
 
 
-def drift_alert_spec(env: Environment, model: Model) -> AlertSpec:
-    """The drift alert of `model` in `env`: fires when the count of drifted features is > 0."""
+def count_alert_spec(*, display_name: str, query_text: str, source_column: str) -> AlertSpec:
+    """An alert that fires when its query returns at least one row: `COUNT(source_column) > 0`,
+    an empty result is `OK` (both lakemon alerts have this evaluation)."""
     return AlertSpec(
-        display_name=f"lakemon {env.name} {model.name}: feature drift",
-        query_text=drift_query(
-            verdicts_table=ModelTables(env, model).drift_verdicts, granularity=env.monitoring.granularities[0]
-        ),
-        source_column="feature",
+        display_name=display_name,
+        query_text=query_text,
+        source_column=source_column,
         aggregation="COUNT",
         operator="GREATER_THAN",
         threshold=0.0,
     )
+
+
+def _model_alert_spec(env: Environment, model: Model, what: str, query, source_column: str) -> AlertSpec:
+    verdicts_table = ModelTables(env, model).drift_verdicts
+    return count_alert_spec(
+        display_name=f"lakemon {env.name} {model.name}: {what}",
+        query_text=query(verdicts_table=verdicts_table, granularity=env.monitoring.granularities[0]),
+        source_column=source_column,
+    )
+
+
+def drift_alert_spec(env: Environment, model: Model) -> AlertSpec:
+    """The drift alert of `model` in `env`: fires when the count of drifted features is > 0."""
+    return _model_alert_spec(env, model, "feature drift", drift_query, "feature")
 
 
 def quality_alert_spec(env: Environment, model: Model) -> AlertSpec:
     """The quality alert of `model` in `env`: fires when the newest judged window is degraded."""
-    return AlertSpec(
-        display_name=f"lakemon {env.name} {model.name}: model quality",
-        query_text=quality_query(
-            verdicts_table=ModelTables(env, model).drift_verdicts, granularity=env.monitoring.granularities[0]
-        ),
-        source_column="metric",
-        aggregation="COUNT",
-        operator="GREATER_THAN",
-        threshold=0.0,
-    )
+    return _model_alert_spec(env, model, "model quality", quality_query, "metric")
