@@ -26,7 +26,7 @@ from pathlib import Path
 from lakemon.tables import output_columns
 
 from .context import JobContext, add_context_arguments
-from .register import CHAMPION, served_entity_name
+from .model_steps import CHAMPION, served_entity_name
 
 DEFAULT_TIMEOUT_S = 45 * 60
 """Databricks endpoint updates can take up to 45 minutes."""

@@ -29,26 +29,20 @@ from lakemon.config.model import Model
 from lakemon.tables import baseline_columns
 
 from .context import JobContext, add_context_arguments
-from .train import (
+from .model_steps import (
+    CHALLENGER,
+    CHAMPION,
     MODEL_ARTIFACT,
     MODEL_URI_TAG,
     classification_metrics,
     load_training_data,
     regression_metrics,
+    served_entity_name,
 )
 
-CHALLENGER = "challenger"
-CHAMPION = "champion"
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
 REGRESSION_METRIC_NAMES = {"rmse": "root_mean_squared_error", "mae": "mean_absolute_error", "r2": "r2_score"}
 """promotion.metric -> the Databricks regression metric train logs and the monitor writes."""
-
-
-def served_entity_name(model: Model, version: str) -> str:
-    """`<model>-<version>`: the served entity name deploy gives the champion on Databricks, the
-    served_entity_id the embedded logging layer records, and so the model id in the baseline and
-    the inference log alike (the monitor compares them per model id)."""
-    return f"{model.name}-{version}"
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,14 @@ from lakemon.statistics import is_numeric
 from lakemon.tables import output_columns
 
 from .context import JobContext, add_context_arguments
+from .model_steps import (
+    MODEL_ARTIFACT,
+    MODEL_URI_TAG,
+    classification_metrics,
+    load_training_data,
+    regression_metrics,
+)
 
-MODEL_ARTIFACT = "model"
-MODEL_URI_TAG = "lakemon.model_uri"
 MODEL_CODE = Path(__file__).parent / "model_code" / "served_model.py"
 DEFAULT_PARAMS: dict[str, float | int | str | bool] = {
     "learning_rate": 0.1,
@@ -71,32 +76,6 @@ class TrainResult:
 
 
 # --- data ----------------------------------------------------------------------------------------
-
-
-def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFrame:
-    """The configured training source as a pandas frame with the model's feature and label columns.
-
-    `bundled:<publisher>` is the data shipped in the wheel. Anything else is a table name: a
-    Unity Catalog table on Databricks, the local Delta table of that name on the embedded default.
-    """
-    source = source or ctx.model.training.source
-    if source.startswith("bundled:"):
-        from .datasets import load_comic
-
-        # A row without a label teaches nothing (appearances is missing for some characters).
-        frame = load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
-        if ctx.model.label.name not in frame.columns:
-            raise ValueError(f"bundled data {source} has no column {ctx.model.label.name} (the model's label)")
-        return frame.dropna(subset=[ctx.model.label.name]).reset_index(drop=True)
-    from .tables import engine_for
-
-    frame = engine_for(ctx).read_table(source)
-    frame.columns = [str(c).lower() for c in frame.columns]
-    wanted = [*ctx.model.feature_names(), ctx.model.label.name]
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise ValueError(f"training table {source} lacks column(s) {', '.join(missing)}")
-    return frame.dropna(subset=[ctx.model.label.name])
 
 
 BUNDLED_ORIGIN = "https://github.com/fivethirtyeight/data/tree/master/comic-characters"
@@ -187,31 +166,6 @@ def build_pipeline(model: Model, params: dict[str, object], seed: int):
     )
     estimator = getattr(ensemble, estimator_name(model))(random_state=seed, **params)
     return Pipeline([("features", columns), ("model", estimator)])
-
-
-def classification_metrics(y_true, predicted, proba) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
-
-    return {
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "precision": float(precision_score(y_true, predicted, zero_division=0)),
-        "recall": float(recall_score(y_true, predicted, zero_division=0)),
-        "f1": float(f1_score(y_true, predicted, zero_division=0)),
-        "roc_auc": float(roc_auc_score(y_true, proba)),
-    }
-
-
-def regression_metrics(y_true, predicted) -> dict[str, float]:
-    """The Databricks monitor's regression metrics (mean_absolute_error, mean_squared_error,
-    root_mean_squared_error, mean_absolute_percentage_error, r2_score), from the one function
-    the local monitor computes them with."""
-    import numpy as np
-
-    from .monitoring.quality import regression_metrics as window_metrics
-
-    y = np.asarray(y_true, dtype="float64")
-    p = np.asarray(predicted, dtype="float64")
-    return {k: float(v) for k, v in window_metrics(y, p).items() if k != "num_labeled"}
 
 
 def evaluate(model: Model, pipeline, x, y) -> tuple[dict[str, float], object]:

@@ -107,3 +107,20 @@ def test_importing_every_job_module_loads_no_cdk_library():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+JOB_STEPS = {f"lakemon_jobs.{name}" for name in ("train", "register", "deploy", "unpack", "refresh", "preflight")}
+"""The job scripts the flow runs one after another: shared steps live in lakemon_jobs.model_steps
+(and the other helpers), so a later job never imports an earlier one (issue 14 item 5)."""
+
+
+def test_no_job_script_imports_another_job_script():
+    files = module_files(JOBS)
+    assert JOB_STEPS <= set(files), "a job script was renamed: update JOB_STEPS"
+    offenders = sorted(
+        f"{module} imports {name}"
+        for module in JOB_STEPS
+        for name in imported_names(module, files[module])
+        if any(name == other or name.startswith(other + ".") for other in JOB_STEPS - {module})
+    )
+    assert offenders == []

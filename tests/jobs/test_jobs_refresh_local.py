@@ -11,9 +11,9 @@ from deltalake import write_deltalake
 from jobs_helpers import quiet
 
 from lakemon_jobs.datasets import load_comic, split_train_test
+from lakemon_jobs.model_steps import CHAMPION
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 from lakemon_jobs.refresh import refresh_monitor
-from lakemon_jobs.register import CHAMPION
 from lakemon_jobs.tables import engine_for
 from lakemon_jobs.tracking import configure_mlflow
 from lakemon_jobs.unpack import unpack_payloads

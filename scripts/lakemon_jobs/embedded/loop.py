@@ -419,8 +419,8 @@ def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcom
     from lakemon.tables import labels_columns
 
     from ..datasets import load_comic, split_train_test
+    from ..model_steps import load_training_data
     from ..tables.schemas import to_arrow
-    from ..train import load_training_data
     from .traffic import label_rows, plan_days, send_traffic
 
     with progress.step(4, "Send traffic over simulated days: held-out Marvel, then DC"):

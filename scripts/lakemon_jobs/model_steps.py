@@ -1,0 +1,86 @@
+"""Steps and names the model jobs share: `train`, `register` and `deploy` (and the embedded
+loop) call these instead of importing each other (issue 14 item 5: no job imports another job).
+
+- the training data (`load_training_data`): train fits on it, register re-creates the same test
+  split from the run's params to compare challenger and champion;
+- the model-quality metrics (`classification_metrics`, `regression_metrics`): train logs them,
+  register's promotion gate computes them with the same code;
+- where a run keeps its model (`MODEL_ARTIFACT`, the run tag `MODEL_URI_TAG`);
+- the registry aliases (`CHALLENGER`, `CHAMPION`) and the served entity name of a version
+  (`served_entity_name`), which register writes into the baseline and deploy gives the endpoint.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lakemon.config.model import Model
+
+from .context import JobContext
+
+MODEL_ARTIFACT = "model"
+"""Artifact path of the logged model inside a training run."""
+MODEL_URI_TAG = "lakemon.model_uri"
+"""Run tag holding models:/<logged model id>: what register registers."""
+CHALLENGER = "challenger"
+"""Registry alias of the newest registered version (register sets it on every run)."""
+CHAMPION = "champion"
+"""Registry alias of the version that serves (register promotes, deploy rolls it out)."""
+
+
+def served_entity_name(model: Model, version: str) -> str:
+    """`<model>-<version>`: the served entity name deploy gives the champion on Databricks, the
+    served_entity_id the embedded logging layer records, and so the model id in the baseline and
+    the inference log alike (the monitor compares them per model id)."""
+    return f"{model.name}-{version}"
+
+
+def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFrame:
+    """The configured training source as a pandas frame with the model's feature and label columns.
+
+    `bundled:<publisher>` is the data shipped in the wheel. Anything else is a table name: a
+    Unity Catalog table on Databricks, the local Delta table of that name on the embedded default.
+    """
+    source = source or ctx.model.training.source
+    if source.startswith("bundled:"):
+        from .datasets import load_comic
+
+        # A row without a label teaches nothing (appearances is missing for some characters).
+        frame = load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
+        if ctx.model.label.name not in frame.columns:
+            raise ValueError(f"bundled data {source} has no column {ctx.model.label.name} (the model's label)")
+        return frame.dropna(subset=[ctx.model.label.name]).reset_index(drop=True)
+    from .tables import engine_for
+
+    frame = engine_for(ctx).read_table(source)
+    frame.columns = [str(c).lower() for c in frame.columns]
+    wanted = [*ctx.model.feature_names(), ctx.model.label.name]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise ValueError(f"training table {source} lacks column(s) {', '.join(missing)}")
+    return frame.dropna(subset=[ctx.model.label.name])
+
+
+def classification_metrics(y_true, predicted, proba) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+
+    return {
+        "accuracy": float(accuracy_score(y_true, predicted)),
+        "precision": float(precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(recall_score(y_true, predicted, zero_division=0)),
+        "f1": float(f1_score(y_true, predicted, zero_division=0)),
+        "roc_auc": float(roc_auc_score(y_true, proba)),
+    }
+
+
+def regression_metrics(y_true, predicted) -> dict[str, float]:
+    """The Databricks monitor's regression metrics (mean_absolute_error, mean_squared_error,
+    root_mean_squared_error, mean_absolute_percentage_error, r2_score), from the one function
+    the local monitor computes them with."""
+    import numpy as np
+
+    from .monitoring.quality import regression_metrics as window_metrics
+
+    y = np.asarray(y_true, dtype="float64")
+    p = np.asarray(predicted, dtype="float64")
+    return {k: float(v) for k, v in window_metrics(y, p).items() if k != "num_labeled"}
