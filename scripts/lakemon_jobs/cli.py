@@ -106,6 +106,28 @@ def missing_extra_hint(name: str, error: ModuleNotFoundError) -> str | None:
     )
 
 
+def databricks_error_message(name: str, error: Exception) -> str | None:
+    """One line for a Databricks API error no job turned into its own message, else None.
+
+    Why: the jobs translate the SDK errors they expect (a pending endpoint update, a missing
+    endpoint, a refresh that cannot start) into their own errors; anything else the workspace
+    answers (permission denied, a throttled or unavailable service, a wrong host) is a
+    `databricks.sdk.errors.DatabricksError`, and the user gets its first line and what to check
+    instead of a traceback: exit 1, the job could not do its work (docs/jobs.md)."""
+    try:
+        from databricks.sdk.errors import DatabricksError
+    except ModuleNotFoundError:  # the [jobs] extra is missing: no SDK error can have been raised
+        return None
+    if not isinstance(error, DatabricksError):
+        return None
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    code = f" {error.error_code}" if getattr(error, "error_code", None) else ""
+    return (
+        f"lakemon {name}: the Databricks workspace refused a call ({type(error).__name__}{code}: {first_line}). "
+        "Check the job identity's login and permissions on the objects named here, then rerun."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -126,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(hint, file=sys.stderr)
         return 2
+    except Exception as exc:
+        message = databricks_error_message(name, exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -42,3 +42,33 @@ def test_train_from_a_missing_training_table_fails_clearly(home, tmp_path, capsy
 
     store = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     assert store.get_experiment_by_name("/Shared/lakemon/dev/from_table") is None  # MLflow untouched
+
+
+def test_a_raw_databricks_error_is_one_line_and_exit_1(monkeypatch, capsys):
+    """An SDK error no job translated (here: permission denied while refreshing) never shows a
+    traceback: one line naming the error and what to check, exit 1 (docs/jobs.md)."""
+    from databricks.sdk.errors import PermissionDenied
+
+    import lakemon_jobs.refresh as refresh
+
+    def denied(args):
+        raise PermissionDenied("User does not have MANAGE on table main.s.t\nmore detail", error_code="PERMISSION_DENIED")
+
+    monkeypatch.setattr(refresh, "run", denied)
+    assert main(["refresh"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "PermissionDenied PERMISSION_DENIED: User does not have MANAGE on table main.s.t)" in err
+    assert "permissions" in err and "Traceback" not in err
+
+
+def test_other_exceptions_are_not_hidden(monkeypatch):
+    """Only Databricks API errors are turned into a message: a bug still raises."""
+    import lakemon_jobs.refresh as refresh
+
+    def bug(args):
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(refresh, "run", bug)
+    with pytest.raises(ZeroDivisionError):
+        main(["refresh"])
