@@ -13,7 +13,7 @@ from ._signatures import init_signature
 from .alerting import AlertDestination, DriftAlert, QualityAlert
 from .catalog import ModelCatalog
 from .config.model import Environment, Model
-from .jobs import JobArtifacts, MonitoringPipeline, TrainingPipeline
+from .jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
 from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor, VerdictsTable
 from .serving import RateLimitSpec, ServingEndpoint
 from .stack import LakemonStack
@@ -49,7 +49,8 @@ class MonitoredModel(Construct):
             tree, else none: the jobs install `lakemon[jobs]==<version>` from `jobs.package_index`.
 
     Attributes: catalog, endpoint, inference_log, baseline, labels, verdicts, monitor, destinations,
-    drift_alert, quality_alert (None without a label), artifacts, training, monitoring, tables.
+    drift_alert, quality_alert (None without a label), artifacts, training, monitoring,
+    retraining (None unless the model opts in with `retraining:`), tables.
     """
 
     def __init__(
@@ -144,4 +145,21 @@ class MonitoredModel(Construct):
             warehouse_id=warehouse_id,
             destinations=self.destinations,
             depends_on=[self.monitor.monitor, self.inference_log.table, self.labels.table, self.verdicts.table],
+        )
+        # Opt in only: a model without `retraining:` gets no retraining job (snapshot-tested).
+        self.retraining = (
+            RetrainingPipeline(
+                self,
+                "retraining",
+                env=env,
+                model=model,
+                artifacts=self.artifacts,
+                destinations=self.destinations,
+                depends_on=[
+                    self.catalog.registered_model, self.endpoint.endpoint, self.baseline.table,
+                    self.inference_log.table, self.verdicts.table,
+                ],
+            )
+            if model.retraining is not None
+            else None
         )

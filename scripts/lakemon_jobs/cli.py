@@ -29,6 +29,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "lakemon_jobs.drift.cli",
         "judge drift per window and feature, write the HTML/JSON report, alert the destinations",
     ),
+    "retrain": (
+        "lakemon_jobs.retrain",
+        "retrain on confirmed drift (models that opt in): recent labels join training, the gate decides on recent rows",
+    ),
     "preflight": (
         "lakemon_jobs.preflight",
         "before a deploy: adopt (import) or stop on tables the workspace has but Terraform state does not",

@@ -224,9 +224,17 @@ def _plots(model: Model, pipeline, x_test, y_test, predicted, seed: int, out: Pa
 
 
 def train_model(
-    ctx: JobContext, experiment: str | None = None, progress: Callable[[str], None] = print
+    ctx: JobContext,
+    experiment: str | None = None,
+    progress: Callable[[str], None] = print,
+    extra_rows: pd.DataFrame | None = None,
+    tags: dict[str, str] | None = None,
 ) -> TrainResult:
-    """Train, evaluate and log one run. Callable from Python (the end-to-end loop) and the CLI."""
+    """Train, evaluate and log one run. Callable from Python (the end-to-end loop) and the CLI.
+
+    `extra_rows` (features + label) join the training split: `lakemon retrain` passes the
+    labelled inference-log rows of the recent windows. The test split, and so the logged test
+    metrics, stay the original one. `tags` are added to the run (the retrain's reason)."""
     import mlflow
     import sklearn
 
@@ -240,6 +248,10 @@ def train_model(
     train_df, test_df = split_train_test(data, training.test_fraction, training.seed)
     categorical, numeric = feature_kinds(model)
     label = model.label.name
+    recent_rows = 0 if extra_rows is None else len(extra_rows)
+    if recent_rows:
+        columns = [*model.feature_names(), label]
+        train_df = pd.concat([train_df[columns], extra_rows[columns]], ignore_index=True)
     x_train = prepare_features(train_df, categorical, numeric)
     x_test = prepare_features(test_df, categorical, numeric)
     params = {**DEFAULT_PARAMS, **training.params}
@@ -253,7 +265,7 @@ def train_model(
     progress("train: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
-        mlflow.set_tags({"lakemon.env": ctx.env.name, "lakemon.model": model.name})
+        mlflow.set_tags({"lakemon.env": ctx.env.name, "lakemon.model": model.name, **(tags or {})})
         mlflow.log_params(
             {
                 **params,
@@ -263,6 +275,7 @@ def train_model(
                 "seed": training.seed,
                 "train_rows": len(train_df),
                 "test_rows": len(test_df),
+                "recent_rows": recent_rows,
             }
         )
         mlflow.log_metrics(metrics)

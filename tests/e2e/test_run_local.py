@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 import yaml
 from deltalake import DeltaTable
 
@@ -39,6 +40,8 @@ from lakemon_jobs.tables.local import LocalEngine
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS_PER_DAY, MARVEL_DAYS, DC_DAYS, BATCH = 250, 2, 2, 25
+AFTER_DAYS = 2
+"""DC days sent after the retrain (run-local's default --after-days)."""
 RUN_TIMEOUT_S = 540
 
 
@@ -92,8 +95,8 @@ def test_reduced_run_local_end_to_end(tmp_path):
     assert [p for p in ports if not port_is_free(p)] == []
 
     # --- the run's output names each step, the drifted features and windows ----------------------------
-    for step in range(1, 9):
-        assert f"[{step}/8]" in proc.stdout
+    for step in range(1, 11):  # alive_classifier opts in to retraining: 10 steps
+        assert f"[{step}/10]" in proc.stdout
     assert re.search(r"drifted features: \w+", proc.stdout)
     assert "lakemon run-local: OK" in proc.stdout
     # --- quiet tooling: no red Node end-of-life box, no telemetry errors, in the output or the logs ---
@@ -112,7 +115,7 @@ def test_reduced_run_local_end_to_end(tmp_path):
     def read(name: str) -> pa.Table:
         return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
 
-    rows_sent = ROWS_PER_DAY * (MARVEL_DAYS + DC_DAYS)
+    rows_sent = ROWS_PER_DAY * (MARVEL_DAYS + DC_DAYS + AFTER_DAYS)
     payload = read(tables.payload)
     assert payload.schema.equals(PAYLOAD_SCHEMA)
     assert payload.num_rows == rows_sent // BATCH
@@ -131,7 +134,7 @@ def test_reduced_run_local_end_to_end(tmp_path):
     assert profile.schema.names == PROFILE_METRICS_SCHEMA.names and profile.num_rows > 0
     assert drift.schema.names == DRIFT_METRICS_SCHEMA.names and drift.num_rows > 0
     days = {w["start"].date() for w in drift.column("window").to_pylist() if w}
-    assert len(days) == MARVEL_DAYS + DC_DAYS  # one 1-day window per simulated day
+    assert len(days) == MARVEL_DAYS + DC_DAYS + AFTER_DAYS  # one 1-day window per simulated day
 
     # --- verdicts and alerts ----------------------------------------------------------------------
     by_source: dict[str, set] = {"marvel": set(), "dc": set()}
@@ -139,7 +142,8 @@ def test_reduced_run_local_end_to_end(tmp_path):
         payload["client_request_id"].to_pylist(), payload["request_date"].to_pylist(), strict=True
     ):
         by_source[cid.split("-", 1)[0]].add(day)
-    assert len(by_source["marvel"]) == MARVEL_DAYS and len(by_source["dc"]) == DC_DAYS
+    assert len(by_source["marvel"]) == MARVEL_DAYS and len(by_source["dc"]) == DC_DAYS + AFTER_DAYS
+    before_retrain = sorted(by_source["dc"])[:DC_DAYS]
     verdicts = read(tables.drift_verdicts)
     assert verdicts.schema.names == [c.name for c in verdicts_columns()]
     daily = [r for r in verdicts.to_pylist() if r["subject"] == "drift" and r["granularity"] == "1 day"]
@@ -155,17 +159,45 @@ def test_reduced_run_local_end_to_end(tmp_path):
     fired = {w.date() for w in windows if evaluate_alert(engine, drift_spec, as_of_window=w).fired}
     assert fired == judged_drift
 
-    # The run itself evaluated the alert once, at the end: the newest window is a DC day.
+    # The run itself evaluated the alert once, in step 7 (before the retrain): the newest window
+    # then was the last DC day before the retrain.
     received = [
         json.loads(line) for line in (run_root / "alerts" / "received.jsonl").read_text().splitlines()
     ]
     drift_alerts = [a["body"] for a in received if a["body"]["alert"].endswith("feature drift")]
     assert len(drift_alerts) == 1, "the drift alert did not reach the webhook receiver exactly once"
     [body] = drift_alerts
-    assert [datetime.fromisoformat(w).date() for w in body["windows"]] == [max(by_source["dc"])]
+    assert [datetime.fromisoformat(w).date() for w in body["windows"]] == [max(before_retrain)]
     assert body["model"] == model.name and body["features"]
-    newest = {r["feature"] for r in daily if r["window_start"].date() == max(by_source["dc"]) and r["verdict"] == "drift"}
+    newest = {r["feature"] for r in daily if r["window_start"].date() == max(before_retrain) and r["verdict"] == "drift"}
     assert set(body["features"]) == newest
+
+    # --- the retrain: the gate on held-out recent rows promoted v2, which serves the days after ---
+    gate = re.search(
+        r"gate on (\d+) held-out recent rows, roc_auc: challenger ([\d.]+) vs champion v1 ([\d.]+) .*: challenger PROMOTED",
+        proc.stdout,
+    )
+    assert gate, proc.stdout[-4000:]
+    challenger, champion = float(gate.group(2)), float(gate.group(3))
+    assert challenger > champion + model.promotion.min_improvement
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=runtime.tracking_uri, registry_uri=runtime.tracking_uri)
+    assert str(client.get_model_version_by_alias(tables.registered_model, "champion").version) == "2"
+    [retrain_run] = [r for r in client.search_runs([client.get_experiment_by_name(f"/Shared/lakemon/dev/{model.name}").experiment_id])
+                     if "lakemon.retrain.reason" in r.data.tags]  # fmt: skip
+    assert retrain_run.data.tags["lakemon.retrain.decision"] == "promoted"
+    assert retrain_run.data.metrics["gate_challenger_roc_auc"] == pytest.approx(challenger, abs=1e-4)
+    reasons = retrain_run.data.tags["lakemon.retrain.reason"].split(",")
+    # verdict ids <run>:<granularity>:<window start>:<feature>:<statistic>, of the DC days drifted
+    reason_days = {datetime.fromisoformat(r.split(":1 day:")[1][:10]).date() for r in reasons}
+    assert reason_days == set(before_retrain)
+    log_rows = log.to_pylist()
+    after = set(sorted(by_source["dc"])[DC_DAYS:])
+    assert {r["model_version"] for r in log_rows if r["timestamp"].date() in after} == {f"{model.name}-2"}
+    assert {r["model_version"] for r in log_rows if r["timestamp"].date() not in after} == {f"{model.name}-1"}
+    assert set(baseline["model_version"].to_pylist()) == {f"{model.name}-2"}  # the new baseline
+    assert "| day | traffic | served by |" in proc.stdout and "after retrain" in proc.stdout
 
     # --- the run's drift report, in headless Chromium at 1000x800 (issue 13) ------------------------
     sys.path.insert(0, str(REPO / "tests" / "drift"))

@@ -89,7 +89,7 @@ def test_job_tasks_and_their_depends_on_are_in_task_key_order(stacks, env):
     assert jobs
     for job in jobs:
         keys = [t["task_key"] for t in job["task"]]
-        assert len(keys) > 1 and keys == sorted(keys), (job["name"], keys)
+        assert keys and keys == sorted(keys), (job["name"], keys)  # the retraining job has one task
         for task in job["task"]:
             deps = [d["task_key"] for d in task.get("depends_on", [])]
             assert deps == sorted(deps) and set(deps) <= set(keys), (job["name"], task["task_key"], deps)
@@ -227,3 +227,25 @@ def test_only_lakemon_references_are_terraform_expressions(synth_outdir, env):
     openers = len(re.findall(r"[$%]\{", text))
     own = OWN_REFERENCE.findall(text)
     assert openers == len(own) > 0, sorted(set(re.findall(r"[$%]\{[^}]*\}", text)) - set(f"${{{o}}}" for o in own))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_models_that_opt_in_get_the_retraining_job(stacks, env):
+    """docs/retraining.md: a retraining job, triggered by updates of the model's verdicts table,
+    exists exactly for the models with `retraining:` (dev's alive_classifier)."""
+    from lakemon.config import load_environment
+
+    config = load_environment(Path(__file__).resolve().parents[2] / "envs" / f"{env}.yml")
+    jobs = [j for j in stacks[env]["resource"]["databricks_job"].values() if j["name"].endswith("-retraining")]
+    opted_in = [m.name for m in config.models if m.retraining is not None]
+    assert sorted(j["name"] for j in jobs) == sorted(f"lakemon-{env}-{m}-retraining" for m in opted_in)
+    assert (env, opted_in) != ("dev", []) and (env == "dev") == bool(opted_in)
+    for job in jobs:
+        model = job["name"].removeprefix(f"lakemon-{env}-").removesuffix("-retraining")
+        trigger = job["trigger"]["table_update"]
+        assert trigger["table_names"] == [f"{config.catalog}.marvel_characters.{model}_drift_verdicts"]
+        assert trigger["condition"] == "ANY_UPDATED" and trigger["min_time_between_triggers_seconds"] >= 60
+        assert "schedule" not in job
+        [task] = job["task"]
+        assert task["python_wheel_task"]["parameters"][:1] == ["retrain"]
+        assert task["python_wheel_task"]["parameters"][-2:] == ["--model", model]

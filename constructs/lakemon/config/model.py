@@ -341,6 +341,26 @@ class Training(Strict):
     """Estimator hyper-parameters, logged to MLflow."""
 
 
+class Retraining(Strict):
+    """Opt-in retraining on confirmed drift (`models[].retraining`). Write the key quoted,
+    `"on": drift`: YAML 1.1 reads a bare `on` as the boolean true, which the loader refuses.
+
+    When analyze-drift's verdicts show drift in a window that ended within `window_days`, the
+    retraining job trains a challenger on the original training data plus the labelled
+    inference-log rows of those days, and the gate compares challenger and champion on
+    held-out recent labelled rows (docs/retraining.md)."""
+
+    on: Literal["drift"] = "drift"
+    """What starts a retrain: `drift`, a drift verdict in analyze-drift's verdicts table."""
+    min_labelled_rows: Annotated[int, Field(ge=10)] = 500
+    """Fewest labelled inference-log rows in the recent windows a retrain needs (they are split
+    into rows added to the training data and rows held out for the gate)."""
+    window_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    """How many days back (from the newest judged window's end) count as recent."""
+    holdout_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    """Share of the recent labelled rows held out to score champion and challenger."""
+
+
 class Model(Strict):
     """One served model (an entry of `models:`): its columns, endpoint, promotion and training."""
 
@@ -370,6 +390,8 @@ class Model(Strict):
     """When a newly trained challenger becomes the champion."""
     training: Training = Training()
     """Training data, split and hyper-parameters."""
+    retraining: Retraining | None = None
+    """Retrain on confirmed drift (opt in); None: never retrained automatically."""
 
     @model_validator(mode="after")
     def _columns_consistent(self) -> Model:

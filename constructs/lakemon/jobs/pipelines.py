@@ -4,6 +4,9 @@
   Triggered (by the delivery pipeline or a person), not scheduled: retraining is a decision.
 - Monitoring, on the env schedule: unpack payloads -> refresh monitor -> analyze drift, which
   writes the verdicts table the drift and quality alerts read.
+- Retraining, only for a model with `retraining:` (opt in): `lakemon retrain`, started by a
+  table-update trigger on the verdicts table, so every monitoring run that writes verdicts
+  starts it; it retrains only on confirmed drift not yet acted on (docs/retraining.md).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from constructs import Construct
 
 from ..alerting.destination import AlertDestination
 from ..config.model import Environment, Model
+from ..tables import ModelTables
 from .artifacts import JobArtifacts
 from .wheel_job import WheelJob, WheelTask
 
@@ -117,6 +121,59 @@ class MonitoringPipeline(WheelJob):
             schedule_timezone=env.monitoring.schedule.timezone,
             managers=env.permissions.manage,
             tags={"lakemon_env": env.name, "lakemon_model": model.name, "lakemon_pipeline": "monitoring"},
+            depends_on=depends_on,
+            **_failure_targets(env, destinations),
+        )
+
+
+class RetrainingPipeline(WheelJob):
+    """Job `lakemon-<env>-<model>-retraining`: `lakemon retrain` when the verdicts table changes.
+
+    WHY a table-update trigger and not a condition task + run_job_task in the monitoring job:
+    a condition task compares task values, and task values can only be set from Python
+    notebooks (https://docs.databricks.com/aws/en/jobs/task-values), not from our wheel tasks;
+    the table-update trigger (https://docs.databricks.com/aws/en/jobs/trigger-table-update;
+    provider docs/resources/job.md at v1.99.0, `trigger.table_update`) needs no such value:
+    the monitoring job's analyze-drift writes the verdicts table, the write starts this job, and
+    `lakemon retrain` reads the verdicts itself. It does the whole step (train on original +
+    recent labelled rows, gate on held-out recent rows, register, deploy, rewrite the baseline)
+    in one task, so a retrain that fails anywhere leaves the champion serving.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        env: Environment,
+        model: Model,
+        artifacts: JobArtifacts,
+        destinations: Sequence[AlertDestination] = (),
+        depends_on: Sequence[ITerraformDependable] = (),
+    ) -> None:
+        if model.retraining is None:
+            from ..errors import LakemonConstructError
+
+            raise LakemonConstructError(
+                f"{scope.node.path}/{id}", f"model {model.name} has no `retraining:`; only opted-in models get this job"
+            )
+        super().__init__(
+            scope,
+            id,
+            name=f"lakemon-{env.name}-{model.name}-retraining",
+            artifacts=artifacts,
+            model_name=model.name,
+            tasks=[
+                WheelTask(
+                    "retrain",
+                    "retrain",
+                    timeout_seconds=3 * 3600,
+                    description="on confirmed drift: retrain with recent labels, gate on recent rows, deploy the winner",
+                ),
+            ],
+            trigger_tables=[ModelTables(env, model).drift_verdicts],
+            managers=env.permissions.manage,
+            tags={"lakemon_env": env.name, "lakemon_model": model.name, "lakemon_pipeline": "retraining"},
             depends_on=depends_on,
             **_failure_targets(env, destinations),
         )

@@ -21,6 +21,8 @@ from cdktf_cdktf_provider_databricks.job import (
     JobTask,
     JobTaskDependsOn,
     JobTaskPythonWheelTask,
+    JobTrigger,
+    JobTriggerTableUpdate,
     JobWebhookNotificationsOnFailure,
 )
 from cdktf_cdktf_provider_databricks.permissions import Permissions
@@ -62,7 +64,10 @@ class WheelJob(Construct):
 
     Props: name, artifacts (wheel + env file on the volume), model_name, tasks (keys unique,
     dependencies on earlier keys), schedule_cron/schedule_timezone (optional), failure_emails,
-    failure_destinations (webhook/Slack/... destinations), managers (CAN_MANAGE), tags.
+    failure_destinations (webhook/Slack/... destinations), managers (CAN_MANAGE), tags,
+    trigger_tables (run when any of these Unity Catalog tables is updated: a table-update
+    trigger, provider docs/resources/job.md at v1.99.0, `trigger.table_update`; not together
+    with a schedule), trigger_min_interval_s (its `min_time_between_triggers_seconds`, >= 60).
     """
 
     def __init__(
@@ -82,9 +87,15 @@ class WheelJob(Construct):
         tags: dict[str, str] | None = None,
         timeout_seconds: int = 4 * 3600,
         depends_on: Sequence[ITerraformDependable] = (),
+        trigger_tables: Sequence[str] = (),
+        trigger_min_interval_s: int = 60,
     ) -> None:
         super().__init__(scope, id)
         path = self.node.path
+        if trigger_tables and schedule_cron is not None:
+            raise LakemonConstructError(path, "a job runs on a schedule or on table updates, not both")
+        if trigger_min_interval_s < 60:
+            raise LakemonConstructError(path, "trigger_min_interval_s must be at least 60 (the API's minimum)")
         if not tasks:
             raise LakemonConstructError(path, "a job needs at least one task")
         seen: list[str] = []
@@ -130,6 +141,18 @@ class WheelJob(Construct):
                     "pause_status": "UNPAUSED",
                 }
                 if schedule_cron
+                else None
+            ),
+            trigger=(
+                JobTrigger(
+                    table_update=JobTriggerTableUpdate(
+                        table_names=list(trigger_tables),
+                        condition="ANY_UPDATED",
+                        min_time_between_triggers_seconds=trigger_min_interval_s,
+                    ),
+                    pause_status="UNPAUSED",
+                )
+                if trigger_tables
                 else None
             ),
             email_notifications={"on_failure": list(failure_emails)} if failure_emails else None,

@@ -8,7 +8,12 @@
 6. refresh the local monitor (profile and drift metrics tables);
 7. analyze drift with the env's thresholds: verdicts table and report; the synthesized alerts'
    own SQL runs on the local verdicts table and notifies the local webhook when it fires;
-8. print where everything is, and stop every process and server it started.
+8. for a model with `retraining:` (unless --skip-retrain): `lakemon retrain` on the confirmed
+   drift, the gate's decision and both scores; the new champion serves (the logging layer's
+   upstream swaps to its scoring server);
+9. a few more DC days of traffic, judged against the new baseline; a before/after table of
+   drift and quality per day (docs/retraining.md);
+10. print where everything is, and stop every process and server it started.
 
 Each run starts clean in its own folder (see runs.py); everything it starts is stopped on
 success, failure, Ctrl-C and SIGTERM (an ExitStack of context managers). The exit code is 0
@@ -44,14 +49,15 @@ class BadSetup(RuntimeError):
 class Progress:
     """Numbered steps with their wall time; indented detail lines; flushes every line."""
 
-    def __init__(self, out=None) -> None:
+    def __init__(self, out=None, count: int = STEP_COUNT) -> None:
         self.out = out or sys.stdout
+        self.count = count
         self.timings: list[tuple[int, str, float]] = []
         self.started = time.perf_counter()
 
     @contextlib.contextmanager
     def step(self, number: int, title: str):
-        self.say(f"\n[{number}/{STEP_COUNT}] {title}")
+        self.say(f"\n[{number}/{self.count}] {title}")
         start = time.perf_counter()
         try:
             yield
@@ -86,6 +92,11 @@ class Outcome:
     report_json: Path | None = None
     servers: list[tuple[str, int]] = field(default_factory=list)
     """(what, port) of every server started, to check each port is free after the stop."""
+    sent_page_ids: set[int] = field(default_factory=set)
+    """DC characters already sent (the days after the retrain send other ones)."""
+    retrain: object | None = None
+    """The RetrainResult of step 8, when it ran."""
+    before_after: list[str] = field(default_factory=list)
 
 
 # --- arguments -----------------------------------------------------------------------------------
@@ -98,7 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Each run starts clean in <home>/runs/<timestamp>/ (<home>/runs/latest points to the newest completed run); the last\n"
         "--keep-runs runs are kept. Exit code 0: the loop behaved as expected (DC windows drifted,\n"
-        "Marvel windows did not, the drift alert fired for the newest window); 1: it did not, or a\n"
+        "Marvel windows did not, the drift alert fired for the newest window; for a model with\n"
+        "`retraining:`, the retrain ran and the champion served the days after it); 1: it did not, or a\n"
         "step failed; 2: bad configuration or home folder (nothing started); 130: interrupted.\n"
         "See docs/embedded.md."
     )
@@ -118,10 +130,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-synth", action="store_true", help="skip step 1 (synthesizing the stacks), e.g. without Node"
     )
+    parser.add_argument(
+        "--skip-retrain",
+        action="store_true",
+        help="stop after the drift analysis: no retrain, no traffic after it (models with `retraining:` only)",
+    )
+    parser.add_argument(
+        "--after-days", type=int, default=2, help="days of DC traffic after the retrain (default 2)"
+    )
 
 
 def _validate(args: argparse.Namespace) -> str | None:
-    for name in ("rows_per_day", "marvel_days", "dc_days", "batch_size", "workers", "keep_runs"):
+    for name in ("rows_per_day", "marvel_days", "dc_days", "batch_size", "workers", "keep_runs", "after_days"):
         if getattr(args, name) < 1:
             return f"--{name.replace('_', '-')} must be at least 1"
     return None
@@ -162,9 +182,13 @@ def run(args: argparse.Namespace) -> int:
         for p in outcome.problems:
             progress.say(f"  - {p}")
         return EXIT_UNEXPECTED
+    retrained = ""
+    if outcome.retrain is not None:
+        r = outcome.retrain
+        retrained = f"; retrain: {r.status}, {r.metric} challenger {r.challenger_score:.4f} vs champion {r.champion_score:.4f}"
     progress.say(
         "\nlakemon run-local: OK: the loop behaved as expected (DC windows drifted, Marvel did not; "
-        "the drift alert's SQL fired for the newest window)."
+        f"the drift alert's SQL fired for the newest window{retrained})."
     )
     return EXIT_OK
 
@@ -195,6 +219,8 @@ def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
                 "or change local_url in the env file"
             )
 
+    retraining = probe.model.retraining is not None and not args.skip_retrain
+    progress.count = STEP_COUNT + 2 if retraining else STEP_COUNT
     root = new_run_folder(home)
     pruned = prune_runs(home, args.keep_runs, current=root)
     ctx = JobContext.load(env_file, args.model, root)
@@ -209,10 +235,17 @@ def _run(args: argparse.Namespace, progress: Progress) -> Outcome:
         _step_train(progress, ctx, job_args)
         _finish_synth(progress, synth)
         layer, scoring = _step_serve(progress, ctx, job_args, stack, root, outcome)
-        _step_traffic(args, progress, ctx, layer, scoring, outcome)
+        after_days = args.after_days if retraining else 0
+        _step_traffic(args, progress, ctx, layer, scoring, outcome, days_after=after_days)
         _step_unpack(progress, ctx, job_args, outcome)
         _step_refresh(progress, ctx, job_args, outcome)
         _step_analyze(progress, ctx, stack, root, webhook_urls, outcome, job_args)
+        if retraining:
+            from .rehearsal import day_views
+
+            before = day_views(ctx, outcome.day_sources)
+            scoring = _step_retrain(progress, ctx, job_args, stack, root, layer, scoring, outcome)
+            _step_after_retrain(args, progress, ctx, job_args, layer, scoring, outcome, before)
         _step_summary(progress, ctx, root, outcome)
         progress.say("\nstopping every process and server this run started ...")
     for what, port in outcome.servers:
@@ -258,19 +291,12 @@ class _Indented:
         self.out.flush()
 
 
-def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra: str) -> None:
-    """Run one `lakemon <name>` subcommand in process, exactly as the CLI would.
-
-    Its output is indented under the step; MLflow's advisory UserWarnings and INFO logs are
-    silenced. A crash becomes StepFailed with the traceback saved to logs/<name>.traceback.txt.
-    """
+@contextlib.contextmanager
+def _job_output(progress: Progress):
+    """A job's stdout indented under its step, without MLflow's advisory UserWarnings."""
     import os
-    import traceback
     import warnings
 
-    from ..cli import main
-
-    progress.info(f"$ lakemon {name} {' '.join(extra)}".rstrip())
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is first imported
     shown = warnings.showwarning
 
@@ -284,6 +310,24 @@ def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra:
     try:
         warnings.showwarning = show_unless_mlflow_advice
         with contextlib.redirect_stdout(_Indented(progress.out)):
+            yield
+    finally:
+        warnings.showwarning = shown
+
+
+def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra: str) -> None:
+    """Run one `lakemon <name>` subcommand in process, exactly as the CLI would.
+
+    Its output is indented under the step; MLflow's advisory UserWarnings and INFO logs are
+    silenced. A crash becomes StepFailed with the traceback saved to logs/<name>.traceback.txt.
+    """
+    import traceback
+
+    from ..cli import main
+
+    progress.info(f"$ lakemon {name} {' '.join(extra)}".rstrip())
+    try:
+        with _job_output(progress):
             code = main([name, *job_args, *extra])
     except SystemExit as exc:  # a job ends with sys.exit(message) on bad config
         code = exc.code if isinstance(exc.code, int) else 1
@@ -296,8 +340,6 @@ def _job(progress: Progress, name: str, job_args: list[str], root: Path, *extra:
         raise StepFailed(
             f"`lakemon {name}` crashed: {type(exc).__name__}: {exc} (traceback: {trace})"
         ) from None
-    finally:
-        warnings.showwarning = shown
     if code != 0:
         raise StepFailed(f"`lakemon {name}` exited with code {code}")
 
@@ -413,15 +455,10 @@ def traffic_failure(result, scoring) -> str | None:
     return f"step 4: {result.failed} of {result.requests_sent} requests failed because {cause}"
 
 
-def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcome):
-    from deltalake import write_deltalake
-
-    from lakemon.tables import labels_columns
-
+def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcome, days_after: int = 0):
     from ..datasets import load_comic, split_train_test
     from ..model_steps import load_training_data
-    from ..tables.schemas import to_arrow
-    from .traffic import label_rows, plan_days, send_traffic
+    from .traffic import plan_days
 
     with progress.step(4, "Send traffic over simulated days: held-out Marvel, then DC"):
         training, label = ctx.model.training, ctx.model.label.name
@@ -429,7 +466,8 @@ def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcom
         _, marvel_test = split_train_test(load_training_data(ctx), training.test_fraction, training.seed)
         dc = load_comic("dc").dropna(subset=[label]).reset_index(drop=True)
         today = datetime.now(UTC).date()
-        first_day = today - timedelta(days=args.marvel_days + args.dc_days)
+        # Room for the days sent after the retrain: every simulated day is in the past.
+        first_day = today - timedelta(days=args.marvel_days + args.dc_days + days_after)
         try:
             plans = plan_days(
                 [("marvel", marvel_test, args.marvel_days), ("dc", dc, args.dc_days)],
@@ -445,34 +483,52 @@ def _step_traffic(args, progress: Progress, ctx, layer, scoring, outcome: Outcom
             f"{training.test_fraction}), {len(dc)} DC rows; {args.rows_per_day} rows/day, "
             f"{args.batch_size} rows/request, 4 request formats, {args.workers} clients"
         )
-        result = send_traffic(
-            layer.invocations_url,
-            plans,
-            ctx.model.feature_names(),
-            workers=args.workers,
-            progress=progress.info,
-        )
-        layer.payload_log.flush()
-        failure = traffic_failure(result, scoring)
-        if failure:
-            raise StepFailed(failure)
-        progress.info(
-            f"{result.requests_sent} requests, {result.rows_sent} rows in {result.seconds:.1f}s "
-            f"({result.requests_sent / max(result.seconds, 1e-9):.0f} requests/s); statuses {dict(sorted(result.status_counts.items()))}"
-        )
-        if result.failed:
-            outcome.problems.append(
-                f"{result.failed} of {result.requests_sent} requests did not get HTTP 200"
-            )
-        labels = label_rows(plans, ctx.model.label.name)
-        columns = labels_columns(ctx.model)
-        path = ctx.runtime.table_path(ctx.tables.labels)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(str(path), to_arrow(labels, columns), mode="append")
-        progress.info(f"labels: {len(labels)} known {label} values written to {ctx.tables.labels}")
-        outcome.day_sources = {p.day: p.source for p in plans}
-        outcome.table_rows["rows_sent"] = result.rows_sent
+        _send_and_label(args, progress, ctx, layer, scoring, outcome, plans)
         return plans
+
+
+def _send_and_label(args, progress: Progress, ctx, layer, scoring, outcome: Outcome, plans) -> None:
+    """Send the planned days through the logging layer, then write their labels (as a labelling
+    process would deliver them later)."""
+    from deltalake import write_deltalake
+
+    from lakemon.tables import labels_columns
+
+    from ..tables.schemas import to_arrow
+    from .traffic import label_rows, send_traffic
+
+    label = ctx.model.label.name
+    result = send_traffic(
+        layer.invocations_url,
+        plans,
+        ctx.model.feature_names(),
+        workers=args.workers,
+        progress=progress.info,
+    )
+    layer.payload_log.flush()
+    failure = traffic_failure(result, scoring)
+    if failure:
+        raise StepFailed(failure)
+    progress.info(
+        f"{result.requests_sent} requests, {result.rows_sent} rows in {result.seconds:.1f}s "
+        f"({result.requests_sent / max(result.seconds, 1e-9):.0f} requests/s); statuses {dict(sorted(result.status_counts.items()))}"
+    )
+    if result.failed:
+        outcome.problems.append(
+            f"{result.failed} of {result.requests_sent} requests did not get HTTP 200"
+        )
+    labels = label_rows(plans, label)
+    columns = labels_columns(ctx.model)
+    path = ctx.runtime.table_path(ctx.tables.labels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(path), to_arrow(labels, columns), mode="append")
+    progress.info(f"labels: {len(labels)} known {label} values written to {ctx.tables.labels}")
+    outcome.day_sources.update({p.day: p.source for p in plans})
+    outcome.table_rows["rows_sent"] = outcome.table_rows.get("rows_sent", 0) + result.rows_sent
+    for plan in plans:
+        if plan.source == "dc":
+            for request in plan.requests:
+                outcome.sent_page_ids.update(int(v) for v in request.rows["page_id"])
 
 
 def _count(ctx, name: str) -> int | None:
@@ -615,8 +671,103 @@ def _judge(outcome: Outcome, expect_alerts: bool) -> None:
             outcome.problems.append(f"the drift alert did not name the newest window, {newest} (DC)")
 
 
+def _step_retrain(progress: Progress, ctx, job_args, stack, root: Path, layer, scoring, outcome: Outcome):
+    """Step 8: `lakemon retrain` (in process, as the Databricks retraining job runs it); when the
+    challenger wins, the logging layer's upstream swaps to a scoring server of the new champion
+    (started first, so no request goes unanswered) and the old server stops. Returns the
+    scoring server that serves now."""
+    from ..deploy import Deployment
+    from ..retrain import RetrainError, retrain
+    from .logging_layer import Upstream
+    from .scoring import ScoringServer
+
+    with progress.step(8, "Retrain on confirmed drift: recent DC labels join training, the gate decides on held-out recent rows"):
+        progress.info("$ lakemon retrain")
+        try:
+            with _job_output(progress):
+                result = retrain(ctx)
+        except RetrainError as exc:
+            raise StepFailed(f"step 8: lakemon retrain: {exc}") from None
+        outcome.retrain = result
+        if result.status not in ("promoted", "kept"):
+            outcome.problems.append(f"the retrain did not run after the DC days drifted: {result.message}")
+            return scoring
+        progress.info(
+            f"gate ({result.metric} on {result.holdout_rows} held-out recent rows): challenger v{result.version} "
+            f"{result.challenger_score:.4f}, champion v{result.champion_version} {result.champion_score:.4f}: "
+            + ("challenger PROMOTED and deployed" if result.status == "promoted" else "champion KEPT")
+        )
+        if result.status != "promoted":
+            return scoring
+        endpoint = ctx.model.endpoint(ctx.env.name)
+        deployment = Deployment.read(ctx.runtime.deployment_path(endpoint))
+        new = ScoringServer(
+            deployment.model_uri,
+            tracking_uri=ctx.runtime.tracking_uri,
+            log_path=root / "logs" / "scoring-server-retrained.log",
+            progress=progress.info,
+        )
+        try:
+            stack.enter_context(new)
+        except (RuntimeError, TimeoutError) as exc:
+            raise StepFailed(f"step 8: {exc}") from None
+        outcome.servers.append(("scoring server (new champion)", new.port))
+        layer.upstream = Upstream(new.url, endpoint, deployment.served_entity_id)
+        scoring.__exit__(None, None, None)  # idempotent: the exit stack's stop later is a no-op
+        progress.info(f"endpoint {endpoint} now serves {deployment.served_entity_id} from {new.url}; the old scoring server stopped")
+        return new
+
+
+def _step_after_retrain(args, progress: Progress, ctx, job_args, layer, scoring, outcome: Outcome, before) -> None:
+    """Step 9: more DC days (characters not sent before) through the new champion, unpacked,
+    monitored and judged against the new baseline; the before/after table."""
+    from ..datasets import load_comic
+    from .rehearsal import day_views, table_lines
+    from .traffic import plan_days
+
+    with progress.step(9, "More DC days, served by the champion, judged against the new baseline"):
+        label = ctx.model.label.name
+        dc = load_comic("dc").dropna(subset=[label])
+        rest = dc[~dc["page_id"].isin(outcome.sent_page_ids)].reset_index(drop=True)
+        first_day = max(outcome.day_sources) + timedelta(days=1)
+        try:
+            plans = plan_days(
+                [("dc", rest, args.after_days)],
+                rows_per_day=args.rows_per_day,
+                batch_size=args.batch_size,
+                first_day=first_day,
+                seed=ctx.model.training.seed + 1,
+            )
+        except ValueError as exc:
+            raise StepFailed(f"step 9: {exc}") from None
+        progress.info(f"{len(rest)} DC rows not sent before; {args.after_days} day(s) from {first_day}")
+        _send_and_label(args, progress, ctx, layer, scoring, outcome, plans)
+        _job(progress, "unpack", job_args, ctx.runtime.root)
+        _job(progress, "refresh", job_args, ctx.runtime.root)
+        # The alerts were rehearsed in step 7; this analysis writes verdicts and the report only.
+        _job(progress, "analyze-drift", job_args, ctx.runtime.root, "--drift-exit-code", "0", "--no-alerts")
+        new_days = {p.day for p in plans}
+        after = {d: v for d, v in day_views(ctx, outcome.day_sources).items() if d in new_days}
+        result = outcome.retrain
+        retrained_on = set()
+        if result is not None and result.evidence is not None:
+            since, until = result.evidence.since.date(), result.evidence.until.date()
+            retrained_on = {d for d in before if since <= d < until}
+        outcome.before_after = table_lines(before, after, retrained_on)
+        progress.info("drift and quality per day (before: judged against the first baseline; after: against the new one):")
+        for line in outcome.before_after:
+            progress.info(line)
+        if result is not None and result.status == "promoted":
+            expected = f"{ctx.model.name}-{result.version}"
+            wrong = sorted(d for d, v in after.items() if v.served_by != expected)
+            if wrong:
+                outcome.problems.append(
+                    f"days after the retrain not served by the new champion {expected}: {', '.join(map(str, wrong))}"
+                )
+
+
 def _step_summary(progress: Progress, ctx, root: Path, outcome: Outcome) -> None:
-    with progress.step(8, "Where everything is"):
+    with progress.step(progress.count, "Where everything is"):
         mlflow_bin = Path(sys.executable).parent / "mlflow"
         progress.info(f"run folder:   {root}")
         progress.info(f"MLflow UI:    {mlflow_bin} ui --backend-store-uri {ctx.runtime.tracking_uri}")
