@@ -410,27 +410,15 @@ def _step_serve(
 ):
     from lakemon.tables import ModelTables
 
-    from ..deploy import Deployment
     from .logging_layer import LoggingLayer, Upstream
     from .payload_log import PayloadLog
-    from .scoring import ScoringServer
 
     with progress.step(3, "Deploy the champion and serve it: MLflow scoring server behind the logging layer"):
         _job(progress, "deploy", job_args, ctx.runtime.root)
         endpoint = ctx.model.endpoint(ctx.env.name)
-        deployment = Deployment.read(ctx.runtime.deployment_path(endpoint))
-        progress.info(f"starting `mlflow models serve -m {deployment.model_uri} --env-manager local` ...")
-        scoring = ScoringServer(
-            deployment.model_uri,
-            tracking_uri=ctx.runtime.tracking_uri,
-            log_path=root / "logs" / "scoring-server.log",
-            progress=progress.info,
+        deployment, scoring = _serve_deployment(
+            progress, ctx, stack, outcome, step=3, log_name="scoring-server.log", label="scoring server"
         )
-        try:
-            stack.enter_context(scoring)
-        except (RuntimeError, TimeoutError) as exc:
-            raise StepFailed(f"step 3: {exc}") from None
-        outcome.servers.append(("scoring server", scoring.port))
         progress.info(f"scoring server: {scoring.url} (pid {scoring.process.pid}), answering /ping")
         payload_path = ctx.runtime.table_path(ModelTables(ctx.env, ctx.model).payload)
         layer = LoggingLayer(
@@ -444,6 +432,29 @@ def _step_serve(
             f"serving {deployment.served_entity_id}; every request is logged to {ctx.tables.payload}"
         )
         return layer, scoring
+
+
+def _serve_deployment(progress: Progress, ctx, stack: contextlib.ExitStack, outcome: Outcome, *, step: int,
+                      log_name: str, label: str):
+    """Start `mlflow models serve` for the deployment recorded for the model's endpoint (steps 3
+    and 8 serve the first and the retrained champion the same way); stopped by `stack`."""
+    from ..deploy import Deployment
+    from .scoring import ScoringServer
+
+    deployment = Deployment.read(ctx.runtime.deployment_path(ctx.model.endpoint(ctx.env.name)))
+    progress.info(f"starting `mlflow models serve -m {deployment.model_uri} --env-manager local` ...")
+    scoring = ScoringServer(
+        deployment.model_uri,
+        tracking_uri=ctx.runtime.tracking_uri,
+        log_path=ctx.runtime.root / "logs" / log_name,
+        progress=progress.info,
+    )
+    try:
+        stack.enter_context(scoring)
+    except (RuntimeError, TimeoutError) as exc:
+        raise StepFailed(f"step {step}: {exc}") from None
+    outcome.servers.append((label, scoring.port))
+    return deployment, scoring
 
 
 def traffic_failure(result, scoring) -> str | None:
@@ -676,10 +687,8 @@ def _step_retrain(progress: Progress, ctx, job_args, stack, root: Path, layer, s
     challenger wins, the logging layer's upstream swaps to a scoring server of the new champion
     (started first, so no request goes unanswered) and the old server stops. Returns the
     scoring server that serves now."""
-    from ..deploy import Deployment
     from ..retrain import RetrainError, retrain
     from .logging_layer import Upstream
-    from .scoring import ScoringServer
 
     with progress.step(8, "Retrain on confirmed drift: recent DC labels join training, the gate decides on held-out recent rows"):
         progress.info("$ lakemon retrain")
@@ -700,18 +709,10 @@ def _step_retrain(progress: Progress, ctx, job_args, stack, root: Path, layer, s
         if result.status != "promoted":
             return scoring
         endpoint = ctx.model.endpoint(ctx.env.name)
-        deployment = Deployment.read(ctx.runtime.deployment_path(endpoint))
-        new = ScoringServer(
-            deployment.model_uri,
-            tracking_uri=ctx.runtime.tracking_uri,
-            log_path=root / "logs" / "scoring-server-retrained.log",
-            progress=progress.info,
+        deployment, new = _serve_deployment(
+            progress, ctx, stack, outcome, step=8, log_name="scoring-server-retrained.log",
+            label="scoring server (new champion)",
         )
-        try:
-            stack.enter_context(new)
-        except (RuntimeError, TimeoutError) as exc:
-            raise StepFailed(f"step 8: {exc}") from None
-        outcome.servers.append(("scoring server (new champion)", new.port))
         layer.upstream = Upstream(new.url, endpoint, deployment.served_entity_id)
         scoring.__exit__(None, None, None)  # idempotent: the exit stack's stop later is a no-op
         progress.info(f"endpoint {endpoint} now serves {deployment.served_entity_id} from {new.url}; the old scoring server stopped")
