@@ -142,7 +142,6 @@ class MonitoredModel(Construct):
             env=env,
             model=model,
             artifacts=self.artifacts,
-            warehouse_id=warehouse_id,
             destinations=self.destinations,
             depends_on=[self.monitor.monitor, self.inference_log.table, self.labels.table, self.verdicts.table],
         )

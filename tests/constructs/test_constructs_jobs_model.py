@@ -52,10 +52,10 @@ def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev
     assert subcommands["monitoring"] == {"unpack": "unpack", "refresh": "refresh", "analyze_drift": "analyze-drift"}
     training_tasks = {t["task_key"]: t for t in training["task"]}
     monitoring_tasks = {t["task_key"]: t for t in monitoring["task"]}
-    # analyze-drift reads through the stack's warehouse, reports to the volume, and drift is
-    # not a job failure (the SQL alerts notify); the other tasks take no extra parameters.
+    # analyze-drift reads with the task's Spark session (no SQL warehouse), reports to the
+    # volume, and drift is not a job failure (the SQL alerts notify); the other tasks take no
+    # extra parameters.
     assert monitoring_tasks["analyze_drift"]["python_wheel_task"]["parameters"][5:] == [
-        "--warehouse-id", "${var.warehouse_id}",
         "--output-dir", "/Volumes/mlops_dev/marvel_characters/artifacts/reports/alive_classifier",
         "--drift-exit-code", "0",
     ]

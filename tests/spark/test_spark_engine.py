@@ -334,12 +334,13 @@ def test_query_returns_utc_instants_in_a_new_york_session(spark, engine):
     assert spark.conf.get("spark.sql.session.timeZone") == "America/New_York"  # restored
 
 
-def test_analyze_drift_queries_run_on_spark(spark, engine, spark_ctx):
-    """analyze-drift's reads (the two SELECTs it sends to the warehouse) parse, resolve and
-    filter on Spark, over tables with the local engine's metric-table columns. Windows ending
-    one hour either side of `since` prove the cutoff is the exact instant in a New York session
-    (a zone-less literal would be read 5 hours late and keep neither)."""
-    import lakemon_jobs.drift.sources as sources
+def test_analyze_drift_reads_the_same_rows_on_spark_and_locally(spark, engine, spark_ctx, local_ctx):
+    """analyze-drift's read (`read_tables` through the TableEngine) on Spark and on the local
+    engine, over the same metric rows: the same rows and types come back. Windows ending one
+    hour either side of `since` prove the cutoff is the exact instant in a New York session (a
+    zone-less literal would be read 5 hours late and keep neither); the nested `window` comes
+    back as UTC instants from both engines."""
+    from lakemon_jobs.drift.sources import read_tables
     from lakemon_jobs.monitoring import schema as metric_schema
 
     tables = spark_ctx.tables
@@ -359,27 +360,42 @@ def test_analyze_drift_queries_run_on_spark(spark, engine, spark_ctx):
     drift_schema = metric_schema.drift_metrics_schema(model_id)
     profile_schema = metric_schema.profile_metrics_schema(model_id)
     drift = rows(drift_schema, [
-        {"window": window(after), "drift_type": "BASELINE", "population_stability_index": 0.3},
+        {"window": window(after), "drift_type": "BASELINE", "population_stability_index": 0.3,
+         "ks_test": {"statistic": 0.2, "pvalue": 0.01}},
         {"window": window(before), "drift_type": "BASELINE", "population_stability_index": 0.1},
         {"window": window(after), "drift_type": "CONSECUTIVE"},
         {"window": window(after), "drift_type": "BASELINE", "slice_key": "sex", "slice_value": "Male Characters"},
     ])
     profile = rows(profile_schema, [
-        {"window": window(after), "log_type": "INPUT", "count": 5},
+        {"window": window(after), "log_type": "INPUT", "count": 5, "frequent_items": [{"item": "a", "count": 3}]},
         {"window": window(before), "log_type": "INPUT", "count": 6},
-        {"window": None, "log_type": "BASELINE", "count": 7},
+        {"window": None, "log_type": "BASELINE", "count": 7, "quantiles": [1.0, 2.5]},
         {"window": window(after), "log_type": "INPUT", model_id: "alive_classifier-3", "count": 8},
     ])
     for name, table in ((tables.drift_metrics, drift), (tables.profile_metrics, profile)):
         # from Arrow directly: pandas hands struct timestamps over in a form pyspark cannot convert
         spark.createDataFrame(table).write.mode("overwrite").saveAsTable(name)
-    drift_sql, profile_sql = sources.databricks_queries(tables, since)
-    got_drift = engine.query(drift_sql)
-    assert list(got_drift["population_stability_index"]) == [0.3]
-    assert sorted(engine.query(profile_sql)["count"]) == [5, 7]
+        write_deltalake(str(local_ctx.runtime.table_path(name)), table)
+
+    on_spark = read_tables(engine, tables, since)
+    on_local = read_tables(LocalEngine(local_ctx.runtime), tables, since)
+    got_drift, got_profile = on_spark
+    assert got_drift.column("population_stability_index").to_pylist() == [0.3]
+    assert got_drift.to_pylist()[0]["window"] == window(after)
+    assert sorted(got_profile.column("count").to_pylist()) == [5, 7]
+    for spark_table, local_table in zip(on_spark, on_local, strict=True):
+        assert [(f.name, f.type) for f in spark_table.schema] == [(f.name, f.type) for f in local_table.schema]
+        assert sorted(spark_table.to_pylist(), key=repr) == sorted(local_table.to_pylist(), key=repr)
 
 
 def _spark_schema(arrow_schema: pa.Schema):
     from pyspark.sql.pandas.types import from_arrow_schema
 
     return from_arrow_schema(arrow_schema)
+
+
+def test_query_arrow_failure_is_one_table_error(engine, spark_ctx):
+    from lakemon_jobs.tables.engine import TableError
+
+    with pytest.raises(TableError, match="query failed: .*no_such_table"):
+        engine.query_arrow(f"SELECT * FROM {spark_ctx.env.catalog}.{spark_ctx.env.schema_}.no_such_table")

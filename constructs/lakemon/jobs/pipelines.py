@@ -74,8 +74,7 @@ class TrainingPipeline(WheelJob):
 class MonitoringPipeline(WheelJob):
     """Job `lakemon-<env>-<model>-monitoring` on the env schedule: unpack -> refresh -> analyze-drift
     (which writes `<model>_drift_verdicts`, the table the drift and quality alerts read).
-
-    `warehouse_id` is the SQL warehouse analyze-drift reads the metrics tables through."""
+    analyze-drift reads the metrics tables with the task's own Spark session, as it writes."""
 
     def __init__(
         self,
@@ -85,7 +84,6 @@ class MonitoringPipeline(WheelJob):
         env: Environment,
         model: Model,
         artifacts: JobArtifacts,
-        warehouse_id: str,
         destinations: Sequence[AlertDestination] = (),
         depends_on: Sequence[ITerraformDependable] = (),
     ) -> None:
@@ -105,11 +103,10 @@ class MonitoringPipeline(WheelJob):
                 WheelTask(
                     "analyze_drift",
                     "analyze-drift",
-                    # The warehouse reads the metrics tables; the report lands on the volume (a
-                    # serverless task's disk is gone after the run); drift is not a job failure:
-                    # the SQL alerts notify, and failure notifications stay for real failures.
+                    # The report lands on the volume (a serverless task's disk is gone after
+                    # the run); drift is not a job failure: the SQL alerts notify, and failure
+                    # notifications stay for real failures.
                     args=(
-                        "--warehouse-id", warehouse_id,
                         "--output-dir", f"{artifacts.volume_path}/reports/{model.name}",
                         "--drift-exit-code", "0",
                     ),

@@ -5,7 +5,7 @@ Python API (the end-to-end loop and tests use it; the CLI is a thin layer over i
 - `write_report(report, out_dir) -> ReportPaths`                       (HTML + JSON summary)
 - `write_verdicts(engine, tables, report, run_id) -> rows`                (the verdicts table)
 - `fire_local_alerts(engine, env, model, *, outbox_dir, ...)`         (the alert SQL, locally)
-- `read_tables(tables, runtime=None, warehouse_id=None) -> (drift, profile)`
+- `read_tables(engine, tables, since) -> (drift, profile)`                (through the TableEngine)
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Exit codes (also in --help and docs/drift.md):
   0  no drift (ok or warnings only, or no windows in the lookback period)
   3  drift found in at least one window and feature
-  1  error (e.g. the metrics tables do not exist yet, the warehouse query failed)
+  1  error (e.g. the metrics tables do not exist yet, a query failed)
   2  usage or configuration error
 """
 
@@ -38,7 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     add_context_arguments(parser, reads_a_run=True)
     parser.add_argument("--output-dir", type=Path, help="where to write the report (default: <home>/reports)")
-    parser.add_argument("--warehouse-id", help="SQL warehouse to read the tables on Databricks (default: workspace.warehouse_id)")
     parser.add_argument("--as-of", type=_timestamp, help="judge windows up to this UTC time, ISO 8601 (default: now)")
     parser.add_argument("--no-alerts", action="store_true", help="write the report and verdicts but do not notify destinations")
     parser.add_argument(
@@ -87,18 +86,17 @@ def run(args: argparse.Namespace) -> int:
 
     as_of = args.as_of or datetime.now(UTC)
     since = as_of - timedelta(days=ctx.env.monitoring.drift.lookback_days)
-    warehouse_id = args.warehouse_id or ctx.env.workspace.warehouse_id
-    if ctx.runtime is None and not warehouse_id:
-        _error("on Databricks a SQL warehouse is needed: set workspace.warehouse_id or pass --warehouse-id")
-        return EXIT_USAGE
     try:
+        # one engine reads the metrics and writes the verdicts: Spark on Databricks, DuckDB +
+        # deltalake on the embedded default
+        engine = engine_for(ctx)
         print(f"reading {ctx.tables.drift_metrics} and {ctx.tables.profile_metrics} ...", file=sys.stderr)
-        drift, profile = read_tables(ctx.tables, ctx.runtime, warehouse_id, since)
+        drift, profile = read_tables(engine, ctx.tables, since)
         report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
     except RuleError as exc:
         _error(f"configuration error: {exc}")
         return EXIT_USAGE
-    except (TablesMissing, TimeoutError, RuntimeError, OSError, KeyError, ValueError) as exc:
+    except (TablesMissing, TableError, RuntimeError, OSError, KeyError, ValueError) as exc:
         _error(str(exc))
         return EXIT_ERROR
 
@@ -119,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
 
     run_id = new_run_id()
     try:
-        engine = engine_for(ctx)
         rows = write_verdicts(engine, ctx.tables, report, run_id)
     except (TableError, OSError, ValueError) as exc:
         _error(f"cannot write the verdicts to {ctx.tables.drift_verdicts}: {exc}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from lakemon.config.model import Column
 
@@ -61,6 +62,13 @@ class TableEngine(ABC):
     @abstractmethod
     def query(self, sql: str) -> pd.DataFrame:
         """Run a SELECT and return the (small) result to the driver."""
+
+    @abstractmethod
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Run a SELECT and return the (small) result as Arrow, nested columns (structs, lists
+        of structs) in their own types and every timestamp, nested ones too, a UTC instant.
+        Why Arrow and not `query`: pandas has no type for a struct of timestamps (the metrics
+        tables' `window`), Arrow keeps the table's schema as it is."""
 
     @abstractmethod
     def map_rows(

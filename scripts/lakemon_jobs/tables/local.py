@@ -19,7 +19,7 @@ from lakemon.config.model import Column
 
 from ..runtime import LocalRuntime
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
-from .schemas import arrow_schema, to_arrow
+from .schemas import arrow_schema, to_arrow, utc_timestamps
 
 
 class LocalEngine(TableEngine):
@@ -61,6 +61,7 @@ class LocalEngine(TableEngine):
         (`verdict = 'drift'`) into a Parquet dataset scan as string_view literals, which pyarrow
         25 cannot compare with string columns; an in-memory table is scanned by DuckDB itself."""
         tree = sqlglot.parse_one(sql, read="databricks")
+        _exact_instants(tree)
         for table in list(tree.find_all(exp.Table)):
             if not (table.catalog and table.db):
                 continue  # a CTE or one of our temporary views
@@ -89,6 +90,19 @@ class LocalEngine(TableEngine):
         self, sql: str, hide_after: tuple[str, datetime] | None = None, materialize: bool = False
     ) -> pd.DataFrame:
         return self.con.execute(self.to_duckdb(sql, hide_after, materialize)).df()
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """DuckDB's own Arrow result (`arrow()` gives a Table before DuckDB 1.4 and a record-batch
+        reader from 1.4 on; `pa.table` reads either whole).
+        The tables are read into memory first (`materialize`, as for the alert queries): these
+        reads filter on strings, and `to_duckdb` says why such filters are kept out of a pyarrow
+        dataset scan. Metrics tables are small (a row per window, column and slice)."""
+        duck = self.to_duckdb(sql, materialize=True)
+        try:
+            result = pa.table(self.con.execute(duck).arrow())
+        except duckdb.Error as exc:
+            raise TableError(f"query failed: {exc}") from None
+        return utc_timestamps(result)
 
     def _arrow(self, sql: str, columns: list[Column]):
         return to_arrow(self.query(sql), columns)
@@ -202,6 +216,17 @@ class LocalEngine(TableEngine):
 
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         write_deltalake(self._path(name), to_arrow(frame, columns), mode="overwrite", schema_mode="overwrite")
+
+
+def _exact_instants(tree: exp.Expression) -> None:
+    """`timestamp_micros(n)` (how jobs write an exact instant, engine.timestamp_sql) as SQLGlot's
+    epoch-to-time node, which DuckDB writes as MAKE_TIMESTAMP(n): SQLGlot 27 reads the
+    Databricks function as an unknown one and would pass it to DuckDB, which has no such name.
+    MAKE_TIMESTAMP gives a zone-less UTC time; the connection's time zone is UTC, so comparing it
+    with a Delta timestamp column compares the same instant."""
+    for call in list(tree.find_all(exp.Anonymous)):
+        if call.name.lower() == "timestamp_micros" and len(call.expressions) == 1:
+            call.replace(exp.UnixToTime(this=call.expressions[0], scale=exp.UnixToTime.MICROS))
 
 
 def _no_string_views(data: pa.Table) -> pa.Table:

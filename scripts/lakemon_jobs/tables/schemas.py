@@ -1,4 +1,5 @@
-"""Column lists (lakemon.config Column) as Arrow schemas, Spark DDL and typed pandas frames."""
+"""Column lists (lakemon.config Column) as Arrow schemas, Spark DDL and typed pandas frames;
+query results with UTC-labelled timestamps."""
 
 from __future__ import annotations
 
@@ -40,3 +41,25 @@ def to_arrow(frame: pd.DataFrame, columns: list[Column]) -> pa.Table:
         else:
             arrays.append(pa.nulls(len(frame), type=field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def utc_timestamps(table: pa.Table) -> pa.Table:
+    """`table` with every timestamp type, however deeply nested, marked UTC. The values are
+    epoch instants in both engines; only the time-zone label can differ (a Spark client may
+    label them with the session time zone), so this cast changes no instant."""
+    schema = pa.schema([f.with_type(_utc_type(f.type)) for f in table.schema])
+    return table if schema.equals(table.schema) else table.cast(schema)
+
+
+def _utc_type(kind: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(kind):
+        return pa.timestamp(kind.unit, tz="UTC")
+    if pa.types.is_struct(kind):
+        return pa.struct([f.with_type(_utc_type(f.type)) for f in kind])
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(_utc_type(kind.value_type)))
+    if pa.types.is_large_list(kind):
+        return pa.large_list(kind.value_field.with_type(_utc_type(kind.value_type)))
+    if pa.types.is_map(kind):
+        return pa.map_(kind.key_field.with_type(_utc_type(kind.key_type)), kind.item_field.with_type(_utc_type(kind.item_type)))
+    return kind

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from lakemon.config.model import Column
 
@@ -30,7 +31,7 @@ from .engine import (
     key_predicate,
     timestamp_sql,
 )
-from .schemas import spark_ddl
+from .schemas import spark_ddl, utc_timestamps
 
 
 class SparkEngine(TableEngine):
@@ -86,6 +87,21 @@ class SparkEngine(TableEngine):
 
     def query(self, sql: str) -> pd.DataFrame:
         return self._to_pandas(self.spark.sql(sql))
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """`DataFrame.toArrow()`: public since Apache Spark 4.0 and Databricks Runtime 15.3
+        (https://docs.databricks.com/aws/en/pyspark/reference/classes/dataframe/toArrow), so in
+        the jobs' serverless environment 2 too (Databricks Connect 15.4,
+        https://learn.microsoft.com/azure/databricks/release-notes/serverless/environment-version).
+        Arrow timestamps are epoch instants whatever the session time zone; only their zone
+        label is set to UTC here."""
+        from pyspark.errors import PySparkException
+
+        try:
+            result = self.spark.sql(sql).toArrow()
+        except PySparkException as exc:  # AnalysisException & co.: one clear message, no traceback
+            raise TableError(f"query failed: {exc}") from None
+        return utc_timestamps(result)
 
     def _to_pandas(self, frame) -> pd.DataFrame:
         """Collect with timestamps as UTC-aware values, whatever the session time zone.
