@@ -157,3 +157,10 @@ def test_bad_config_is_not_a_traceback_for_the_stack_app(tmp_path):
     assert out.returncode == 1
     assert "lakemon synth failed" in out.stderr and "dev.yml: serving.workload_size:" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_models_quality_threshold_is_checked_like_the_environments(tmp_path):
+    text = _problems(tmp_path, _edited(lambda d: d["models"][1].update(quality_threshold=1.5)))
+    assert "models[1].quality_threshold:" in text and "1.5" in text
+    env = load_environment(_write(tmp_path, _edited(lambda d: d["models"][1].update(quality_threshold=0.3))))
+    assert [m.quality_threshold for m in env.models] == [None, 0.3]

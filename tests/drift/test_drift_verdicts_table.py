@@ -208,3 +208,16 @@ def test_the_spark_engine_writes_the_verdicts_with_one_merge():
     [(sent, schema)] = spark.frames
     assert "`window_start` TIMESTAMP" in schema and len(sent) == len(frame)
     assert sent["pvalue"].isna().sum() == sent["pvalue"].map(lambda v: v is None).sum() > 0  # NaN sent as None
+
+
+def test_a_models_own_quality_threshold_replaces_the_environments():
+    """models[].quality_threshold judges that model; the env-wide 0.7 judges the others."""
+    env = dev_env()
+    own = env.model().model_copy(update={"quality_threshold": 0.4})
+    env_own = env.model_copy(update={"models": (own, *env.models[1:])})
+    _, frames = mixed_windows()
+    quality = [{"accuracy_score": 0.5, "num_labeled": 300}]
+    judged = report_for(env_own, frames[:1], quality).quality_judgements
+    assert [(q.threshold, q.verdict) for q in judged] == [(0.4, Verdict.OK)]
+    judged = report_for(env, frames[:1], quality).quality_judgements
+    assert [(q.threshold, q.verdict) for q in judged] == [(0.7, Verdict.DEGRADED)]

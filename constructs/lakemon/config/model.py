@@ -392,6 +392,9 @@ class Model(Strict):
     """Training data, split and hyper-parameters."""
     retraining: Retraining | None = None
     """Retrain on confirmed drift (opt in); None: never retrained automatically."""
+    quality_threshold: Annotated[float, Field(gt=0, le=1)] | None = None
+    """This model's model-quality threshold (accuracy or R2); None: `monitoring.quality_threshold`.
+    Models of one environment can differ: a regressor's R2 is not comparable to an accuracy."""
 
     @model_validator(mode="after")
     def _columns_consistent(self) -> Model:

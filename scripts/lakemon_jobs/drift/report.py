@@ -100,7 +100,7 @@ by verdict), the threshold (red dashed) and the warning level (yellow dotted).</
 <h2>Model quality over time</h2>
 {% if quality_svg %}<figure>{{ quality_svg | safe }}<figcaption>Quality metrics of each window's labelled rows;
 the dashed line is the threshold the quality verdict compares with
-(monitoring.quality_threshold).</figcaption></figure>{% else %}<p>No model-quality metrics in the profile
+(the model's quality_threshold, else monitoring.quality_threshold).</figcaption></figure>{% else %}<p>No model-quality metrics in the profile
 table for these windows (labels have not arrived, or the monitor has no label column).</p>{% endif %}
 
 <h2>Drifted windows</h2>

@@ -279,7 +279,7 @@ def _quality_judgement(row: dict[str, Any], model: Model, env: Environment) -> Q
     value = row.get(metric)
     labelled = row.get("num_labeled")
     min_rows = env.monitoring.drift.min_rows
-    threshold = env.monitoring.quality_threshold
+    threshold = model.quality_threshold if model.quality_threshold is not None else env.monitoring.quality_threshold
     verdict, reason = judge_quality(None if value is None else float(value), labelled, threshold, min_rows)
     return QualityJudgement(
         granularity=row["granularity"], window_start=_as_utc(row["window"]["start"]),
