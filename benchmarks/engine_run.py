@@ -1,7 +1,9 @@
 """One engine scenario in its own process (run by drift_benchmark.py, which measures it).
 
 Prints one JSON line: wall seconds from start to both tables built (Parquet read included),
-peak RSS, and the statistics the peers are compared on.
+peak RSS, and the statistics the peers are compared on. Both tables are read from their
+Parquet files a column at a time (sources.ParquetColumns), as the engine reads them.
+LAKEMON_BENCH_PROGRESS=1 prints the engine's progress lines on stderr.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import pyarrow.compute as pc  # noqa: E402
 from lakemon import statistics as kinds  # noqa: E402
 from lakemon.statistics import statistic_names  # noqa: E402
 from lakemon_jobs.monitoring import engine, state  # noqa: E402
-from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns, read_parquet  # noqa: E402
+from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns  # noqa: E402
 from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings  # noqa: E402
+from lakemon_jobs.monitoring.sources import ParquetColumns  # noqa: E402
 from lakemon_jobs.monitoring.stats import preload_slow_imports  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,11 +48,13 @@ def main() -> None:
     scenario, base_path, cur_path, state_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     granularity = "1 day" if scenario.startswith("windows30") else "1 month"
     s = settings(granularity)
+    progress = (lambda msg: print(f"[engine] {msg}", file=sys.stderr, flush=True)) if os.environ.get("LAKEMON_BENCH_PROGRESS") else None
     if scenario == "store-baseline":  # preparation for 'stored', not timed
-        base = read_parquet(base_path)
+        base = ParquetColumns(base_path)
+        writer = state.BaselineWriter(state_dir, "bench")
         with ThreadPoolExecutor(engine._pool_size()) as pool:
-            profile = engine.build_baseline(base, s, monitored_columns(s, base), {}, pool)
-        state.save_baseline(state_dir, "bench", profile)
+            profile = engine.build_baseline(base, s, monitored_columns(s, base), {}, pool, sink=writer.add_column)
+        writer.commit(profile)
         print(json.dumps({"stored": True}))
         return
     with ThreadPoolExecutor(engine._pool_size()) as pool:
@@ -59,15 +64,12 @@ def main() -> None:
             specs = profile.specs
             vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
         else:
-            # Baseline first, then the current table: the baseline's Arrow data is freed
-            # before the current table is read (the profile keeps sorted values and counts).
-            base = read_parquet(base_path)
-            specs = monitored_columns(s, base)
+            # The baseline is profiled column by column alongside the current table.
+            profile = ParquetColumns(base_path)
+            specs = monitored_columns(s, profile)
             vocabs = {}
-            profile = engine.build_baseline(base, s, specs, vocabs, pool)
-            del base
-        cur = read_parquet(cur_path)
-        prof, drift = engine.run(cur, profile, s, specs, vocabs, pool)
+        cur = ParquetColumns(cur_path)
+        prof, drift = engine.run(cur, profile, s, specs, vocabs, pool, progress=progress)
     seconds = time.perf_counter() - T_START
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stats, baseline = {}, {}

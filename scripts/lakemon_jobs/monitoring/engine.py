@@ -3,16 +3,23 @@
 `compute_metrics` is the pure entry point. Internally the work is split so a refresh can reuse
 a stored baseline profile (`BaselineProfile`) and recompute only some windows (`emit`).
 
-Work per window: the rows of each group (whole table, each slice value, each model id) are
-profiled column by column in a thread pool (numpy's sorts release the GIL); a group whose rows
-are the same as its parent's (one model id in the window) reuses the parent's results.
+Column at a time (issue 16): the rows of each group (whole table, each slice value, each model
+id) of each window are found once, from the timestamp, model-id and slicing columns. Then each
+monitored column is one task: read its baseline and inference values, profile every group of
+every window, compare each with the baseline and the previous window, keep only the resulting
+rows' fields, release the values. Peak memory is therefore set by the columns in flight (one
+per worker thread), not by the table; statistics stay exact because a column's full values
+are in memory while it is computed. A group whose rows are its parent's (one model id in the
+window) reuses the parent's results. Rows are written in the order the engine always wrote
+them (tests/monitoring/golden).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,26 +37,48 @@ from lakemon.statistics import (
 )
 
 from .columns import ColumnState, categorical_state, numeric_state
-from .prepare import Prepared, Vocabulary, monitored_columns, prepare
+from .prepare import (
+    Structure,
+    Vocabulary,
+    categorical_codes,
+    check_types,
+    codes_for,
+    monitored_columns,
+    numeric_column,
+    structure,
+)
 from .quality import classification_metrics, regression_metrics
 from .schema import ALL_MODELS, TABLE_COLUMN, drift_metrics_schema, profile_metrics_schema
 from .settings import ColumnSpec, MonitorSettings
+from .sources import ColumnSource, is_text
 from .stats import TOP_CATEGORIES, categorical_drift, numeric_drift, preload_slow_imports
 from .windows import timestamps_us, window_end, window_starts
 
 GroupKey = tuple[str | None, str | None, str]
 """(slice_key, slice_value, model_id)."""
 WHOLE: GroupKey = (None, None, ALL_MODELS)
+Rows = np.ndarray | slice
+"""Row positions in a table: ascending indices, or a contiguous range (no gather needed)."""
+
+
+def _count(rows: Rows) -> int:
+    return rows.stop - rows.start if isinstance(rows, slice) else int(rows.shape[0])
 
 
 @dataclass
 class Group:
     key: GroupKey
-    rows: np.ndarray
+    rows: Rows | None
+    """None for a stored profile's groups (their rows are not kept)."""
     states: dict[str, ColumnState] = field(default_factory=dict)
     table_row: dict = field(default_factory=dict)
     same_as: GroupKey | None = None
     """Set when this group has exactly the rows of another (its states are shared)."""
+    n: int = -1
+
+    def __post_init__(self) -> None:
+        if self.rows is not None:
+            self.n = _count(self.rows)
 
 
 @dataclass
@@ -65,9 +94,21 @@ class BaselineProfile:
         """Baseline rows of the same slice and model id, else of the same slice, all models."""
         return self.groups.get(key) or self.groups.get((key[0], key[1], ALL_MODELS))
 
+    def column_states(self, spec: ColumnSpec, vocab: Vocabulary | None) -> dict[GroupKey, ColumnState]:
+        return {key: g.states[spec.name] for key, g in self.groups.items() if spec.name in g.states}
+
+    def release(self, name: str) -> None:
+        """Drop the column's sorted values and counts (memory-mapped files of a stored profile)
+        once a run has used them: the summaries stay. A profile serves one run."""
+        for g in self.groups.values():
+            st = g.states.get(name)
+            if st is not None:
+                st.sample, st.counts = None, None
+
 
 def _pool_size() -> int:
-    """Worker threads: LAKEMON_MONITOR_THREADS, else one per core (at most 4)."""
+    """Worker threads: LAKEMON_MONITOR_THREADS, else one per core (at most 4). Each works on
+    one column at a time, so this also bounds how many columns are in memory at once."""
     configured = os.environ.get("LAKEMON_MONITOR_THREADS", "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
@@ -82,7 +123,7 @@ def _stable_order(keys: np.ndarray) -> np.ndarray | None:
     return np.argsort(keys, kind="stable")
 
 
-def _split(codes: np.ndarray, rows: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
+def _split(codes: np.ndarray, rows: Rows):
     """(code, rows with that code) for each code present among `rows`, rows kept in order."""
     sub = codes[rows]
     if sub.shape[0] and not np.any(sub != sub[0]):  # one code (one model id): no sort
@@ -95,129 +136,309 @@ def _split(codes: np.ndarray, rows: np.ndarray) -> Iterable[tuple[int, np.ndarra
     cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
     for part in np.split(order, cuts):
         if part.shape[0]:
-            yield int(sub[part[0]]), rows[part]
+            yield int(sub[part[0]]), (part + rows.start if isinstance(rows, slice) else rows[part])
 
 
-def enumerate_groups(prep: Prepared, rows: np.ndarray, slicing: Iterable[str]) -> list[Group]:
+def enumerate_groups(st: Structure, rows: Rows, slicing) -> list[Group]:
     """Whole table, each model id, each slice value, and each slice value x model id."""
     groups: list[Group] = []
 
-    def with_models(sk: str | None, sv: str | None, base_rows: np.ndarray) -> None:
+    def with_models(sk: str | None, sv: str | None, base_rows: Rows) -> None:
         parent = Group((sk, sv, ALL_MODELS), base_rows)
         groups.append(parent)
-        parts = [(c, r) for c, r in _split(prep.model_codes, base_rows) if c >= 0]
+        parts = [(c, r) for c, r in _split(st.model_codes, base_rows) if c >= 0]
         for code, model_rows in parts:
-            key = (sk, sv, prep.model_names[code])
-            same = parent.key if model_rows.shape[0] == base_rows.shape[0] else None
+            key = (sk, sv, st.model_names[code])
+            same = parent.key if _count(model_rows) == parent.n else None
             groups.append(Group(key, model_rows, same_as=same))
 
     with_models(None, None, rows)
     for expr in slicing:
-        names = prep.slice_names[expr]
-        for code, slice_rows in _split(prep.slice_codes[expr], rows):
+        names = st.slice_names[expr]
+        for code, slice_rows in _split(st.slice_codes[expr], rows):
             if code == -2:
                 continue
             with_models(expr, names[code] if code >= 0 else None, slice_rows)
     return groups
 
 
-class Engine:
-    def __init__(self, settings: MonitorSettings, pool: ThreadPoolExecutor) -> None:
-        self.settings = settings
-        self.pool = pool
+# --- one column ------------------------------------------------------------------------------------
 
-    # --- profiling --------------------------------------------------------------------------
 
-    def profile_groups(self, prep: Prepared, groups: list[Group], specs: list[ColumnSpec], vocabs) -> None:
-        """Fill `states` and `table_row` of each group (shared states for same_as groups)."""
-        by_key = {g.key: g for g in groups}
-        own = [g for g in groups if g.same_as is None]
-        tasks = []
-        for g in own:
-            for spec in specs:
-                if spec.name in prep.present:
-                    tasks.append((g, spec, self.pool.submit(self._state, prep, g.rows, spec, vocabs)))
-        for g, spec, fut in tasks:
-            g.states[spec.name] = fut.result()
-        for g in own:
-            g.table_row = self._table_row(prep, g, specs)
-        for g in groups:
-            if g.same_as is not None:
-                parent = by_key[g.same_as]
-                g.states, g.table_row = parent.states, parent.table_row
+class ColumnValues:
+    """One column of one table as numpy: (values, nulls) if numeric, else codes in `vocab`."""
 
-    @staticmethod
-    def _state(prep: Prepared, rows: np.ndarray, spec: ColumnSpec, vocabs: dict[str, Vocabulary]) -> ColumnState:
-        whole = rows.shape[0] == prep.n  # rows are sorted and distinct: all rows, no gather needed
+    def __init__(self, source: ColumnSource, spec: ColumnSpec, vocab: Vocabulary | None) -> None:
+        self.kind = spec.kind
+        self.vocab = vocab
         if spec.kind == NUMERIC:
-            values, nulls = prep.numeric[spec.name]
-            return numeric_state(values, nulls) if whole else numeric_state(values[rows], nulls[rows])
-        vocab = vocabs[spec.name]
-        size = len(vocab.values)
-        counts = np.bincount(prep.codes_for(spec.name, size, None if whole else rows), minlength=size + 1)
-        return categorical_state(counts, vocab.values, vocab.lengths())
+            self.values, self.nulls = numeric_column(source, spec.name)
+        else:
+            self.codes = categorical_codes(source, spec.name, vocab)
 
-    def _table_row(self, prep: Prepared, g: Group, specs: list[ColumnSpec]) -> dict:
-        non_null = [s.name for s in specs if s.name in g.states and g.states[s.name].summary["num_nulls"] < g.rows.shape[0]]
-        row = {"count": int(g.rows.shape[0]), "non_null_columns": non_null}
-        row.update(self._quality(prep, g.rows))
-        return row
+    def state(self, rows: Rows) -> ColumnState:
+        if self.kind == NUMERIC:
+            return numeric_state(self.values[rows], self.nulls[rows])
+        size = len(self.vocab.values)
+        counts = np.bincount(codes_for(self.codes, size, rows), minlength=size + 1)
+        return categorical_state(counts, self.vocab.values, self.vocab.lengths())
 
-    def _quality(self, prep: Prepared, rows: np.ndarray) -> dict:
-        s = self.settings
-        table = prep.table
-        if not s.label_col or not s.prediction_col:
-            return {}
-        if s.label_col not in table.column_names or s.prediction_col not in table.column_names:
-            return {}
-        idx = pa.array(rows)
-        label = table.column(s.label_col).take(idx)
-        pred = table.column(s.prediction_col).take(idx)
+
+def group_states(values: ColumnValues, groups) -> dict[GroupKey, ColumnState]:
+    """State of the column for each group (a same_as group shares its parent's state)."""
+    out: dict[GroupKey, ColumnState] = {}
+    for g in groups:
+        out[g.key] = out[g.same_as] if g.same_as is not None else values.state(g.rows)
+    return out
+
+
+def _pad_counts(states, size: int) -> None:
+    """Pad baseline category counts to the vocabulary the inference log extended (new values
+    are appended, null stays last)."""
+    seen: set[int] = set()
+    for state in states:
+        if state.counts is None or id(state) in seen:
+            continue
+        seen.add(id(state))
+        if state.counts.shape[0] != size + 1:
+            counts = np.zeros(size + 1, dtype=np.int64)
+            counts[: state.counts.shape[0] - 1] = state.counts[:-1]
+            counts[-1] = state.counts[-1]
+            state.counts = counts
+
+
+def _summaries_only(states: dict[GroupKey, ColumnState]) -> dict[GroupKey, ColumnState]:
+    """The same states without their values (shared states stay shared)."""
+    light: dict[int, ColumnState] = {}
+    return {k: light.setdefault(id(st), ColumnState(st.kind, st.summary)) for k, st in states.items()}
+
+
+class BaselineTable:
+    """A baseline still to profile: its groups now, each column's states when asked."""
+
+    def __init__(self, source: ColumnSource, settings: MonitorSettings) -> None:
+        self.source = source
+        st = structure(source, settings)
+        self.present = st.present
+        self.groups = {g.key: g for g in enumerate_groups(st, slice(0, st.n), settings.slicing_exprs)}
+
+    def for_group(self, key: GroupKey) -> Group | None:
+        return self.groups.get(key) or self.groups.get((key[0], key[1], ALL_MODELS))
+
+    def column_states(self, spec: ColumnSpec, vocab: Vocabulary | None) -> dict[GroupKey, ColumnState]:
+        return group_states(ColumnValues(self.source, spec, vocab), self.groups.values())
+
+    def release(self, name: str) -> None:
+        pass
+
+
+# --- quality -------------------------------------------------------------------------------------
+
+
+def _take(column: pa.ChunkedArray, rows: Rows) -> pa.ChunkedArray:
+    if isinstance(rows, slice):
+        return column.slice(rows.start, rows.stop - rows.start)
+    return column.take(pa.array(rows))
+
+
+def quality_rows(settings: MonitorSettings, source: ColumnSource, groups: list[Group]) -> list[dict]:
+    """Quality metrics of each group (label and prediction columns read once), in order."""
+    s = settings
+    names = source.column_names
+    if not s.label_col or not s.prediction_col or s.label_col not in names or s.prediction_col not in names:
+        return [{} for _ in groups]
+    label_all, pred_all = source.column(s.label_col), source.column(s.prediction_col)
+    proba_all = source.column(s.prediction_proba_col) if s.prediction_proba_col and s.prediction_proba_col in names else None
+    out = []
+    for g in groups:
+        label, pred = _take(label_all, g.rows), _take(pred_all, g.rows)
         ok = np.asarray(label.is_valid().to_numpy(zero_copy_only=False) & pred.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         if not ok.any():
-            return {}
-        if s.problem_type == "regression":
+            out.append({})
+        elif s.problem_type == "regression":
             y = np.asarray(label.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
             p = np.asarray(pred.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
-            return regression_metrics(y, p)
-        y = np.asarray(label.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)[ok].astype(str)
-        p = np.asarray(pred.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)[ok].astype(str)
-        proba = None
-        if s.prediction_proba_col and s.prediction_proba_col in table.column_names:
-            pr = table.column(s.prediction_proba_col).take(idx).cast(pa.float64())
-            proba = np.asarray(pr.to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
-        return classification_metrics(y, p, proba)
+            out.append(regression_metrics(y, p))
+        else:
+            y = np.asarray(label.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)[ok].astype(str)
+            p = np.asarray(pred.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)[ok].astype(str)
+            proba = None
+            if proba_all is not None:
+                pr = _take(proba_all, g.rows).cast(pa.float64())
+                proba = np.asarray(pr.to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
+            out.append(classification_metrics(y, p, proba))
+    return out
 
-    # --- drift --------------------------------------------------------------------------------
 
-    def drift_rows(
-        self, cur: Group, ref: Group | None, specs: list[ColumnSpec], cache: dict, ranks: ValueRanks | None = None
-    ) -> list[tuple]:
-        """(column spec or None for ':table', delta/statistic fields) for cur against ref."""
-        out: list[tuple] = [(None, self._table_delta(cur, ref))]
-        pending = []
-        for spec in specs:
-            c = cur.states.get(spec.name)
-            if c is None:
+def _table_row(g: Group, specs: list[ColumnSpec], quality: dict) -> dict:
+    non_null = [s.name for s in specs if s.name in g.states and g.states[s.name].summary["num_nulls"] < g.n]
+    row = {"count": g.n, "non_null_columns": non_null}
+    row.update(quality)
+    return row
+
+
+def _table_delta(cur: dict, ref: dict | None) -> dict:
+    if ref is None:
+        return {}
+    now, before = set(cur["non_null_columns"]), set(ref["non_null_columns"])
+    return {
+        "count_delta": float(cur["count"] - ref["count"]),
+        "non_null_columns_delta": {"added": len(now - before), "missing": len(before - now)},
+    }
+
+
+# --- windows -------------------------------------------------------------------------------------
+
+
+@dataclass
+class WindowPlan:
+    """One window to profile: its groups, and what each group is compared with."""
+
+    granularity: str
+    start: int
+    end: int
+    wanted: bool
+    """False for a window profiled only as the CONSECUTIVE reference of the next one."""
+    groups: list[Group]
+    previous: WindowPlan | None = None
+    comparisons: list[tuple[str, Group, GroupKey | None]] = field(default_factory=list)
+    """(drift type, group, reference group key in the baseline or the previous window)."""
+
+
+def plan_windows(inference: ColumnSource, st: Structure, settings: MonitorSettings, side, emit) -> list[WindowPlan]:
+    """Windows (per granularity, in time order) whose rows `emit` wants, or whose next window
+    it wants (for CONSECUTIVE drift); reads the timestamp column once."""
+    if settings.timestamp_col in inference.column_names:
+        ts, valid = timestamps_us(inference.column(settings.timestamp_col), settings.timestamp_col)
+    else:
+        ts, valid = np.zeros(st.n, np.int64), np.zeros(st.n, bool)
+    all_valid = bool(valid.all())
+    valid_rows = None if all_valid else np.flatnonzero(valid)
+    valid_ts = ts if all_valid else ts[valid_rows]
+    del ts, valid
+    plans: list[WindowPlan] = []
+    for granularity in settings.granularities:
+        starts = window_starts(valid_ts, granularity)
+        order = _stable_order(starts)
+        sorted_starts = starts if order is None else starts[order]
+        del starts
+        cuts = np.flatnonzero(np.diff(sorted_starts)) + 1
+        unique_starts = sorted_starts[np.concatenate(([0], cuts))].tolist() if sorted_starts.shape[0] else []
+        bounds = [0, *cuts.tolist(), sorted_starts.shape[0]] if sorted_starts.shape[0] else [0]
+        del sorted_starts
+        if order is None and valid_rows is None:  # in time order: each window is a range of rows
+            parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        else:
+            # rows ascending within each window: valid_rows is, and a stable sort keeps that order
+            rows_in_order = (np.arange(st.n, dtype=np.int64) if valid_rows is None else valid_rows)
+            if order is not None:
+                rows_in_order = rows_in_order[order]
+            parts = [rows_in_order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        prev: WindowPlan | None = None
+        for i, (start, rows) in enumerate(zip(unique_starts, parts, strict=True)):
+            wanted = emit is None or emit(granularity, start)
+            nxt_wanted = i + 1 < len(parts) and (emit is None or emit(granularity, int(unique_starts[i + 1])))
+            if not wanted and not nxt_wanted:
+                prev = None
                 continue
-            r = ref.states.get(spec.name) if ref is not None else None
-            key = (id(c), id(r))
-            if key not in cache:
-                rank = ranks.of(spec.name) if ranks is not None and c.counts is not None else None
-                cache[key] = self.pool.submit(_column_drift, c, r, rank)
-            pending.append((spec, key))
-        out.extend((spec, cache[key]) for spec, key in pending)
-        return out
+            end = window_end(start, granularity)
+            plan = WindowPlan(granularity, start, end, wanted, enumerate_groups(st, rows, settings.slicing_exprs))
+            plan.previous = prev if prev is not None and prev.end == start else None
+            if wanted:
+                before = {g.key for g in plan.previous.groups} if plan.previous is not None else set()
+                for g in plan.groups:
+                    if side is not None:
+                        ref = side.for_group(g.key)
+                        plan.comparisons.append(("BASELINE", g, None if ref is None else ref.key))
+                    if g.key in before:
+                        plan.comparisons.append(("CONSECUTIVE", g, g.key))
+            plans.append(plan)
+            prev = plan
+    return plans
 
-    @staticmethod
-    def _table_delta(cur: Group, ref: Group | None) -> dict:
-        if ref is None:
-            return {}
-        now, before = set(cur.table_row["non_null_columns"]), set(ref.table_row["non_null_columns"])
-        return {
-            "count_delta": float(cur.table_row["count"] - ref.table_row["count"]),
-            "non_null_columns_delta": {"added": len(now - before), "missing": len(before - now)},
-        }
+
+@dataclass
+class ColumnResult:
+    """What one column contributes to the tables: summaries and drift fields, no values."""
+
+    baseline: dict[GroupKey, ColumnState] = field(default_factory=dict)
+    windows: list[dict[GroupKey, dict] | None] = field(default_factory=list)
+    """Per plan: group key -> profile fields (None when the column is not in the inference log)."""
+    drift: dict[tuple[int, int], dict] = field(default_factory=dict)
+    """(plan index, comparison index) -> drift fields."""
+
+
+def column_task(spec: ColumnSpec, inference: ColumnSource, present: set[str], side, plans: list[WindowPlan],
+                vocab: Vocabulary | None, ranks: ValueRanks) -> ColumnResult:
+    """Everything the tables need from one column; its values are released on return."""
+    name = spec.name
+    out = ColumnResult(windows=[None] * len(plans))
+    base_states = side.column_states(spec, vocab) if side is not None and name in side.present else {}
+    if isinstance(side, BaselineTable):
+        out.baseline = _summaries_only(base_states)
+    if name in present:
+        values = ColumnValues(inference, spec, vocab)  # after the baseline: its values come first in vocab
+        rank = None
+        if spec.kind != NUMERIC:
+            _pad_counts(base_states.values(), len(vocab.values))
+            rank = ranks.of(name)
+        prev_states: dict[GroupKey, ColumnState] = {}
+        for i, plan in enumerate(plans):
+            states = group_states(values, plan.groups)
+            out.windows[i] = {k: st.summary for k, st in states.items()}
+            if plan.wanted:
+                cache: dict = {}
+                for j, (drift_type, g, ref_key) in enumerate(plan.comparisons):
+                    c = states[g.key]
+                    refs = base_states if drift_type == "BASELINE" else prev_states
+                    r = refs.get(ref_key) if ref_key is not None else None
+                    key = (id(c), id(r))
+                    if key not in cache:
+                        cache[key] = _column_drift(c, r, rank)
+                    out.drift[(i, j)] = cache[key]
+            prev_states = states
+        del values, prev_states
+    if side is not None:
+        side.release(name)
+    return out
+
+
+class _Progress:
+    """Progress lines while columns complete: at most one every few seconds, and the last."""
+
+    def __init__(self, say: Callable[[str], None] | None, total: int, every: float = 3.0) -> None:
+        self.say, self.total, self.every = say, total, every
+        self.done = 0
+        self.t0 = self.last = time.perf_counter()
+
+    def column_done(self, name: str) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if self.say and (now - self.last >= self.every or (self.done == self.total and now - self.t0 >= self.every)):
+            self.say(f"columns profiled: {self.done}/{self.total} (last: {name}, {now - self.t0:.0f} s)")
+            self.last = now
+
+
+def _run_columns(pool: ThreadPoolExecutor, specs: list[ColumnSpec], task, progress: _Progress) -> dict[str, ColumnResult]:
+    """One task per column, in spec order; at most one column per worker thread is in memory."""
+    futures: list[tuple[str, Future]] = [(s.name, pool.submit(task, s)) for s in specs]
+    out = {}
+    for name, fut in futures:
+        out[name] = fut.result()
+        progress.column_done(name)
+    return out
+
+
+def _ensure_vocabs(vocabs: dict[str, Vocabulary], specs: list[ColumnSpec], *sources) -> None:
+    """A vocabulary for every categorical column, created before the column tasks run (in
+    threads): string-ness from the first table that has the column."""
+    for spec in specs:
+        if spec.kind == NUMERIC:
+            continue
+        for source in sources:
+            if source is not None and spec.name in source.column_names:
+                vocabs.setdefault(spec.name, Vocabulary(is_string=is_text(source.schema.field(spec.name).type)))
+                break
 
 
 def _delta(cur: dict, ref: dict, name: str) -> float | None:
@@ -282,35 +503,6 @@ def _column_drift(cur: ColumnState, ref: ColumnState | None, rank: np.ndarray | 
     return out
 
 
-# --- building the tables ---------------------------------------------------------------------------
-
-
-def build_baseline(
-    baseline: pa.Table, settings: MonitorSettings, specs: list[ColumnSpec], vocabs: dict[str, Vocabulary],
-    pool: ThreadPoolExecutor,
-) -> BaselineProfile:
-    prep = prepare(baseline, specs, settings, vocabs)
-    groups = enumerate_groups(prep, np.arange(prep.n, dtype=np.int64), settings.slicing_exprs)
-    Engine(settings, pool).profile_groups(prep, groups, specs, vocabs)
-    return BaselineProfile(specs, vocabs, {g.key: g for g in groups}, prep.present)
-
-
-def align_counts(profile: BaselineProfile, vocabs: dict[str, Vocabulary]) -> None:
-    """Pad baseline category counts to `vocabs`, the vocabularies the inference log extended
-    (new values are appended, null stays last). The run's vocabularies, not the profile's own:
-    a stored profile is loaded with copies that the inference log then extends."""
-    for g in profile.groups.values():
-        for name, state in g.states.items():
-            if state.counts is None:
-                continue
-            size = len(vocabs[name].values)
-            if state.counts.shape[0] != size + 1:
-                counts = np.zeros(size + 1, dtype=np.int64)
-                counts[: state.counts.shape[0] - 1] = state.counts[:-1]
-                counts[-1] = state.counts[-1]
-                state.counts = counts
-
-
 MONITOR_VERSION = 0
 """`monitor_version` of every local row: the local monitor has one configuration (a changed one
 makes the refresh recompute every window, see refresh.py)."""
@@ -339,9 +531,55 @@ def _profile_row(
     return row
 
 
+# --- building the tables ---------------------------------------------------------------------------
+
+
+def _finish_baseline(table: BaselineTable, specs: list[ColumnSpec], states: dict[str, dict[GroupKey, ColumnState]],
+                     quality: list[dict]) -> None:
+    """Fill each baseline group's states (spec order) and table row (a same_as group shares its
+    parent's)."""
+    own = [g for g in table.groups.values() if g.same_as is None]
+    for g in own:
+        g.states = {s.name: states[s.name][g.key] for s in specs if s.name in table.present}
+    for g, q in zip(own, quality, strict=True):
+        g.table_row = _table_row(g, specs, q)
+    for g in table.groups.values():
+        if g.same_as is not None:
+            parent = table.groups[g.same_as]
+            g.states, g.table_row = parent.states, parent.table_row
+
+
+def build_baseline(
+    baseline: ColumnSource, settings: MonitorSettings, specs: list[ColumnSpec], vocabs: dict[str, Vocabulary],
+    pool: ThreadPoolExecutor, sink: Callable[[str, dict[GroupKey, ColumnState]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BaselineProfile:
+    """Profile of the baseline, a column at a time. Without `sink` every column's sorted values
+    and counts stay in the profile; with it, each column's states are handed to `sink` (which
+    stores them, see state.BaselineWriter) and only the summaries are kept."""
+    preload_slow_imports()
+    check_types(baseline, specs)
+    table = BaselineTable(baseline, settings)
+    _ensure_vocabs(vocabs, specs, baseline)
+    own = [g for g in table.groups.values() if g.same_as is None]
+    quality = pool.submit(quality_rows, settings, baseline, own)
+    wanted = [s for s in specs if s.name in table.present]
+
+    def task(spec: ColumnSpec) -> dict[GroupKey, ColumnState]:
+        states = table.column_states(spec, vocabs.get(spec.name))
+        if sink is None:
+            return states
+        sink(spec.name, states)
+        return _summaries_only(states)
+
+    states = _run_columns(pool, wanted, task, _Progress(progress, len(wanted)))
+    _finish_baseline(table, specs, states, quality.result())
+    return BaselineProfile(specs, vocabs, table.groups, table.present)
+
+
 def run(
-    inference: pa.Table,
-    baseline_profile: BaselineProfile | None,
+    inference: ColumnSource,
+    baseline: BaselineProfile | ColumnSource | None,
     settings: MonitorSettings,
     specs: list[ColumnSpec],
     vocabs: dict[str, Vocabulary],
@@ -351,111 +589,119 @@ def run(
     progress: Callable[[str], None] | None = None,
     commit_version: int | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Profile and drift rows for the windows `emit(granularity, start_us)` accepts (all if None)."""
+    """Profile and drift rows for the windows `emit(granularity, start_us)` accepts (all if None).
+
+    `baseline`: a stored profile (its arrays are released column by column: it serves one run),
+    or the baseline table itself, profiled column by column alongside the inference log."""
     preload_slow_imports()  # usually started earlier, before any reading
-    engine = Engine(settings, pool)
-    prep = prepare(inference, specs, settings, vocabs)
-    if baseline_profile is not None:
-        align_counts(baseline_profile, vocabs)
-    ts, valid = (
-        timestamps_us(inference.column(settings.timestamp_col), settings.timestamp_col)
-        if settings.timestamp_col in inference.column_names
-        else (np.zeros(prep.n, np.int64), np.zeros(prep.n, bool))
-    )
+    side = baseline
+    if baseline is not None and not isinstance(baseline, BaselineProfile):
+        check_types(baseline, specs)
+    check_types(inference, specs)
     if settings.timestamp_col not in inference.column_names and inference.num_rows:
         raise ValueError(f"inference table has no timestamp column {settings.timestamp_col!r}")
+    if baseline is not None and not isinstance(baseline, BaselineProfile):
+        side = BaselineTable(baseline, settings)
+    st = structure(inference, settings)
+    plans = plan_windows(inference, st, settings, side, emit)
+    _ensure_vocabs(vocabs, specs, baseline if isinstance(side, BaselineTable) else None, inference)
+    n_rows = sum(g.n for p in plans for g in p.groups if g.key == WHOLE)
+    if progress:
+        progress(f"{sum(p.wanted for p in plans)} window(s) to profile ({n_rows} rows), "
+                 f"{len(specs)} columns, one column at a time")
+
+    wanted_groups = [g for p in plans if p.wanted for g in p.groups if g.same_as is None]
+    inf_quality = pool.submit(quality_rows, settings, inference, wanted_groups)
+    base_quality = None
+    if isinstance(side, BaselineTable):
+        base_own = [g for g in side.groups.values() if g.same_as is None]
+        base_quality = pool.submit(quality_rows, settings, side.source, base_own)
+    ranks = ValueRanks(vocabs)
+    in_any = [s for s in specs if s.name in st.present or (side is not None and s.name in side.present)]
+    results = _run_columns(
+        pool, in_any,
+        lambda spec: column_task(spec, inference, st.present, side, plans, vocabs.get(spec.name), ranks),
+        _Progress(progress, len(in_any)),
+    )
+    if isinstance(side, BaselineTable):
+        _finish_baseline(side, specs, {k: r.baseline for k, r in results.items()}, base_quality.result())
+    quality = dict(zip(map(id, wanted_groups), inf_quality.result(), strict=True))
+
     spec_by_name = {s.name: s for s in specs}
-    ranks = ValueRanks(vocabs)  # after prepare: the vocabularies no longer grow in this run
     mid = settings.model_id_col
     profile_rows: list[dict] = []
-    drift_rows: list[dict] = []
+    drift_dicts: list[dict] = []
 
-    if baseline_profile is not None and emit_baseline:
+    if side is not None and emit_baseline:
         for granularity in settings.granularities:
-            for key, g in baseline_profile.groups.items():
+            for key, g in side.groups.items():
                 profile_rows.append(_profile_row(None, "BASELINE", granularity, key, TABLE_COLUMN, None, g.table_row, mid, commit_version))
                 for name, state in g.states.items():
                     profile_rows.append(
                         _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary, mid, commit_version)
                     )
 
-    all_valid = bool(valid.all())
-    valid_rows = np.arange(prep.n, dtype=np.int64) if all_valid else np.flatnonzero(valid)
-    valid_ts = ts if all_valid else ts[valid_rows]
-    for granularity in settings.granularities:
-        starts = window_starts(valid_ts, granularity)
-        order = _stable_order(starts)
-        sorted_starts = starts if order is None else starts[order]
-        rows_in_order = valid_rows if order is None else valid_rows[order]
-        cuts = np.flatnonzero(np.diff(sorted_starts)) + 1
-        unique_starts = sorted_starts[np.concatenate(([0], cuts))] if sorted_starts.shape[0] else sorted_starts
-        parts = np.split(rows_in_order, cuts) if sorted_starts.shape[0] else []
-        prev: tuple[int, dict[GroupKey, Group]] | None = None
-        for i, (start, rows) in enumerate(zip(unique_starts.tolist(), parts, strict=True)):
-            end = window_end(start, granularity)
-            wanted = emit is None or emit(granularity, start)
-            nxt_wanted = i + 1 < len(parts) and (emit is None or emit(granularity, int(unique_starts[i + 1])))
-            if not wanted and not nxt_wanted:
-                prev = None
+    inf_specs = [s for s in specs if s.name in st.present]
+    table_rows: list[dict[GroupKey, dict]] = []
+    for i, plan in enumerate(plans):
+        rows_of: dict[GroupKey, dict] = {}
+        for g in plan.groups:
+            if g.same_as is not None:
+                rows_of[g.key] = rows_of[g.same_as]
                 continue
-            if progress:
-                progress(f"{granularity} window {np.datetime64(start, 'us')} ({rows.shape[0]} rows)")
-            # rows are ascending: valid_rows is, and a stable sort by window keeps that order
-            groups = enumerate_groups(prep, rows, settings.slicing_exprs)
-            engine.profile_groups(prep, groups, specs, vocabs)
-            current = {g.key: g for g in groups}
-            if wanted:
-                window = {"start": start, "end": end}
-                for g in groups:
-                    profile_rows.append(_profile_row(window, "INPUT", granularity, g.key, TABLE_COLUMN, None, g.table_row, mid, commit_version))
-                    for name, state in g.states.items():
-                        profile_rows.append(
-                            _profile_row(window, "INPUT", granularity, g.key, name, spec_by_name[name].data_type, state.summary, mid, commit_version)
-                        )
-                cache: dict = {}
-                comparisons = []
-                for g in groups:
-                    if baseline_profile is not None:
-                        comparisons.append(("BASELINE", None, g, baseline_profile.for_group(g.key)))
-                    if prev is not None and prev[0] == start:
-                        ref = prev[1].get(g.key)
-                        if ref is not None:
-                            comparisons.append(("CONSECUTIVE", prev[2], g, ref))
-                for drift_type, window_cmp, g, ref in comparisons:
-                    for spec, fields in engine.drift_rows(g, ref, specs, cache, ranks):
-                        drift_rows.append((window, window_cmp, drift_type, granularity, g.key, spec, fields))
-            prev = (end, current, {"start": start, "end": end})
-
-    drift_dicts = []
-    for window, window_cmp, drift_type, granularity, key, spec, fields in drift_rows:
-        values = fields.result() if hasattr(fields, "result") else fields
-        row = {
-            "window": window,
-            "window_cmp": window_cmp,
-            "drift_type": drift_type,
-            "monitor_version": MONITOR_VERSION,
-            "granularity": granularity,
-            "slice_key": key[0],
-            "slice_value": key[1],
-            "column_name": TABLE_COLUMN if spec is None else spec.name,
-            mid: key[2],
-            "data_type": None if spec is None else spec.data_type,
-        }
-        row.update(values)
-        drift_dicts.append(row)
+            non_null = [s.name for s in inf_specs if results[s.name].windows[i][g.key]["num_nulls"] < g.n]
+            rows_of[g.key] = {"count": g.n, "non_null_columns": non_null, **quality.get(id(g), {})}
+        table_rows.append(rows_of)
+        if not plan.wanted:
+            continue
+        window = {"start": plan.start, "end": plan.end}
+        for g in plan.groups:
+            profile_rows.append(_profile_row(window, "INPUT", plan.granularity, g.key, TABLE_COLUMN, None, rows_of[g.key], mid, commit_version))
+            for s in inf_specs:
+                profile_rows.append(
+                    _profile_row(window, "INPUT", plan.granularity, g.key, s.name, s.data_type,
+                                 results[s.name].windows[i][g.key], mid, commit_version)
+                )
+        window_cmp = None
+        if plan.previous is not None:
+            window_cmp = {"start": plan.previous.start, "end": plan.previous.end}
+        for j, (drift_type, g, ref_key) in enumerate(plan.comparisons):
+            if drift_type == "BASELINE":
+                ref_row = side.groups[ref_key].table_row if ref_key is not None else None
+                cmp = None
+            else:
+                ref_row, cmp = table_rows[i - 1][ref_key], window_cmp
+            fields = [(None, _table_delta(rows_of[g.key], ref_row))]
+            fields += [(s, results[s.name].drift[(i, j)]) for s in inf_specs]
+            for spec, values in fields:
+                row = {
+                    "window": window,
+                    "window_cmp": cmp,
+                    "drift_type": drift_type,
+                    "monitor_version": MONITOR_VERSION,
+                    "granularity": plan.granularity,
+                    "slice_key": g.key[0],
+                    "slice_value": g.key[1],
+                    "column_name": TABLE_COLUMN if spec is None else spec.name,
+                    mid: g.key[2],
+                    "data_type": None if spec is None else spec.data_type,
+                }
+                row.update(values)
+                drift_dicts.append(row)
     return (
         pa.Table.from_pylist(profile_rows, schema=profile_metrics_schema(mid)),
         pa.Table.from_pylist(drift_dicts, schema=drift_metrics_schema(mid)),
     )
 
 
-def compute_metrics(inference: pa.Table, baseline: pa.Table, settings: MonitorSettings) -> tuple[pa.Table, pa.Table]:
+def compute_metrics(inference: ColumnSource, baseline: ColumnSource | None, settings: MonitorSettings) -> tuple[pa.Table, pa.Table]:
     """Profile and drift metrics tables (`profile_metrics_schema(settings.model_id_col)`,
     `drift_metrics_schema(...)`: the model-id column is named after model_id_col) for every
-    window of the inference log against the baseline. Pure: reads nothing, writes nothing."""
+    window of the inference log against the baseline. Pure: reads nothing, writes nothing.
+    `inference` and `baseline` are Arrow tables or column sources (sources.py): the engine
+    takes one column of each at a time."""
     preload_slow_imports()
     specs = monitored_columns(settings, *(t for t in (inference, baseline) if t is not None))
     vocabs: dict[str, Vocabulary] = {}
     with ThreadPoolExecutor(_pool_size()) as pool:
-        base = build_baseline(baseline, settings, specs, vocabs, pool) if baseline is not None else None
-        return run(inference, base, settings, specs, vocabs, pool)
+        return run(inference, baseline, settings, specs, vocabs, pool)

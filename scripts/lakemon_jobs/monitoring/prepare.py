@@ -1,4 +1,4 @@
-"""Turn Arrow tables into the numpy form the engine works on, once per refresh.
+"""Turn a table's columns into the numpy form the engine works on, one column at a time.
 
 Categorical columns become integer codes in one vocabulary shared by baseline and inference
 (the baseline's values first, new values appended), so counting a window is one `bincount`.
@@ -18,6 +18,7 @@ from lakemon.statistics import CATEGORICAL, NUMERIC
 
 from .arrow_numpy import float_values, int_values
 from .settings import ColumnSpec, MonitorSettings
+from .sources import ColumnSource, is_text, scannable
 
 MAX_SLICE_VALUES = 100
 """Per slicing expression, only the 100 most frequent values become slices (as Databricks)."""
@@ -62,26 +63,28 @@ class Vocabulary:
 
 
 @dataclass
-class Prepared:
-    """One table (inference log or baseline) as numpy arrays."""
+class Structure:
+    """What every column of one table shares: each row's model id and slice values (codes).
+
+    Built once per table from the model-id column and the slicing expressions; the monitored
+    columns are then read one at a time (`numeric_column`, `categorical_codes`)."""
 
     n: int
     present: set[str]
-    numeric: dict[str, tuple[np.ndarray, np.ndarray]]
-    categorical: dict[str, np.ndarray]
-    """Codes with -1 for null (the vocabulary may still grow; `codes_for` maps null last)."""
     model_codes: np.ndarray
     model_names: list[str]
     slice_codes: dict[str, np.ndarray]
     slice_names: dict[str, list[str]]
-    table: pa.Table
-
-    def codes_for(self, name: str, vocab_size: int, rows: np.ndarray | None = None) -> np.ndarray:
-        codes = self.categorical[name] if rows is None else self.categorical[name][rows]
-        return np.where(codes < 0, vocab_size, codes)
 
 
-def monitored_columns(settings: MonitorSettings, *tables: pa.Table) -> list[ColumnSpec]:
+def codes_for(codes: np.ndarray, vocab_size: int, rows=None) -> np.ndarray:
+    """Codes of `rows` (all rows when None) with null mapped to `vocab_size`, after the last code."""
+    if rows is not None:
+        codes = codes[rows]
+    return np.where(codes < 0, vocab_size, codes)
+
+
+def monitored_columns(settings: MonitorSettings, *tables: ColumnSource) -> list[ColumnSpec]:
     """Configured columns first, then columns found in either table that config does not name
     (a column added to the table is still profiled; kind from its Arrow type)."""
     specs = list(settings.columns)
@@ -100,48 +103,47 @@ def monitored_columns(settings: MonitorSettings, *tables: pa.Table) -> list[Colu
     return specs
 
 
-def prepare(
-    table: pa.Table,
-    specs: list[ColumnSpec],
-    settings: MonitorSettings,
-    vocabs: dict[str, Vocabulary],
-) -> Prepared:
-    n = table.num_rows
-    present = set(table.column_names)
-    numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    categorical: dict[str, np.ndarray] = {}
+def check_types(source: ColumnSource, specs: list[ColumnSpec]) -> None:
+    """A column configured numeric must be numeric in the table: one clear error, before any work."""
     for spec in specs:
-        if spec.name not in present:
-            continue
-        col = table.column(spec.name)
-        if spec.kind == NUMERIC:
-            if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type)):
-                raise ValueError(f"column {spec.name!r} is configured numeric but has type {col.type}")
-            # nulls become NaN in `values`; `nulls` tells them apart from real NaN
-            numeric[spec.name] = float_values(col if col.type == pa.float64() else pc.cast(col, pa.float64()))
-        else:
-            vocab = vocabs.setdefault(spec.name, Vocabulary(is_string=is_text(col.type)))
-            categorical[spec.name] = vocab.encode(col)
-    model_codes, model_names = _codes(table, settings.model_id_col)
+        if spec.kind == NUMERIC and spec.name in source.column_names:
+            t = source.schema.field(spec.name).type
+            if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
+                raise ValueError(f"column {spec.name!r} is configured numeric but has type {t}")
+
+
+def structure(source: ColumnSource, settings: MonitorSettings) -> Structure:
+    """Model-id codes and slice codes of every row of `source` (reads those columns only)."""
+    model_codes, model_names = _codes(source, settings.model_id_col)
     slice_codes: dict[str, np.ndarray] = {}
     slice_names: dict[str, list[str]] = {}
     for expr in settings.slicing_exprs:
-        slice_codes[expr], slice_names[expr] = _slice(table, expr)
-    return Prepared(n, present, numeric, categorical, model_codes, model_names, slice_codes, slice_names, table)
+        slice_codes[expr], slice_names[expr] = _slice(source, expr)
+    return Structure(source.num_rows, set(source.column_names), model_codes, model_names, slice_codes, slice_names)
 
 
-def _codes(table: pa.Table, name: str) -> tuple[np.ndarray, list[str]]:
+def numeric_column(source: ColumnSource, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values as float64 with NaN at nulls, null mask); `nulls` tells nulls from real NaN."""
+    col = source.column(name)
+    return float_values(col if col.type == pa.float64() else pc.cast(col, pa.float64()))
+
+
+def categorical_codes(source: ColumnSource, name: str, vocab: Vocabulary) -> np.ndarray:
+    """Codes of a column in `vocab` (extended with unseen values), -1 for null."""
+    return vocab.encode(source.column(name))
+
+
+def _codes(source: ColumnSource, name: str) -> tuple[np.ndarray, list[str]]:
     """Codes (-1 for null) and names of a column's values; all -1 when the column is absent."""
-    if name not in table.column_names:
-        return np.full(table.num_rows, -1, dtype=np.int64), []
-    return _encode(table.column(name))
+    if name not in source.column_names:
+        return np.full(source.num_rows, -1, dtype=np.int32), []
+    return _encode(source.column(name))
 
 
 def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
     """Codes (-1 for null) and the distinct values as strings, codes in first-seen order."""
     vocab = Vocabulary()
-    codes = vocab.encode(column).astype(np.int64)
-    return codes, vocab.values
+    return vocab.encode(column), vocab.values
 
 
 def _dictionary_chunks(column: pa.ChunkedArray | pa.Array):
@@ -163,13 +165,6 @@ def _dictionary_chunks(column: pa.ChunkedArray | pa.Array):
         yield values, int_values(chunk.indices, dtype, fill=len(values))[0]
 
 
-def is_text(t: pa.DataType) -> bool:
-    """String, large string, or a dictionary of them (strings read as dictionaries)."""
-    if pa.types.is_dictionary(t):
-        t = t.value_type
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
-
-
 def read_parquet(path, columns: list[str] | None = None) -> pa.Table:
     """Read a Parquet file for the engine: Arrow's threads on every core, only `columns`, and
     string columns as dictionaries, so a categorical column never becomes a million Python or
@@ -185,13 +180,14 @@ def read_parquet(path, columns: list[str] | None = None) -> pa.Table:
         return pf.read(columns=[f.name for f in wanted], use_threads=True)
 
 
-def _slice(table: pa.Table, expr: str) -> tuple[np.ndarray, list[str]]:
-    """Evaluate a slicing expression with DuckDB; keep its 100 most frequent values."""
+def _slice(source: ColumnSource, expr: str) -> tuple[np.ndarray, list[str]]:
+    """Evaluate a slicing expression with DuckDB (which reads only the columns it names, in the
+    source's row order); keep its 100 most frequent values."""
     import duckdb  # only when slicing: its import costs about 0.1 s
 
     con = duckdb.connect()
     try:
-        con.register("monitored", table)
+        con.register("monitored", scannable(source))
         result = con.execute(f"SELECT CAST(({expr}) AS VARCHAR) AS v FROM monitored").arrow()
     except duckdb.Error as exc:
         raise ValueError(f"slicing expression {expr!r} cannot be evaluated: {exc}") from exc
@@ -205,6 +201,6 @@ def _slice(table: pa.Table, expr: str) -> tuple[np.ndarray, list[str]]:
         remap = np.full(len(names) + 1, -2, dtype=np.int64)  # -2: dropped from every slice
         remap[keep] = np.arange(keep.shape[0])
         remap[-1] = -1
-        codes = remap[np.where(codes < 0, len(names), codes)]
+        codes = remap[np.where(codes < 0, len(names), codes)].astype(np.int32)
         names = [names[i] for i in keep]
     return codes, names

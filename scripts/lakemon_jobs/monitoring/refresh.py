@@ -32,6 +32,7 @@ from . import engine, state, stats
 from .prepare import Vocabulary, monitored_columns
 from .schema import drift_metrics_schema, profile_metrics_schema
 from .settings import MonitorSettings
+from .sources import ColumnSource, delta_columns, scannable
 from .windows import timestamps_us, window_starts
 
 
@@ -83,18 +84,25 @@ def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None
     )
 
 
-def window_fingerprints(inference: pa.Table, settings: MonitorSettings, salt: str) -> dict[str, dict[str, str]]:
-    """granularity -> {window start (us, as str): fingerprint}, chained with the previous window."""
+def window_fingerprints(inference: ColumnSource, settings: MonitorSettings, salt: str) -> dict[str, dict[str, str]]:
+    """granularity -> {window start (us, as str): fingerprint}, chained with the previous window.
+
+    DuckDB streams the table (all columns, a row group at a time) and returns each row's hash
+    beside its timestamp, so the sums per window need no second read and no row order."""
     if inference.num_rows == 0 or settings.timestamp_col not in inference.column_names:
         return {g: {} for g in settings.granularities}
     con = duckdb.connect()
     try:
-        con.register("t", inference)
+        con.register("t", scannable(inference))
         cols = ", ".join(f'"{c}"' for c in inference.column_names)
-        row_hash = con.execute(f"SELECT hash({cols}) AS h FROM t").fetchnumpy()["h"].astype(np.uint64)
+        result = con.execute(f'SELECT hash({cols}) AS h, "{settings.timestamp_col}" AS ts FROM t').arrow()
     finally:
         con.close()
-    ts, valid = timestamps_us(inference.column(settings.timestamp_col), settings.timestamp_col)
+    if not isinstance(result, pa.Table):
+        result = result.read_all()
+    row_hash = result.column("h").to_numpy().astype(np.uint64, copy=False)
+    ts, valid = timestamps_us(result.column("ts"), settings.timestamp_col)
+    del result
     out: dict[str, dict[str, str]] = {}
     for granularity in settings.granularities:
         starts = window_starts(ts[valid], granularity)
@@ -155,15 +163,20 @@ def refresh_paths(
         profile = state.load_baseline(state_dir, baseline_fp) if baseline_id else None
         baseline_recomputed = False
         if profile is None and baseline_id is not None:
-            baseline, _ = read_delta(baseline_path, "baseline")
-            say(f"profiling baseline: {baseline.num_rows} rows")
+            baseline, _ = delta_columns(baseline_path)
+            say(f"profiling baseline: {baseline.num_rows} rows, one column at a time")
             specs = monitored_columns(settings, baseline)
-            profile = engine.build_baseline(baseline, settings, specs, {}, pool)
-            del baseline
-            state.save_baseline(state_dir, baseline_fp, profile)
+            writer = state.BaselineWriter(state_dir, baseline_fp)
+            try:
+                built = engine.build_baseline(baseline, settings, specs, {}, pool, sink=writer.add_column, progress=say)
+                writer.commit(built)
+            except BaseException:
+                writer.discard()
+                raise
+            profile = state.load_baseline(state_dir, baseline_fp)  # its arrays memory-mapped, read per column
             baseline_recomputed = True
-        # Read the inference log only now: a baseline profiled above has already released its rows.
-        inference, inference_id = read_delta(inference_path, "inference log")
+        # The inference log is read a column at a time by the engine, never whole.
+        inference, inference_id = delta_columns(inference_path)
         if inference.num_rows and settings.timestamp_col not in inference.column_names:
             raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
         say(f"read inference log: {inference.num_rows} rows")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -44,37 +45,72 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+class BaselineWriter:
+    """Stores a baseline profile column by column (`engine.build_baseline`'s sink, called from
+    worker threads), so its sorted values never all sit in memory; `commit` publishes it."""
+
+    def __init__(self, state_dir: Path, fingerprint: str) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir, self.fingerprint = state_dir, fingerprint
+        self.folder = state_dir / f"baseline-{uuid.uuid4().hex[:12]}"
+        self.folder.mkdir()
+        self._arrays: dict[tuple[tuple, str], dict] = {}
+        self._lock = threading.Lock()
+
+    def add_column(self, name: str, states: dict[tuple, ColumnState]) -> None:
+        """Write the arrays of one column's states (a state shared by several groups once, under
+        the first group: a parent comes before the groups that share its rows)."""
+        written: set[int] = set()
+        for key, st in states.items():
+            if id(st) in written:
+                continue
+            written.add(id(st))
+            with self._lock:
+                file = f"a{len(self._arrays)}.npy"
+                self._arrays[(tuple(key), name)] = entry = {"array": file}
+            np.save(self.folder / file, st.sample.values if st.kind == NUMERIC else st.counts)
+            if st.kind == NUMERIC:  # exact floats survive JSON (repr round-trips)
+                entry["psi_edges"] = st.sample.psi_edges().tolist()
+
+    def commit(self, profile: BaselineProfile) -> None:
+        """Write the profile's metadata and point the state at this folder (atomic rename), then
+        delete the folder it replaces."""
+        groups = []
+        for key, g in profile.groups.items():
+            states = {}
+            for name, st in g.states.items():
+                entry = {"kind": st.kind, "summary": st.summary}
+                if g.same_as is None:
+                    entry.update(self._arrays[(tuple(key), name)])
+                states[name] = entry
+            groups.append({"key": list(key), "same_as": list(g.same_as) if g.same_as else None,
+                           "table_row": g.table_row, "states": states, "n": g.n})
+        meta = {
+            "fingerprint": self.fingerprint,
+            "specs": [[s.name, s.kind, s.data_type] for s in profile.specs],
+            "vocabs": {k: {"values": v.values, "is_string": v.is_string} for k, v in profile.vocabs.items()},
+            "present": sorted(profile.present),
+            "groups": groups,
+        }
+        (self.folder / "profile.json").write_text(json.dumps(meta))
+        old = _read_json(self.state_dir / BASELINE_POINTER)
+        _write_json_atomic(self.state_dir / BASELINE_POINTER, {"folder": self.folder.name, "fingerprint": self.fingerprint})
+        if old and old.get("folder") and old["folder"] != self.folder.name:
+            shutil.rmtree(self.state_dir / old["folder"], ignore_errors=True)
+
+    def discard(self) -> None:
+        """Remove the folder of a profile that will not be committed (the refresh failed)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def save_baseline(state_dir: Path, fingerprint: str, profile: BaselineProfile) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    folder = state_dir / f"baseline-{uuid.uuid4().hex[:12]}"
-    folder.mkdir()
-    groups = []
-    for gi, (key, g) in enumerate(profile.groups.items()):
-        states = {}
-        for name, st in g.states.items():
-            entry = {"kind": st.kind, "summary": st.summary}
-            if g.same_as is None:
-                arr = st.sample.values if st.kind == NUMERIC else st.counts
-                file = f"g{gi}-{len(states)}.npy"
-                np.save(folder / file, arr)
-                entry["array"] = file
-                if st.kind == NUMERIC:  # exact floats survive JSON (repr round-trips)
-                    entry["psi_edges"] = st.sample.psi_edges().tolist()
-            states[name] = entry
-        groups.append({"key": list(key), "same_as": list(g.same_as) if g.same_as else None,
-                       "table_row": g.table_row, "states": states, "n": int(g.rows.shape[0])})
-    meta = {
-        "fingerprint": fingerprint,
-        "specs": [[s.name, s.kind, s.data_type] for s in profile.specs],
-        "vocabs": {k: {"values": v.values, "is_string": v.is_string} for k, v in profile.vocabs.items()},
-        "present": sorted(profile.present),
-        "groups": groups,
-    }
-    (folder / "profile.json").write_text(json.dumps(meta))
-    old = _read_json(state_dir / BASELINE_POINTER)
-    _write_json_atomic(state_dir / BASELINE_POINTER, {"folder": folder.name, "fingerprint": fingerprint})
-    if old and old.get("folder") and old["folder"] != folder.name:
-        shutil.rmtree(state_dir / old["folder"], ignore_errors=True)
+    """Store a profile held in memory (every column's arrays in its states)."""
+    writer = BaselineWriter(state_dir, fingerprint)
+    names = {name for g in profile.groups.values() for name in g.states}
+    for name in sorted(names):
+        writer.add_column(name, {k: g.states[name] for k, g in profile.groups.items()
+                                 if g.same_as is None and name in g.states})
+    writer.commit(profile)
 
 
 def load_baseline(state_dir: Path, fingerprint: str) -> BaselineProfile | None:
@@ -91,7 +127,7 @@ def load_baseline(state_dir: Path, fingerprint: str) -> BaselineProfile | None:
         for entry in meta["groups"]:
             key = tuple(entry["key"])
             same = tuple(entry["same_as"]) if entry["same_as"] else None
-            g = Group(key, np.empty(entry["n"], dtype=np.int64), same_as=same, table_row=entry["table_row"])
+            g = Group(key, None, same_as=same, table_row=entry["table_row"], n=entry["n"])
             if same is None:
                 for name, st in entry["states"].items():
                     # a plain ndarray view of the mapping: np.memmap's own indexing is slower

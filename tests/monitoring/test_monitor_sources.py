@@ -1,0 +1,92 @@
+"""Column sources: the engine reads each column on its own and gets the same tables as from
+Arrow tables in memory (issue 16: memory bounded by a column pair, not by the table)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import DeltaTable, write_deltalake
+from golden_case import golden_case
+
+from lakemon_jobs.monitoring import engine
+from lakemon_jobs.monitoring.engine import compute_metrics
+from lakemon_jobs.monitoring.prepare import monitored_columns
+from lakemon_jobs.monitoring.sources import ParquetColumns, delta_columns
+
+
+def _same(a: tuple[pa.Table, pa.Table], b: tuple[pa.Table, pa.Table]) -> None:
+    for x, y in zip(a, b, strict=True):
+        assert x.schema.equals(y.schema)
+        assert x.to_pylist() == y.to_pylist()
+
+
+def test_parquet_files_with_many_row_groups_give_the_same_tables(tmp_path):
+    inf, base, s = golden_case()["slices_models_two_granularities"]
+    pq.write_table(inf, tmp_path / "inf.parquet", row_group_size=90)
+    pq.write_table(base, tmp_path / "base.parquet", row_group_size=70)
+    got = compute_metrics(ParquetColumns(tmp_path / "inf.parquet"), ParquetColumns(tmp_path / "base.parquet"), s)
+    _same(got, compute_metrics(inf, base, s))
+
+
+def test_delta_tables_of_several_files_give_the_same_tables(tmp_path):
+    """Columns read one by one from several files must line up row for row (slices included)."""
+    inf, base, s = golden_case()["slices_models_two_granularities"]
+    for i in range(0, inf.num_rows, 150):
+        write_deltalake(str(tmp_path / "inf"), inf.slice(i, 150), mode="append")
+    for i in range(0, base.num_rows, 200):
+        write_deltalake(str(tmp_path / "base"), base.slice(i, 200), mode="append")
+    (inf_src, _), (base_src, _) = delta_columns(tmp_path / "inf"), delta_columns(tmp_path / "base")
+    assert len(inf_src.dataset.files) == 3
+    # the whole tables as the refresh read them before (row order = the Delta log's file order)
+    whole_inf, whole_base = DeltaTable(str(tmp_path / "inf")).to_pyarrow_table(), DeltaTable(str(tmp_path / "base")).to_pyarrow_table()
+    _same(compute_metrics(inf_src, base_src, s), compute_metrics(whole_inf, whole_base, s))
+    assert delta_columns(tmp_path / "nothing") is None
+
+
+class Recording:
+    """A table that records which columns are read, in order."""
+
+    def __init__(self, name: str, table: pa.Table, log: list) -> None:
+        self.name, self.table, self.log = name, table, log
+
+    @property
+    def schema(self):
+        return self.table.schema
+
+    @property
+    def num_rows(self):
+        return self.table.num_rows
+
+    @property
+    def column_names(self):
+        return self.table.column_names
+
+    def column(self, name):
+        self.log.append((self.name, name))
+        return self.table.column(name)
+
+    def scannable(self):
+        self.log.append((self.name, "*duckdb*"))
+        return self.table
+
+
+def test_each_column_is_read_once_and_its_baseline_and_inference_values_together():
+    """One worker thread: after the model-id and timestamp columns (groups and windows), the
+    reads go column by column (baseline, then inference), never the whole table. Label and
+    prediction are read once more for the quality metrics; DuckDB scans nothing when there is
+    no slicing expression."""
+    inf, base, s = golden_case()["one_model_one_window"]
+    log: list = []
+    specs = monitored_columns(s, inf, base)
+    with ThreadPoolExecutor(1) as pool:
+        got = engine.run(Recording("inf", inf, log), Recording("base", base, log), s, specs, {}, pool)
+    _same(got, compute_metrics(inf, base, s))
+    monitored = [spec.name for spec in specs]
+    quality = ("label", "prediction", "prediction_proba")
+    assert log == [
+        ("base", "model_version"), ("inf", "model_version"), ("inf", "timestamp"),  # groups and windows
+        *[("inf", c) for c in quality], *[("base", c) for c in quality],  # quality metrics (queued first)
+        *[(t, c) for c in monitored for t in ("base", "inf")],  # then one column pair at a time
+    ]
