@@ -50,7 +50,7 @@ class Vocabulary:
                     self.values.append(value)
                     self._index[value] = code
                 mapping[i] = code
-            mapping[-1] = -1  # null, mapped after the last code by `Prepared.codes_for`
+            mapping[-1] = -1  # null, mapped after the last code by `codes_for`
             parts.append(mapping[indices])
         if not parts:
             return np.empty(0, dtype=np.int32)
