@@ -43,9 +43,37 @@ def settings(granularity: str) -> MonitorSettings:
     )
 
 
+def floor(base_path: Path, cur_path: Path) -> None:
+    """The work no exact statistic can skip: read every column pair and sort the finite values
+    (numeric) or count the values (categorical), a column at a time on the engine's threads."""
+    import numpy as np
+
+    from lakemon_jobs.monitoring.arrow_numpy import float_values
+
+    sources = ParquetColumns(base_path), ParquetColumns(cur_path)
+
+    def one(name: str) -> None:
+        for source in sources:
+            col = source.column(name)
+            if name in NUMERIC:
+                values = float_values(col)[0]
+                finite = values[np.isfinite(values)]
+                finite.sort()
+            else:
+                pc.value_counts(col)
+
+    with ThreadPoolExecutor(engine._pool_size()) as pool:
+        list(pool.map(one, NUMERIC + CATEGORICAL))
+    print(json.dumps({"seconds": time.perf_counter() - T_START,
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
 def main() -> None:
     preload_slow_imports()  # as compute_metrics and refresh_paths do, first thing
     scenario, base_path, cur_path, state_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+    if scenario == "floor":
+        floor(base_path, cur_path)
+        return
     granularity = "1 day" if scenario.startswith("windows30") else "1 month"
     s = settings(granularity)
     progress = (lambda msg: print(f"[engine] {msg}", file=sys.stderr, flush=True)) if os.environ.get("LAKEMON_BENCH_PROGRESS") else None

@@ -50,7 +50,7 @@ def _plain(v):
         return {"t": v.isoformat()}
     if isinstance(v, dict):
         return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
+    if isinstance(v, list | tuple):
         return [_plain(x) for x in v]
     return v
 

@@ -385,6 +385,8 @@ def column_task(spec: ColumnSpec, inference: ColumnSource, present: set[str], si
         prev_states: dict[GroupKey, ColumnState] = {}
         for i, plan in enumerate(plans):
             states = group_states(values, plan.groups)
+            if i == len(plans) - 1:
+                values = None  # every window profiled: release the column before the drift work
             out.windows[i] = {k: st.summary for k, st in states.items()}
             if plan.wanted:
                 cache: dict = {}
@@ -397,7 +399,7 @@ def column_task(spec: ColumnSpec, inference: ColumnSource, present: set[str], si
                         cache[key] = _column_drift(c, r, rank)
                     out.drift[(i, j)] = cache[key]
             prev_states = states
-        del values, prev_states
+        del prev_states
     if side is not None:
         side.release(name)
     return out
@@ -604,6 +606,8 @@ def run(
         side = BaselineTable(baseline, settings)
     st = structure(inference, settings)
     plans = plan_windows(inference, st, settings, side, emit)
+    present = st.present
+    del st  # the model-id and slice codes: the plans hold each group's rows
     _ensure_vocabs(vocabs, specs, baseline if isinstance(side, BaselineTable) else None, inference)
     n_rows = sum(g.n for p in plans for g in p.groups if g.key == WHOLE)
     if progress:
@@ -617,10 +621,10 @@ def run(
         base_own = [g for g in side.groups.values() if g.same_as is None]
         base_quality = pool.submit(quality_rows, settings, side.source, base_own)
     ranks = ValueRanks(vocabs)
-    in_any = [s for s in specs if s.name in st.present or (side is not None and s.name in side.present)]
+    in_any = [s for s in specs if s.name in present or (side is not None and s.name in side.present)]
     results = _run_columns(
         pool, in_any,
-        lambda spec: column_task(spec, inference, st.present, side, plans, vocabs.get(spec.name), ranks),
+        lambda spec: column_task(spec, inference, present, side, plans, vocabs.get(spec.name), ranks),
         _Progress(progress, len(in_any)),
     )
     if isinstance(side, BaselineTable):
@@ -641,7 +645,7 @@ def run(
                         _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary, mid, commit_version)
                     )
 
-    inf_specs = [s for s in specs if s.name in st.present]
+    inf_specs = [s for s in specs if s.name in present]
     table_rows: list[dict[GroupKey, dict]] = []
     for i, plan in enumerate(plans):
         rows_of: dict[GroupKey, dict] = {}
