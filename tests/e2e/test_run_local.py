@@ -21,6 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 import yaml
+from acceptance import rehearsal_deviations
 from deltalake import DeltaTable
 
 from lakemon.config import load_environment
@@ -99,6 +100,15 @@ def test_reduced_run_local_end_to_end(tmp_path):
         assert f"[{step}/10]" in proc.stdout
     assert re.search(r"drifted features: \w+", proc.stdout)
     assert "lakemon run-local: OK" in proc.stdout
+
+    # --- the rehearsal's acceptance, judged here on what the run recorded ---------------------------
+    outcome = json.loads((home / "runs" / "latest" / "outcome.json").read_text())
+    assert rehearsal_deviations(outcome, expect_retrain=True) == []
+    assert outcome["failed_checks"] == [] and outcome["failure"] is None
+    assert [s["name"] for s in outcome["steps"]] == [
+        "synth", "train", "serve", "traffic", "unpack", "refresh", "analyze", "retrain", "after-retrain", "summary",
+    ]  # fmt: skip
+    assert outcome["rows_sent"] == ROWS_PER_DAY * (MARVEL_DAYS + DC_DAYS + AFTER_DAYS)
     # --- quiet tooling: no red Node end-of-life box, no telemetry errors, in the output or the logs ---
     assert (home / "runs" / "latest" / "logs" / "synth.log").is_file()
     logs = "".join(p.read_text(errors="replace") for p in (home / "runs" / "latest" / "logs").glob("*.log"))
@@ -245,6 +255,11 @@ def test_reduced_run_local_of_the_regression_model(tmp_path):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
     assert "train: mean_absolute_error=" in proc.stdout and "r2_score=" in proc.stdout
+    for step in range(1, 8):  # no synthesis (--skip-synth), no retrain (the model does not opt in)
+        assert f"[{step}/7]" in proc.stdout
+    assert "(left out: step synth, --skip-synth)" in proc.stdout
+    outcome = json.loads((home / "runs" / "latest" / "outcome.json").read_text())
+    assert rehearsal_deviations(outcome, expect_retrain=False) == []
 
     envc = load_environment(env_file)
     model = envc.model("appearances_regressor")

@@ -175,8 +175,8 @@ def test_a_scoring_server_that_died_is_named_as_the_cause_of_failed_traffic(tmp_
     end of its log), instead of only counting non-200 answers."""
     from types import SimpleNamespace
 
-    from lakemon_jobs.embedded.loop import traffic_failure
     from lakemon_jobs.embedded.scoring import ScoringServer
+    from lakemon_jobs.embedded.steps_traffic import traffic_failure
 
     scoring = ScoringServer.__new__(ScoringServer)  # the real class, with a process that gets killed
     scoring.process = ManagedProcess(
@@ -190,6 +190,6 @@ def test_a_scoring_server_that_died_is_named_as_the_cause_of_failed_traffic(tmp_
         os.kill(scoring.process.pid, 9)
         wait_until(lambda: scoring.process.exit_code() is not None, timeout=10, what="exit")
         message = traffic_failure(failed, scoring)
-        assert message.startswith("step 4: 7 of 40 requests failed because the scoring server exited with code -9")
+        assert message.startswith("7 of 40 requests failed because the scoring server exited with code -9")
         assert "scoring-server.log" in message and "serving" in message
         assert traffic_failure(SimpleNamespace(failed=0, requests_sent=40), scoring) is None

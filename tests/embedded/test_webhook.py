@@ -64,7 +64,7 @@ def test_bad_or_huge_content_length_is_answered_not_hung(length, status):
 
 
 def test_malformed_alert_bodies_are_ignored_by_the_run():
-    from lakemon_jobs.embedded.loop import drift_alert_windows
+    from lakemon_jobs.embedded.steps_monitor import drift_alert_windows
 
     assert drift_alert_windows({"alert": "m: feature drift", "windows": ["2026-11-23T00:00:00+00:00"]}) == {
         __import__("datetime").date(2026, 11, 23)

@@ -39,6 +39,7 @@ class ScoringServer:
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         env["MLFLOW_TRACKING_URI"] = tracking_uri
         env["MLFLOW_REGISTRY_URI"] = tracking_uri
+        env.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # its INFO lines are noise in the log
         self.process = ManagedProcess(
             [
                 str(Path(bin_dir) / "mlflow"),

@@ -1,0 +1,163 @@
+"""run-local's monitoring steps: unpack, refresh, analyze drift (with the alerts), and the summary.
+
+They run the same `lakemon` subcommands the Databricks jobs run and report what the tables
+hold. The analysis step records which windows drifted and which the alert named; whether
+that is what the rehearsal should show is judged by the tests (tests/e2e/acceptance.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+from .job_runner import StepFailed, run_job
+from .run_context import Run
+
+
+def count_rows(ctx, name: str) -> int | None:
+    """Rows of the local table `name`, or None when it does not exist."""
+    from deltalake import DeltaTable
+
+    path = ctx.runtime.table_path(name)
+    if not path.exists():
+        return None
+    return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
+
+
+def unpack(run: Run) -> None:
+    from deltalake import DeltaTable
+
+    ctx, outcome, report = run.job, run.outcome, run.reporter
+    run_job(report, "unpack", run.job_args, run.root)
+    t = ctx.tables
+    log_rows = count_rows(ctx, t.inference_log) or 0
+    quarantined = count_rows(ctx, t.quarantine) or 0
+    label = ctx.model.label.name
+    unlabelled = (
+        DeltaTable(str(ctx.runtime.table_path(t.inference_log)))
+        .to_pyarrow_table(columns=[label])[label]
+        .null_count
+    )
+    labelled = log_rows - unlabelled
+    report.info(f"{t.payload}: {count_rows(ctx, t.payload)} requests")
+    report.info(f"{t.inference_log}: {log_rows} rows, {labelled} with a label")
+    report.info(f"{t.quarantine}: {quarantined} rows set aside")
+    if log_rows != outcome.rows_sent:
+        outcome.failed_checks.append(
+            f"the inference log has {log_rows} rows, but {outcome.rows_sent} rows were sent"
+        )
+    if labelled != log_rows:
+        outcome.failed_checks.append(f"{log_rows - labelled} inference-log rows have no label after unpack")
+
+
+def refresh(run: Run) -> None:
+    ctx = run.job
+    run_job(run.reporter, "refresh", run.job_args, run.root)
+    for name in (ctx.tables.profile_metrics, ctx.tables.drift_metrics):
+        run.reporter.info(f"{name}: {count_rows(ctx, name)} rows")
+
+
+def analyze_drift(run: Run) -> None:
+    """`lakemon analyze-drift` as the Databricks monitoring job runs it: verdicts, the report, then
+    the alerts' own SQL on the verdicts table, notifying the local webhook only when one fires."""
+    from .webhook import WebhookReceiver
+
+    ctx, outcome, report = run.job, run.outcome, run.reporter
+    receivers = []
+    for url in run.webhook_urls:
+        try:
+            receiver = run.stack.enter_context(
+                WebhookReceiver(url, record_file=run.root / "alerts" / "received.jsonl")
+            )
+        except RuntimeError as exc:
+            raise StepFailed(str(exc)) from None
+        receivers.append(receiver)
+        outcome.servers.append(("webhook receiver", receiver.port))
+        report.info(f"local alert destination listening at {url}")
+    outcome.alert_destinations = len(receivers)
+    stack_json = run.root / "cdktf.out" / "stacks" / ctx.env.name / "cdk.tf.json"
+    extra = ["--drift-exit-code", "0"]
+    if stack_json.exists():
+        report.info(f"alerts: the databricks_alert_v2 queries of {stack_json}")
+        extra += ["--stack-json", str(stack_json)]
+    else:
+        report.info("alerts: no synthesized stack; the alert SQL the constructs generate")
+    run_job(report, "analyze-drift", run.job_args, run.root, *extra)
+    reports = sorted(ctx.runtime.reports_dir.glob("drift_*.html"))
+    outcome.report_html = reports[-1] if reports else None
+    outcome.report_json = reports[-1].with_suffix(".json") if reports else None
+
+    verdicts = _verdicts(ctx)
+    for row in verdicts:
+        if row["subject"] == "drift" and row["granularity"] == "1 day" and row["verdict"] == "drift":
+            outcome.drifted.setdefault(row["window_start"].date(), []).append(row["feature"])
+    outcome.judged_days = sorted({r["window_start"].date() for r in verdicts if r["granularity"] == "1 day"})
+    for day in outcome.judged_days:
+        source = outcome.day_sources.get(day, "?")
+        features = sorted(set(outcome.drifted.get(day, [])))
+        verdict = f"DRIFT in {', '.join(features)}" if features else "no drift"
+        report.info(f"window {day} ({source:<6}): {verdict}")
+    for receiver in receivers:
+        for alert in receiver.alerts:
+            windows = drift_alert_windows(alert.body)
+            if windows is None:
+                report.info(f"alerts: ignored a POST to {receiver.url} that is not a lakemon drift alert")
+                continue
+            outcome.alerts_received += 1
+            outcome.alerted_windows |= windows
+
+
+def drift_alert_windows(body: object) -> set | None:
+    """The window days a drift alert names, or None when `body` is not a lakemon drift alert.
+
+    Anything can POST to the loopback receiver; a body of the wrong shape is reported and
+    ignored, never a crash of the analysis step."""
+    if not isinstance(body, dict) or not str(body.get("alert", "")).endswith("feature drift"):
+        return None
+    windows = body.get("windows", [])
+    if not isinstance(windows, list):
+        return None
+    days = set()
+    for w in windows:
+        try:
+            days.add(datetime.fromisoformat(w).date())
+        except (TypeError, ValueError):
+            return None
+    return days
+
+
+def _verdicts(ctx) -> list[dict]:
+    from deltalake import DeltaTable
+
+    path = ctx.runtime.table_path(ctx.tables.drift_verdicts)
+    if not path.exists():
+        raise StepFailed(f"analyze-drift wrote no verdicts table at {path}")
+    return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+
+
+def where_everything_is(run: Run) -> None:
+    from pathlib import Path
+
+    ctx, outcome, report, root = run.job, run.outcome, run.reporter, run.root
+    mlflow_bin = Path(sys.executable).parent / "mlflow"
+    report.info(f"run folder:   {root}")
+    report.info(f"MLflow UI:    {mlflow_bin} ui --backend-store-uri {ctx.runtime.tracking_uri}")
+    t = ctx.tables
+    for name in (
+        t.payload, t.labels, t.inference_log, t.quarantine, t.baseline, t.profile_metrics, t.drift_metrics,
+        t.drift_verdicts,
+    ):  # fmt: skip
+        rows = count_rows(ctx, name)
+        outcome.table_rows[name] = -1 if rows is None else rows
+        report.info(
+            f"table:        {name} ({'absent' if rows is None else f'{rows} rows'}) at {ctx.runtime.table_path(name)}"
+        )
+    report.info(f"report:       {outcome.report_html}")
+    report.info(f"summary:      {outcome.report_json}")
+    report.info(
+        f"alerts:       {outcome.alerts_received} received at the local webhook ({root / 'alerts' / 'received.jsonl'})"
+    )
+    if outcome.alerted_windows:
+        report.info(f"              windows named: {', '.join(map(str, sorted(outcome.alerted_windows)))}")
+    report.info(f"logs:         {root / 'logs'}")
+    report.info(f"outcome:      {root / 'outcome.json'}")

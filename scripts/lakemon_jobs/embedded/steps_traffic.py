@@ -1,0 +1,149 @@
+"""run-local's traffic steps: the simulated days before the analysis, and the days after a retrain.
+
+Requests go through the logging layer to the scoring server that serves now (`run.layer`,
+`run.scoring`); the labels follow, as a labelling process would deliver them later.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from .job_runner import StepFailed, run_job
+from .run_context import Run
+
+
+def traffic_failure(result, scoring) -> str | None:
+    """Why requests failed when the scoring server is the cause (it exited): named, not hidden
+    behind a count of non-200 answers."""
+    cause = scoring.died() if result.failed else None
+    if cause is None:
+        return None
+    return f"{result.failed} of {result.requests_sent} requests failed because {cause}"
+
+
+def send_first_days(run: Run) -> None:
+    """Held-out Marvel days, then DC days, ending so that the days after a retrain fit before today."""
+    from ..datasets import load_comic, split_train_test
+    from ..model_steps import load_training_data
+    from .traffic import plan_days
+
+    ctx, options = run.job, run.options
+    training, label = ctx.model.training, ctx.model.label.name
+    # The test split train held out (same rows, same order), and the DC rows with a label.
+    _, marvel_test = split_train_test(load_training_data(ctx), training.test_fraction, training.seed)
+    dc = load_comic("dc").dropna(subset=[label]).reset_index(drop=True)
+    today = datetime.now(UTC).date()
+    first_day = today - timedelta(days=options.marvel_days + options.dc_days + run.after_days)
+    try:
+        plans = plan_days(
+            [("marvel", marvel_test, options.marvel_days), ("dc", dc, options.dc_days)],
+            rows_per_day=options.rows_per_day,
+            batch_size=options.batch_size,
+            first_day=first_day,
+            seed=training.seed,
+        )
+    except ValueError as exc:
+        raise StepFailed(str(exc)) from None
+    run.reporter.info(
+        f"{len(marvel_test)} held-out Marvel rows (test split, seed {training.seed}, fraction "
+        f"{training.test_fraction}), {len(dc)} DC rows; {options.rows_per_day} rows/day, "
+        f"{options.batch_size} rows/request, 4 request formats, {options.workers} clients"
+    )
+    send_and_label(run, plans)
+
+
+def send_and_label(run: Run, plans) -> None:
+    """Send the planned days through the logging layer, then write their labels."""
+    from deltalake import write_deltalake
+
+    from lakemon.tables import labels_columns
+
+    from ..tables.schemas import to_arrow
+    from .traffic import label_rows, send_traffic
+
+    ctx, outcome = run.job, run.outcome
+    label = ctx.model.label.name
+    result = send_traffic(
+        run.layer.invocations_url,
+        plans,
+        ctx.model.feature_names(),
+        workers=run.options.workers,
+        progress=run.reporter.info,
+    )
+    run.layer.payload_log.flush()
+    failure = traffic_failure(result, run.scoring)
+    if failure:
+        raise StepFailed(failure)
+    run.reporter.info(
+        f"{result.requests_sent} requests, {result.rows_sent} rows in {result.seconds:.1f}s "
+        f"({result.requests_sent / max(result.seconds, 1e-9):.0f} requests/s); statuses {dict(sorted(result.status_counts.items()))}"
+    )
+    if result.failed:
+        outcome.failed_checks.append(
+            f"{result.failed} of {result.requests_sent} requests did not get HTTP 200"
+        )
+    labels = label_rows(plans, label)
+    path = ctx.runtime.table_path(ctx.tables.labels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(path), to_arrow(labels, labels_columns(ctx.model)), mode="append")
+    run.reporter.info(f"labels: {len(labels)} known {label} values written to {ctx.tables.labels}")
+    outcome.day_sources.update({p.day: p.source for p in plans})
+    outcome.rows_sent += result.rows_sent
+    outcome.requests_sent += result.requests_sent
+    for status, n in result.status_counts.items():
+        outcome.status_counts[status] = outcome.status_counts.get(status, 0) + n
+    for plan in plans:
+        if plan.source == "dc":
+            for request in plan.requests:
+                outcome.sent_page_ids.update(int(v) for v in request.rows["page_id"])
+
+
+def after_retrain(run: Run) -> None:
+    """More DC days (characters not sent before) through the champion that serves now, unpacked,
+    monitored and judged against the new baseline; the before/after table."""
+    from ..datasets import load_comic
+    from .rehearsal import day_views, table_lines
+    from .traffic import plan_days
+
+    ctx, options, outcome = run.job, run.options, run.outcome
+    dc = load_comic("dc").dropna(subset=[ctx.model.label.name])
+    rest = dc[~dc["page_id"].isin(outcome.sent_page_ids)].reset_index(drop=True)
+    first_day = max(outcome.day_sources) + timedelta(days=1)
+    try:
+        plans = plan_days(
+            [("dc", rest, options.after_days)],
+            rows_per_day=options.rows_per_day,
+            batch_size=options.batch_size,
+            first_day=first_day,
+            seed=ctx.model.training.seed + 1,
+        )
+    except ValueError as exc:
+        raise StepFailed(str(exc)) from None
+    run.reporter.info(f"{len(rest)} DC rows not sent before; {options.after_days} day(s) from {first_day}")
+    send_and_label(run, plans)
+    run_job(run.reporter, "unpack", run.job_args, run.root)
+    run_job(run.reporter, "refresh", run.job_args, run.root)
+    # The alerts were rehearsed by the first analysis; this one writes verdicts and the report only.
+    run_job(run.reporter, "analyze-drift", run.job_args, run.root, "--drift-exit-code", "0", "--no-alerts")
+    new_days = {p.day for p in plans}
+    after = {d: v for d, v in day_views(ctx, outcome.day_sources).items() if d in new_days}
+    before = run.before_retrain or {}
+    evidence = getattr(run.retrain_result, "evidence", None)
+    retrained_on = set()
+    if evidence is not None:
+        since, until = evidence.since.date(), evidence.until.date()
+        retrained_on = {d for d in before if since <= d < until}
+    outcome.before_after = table_lines(before, after, retrained_on)
+    outcome.served_after_retrain = {d: v.served_by for d, v in after.items()}
+    run.reporter.table(
+        "drift and quality per day (before: judged against the first baseline; after: against the new one):",
+        outcome.before_after,
+    )
+    retrain = outcome.retrain
+    if retrain is not None and retrain.status == "promoted":
+        expected = f"{ctx.model.name}-{retrain.challenger_version}"
+        wrong = sorted(d for d, served in outcome.served_after_retrain.items() if served != expected)
+        if wrong:
+            outcome.failed_checks.append(
+                f"days after the retrain not served by the new champion {expected}: {', '.join(map(str, wrong))}"
+            )
