@@ -64,11 +64,14 @@ def test_bad_or_huge_content_length_is_answered_not_hung(length, status):
 
 
 def test_malformed_alert_bodies_are_ignored_by_the_run():
-    from lakemon_jobs.embedded.steps_monitor import drift_alert_windows
+    from datetime import date
 
-    assert drift_alert_windows({"alert": "m: feature drift", "windows": ["2026-11-23T00:00:00+00:00"]}) == {
-        __import__("datetime").date(2026, 11, 23)
-    }
+    from lakemon_jobs.embedded.steps_monitor import lakemon_alert
+
+    day = "2026-11-23T00:00:00+00:00"
+    assert lakemon_alert({"alert": "m: feature drift", "windows": [day]}) == ("feature drift", {date(2026, 11, 23)})
+    assert lakemon_alert({"alert": "m: model quality", "windows": [day]}) == ("model quality", {date(2026, 11, 23)})
     for body in ["text", [], {"alert": 5}, {"alert": "x feature drift", "windows": "2026"},
+                 {"alert": "x something else", "windows": [day]},
                  {"alert": "x feature drift", "windows": ["not a date"]}, {"alert": "x feature drift", "windows": [None]}]:
-        assert drift_alert_windows(body) is None, body
+        assert lakemon_alert(body) is None, body

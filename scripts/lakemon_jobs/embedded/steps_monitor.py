@@ -99,23 +99,33 @@ def analyze_drift(run: Run) -> None:
         report.info(f"window {day} ({source:<6}): {verdict}")
     for receiver in receivers:
         for alert in receiver.alerts:
-            windows = drift_alert_windows(alert.body)
-            if windows is None:
-                report.info(f"alerts: ignored a POST to {receiver.url} that is not a lakemon drift alert")
+            parsed = lakemon_alert(alert.body)
+            if parsed is None:
+                report.info(f"alerts: ignored a POST to {receiver.url} that is not a lakemon alert")
+                continue
+            kind, windows = parsed
+            if kind == "model quality":
+                days = ", ".join(str(d) for d in sorted(windows))
+                report.info(f"alerts: model-quality alert received ({days}): quality below its threshold")
                 continue
             outcome.alerts_received += 1
             outcome.alerted_windows |= windows
 
 
-def drift_alert_windows(body: object) -> set | None:
-    """The window days a drift alert names, or None when `body` is not a lakemon drift alert.
+ALERT_KINDS = ("feature drift", "model quality")
+"""The two lakemon alerts; their display names end with these (constructs/lakemon/alerting)."""
+
+
+def lakemon_alert(body: object) -> tuple[str, set] | None:
+    """(kind, window days) of a lakemon alert, or None when `body` is not one.
 
     Anything can POST to the loopback receiver; a body of the wrong shape is reported and
     ignored, never a crash of the analysis step."""
-    if not isinstance(body, dict) or not str(body.get("alert", "")).endswith("feature drift"):
+    if not isinstance(body, dict):
         return None
+    kind = next((k for k in ALERT_KINDS if str(body.get("alert", "")).endswith(k)), None)
     windows = body.get("windows", [])
-    if not isinstance(windows, list):
+    if kind is None or not isinstance(windows, list):
         return None
     days = set()
     for w in windows:
@@ -123,7 +133,7 @@ def drift_alert_windows(body: object) -> set | None:
             days.add(datetime.fromisoformat(w).date())
         except (TypeError, ValueError):
             return None
-    return days
+    return kind, days
 
 
 def _verdicts(ctx) -> list[dict]:
