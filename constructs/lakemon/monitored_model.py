@@ -15,7 +15,7 @@ from .catalog import ModelCatalog
 from .config.model import Environment, Model
 from .jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
 from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor, VerdictsTable
-from .serving import RateLimitSpec, ServingEndpoint
+from .serving import GatewaySpec, ServingEndpoint
 from .stack import LakemonStack
 from .tables import ModelTables
 
@@ -81,17 +81,19 @@ class MonitoredModel(Construct):
         self.catalog = ModelCatalog(self, "catalog", env=env, model=model, home=stack.home if shared else None)
         schema = self.catalog.schema
         serving = env.serving
+        # The same declaration `lakemon deploy` puts on the endpoint (lakemon_jobs.gateway).
+        gateway = GatewaySpec.for_model(env, model)
         self.endpoint = ServingEndpoint(
             self,
             "endpoint",
             name=model.endpoint(env.name),
-            inference_catalog=env.catalog,
-            inference_schema=env.schema_,
-            inference_table_prefix=tables.payload_prefix,
+            inference_catalog=gateway.inference_table.catalog,
+            inference_schema=gateway.inference_table.schema,
+            inference_table_prefix=gateway.inference_table.table_prefix,
             workload_size=serving.workload_size.value,
             workload_type=serving.workload_type,
             scale_to_zero=serving.scale_to_zero,
-            rate_limits=[RateLimitSpec(r.calls, r.key, r.renewal_period) for r in serving.rate_limits],
+            rate_limits=gateway.rate_limits,
             tags=serving.tags,
             query_principals=env.permissions.query,
             manage_principals=env.permissions.manage,

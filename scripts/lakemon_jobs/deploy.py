@@ -3,30 +3,36 @@
 On Databricks: `serving_endpoints.update_config` with the champion as the only served entity
 (100% traffic), then wait for the update with progress and a timeout. Databricks keeps the
 previous config serving until the new one is ready, and keeps it if the update fails: a failed
-rollout leaves the previous version serving. The endpoint itself (and its AI gateway) belongs to
-Terraform; its `config` is left to this job (see notes on mlops-stacks issue 217).
+rollout leaves the previous version serving. The endpoint itself belongs to Terraform; its
+`config` and its AI gateway are left to this job (see notes on mlops-stacks issue 217).
 
 On the embedded default: load the champion, check it predicts its own input example with the
 served output columns, then atomically replace LocalRuntime.deployment_path(endpoint), the file
 the local serving layer serves from. A failed check leaves the previous file untouched.
+
+Both then put the declared AI gateway (inference table, rate limits) once the endpoint serves
+the version, through one function (`gateway.apply_ai_gateway`; no call when it is already set):
+the endpoint is created without one (docs/deploy.md, "Endpoint without served entities").
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from lakemon.gateway import GatewaySpec
 from lakemon.tables import output_columns
 
 from .context import JobContext, add_context_arguments
+from .gateway import GatewayError, apply_ai_gateway
+from .gateway import sdk_message as _sdk_message
 from .model_steps import CHAMPION, served_entity_name
+from .runtime import write_atomically
 
 DEFAULT_TIMEOUT_S = 45 * 60
 """Databricks endpoint updates can take up to 45 minutes."""
@@ -99,20 +105,6 @@ def validate_locally(ctx: JobContext, model_uri: str) -> None:
         raise DeployError(f"{model_uri} predicted {type(output).__name__} without column(s) {missing} or with a wrong row count")
 
 
-def write_atomically(path: Path, content: str) -> None:
-    """Write to a temporary file in the same folder, then rename over the target: readers see
-    the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def deploy_local(ctx: JobContext, version: str, progress: Callable[[str], None]) -> Deployment:
     assert ctx.runtime is not None
     name = ctx.tables.registered_model
@@ -124,6 +116,9 @@ def deploy_local(ctx: JobContext, version: str, progress: Callable[[str], None])
     path = ctx.runtime.deployment_path(endpoint)
     write_atomically(path, json.dumps(asdict(deployment), indent=2) + "\n")
     progress(f"deploy: {endpoint} now serves {model_uri} ({path})")
+    from .local_endpoints import LocalServingEndpoints
+
+    apply_ai_gateway(LocalServingEndpoints(ctx.runtime), endpoint, GatewaySpec.for_model(ctx.env, ctx.model), progress)
     return deployment
 
 
@@ -205,20 +200,16 @@ def deploy_databricks(
             f"{endpoint} finished updating but is {ready.value if ready else 'in an unknown state'}, not READY; "
             "check the served entity's events and logs on the endpoint's page, then run `lakemon deploy` again"
         )
+    # Only now: the endpoint serves a version (why: docs/deploy.md, "Endpoint without served entities").
+    apply_ai_gateway(w.serving_endpoints, endpoint, GatewaySpec.for_model(ctx.env, ctx.model), progress)
     return Deployment(endpoint, name, version, f"models:/{name}/{version}", datetime.now(UTC).isoformat())
-
-
-def _sdk_message(exc: Exception) -> str:
-    """One line from a Databricks SDK error: its error code and message, no traceback."""
-    code = getattr(exc, "error_code", None)
-    text = " ".join(str(exc).split())
-    return f"{code}: {text}" if code else text
 
 
 def deploy_champion(
     ctx: JobContext, timeout_s: float = DEFAULT_TIMEOUT_S, progress: Callable[[str], None] = print
 ) -> Deployment:
-    """Roll the champion out; DeployError (previous deployment untouched) if that fails."""
+    """Roll the champion out; DeployError (previous deployment untouched) if that fails,
+    GatewayError if it serves but its AI gateway could not be put."""
     version = champion_version(ctx)
     if ctx.runtime is None:
         return deploy_databricks(ctx, version, timeout_s, progress)
@@ -236,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
     try:
         deployment = deploy_champion(ctx, timeout_s=args.timeout)
-    except DeployError as exc:
+    except (DeployError, GatewayError) as exc:
         print(f"lakemon deploy: {exc}")
         return 1
     print(f"{deployment.endpoint}: {deployment.model_uri}")

@@ -208,6 +208,7 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
 
     from .datasets import split_train_test
     from .deploy import DeployError, deploy_champion
+    from .gateway import GatewayError
     from .model_steps import CHALLENGER, CHAMPION, load_training_data
     from .register import is_better, score, write_baseline
     from .tables import engine_for
@@ -301,8 +302,11 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
         return result
 
     client.set_registered_model_alias(name, CHAMPION, version)
+    gateway_problem = None
     try:
         deploy_champion(ctx, progress=progress)
+    except GatewayError as exc:  # the new version serves: keep its alias and baseline, fail at the end
+        gateway_problem = exc
     except DeployError as exc:
         client.set_registered_model_alias(name, CHAMPION, champion_version)
         client.set_tag(run_id, TAG_DECISION, "deploy_failed")
@@ -323,6 +327,8 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
         f"({written} rows: training split + {len(extra)} recent rows)"
     )
     progress(result.message)
+    if gateway_problem is not None:
+        raise RetrainError(f"version {version} serves and its baseline is rewritten, but {gateway_problem}")
     return result
 
 

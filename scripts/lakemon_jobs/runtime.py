@@ -15,6 +15,7 @@ The root is `$LAKEMON_HOME`, or `.lakemon` in the current directory.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,3 +78,17 @@ class LocalRuntime:
     @property
     def reports_dir(self) -> Path:
         return self.root / "reports"
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write to a temporary file in the same folder, then rename over the target: readers see
+    the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -8,6 +8,8 @@ import cdktf
 import pytest
 
 from lakemon import LakemonConstructError, ModelCatalog, RateLimitSpec, ServingEndpoint
+from lakemon.serving import GatewaySpec, InferenceTableSpec
+from lakemon.tables import ModelTables
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,31 +83,45 @@ def _endpoint(stack, **overrides):
     return ServingEndpoint(stack, "endpoint", **props)
 
 
-def test_endpoint_logs_to_ai_gateway_inference_table_without_served_entities(
+def test_endpoint_is_created_without_gateway_and_declares_it_for_the_deploy_job(
     make_stack, dev_env, resources_of
 ):
     stack = make_stack(dev_env)
     endpoint = _endpoint(stack)
     (serving,) = resources_of(stack, "databricks_model_serving")
     assert serving["name"] == "alive-classifier-dev"
-    assert serving["ai_gateway"]["inference_table_config"] == {
-        "catalog_name": "mlops_dev",
-        "schema_name": "marvel_characters",
-        "table_name_prefix": "alive_classifier",
-        "enabled": True,
-    }
-    assert serving["ai_gateway"]["rate_limits"] == [{"calls": 100, "key": "user", "renewal_period": "minute"}]
-    # Creatable before any model version exists: no config block, and the job owns it afterwards.
-    assert "config" not in serving
-    assert serving["lifecycle"] == {"ignore_changes": ["config"]}
+    # Issue 11 item 6: neither served entities nor an AI gateway at creation; the deploy job puts
+    # both once a version exists, and Terraform ignores both afterwards.
+    assert "config" not in serving and "ai_gateway" not in serving
+    assert serving["lifecycle"] == {"ignore_changes": ["config", "ai_gateway"]}
     tags = {t["key"]: t["value"] for t in serving["tags"]}
     assert tags == {
         "team": "ml",
+        "lakemon_inference_table": "mlops_dev.marvel_characters.alive_classifier",
         "lakemon_workload_size": "Small",
         "lakemon_workload_type": "CPU",
         "lakemon_scale_to_zero": "true",
     }
+    assert endpoint.gateway == GatewaySpec(
+        InferenceTableSpec("mlops_dev", "marvel_characters", "alive_classifier", enabled=True),
+        (RateLimitSpec(calls=100, key="user", renewal_period="minute"),),
+    )
     assert endpoint.inference_table == "mlops_dev.marvel_characters.alive_classifier_payload"
+
+
+def test_monitored_model_endpoint_declares_what_the_deploy_job_puts(make_stack, dev_env, fake_wheel):
+    from lakemon import MonitoredModel
+
+    stack = make_stack(dev_env)
+    model = dev_env.model()
+    monitored = MonitoredModel(stack, "alive", env=dev_env, model=model, wheel=fake_wheel)
+    # The deploy job builds its declaration with the same call (lakemon_jobs.deploy).
+    declared = GatewaySpec.for_model(dev_env, model)
+    assert monitored.endpoint.gateway == declared
+    assert declared.inference_table.payload_table == ModelTables(dev_env, model).payload
+    assert declared.rate_limits == tuple(
+        RateLimitSpec(r.calls, r.key, r.renewal_period) for r in dev_env.serving.rate_limits
+    )
 
 
 def test_endpoint_permissions_query_and_manage(make_stack, dev_env, resources_of):

@@ -20,7 +20,7 @@ from lakemon import DeltaTable, InferenceLogAnalysis, MonitoredModel, QualityMon
 from lakemon import errors as _errors
 from lakemon.config import Column
 from lakemon.policy import ALL_RULES, Compliance, ResourceView, RuleResult
-from lakemon.policy.rules import ENDPOINT_NOT_PUBLIC, MONITOR_SCHEDULE, PROTECT_DATA
+from lakemon.policy.rules import ENDPOINT_INFERENCE_TABLE, ENDPOINT_NOT_PUBLIC, MONITOR_SCHEDULE, PROTECT_DATA
 
 
 def _synth_error(stack) -> str:
@@ -237,6 +237,60 @@ def test_rules_answer_compliant_non_compliant_or_not_applicable(rule, view, expe
     result = rule.check(view)
     assert result.compliance is expected
     assert bool(result.problem) == (expected is Compliance.NON_COMPLIANT)
+
+
+_TABLE_TAG = [{"key": "lakemon_inference_table", "value": "mlops_dev.marvel_characters.alive_classifier"}]
+_IGNORE_GATEWAY = {"ignore_changes": ["config", "ai_gateway"]}
+_TERRAFORM_TABLE = {
+    "catalog_name": "c", "schema_name": "s", "table_name_prefix": "p", "enabled": True,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("config", "expected", "problem"),
+    [
+        # the deploy job sets the gateway: declared in the tag, ignored by Terraform
+        ({"tags": _TABLE_TAG, "lifecycle": _IGNORE_GATEWAY}, Compliance.COMPLIANT, ""),
+        ({"tags": _TABLE_TAG, "lifecycle": {"ignore_changes": "all"}}, Compliance.COMPLIANT, ""),
+        # Terraform sets an enabled inference table itself
+        ({"ai_gateway": {"inference_table_config": _TERRAFORM_TABLE}}, Compliance.COMPLIANT, ""),
+        # declared, but the next apply would remove what the deploy job put
+        ({"tags": _TABLE_TAG, "lifecycle": {"ignore_changes": ["config"]}}, Compliance.NON_COMPLIANT, "lacks ai_gateway"),
+        ({"tags": _TABLE_TAG}, Compliance.NON_COMPLIANT, "lacks ai_gateway"),
+        # a tag that names no table, or a disabled Terraform table without a tag
+        (
+            {"tags": [{"key": "lakemon_inference_table", "value": "mlops_dev.alive"}], "lifecycle": _IGNORE_GATEWAY},
+            Compliance.NON_COMPLIANT,
+            "does not name <catalog>.<schema>.<table_name_prefix>",
+        ),
+        (
+            {"ai_gateway": {"inference_table_config": {**_TERRAFORM_TABLE, "enabled": False}}, "lifecycle": _IGNORE_GATEWAY},
+            Compliance.NON_COMPLIANT,
+            "no lakemon_inference_table tag",
+        ),
+        ({"lifecycle": _IGNORE_GATEWAY}, Compliance.NON_COMPLIANT, "no lakemon_inference_table tag"),
+        (
+            {"config": {"auto_capture_config": {"catalog_name": "c"}}},
+            Compliance.NON_COMPLIANT,
+            "legacy config.auto_capture_config does not count",
+        ),
+    ],
+)
+def test_endpoint_rule_accepts_a_terraform_table_or_one_handed_to_the_deploy_job(config, expected, problem):
+    result = ENDPOINT_INFERENCE_TABLE.check(_view("databricks_model_serving", config))
+    assert result.compliance is expected
+    assert problem in result.problem
+
+
+def test_lakemon_endpoint_passes_the_endpoint_rule_only_with_its_ignore_changes(make_stack, dev_env, synth_json):
+    from lakemon import ServingEndpoint
+
+    stack = make_stack(dev_env, policy=False)
+    ServingEndpoint(stack, "e", name="e", inference_catalog="c", inference_schema="s", inference_table_prefix="p")
+    (config,) = synth_json(stack)["resource"]["databricks_model_serving"].values()
+    assert ENDPOINT_INFERENCE_TABLE.check(_view("databricks_model_serving", config)).compliance is Compliance.COMPLIANT
+    config["lifecycle"]["ignore_changes"].remove("ai_gateway")
+    assert ENDPOINT_INFERENCE_TABLE.check(_view("databricks_model_serving", config)).compliance is Compliance.NON_COMPLIANT
 
 
 def test_a_non_compliant_result_must_say_what_is_wrong():

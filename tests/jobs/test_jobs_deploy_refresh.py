@@ -64,7 +64,9 @@ def test_deploy_writes_the_champion_then_a_broken_champion_leaves_it_serving(dep
     with pytest.raises(DeployError, match="prediction"):
         deploy_champion(ctx, progress=quiet)
     assert path.read_bytes() == before
-    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+    # no temporary file left behind: the deployment and the local endpoint's AI gateway only
+    gateway = path.with_suffix(".ai_gateway.json")
+    assert sorted(path.parent.iterdir()) == sorted([path, gateway])
 
 
 class FakeWaiter:
@@ -82,12 +84,15 @@ class FakeWaiter:
 
 class FakeEndpoints:
     def __init__(self, serving: tuple[str, str], outcome: str = "ok") -> None:
-        self.serving, self.outcome, self.updates = serving, outcome, []
+        self.serving, self.outcome, self.updates, self.gateways = serving, outcome, [], []
 
     def get(self, name):
         entity = SimpleNamespace(entity_name=self.serving[0], entity_version=self.serving[1])
         return SimpleNamespace(config=SimpleNamespace(served_entities=[entity]),
-                               state=SimpleNamespace(ready=EndpointStateReady.READY))
+                               state=SimpleNamespace(ready=EndpointStateReady.READY), ai_gateway=None)
+
+    def put_ai_gateway(self, name, **fields):
+        self.gateways.append((name, fields))
 
     def update_config(self, name, served_entities, traffic_config):
         self.updates.append((name, served_entities, traffic_config))
@@ -105,12 +110,16 @@ def test_databricks_deploy_updates_the_endpoint_to_the_champion(ctx):
     assert entities[0].workload_size == "Small" and entities[0].scale_to_zero_enabled is True
     assert [(r.served_entity_name, r.traffic_percentage) for r in traffic.routes] == [("alive_classifier-2", 100)]
     assert any("IN_PROGRESS" in m for m in messages)
+    # then the AI gateway the endpoint was created without (tests/jobs/test_jobs_deploy_gateway.py)
+    assert [name for name, _ in endpoints.gateways] == ["alive-classifier-dev"]
 
 
 def test_databricks_deploy_skips_when_already_serving(ctx):
     endpoints = FakeEndpoints((ctx.tables.registered_model, "2"))
     deploy_databricks(ctx, "2", 60, quiet, client=SimpleNamespace(serving_endpoints=endpoints))
     assert endpoints.updates == []
+    # serving already, but a gateway missing (e.g. a failed put last time) is still put
+    assert len(endpoints.gateways) == 1
 
 
 @pytest.mark.parametrize(("outcome", "message"), [("failed", "update failed"), ("timeout", "did not finish")])

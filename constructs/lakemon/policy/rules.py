@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from .._marks import PROTECTED_ROLES
+from ..gateway import INFERENCE_TABLE_TAG, InferenceTableSpec
 from ..principals import ALL_USERS
 
 
@@ -119,19 +120,46 @@ def check_prevent_destroy(resource: ResourceView) -> RuleResult:
     return non_compliant(f"it holds {resource.data_role} data but has no lifecycle prevent_destroy")
 
 
+def _tags(resource: ResourceView) -> dict[str, str]:
+    return {str(t.get("key")): str(t.get("value")) for t in resource.config.get("tags") or [] if isinstance(t, dict)}
+
+
+def _ignores(resource: ResourceView, attribute: str) -> bool:
+    ignored = _one(resource.config.get("lifecycle")).get("ignore_changes")
+    return ignored == "all" or (isinstance(ignored, list) and attribute in ignored)
+
+
 def check_endpoint_inference_table(resource: ResourceView) -> RuleResult:
+    """Compliant when Terraform sets an enabled inference table itself, or when the endpoint
+    hands it to `lakemon deploy`: the tag `lakemon_inference_table` names catalog.schema.prefix
+    (what the deploy job puts, lakemon.gateway) and `ignore_changes` holds `ai_gateway` (else the
+    next apply would remove the job's gateway; docs/deploy.md, "Endpoint without served entities")."""
     table = _one(_one(resource.config.get("ai_gateway")).get("inference_table_config"))
     missing = [k for k in ("catalog_name", "schema_name", "table_name_prefix") if not table.get(k)]
-    if missing or not _is_true(table.get("enabled")):
-        legacy = (
-            " (the legacy config.auto_capture_config does not count)"
-            if _one(_one(resource.config.get("config")).get("auto_capture_config"))
-            else ""
-        )
-        return non_compliant(
-            "the endpoint does not log requests to an enabled AI-gateway inference table" + legacy
-        )
-    return COMPLIANT
+    if not missing and _is_true(table.get("enabled")):
+        return COMPLIANT
+    declared = _tags(resource).get(INFERENCE_TABLE_TAG)
+    if declared is not None:
+        if InferenceTableSpec.from_tag(declared) is None:
+            return non_compliant(
+                f"its tag {INFERENCE_TABLE_TAG}={declared!r} does not name <catalog>.<schema>.<table_name_prefix>, "
+                "so the deploy job has no inference table to enable"
+            )
+        if not _ignores(resource, "ai_gateway"):
+            return non_compliant(
+                "the deploy job sets its AI gateway, but lifecycle.ignore_changes lacks ai_gateway: the next "
+                "apply would try to remove the gateway (provider v1.99.0 fails on the absent block)"
+            )
+        return COMPLIANT
+    legacy = (
+        " (the legacy config.auto_capture_config does not count)"
+        if _one(_one(resource.config.get("config")).get("auto_capture_config"))
+        else ""
+    )
+    return non_compliant(
+        "the endpoint does not log requests to an enabled AI-gateway inference table, and no "
+        f"{INFERENCE_TABLE_TAG} tag asks the deploy job to set one" + legacy
+    )
 
 
 def check_endpoint_not_public(resource: ResourceView) -> RuleResult:
@@ -172,8 +200,10 @@ PROTECT_DATA = Rule(
 ENDPOINT_INFERENCE_TABLE = Rule(
     id="LM-SERVE-1",
     name="endpoint-inference-table",
-    description="Every serving endpoint logs requests to an AI-gateway inference table.",
-    fix="use lakemon.ServingEndpoint or set ai_gateway.inference_table_config (enabled, catalog, schema, prefix)",
+    description="Every serving endpoint logs requests to an AI-gateway inference table: set by Terraform, or "
+    "declared in the tag lakemon_inference_table for `lakemon deploy` to set (with ignore_changes on ai_gateway).",
+    fix="use lakemon.ServingEndpoint (the deploy job sets the gateway) or set ai_gateway.inference_table_config "
+    "(enabled, catalog, schema, prefix)",
     resource_types=("databricks_model_serving",),
     check=check_endpoint_inference_table,
 )

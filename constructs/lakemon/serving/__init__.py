@@ -1,5 +1,6 @@
-"""Model serving endpoints with AI-gateway inference tables."""
+"""Model serving endpoints with AI-gateway inference tables (set by the deploy job)."""
 
-from .endpoint import RateLimitSpec, ServingEndpoint
+from ..gateway import INFERENCE_TABLE_TAG, GatewaySpec, InferenceTableSpec, RateLimitSpec
+from .endpoint import ServingEndpoint
 
-__all__ = ["RateLimitSpec", "ServingEndpoint"]
+__all__ = ["INFERENCE_TABLE_TAG", "GatewaySpec", "InferenceTableSpec", "RateLimitSpec", "ServingEndpoint"]

@@ -1,12 +1,19 @@
 """`ServingEndpoint`: a model serving endpoint that logs every request to an inference table.
 
-Design decisions (see docs/constructs.md):
+Design decisions (see docs/constructs.md and docs/deploy.md):
 - No `config` block (served entities, traffic). The endpoint is creatable before any model
   version exists, and the deploy job, not Terraform, rolls out versions. `lifecycle.ignore_changes
   = ["config"]` keeps Terraform from fighting the job over what it rolled out: this also removes the
   known perpetual diffs on workload_size/workload_type/scale_to_zero/traffic_config.
-- Request logging through `ai_gateway.inference_table_config`, not the legacy
+- No `ai_gateway` block either: no cited source says the API accepts an AI-gateway inference
+  table on an endpoint without served entities, so `lakemon deploy` puts the gateway (inference
+  table + rate limits, `serving_endpoints.put_ai_gateway`) once the endpoint serves a version.
+  `ignore_changes` holds `ai_gateway` too: without it the next apply would plan to remove the
+  job's gateway, and provider v1.99.0's update dereferences the absent block
+  (serving/resource_model_serving.go, `updateAiGateway(ctx, w, e.Name, *e.AiGateway, d)`).
+- Request logging through the AI gateway's `inference_table_config`, not the legacy
   `config.auto_capture_config` (being retired; immutable; cannot be re-enabled once disabled).
+  The declared table is recorded in the tag `lakemon_inference_table` (policy LM-SERVE-1).
 - The serving size the deploy job applies (workload size, type, scale to zero) is recorded in
   the endpoint's tags, so it is reviewable in the synthesized plan and visible in billing.
 """
@@ -14,33 +21,20 @@ Design decisions (see docs/constructs.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_databricks.model_serving import (
-    ModelServing,
-    ModelServingAiGatewayRateLimits,
-    ModelServingTags,
-)
+from cdktf_cdktf_provider_databricks.model_serving import ModelServing, ModelServingTags
 from cdktf_cdktf_provider_databricks.permissions import Permissions
 
 from constructs import Construct
 
 from ..config.validators import check_endpoint_name, check_identifier
 from ..errors import LakemonConstructError
+from ..gateway import INFERENCE_TABLE_TAG, GatewaySpec, InferenceTableSpec, RateLimitSpec, rate_limits_of
 from ..principals import ALL_USERS, access_control
 
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
 WORKLOAD_TYPES = ("CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM")
-
-
-@dataclass(frozen=True)
-class RateLimitSpec:
-    """AI-gateway rate limit: `calls` per `renewal_period` per `key` (user or endpoint)."""
-
-    calls: int
-    key: str = "user"
-    renewal_period: str = "minute"
 
 
 class ServingEndpoint(Construct):
@@ -57,8 +51,12 @@ class ServingEndpoint(Construct):
       name: endpoint name (letters, digits, '-', '_'; at most 63).
       inference_catalog/inference_schema/inference_table_prefix: where the AI gateway writes
         `<prefix>_payload` (required: an endpoint without an inference table is refused by policy).
+        The deploy job enables it (recorded as the tag `lakemon_inference_table`).
       workload_size/workload_type/scale_to_zero: what the deploy job applies (recorded as tags).
-      rate_limits: AI-gateway rate limits (default 100 calls/minute/user).
+      rate_limits: AI-gateway rate limits the deploy job applies (default 100 calls/minute/user).
+
+    Attributes: endpoint, permissions, gateway (the GatewaySpec the deploy job puts),
+    inference_table (the payload table's three-part name).
       tags: extra endpoint tags.
       query_principals/manage_principals: CAN_QUERY / CAN_MANAGE; `users` is refused.
       served_model: the registered model this endpoint serves (tag, for the deploy job and people).
@@ -94,9 +92,14 @@ class ServingEndpoint(Construct):
             (*query_principals, *manage_principals),
         )
         self.name = name
-        self.inference_table = f"{inference_catalog}.{inference_schema}.{inference_table_prefix}_payload"
+        self.gateway = GatewaySpec(
+            InferenceTableSpec(inference_catalog, inference_schema, inference_table_prefix),
+            rate_limits_of(rate_limits),
+        )
+        self.inference_table = self.gateway.inference_table.payload_table
         all_tags = {
             **dict(tags or {}),
+            INFERENCE_TABLE_TAG: self.gateway.inference_table.tag_value,
             "lakemon_workload_size": workload_size,
             "lakemon_workload_type": workload_type,
             "lakemon_scale_to_zero": "true" if scale_to_zero else "false",
@@ -107,21 +110,10 @@ class ServingEndpoint(Construct):
             self,
             "endpoint",
             name=name,
-            ai_gateway={
-                "inference_table_config": {
-                    "catalog_name": inference_catalog,
-                    "schema_name": inference_schema,
-                    "table_name_prefix": inference_table_prefix,
-                    "enabled": True,
-                },
-                "rate_limits": [
-                    ModelServingAiGatewayRateLimits(calls=r.calls, key=r.key, renewal_period=r.renewal_period)
-                    for r in rate_limits
-                ],
-            },
             tags=[ModelServingTags(key=k, value=v) for k, v in sorted(all_tags.items())],
             timeouts={"create": "60m", "update": "60m"},
-            lifecycle={"ignore_changes": ["config"]},
+            # Both belong to the deploy job after creation (module docstring).
+            lifecycle={"ignore_changes": ["config", "ai_gateway"]},
             depends_on=list(depends_on) or None,
         )
         acl = [access_control(p, "CAN_QUERY") for p in query_principals if p not in manage_principals]

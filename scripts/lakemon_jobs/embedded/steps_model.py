@@ -67,8 +67,7 @@ def train_and_register(run: Run) -> None:
 
 def deploy_and_serve(run: Run) -> None:
     """`lakemon deploy`, the champion's scoring server, the logging layer in front of it."""
-    from lakemon.tables import ModelTables
-
+    from ..local_endpoints import LocalServingEndpoints
     from .logging_layer import LoggingLayer, Upstream
     from .payload_log import PayloadLog
 
@@ -77,7 +76,12 @@ def deploy_and_serve(run: Run) -> None:
     endpoint = ctx.model.endpoint(ctx.env.name)
     deployment, scoring = serve_deployment(run, log_name="scoring-server.log", label="scoring server")
     run.reporter.info(f"scoring server: {scoring.url} (pid {scoring.process.pid}), answering /ping")
-    payload_path = ctx.runtime.table_path(ModelTables(ctx.env, ctx.model).payload)
+    # Where the AI gateway that `lakemon deploy` put on the local endpoint logs (as on Databricks).
+    try:
+        payload_table = LocalServingEndpoints(ctx.runtime).payload_table(endpoint)
+    except ValueError as exc:
+        raise StepFailed(str(exc)) from None
+    payload_path = ctx.runtime.table_path(payload_table)
     layer = LoggingLayer(
         Upstream(scoring.url, endpoint, deployment.served_entity_id), PayloadLog(payload_path, batch_rows=100)
     )
@@ -86,7 +90,7 @@ def deploy_and_serve(run: Run) -> None:
     run.layer, run.scoring = layer, scoring
     run.reporter.info(f"endpoint {endpoint}: POST {layer.invocations_url}")
     run.reporter.info(
-        f"serving {deployment.served_entity_id}; every request is logged to {ctx.tables.payload}"
+        f"serving {deployment.served_entity_id}; every request is logged to {payload_table}"
     )
 
 

@@ -1,0 +1,123 @@
+"""`lakemon deploy`'s second half: put the declared AI gateway on the endpoint, idempotently.
+
+The endpoint is created by Terraform without `ai_gateway` (docs/deploy.md, "Endpoint without
+served entities"); once it serves a version, the deploy job makes its inference table and rate
+limits what the env file declares (`lakemon.gateway.GatewaySpec.for_model`, the construct's own
+declaration). One function for both places: on Databricks `endpoints` is the SDK's
+`ServingEndpointsAPI`; on the embedded default it is `LocalServingEndpoints`, whose state the
+local logging layer reads to know where to log.
+
+Rules this follows:
+- no call when the endpoint already has the declared inference table and rate limits;
+- `put_ai_gateway` replaces the whole gateway (it is an HTTP PUT, and provider v1.99.0's
+  `updateAiGateway` sends every field), so the fields lakemon does not declare (usage tracking,
+  guardrails, fallback) are sent back as the endpoint has them;
+- moving an enabled inference table (other catalog, schema or prefix) disables it first: SDK
+  `AiGatewayInferenceTableConfig`: "On update, you have to disable inference table first in
+  order to change the catalog name" (likewise schema and prefix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lakemon.gateway import GatewaySpec
+
+
+class GatewayError(RuntimeError):
+    """The endpoint's AI gateway could not be read or put. The served version is not affected
+    (so a retrain must not move its alias back), but requests are not logged until it is set."""
+
+
+def sdk_message(exc: Exception) -> str:
+    """One line from a Databricks SDK error: its error code and message, no traceback."""
+    code = getattr(exc, "error_code", None)
+    text = " ".join(str(exc).split())
+    return f"{code}: {text}" if code else text
+
+
+def declared_table(spec: GatewaySpec):
+    from databricks.sdk.service.serving import AiGatewayInferenceTableConfig
+
+    table = spec.inference_table
+    return AiGatewayInferenceTableConfig(
+        catalog_name=table.catalog, schema_name=table.schema, table_name_prefix=table.table_prefix, enabled=table.enabled
+    )
+
+
+def declared_rate_limits(spec: GatewaySpec) -> list:
+    from databricks.sdk.service.serving import (
+        AiGatewayRateLimit,
+        AiGatewayRateLimitKey,
+        AiGatewayRateLimitRenewalPeriod,
+    )
+
+    return [
+        AiGatewayRateLimit(
+            calls=r.calls, key=AiGatewayRateLimitKey(r.key), renewal_period=AiGatewayRateLimitRenewalPeriod(r.renewal_period)
+        )
+        for r in spec.rate_limits
+    ]
+
+
+def _location(table) -> tuple | None:
+    return None if table is None else (table.catalog_name, table.schema_name, table.table_name_prefix)
+
+
+def _table_state(table) -> tuple | None:
+    return None if table is None else (*_location(table), bool(table.enabled))
+
+
+def _value(enum_or_text) -> str | None:
+    return None if enum_or_text is None else str(getattr(enum_or_text, "value", enum_or_text))
+
+
+def _limits_state(limits) -> list[tuple]:
+    """Rate limits as comparable tuples, order-free (the API does not promise to keep order)."""
+    return sorted(
+        (r.calls, _value(r.key), _value(r.renewal_period), r.principal, r.tokens) for r in (limits or [])
+    )
+
+
+def apply_ai_gateway(endpoints, name: str, spec: GatewaySpec, progress: Callable[[str], None]) -> int:
+    """Make `name`'s AI gateway carry `spec`; returns how many `put_ai_gateway` calls it made
+    (0 when it already does). GatewayError, one line, when reading or putting fails."""
+    from databricks.sdk.errors import DatabricksError
+    from databricks.sdk.service.serving import AiGatewayConfig
+
+    payload = spec.inference_table.payload_table
+    try:
+        current = endpoints.get(name).ai_gateway or AiGatewayConfig()
+    except DatabricksError as exc:
+        raise GatewayError(f"cannot read the AI gateway of {name}: {sdk_message(exc)}") from None
+    table, limits = declared_table(spec), declared_rate_limits(spec)
+    have = current.inference_table_config
+    if _table_state(have) == _table_state(table) and _limits_state(current.rate_limits) == _limits_state(limits):
+        progress(f"deploy: {name}'s AI gateway already logs to {payload} with the declared rate limits")
+        return 0
+    steps = [table]
+    if have is not None and have.enabled and _location(have) != _location(table):
+        from dataclasses import replace
+
+        steps.insert(0, replace(have, enabled=False))
+        progress(f"deploy: disabling {name}'s inference table {'.'.join(_location(have))}_payload before moving it")
+    for step in steps:
+        try:
+            endpoints.put_ai_gateway(
+                name,
+                fallback_config=current.fallback_config,
+                guardrails=current.guardrails,
+                inference_table_config=step,
+                rate_limits=limits,
+                usage_tracking_config=current.usage_tracking_config,
+            )
+        except DatabricksError as exc:
+            raise GatewayError(
+                f"putting the AI gateway of {name} failed ({sdk_message(exc)}); requests are not logged to "
+                f"{payload} until it is set: fix the cause and run `lakemon deploy` again (the served version stays)"
+            ) from None
+    progress(
+        f"deploy: {name}'s AI gateway now logs to {payload} "
+        f"({len(limits)} rate limit(s); usage tracking, guardrails, fallback kept)"
+    )
+    return len(steps)
