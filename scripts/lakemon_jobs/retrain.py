@@ -201,14 +201,37 @@ def gate_scores(ctx: JobContext, challenger_uri: str, champion_uri: str, holdout
     return scores["challenger"], scores["champion"]
 
 
+def promote_and_deploy(ctx: JobContext, client, run_id: str, version: str, champion_version: str, progress):
+    """Move the champion alias to `version` and deploy it. A failed rollout (DeployError) moves
+    the alias back and raises RetrainError: the old champion serves. A refused AI gateway
+    (GatewayError) comes after the rollout, so `version` serves: its alias stays, and the error is
+    returned for the caller to raise once the baseline matches the served version."""
+    from . import deploy
+    from .gateway import GatewayError
+    from .model_steps import CHAMPION
+
+    name = ctx.tables.registered_model
+    client.set_registered_model_alias(name, CHAMPION, version)
+    try:
+        deploy.deploy_champion(ctx, progress=progress)
+    except GatewayError as exc:
+        return exc
+    except deploy.DeployError as exc:
+        client.set_registered_model_alias(name, CHAMPION, champion_version)
+        client.set_tag(run_id, TAG_DECISION, "deploy_failed")
+        raise RetrainError(
+            f"deploying version {version} failed ({exc}); alias '{CHAMPION}' is back on version "
+            f"{champion_version}, which keeps serving with its baseline"
+        ) from None
+    return None
+
+
 def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: bool = False) -> RetrainResult:
     """Steps 1-6 of the module docstring. RetrainError leaves the champion serving."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     from .datasets import split_train_test
-    from .deploy import DeployError, deploy_champion
-    from .gateway import GatewayError
     from .model_steps import CHALLENGER, CHAMPION, load_training_data
     from .register import is_better, score, write_baseline
     from .tables import engine_for
@@ -301,19 +324,7 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
         progress(result.message)
         return result
 
-    client.set_registered_model_alias(name, CHAMPION, version)
-    gateway_problem = None
-    try:
-        deploy_champion(ctx, progress=progress)
-    except GatewayError as exc:  # the new version serves: keep its alias and baseline, fail at the end
-        gateway_problem = exc
-    except DeployError as exc:
-        client.set_registered_model_alias(name, CHAMPION, champion_version)
-        client.set_tag(run_id, TAG_DECISION, "deploy_failed")
-        raise RetrainError(
-            f"deploying version {version} failed ({exc}); alias '{CHAMPION}' is back on version "
-            f"{champion_version}, which keeps serving with its baseline"
-        ) from None
+    gateway_problem = promote_and_deploy(ctx, client, run_id, version, champion_version, progress)
     train_split, _ = split_train_test(load_training_data(ctx), model.training.test_fraction, model.training.seed)
     columns = [*model.feature_names(), model.label.name]
     rows = pd.concat([train_split[columns], extra[columns]], ignore_index=True)

@@ -191,3 +191,32 @@ def test_the_local_endpoint_runs_the_same_step_and_refuses_a_move_in_one_call(tm
             catalog_name="mlops_dev", schema_name="other_schema", table_name_prefix="alive_classifier", enabled=True))
     assert apply_ai_gateway(local, ENDPOINT, moved, quiet) == 2  # disable, then enable at the new place
     assert local.payload_table(ENDPOINT) == "mlops_dev.other_schema.alive_classifier_payload"
+
+
+@pytest.mark.parametrize("failure", ["gateway", "rollout"])
+def test_retrain_moves_the_alias_back_only_when_the_rollout_failed(ctx, monkeypatch, failure):
+    """A refused gateway comes after the rollout: the promoted version serves, so its alias stays
+    and retrain reports the error after rewriting the baseline. A failed rollout moves it back."""
+    from mlflow import MlflowClient
+
+    import lakemon_jobs.deploy as deploy
+    from lakemon_jobs.retrain import RetrainError, promote_and_deploy
+
+    def fail(*_args, **_kwargs):
+        if failure == "gateway":
+            raise GatewayError("putting the AI gateway of alive-classifier-dev failed (simulated)")
+        raise DeployError("endpoint update failed (simulated)")
+
+    monkeypatch.setattr(deploy, "deploy_champion", fail)
+    client = create_autospec(MlflowClient, instance=True, spec_set=True)
+    name = ctx.tables.registered_model
+    if failure == "gateway":
+        problem = promote_and_deploy(ctx, client, "run1", "3", "2", quiet)
+        assert isinstance(problem, GatewayError)
+        assert [c.args for c in client.set_registered_model_alias.call_args_list] == [(name, "champion", "3")]
+    else:
+        with pytest.raises(RetrainError, match="alias 'champion' is back on version 2"):
+            promote_and_deploy(ctx, client, "run1", "3", "2", quiet)
+        assert [c.args for c in client.set_registered_model_alias.call_args_list] == [
+            (name, "champion", "3"), (name, "champion", "2"),
+        ]  # fmt: skip

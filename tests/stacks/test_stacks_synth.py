@@ -44,7 +44,9 @@ def test_env_values_from_issue_table(stacks, env):
     tags = {t["key"]: t["value"] for t in serving["tags"]}
     assert tags["lakemon_workload_size"] == size
     assert tags["lakemon_scale_to_zero"] == scale_to_zero
-    assert serving["ai_gateway"]["inference_table_config"]["catalog_name"] == catalog
+    # the inference table lakemon deploy enables (issue 11 item 6: no ai_gateway in Terraform)
+    assert "ai_gateway" not in serving
+    assert tags["lakemon_inference_table"] == f"{catalog}.marvel_characters.alive_classifier"
     log = _one(stack, "databricks_sql_table", lambda t: t["name"] == "alive_classifier_inference_log")
     assert log["properties"]["lakemon.retention_days"] == retention
     monitor = _one(stack, "databricks_quality_monitor", lambda m: m["table_name"].endswith(".alive_classifier_inference_log"))
