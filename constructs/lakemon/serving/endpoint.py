@@ -54,13 +54,13 @@ class ServingEndpoint(Construct):
         The deploy job enables it (recorded as the tag `lakemon_inference_table`).
       workload_size/workload_type/scale_to_zero: what the deploy job applies (recorded as tags).
       rate_limits: AI-gateway rate limits the deploy job applies (default 100 calls/minute/user).
-
-    Attributes: endpoint, permissions, gateway (the GatewaySpec the deploy job puts),
-    inference_table (the payload table's three-part name).
       tags: extra endpoint tags.
       query_principals/manage_principals: CAN_QUERY / CAN_MANAGE; `users` is refused.
       served_model: the registered model this endpoint serves (tag, for the deploy job and people).
       depends_on: resources that must exist first (the schema of the inference table).
+
+    Attributes: endpoint, permissions, gateway (the GatewaySpec the deploy job puts),
+    inference_table (the payload table's three-part name).
     """
 
     def __init__(
