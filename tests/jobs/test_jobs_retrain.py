@@ -226,4 +226,3 @@ def test_cli_reports_a_retrain_error_in_one_line_with_exit_1(envs, home, ctx, ch
     last = out.out.strip().splitlines()[-1]  # progress lines, then the error in one line
     assert last.startswith("lakemon retrain: too few labelled rows to retrain") and "keeps serving" in last
     assert "Traceback" not in out.out + out.err
-
