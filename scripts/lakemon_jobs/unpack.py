@@ -36,6 +36,7 @@ from lakemon.tables import ModelTables, inference_log_columns, labels_columns
 from .context import JobContext, add_context_arguments
 from .payload_table import PAYLOAD_SCHEMA
 from .payloads import OUT_OF_RANGE_TIME, parse_payloads, unpacked_columns
+from .progress import EVERY_S, Ticker
 from .retention import enforce_retention
 from .tables import TableEngine, TableError, engine_for
 from .tables.engine import ChangesUnavailable, TableVersion
@@ -43,6 +44,8 @@ from .tables.engine import ChangesUnavailable, TableVersion
 SOURCE_VIEW = "lakemon_payload_source"
 """The payload rows this run reads (change feed or snapshot, see choose_source)."""
 UNPACKED_VIEW = "lakemon_unpacked"
+PROGRESS_EVERY_S = EVERY_S
+"""Seconds between two parsing progress lines (tests set it to 0 to see every batch)."""
 
 QUARANTINE_COLUMNS = [
     Column(name="databricks_request_id", type="string"),
@@ -119,28 +122,56 @@ on a time outside them (measured on Spark 4.3), so such a time reaches the parse
 def new_payloads_sql(tables: ModelTables) -> str:
     """The rows of SOURCE_VIEW not unpacked or quarantined yet, one per payload identity
     (a payload logged twice is read once: a status-200 copy first, then the earliest). A
-    request_time outside PANDAS_TIME_RANGE is passed as text in OUT_OF_RANGE_TIME instead."""
+    request_time outside PANDAS_TIME_RANGE is passed as text in OUT_OF_RANGE_TIME instead.
+
+    Why two passes: the choice among copies of a payload is made on the small columns only
+    (`chosen`), and the request/response texts are then read by a join on that choice, so no
+    window, sort or CTE ever holds the texts of the whole table (DuckDB materialised all of them
+    for a window over the full rows: 5+ GB for 10M unpacked rows). Copies that tie on the choice
+    (the same status class and request_time: a row logged twice as it was) are rare; only those
+    go through the window over full rows."""
     log, quarantine = tables.inference_log, tables.quarantine
     names = ", ".join(f"s.`{c}`" for c in PAYLOAD_NAMES if c != "request_time")
     in_range = f"s.request_time BETWEEN TIMESTAMP '{PANDAS_TIME_RANGE[0]}' AND TIMESTAMP '{PANDAS_TIME_RANGE[1]}'"
+    key = payload_key("p.databricks_request_id", "p.request_time")
+    preference = "CASE WHEN p.status_code = 200 THEN 0 ELSE 1 END"
+    order = "preference, request_time NULLS LAST"
     return f"""
 WITH processed AS (
   SELECT DISTINCT databricks_request_id AS k FROM {log} WHERE databricks_request_id IS NOT NULL
   UNION
   SELECT DISTINCT {payload_key("databricks_request_id", "request_time")} AS k FROM {quarantine}
 ),
-source AS (
-  SELECT p.*, {payload_key("p.databricks_request_id", "p.request_time")} AS payload_key FROM {SOURCE_VIEW} AS p
+candidates AS (
+  SELECT {key} AS payload_key, {preference} AS preference, p.request_time
+  FROM {SOURCE_VIEW} AS p
+),
+chosen AS (
+  SELECT c.payload_key, c.preference, c.request_time,
+         COUNT(*) OVER (PARTITION BY c.payload_key, c.preference, c.request_time) AS copies
+  FROM candidates AS c
+  LEFT ANTI JOIN processed AS d ON c.payload_key = d.k
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY c.payload_key ORDER BY {order}) = 1
+),
+single AS (
+  SELECT p.* FROM {SOURCE_VIEW} AS p
+  LEFT SEMI JOIN chosen AS c
+    ON {key} = c.payload_key AND {preference} = c.preference AND p.request_time <=> c.request_time AND c.copies = 1
+),
+tied AS (
+  SELECT p.*, {preference} AS preference FROM {SOURCE_VIEW} AS p
+  LEFT SEMI JOIN chosen AS c ON {key} = c.payload_key AND c.copies > 1
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) = 1
+),
+s AS (
+  SELECT {", ".join(f"`{c}`" for c in PAYLOAD_NAMES)} FROM single
+  UNION ALL
+  SELECT {", ".join(f"`{c}`" for c in PAYLOAD_NAMES)} FROM tied
 )
 SELECT {names},
   CASE WHEN {in_range} THEN s.request_time END AS request_time,
   CASE WHEN NOT ({in_range}) THEN CAST(s.request_time AS STRING) END AS {OUT_OF_RANGE_TIME}
-FROM source AS s
-LEFT ANTI JOIN processed AS d ON s.payload_key = d.k
-QUALIFY ROW_NUMBER() OVER (
-  PARTITION BY s.payload_key
-  ORDER BY CASE WHEN s.status_code = 200 THEN 0 ELSE 1 END, s.request_time NULLS LAST
-) = 1
+FROM s
 """
 
 
@@ -298,13 +329,13 @@ def unpack_payloads(
     engine.create_if_missing(tables.unpack_runs, UNPACK_RUN_COLUMNS)
 
     result = UnpackResult()
-    result.read_mode, current, _ = choose_source(engine, tables, full, progress)
+    result.read_mode, current, rows_read = choose_source(engine, tables, full, progress)
     result.payload_version = current.version
     if result.read_mode == "none":
         progress(f"unpack: no new commits in {tables.payload} since the last run (version {current.version})")
         progress("unpack: check: 0 payload rows in = 0 unpacked + 0 quarantined")
     else:
-        _unpack_new(engine, ctx, started, result, progress)
+        _unpack_new(engine, ctx, started, result, progress, rows_read)
         _account(engine, tables, result, progress)
         engine.insert_new(
             tables.unpack_runs,
@@ -347,12 +378,26 @@ def _account(engine: TableEngine, tables: ModelTables, result: UnpackResult, pro
 
 
 def _unpack_new(
-    engine: TableEngine, ctx: JobContext, started: pd.Timestamp, result: UnpackResult, progress: Callable[[str], None]
+    engine: TableEngine,
+    ctx: JobContext,
+    started: pd.Timestamp,
+    result: UnpackResult,
+    progress: Callable[[str], None],
+    rows_read: int,
 ) -> None:
     """Steps 3-4: parse the payloads not processed yet and write both kinds of rows."""
     tables, model = ctx.tables, ctx.model
     parse = functools.partial(parse_payloads, model=model, now=started)
-    engine.map_rows(new_payloads_sql(tables), parse, unpacked_columns(model), UNPACKED_VIEW)
+    ticker = Ticker(
+        progress, "unpack: parsed {done} new payloads of {total} read", total=rows_read, every_s=PROGRESS_EVERY_S
+    )
+
+    def parsed(batch: pd.DataFrame, rows: pd.DataFrame) -> None:
+        bad = int(rows["reason"].notna().sum())
+        ticker.add(len(batch), inference_rows=len(rows) - bad, quarantined=bad)
+
+    engine.map_rows(new_payloads_sql(tables), parse, unpacked_columns(model), UNPACKED_VIEW, progress=parsed)
+    ticker.finish()
     # Counts first: on Spark the view is recomputed by each statement, and the writes below
     # change what "not unpacked yet" means (harmless for the MERGEs, which are keyed).
     counts = engine.query(

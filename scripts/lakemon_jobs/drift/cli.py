@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,13 +87,20 @@ def run(args: argparse.Namespace) -> int:
 
     as_of = args.as_of or datetime.now(UTC)
     since = as_of - timedelta(days=ctx.env.monitoring.drift.lookback_days)
+    started = time.perf_counter()
+
+    def stage(message: str) -> None:  # progress of the slow stages, with elapsed seconds (stderr: stdout is the result)
+        print(f"analyze-drift: {message}, {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+
     try:
         # one engine reads the metrics and writes the verdicts: Spark on Databricks, DuckDB +
         # deltalake on the embedded default
         engine = engine_for(ctx)
         print(f"reading {ctx.tables.drift_metrics} and {ctx.tables.profile_metrics} ...", file=sys.stderr)
         drift, profile = read_tables(engine, ctx.tables, since)
+        stage(f"read {drift.num_rows} drift rows and {0 if profile is None else profile.num_rows} profile rows")
         report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
+        stage(f"judged {len(report.windows())} window(s): {len(report.judgements)} verdicts")
     except RuleError as exc:
         _error(f"configuration error: {exc}")
         return EXIT_USAGE
@@ -106,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         _error(f"cannot write the report to {out_dir}: {exc}")
         return EXIT_ERROR
+    stage("wrote the HTML and JSON report")
     counts = {}
     for j in report.judgements:
         counts[str(j.verdict)] = counts.get(str(j.verdict), 0) + 1

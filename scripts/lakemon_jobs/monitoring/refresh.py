@@ -28,12 +28,16 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from ..progress import EVERY_S, rate_limited
 from . import engine, state, stats
 from .prepare import Vocabulary, monitored_columns
 from .schema import drift_metrics_schema, profile_metrics_schema
 from .settings import MonitorSettings
 from .sources import ColumnSource, delta_columns, scannable
 from .windows import timestamps_us, window_starts
+
+PROGRESS_EVERY_S = EVERY_S
+"""Seconds between two "computing window" lines (tests set it to 0 to see every window)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,10 @@ def refresh_paths(
 ) -> RefreshResult:
     t0 = time.perf_counter()
     stats.preload_slow_imports()
-    say = progress or (lambda _msg: None)
+    report = progress or (lambda _msg: None)
+
+    def say(message: str) -> None:
+        report(f"refresh: {message}, {time.perf_counter() - t0:.1f}s")
     if delta_identity(inference_path) is None:
         raise FileNotFoundError(f"no inference-log Delta table at {inference_path}; run unpack first")
 
@@ -205,17 +212,24 @@ def refresh_paths(
         total = sum(len(v) for v in fingerprints.values())
         n_recompute = sum(len(v) for v in recompute.values())
         say(f"{n_recompute} of {total} windows to recompute")
+        done_windows = [0]
+        window_line = rate_limited(say, every_s=PROGRESS_EVERY_S)
+
+        def window_progress(message: str) -> None:  # the engine reports every window: at most one line per interval
+            done_windows[0] += 1
+            window_line(f"window {done_windows[0]} being profiled ({n_recompute} to recompute): {message}")
 
         new_profile, new_drift = engine.run(
             inference, profile, settings, specs, vocabs, pool,
             emit=lambda g, s: s in recompute.get(g, ()),
             emit_baseline=True,
-            progress=say,
+            progress=window_progress,
             commit_version=int(inference_id.rsplit("@", 1)[1]),
         )
     if old_tables is not None:
         new_profile = pa.concat_tables([_keep_rows(old_tables[0], keep, with_baseline=False), new_profile])
         new_drift = pa.concat_tables([_keep_rows(old_tables[1], keep, with_baseline=False), new_drift])
+    say(f"computed {new_profile.num_rows} profile rows, {new_drift.num_rows} drift rows; writing both tables")
     profile_version, drift_version = write_both(profile_path, new_profile, drift_path, new_drift)
     state.save_windows(state_dir, {
         "windows": fingerprints,

@@ -72,10 +72,17 @@ class TableEngine(ABC):
 
     @abstractmethod
     def map_rows(
-        self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame], out: list[Column], view: str
+        self,
+        sql: str,
+        fn: Callable[[pd.DataFrame], pd.DataFrame],
+        out: list[Column],
+        view: str,
+        progress: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
     ) -> None:
         """Register view `view` = fn applied batch-wise to the rows of `sql` (mapInPandas on
-        Spark). fn must be pure and return frames with exactly the `out` columns."""
+        Spark). fn must be pure and return frames with exactly the `out` columns.
+        `progress(batch, result)` is called in this process after each batch where batches run
+        here (the local engine); on Spark they run in the executors and it is not called."""
 
     @abstractmethod
     def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:

@@ -4,13 +4,16 @@ tables read and written with `deltalake` (every write is one atomic Delta commit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import sqlglot
 from deltalake import DeltaTable, write_deltalake
 from sqlglot import exp
@@ -21,6 +24,13 @@ from ..runtime import LocalRuntime
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
 from .schemas import arrow_schema, to_arrow, utc_timestamps
 
+MAP_READ_ROWS = 256
+"""Rows per batch DuckDB hands over: small, because one payload row can hold megabytes."""
+MAP_BATCH_BYTES = 16 << 20
+"""map_rows calls fn on batches of at least this much data (Arrow buffer size, mostly the
+request and response texts), or what is left: large enough that the per-call overhead does not
+count, small enough that fn's Python objects for one batch stay in the low hundreds of MB."""
+
 
 class LocalEngine(TableEngine):
     def __init__(self, runtime: LocalRuntime) -> None:
@@ -28,6 +38,7 @@ class LocalEngine(TableEngine):
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self._views: set[str] = set()
+        self._spill: tempfile.TemporaryDirectory | None = None
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -134,7 +145,15 @@ class LocalEngine(TableEngine):
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
             raise TableError(f"table {name} lacks column(s) {', '.join(missing)}")
-        self.con.register(view, dataset)
+        files = _plain_parquet_files(table)
+        if files:
+            # DuckDB's own Parquet reader: a pyarrow dataset scan reads ahead whole files, 1.6 GB
+            # for the request texts of 10M rows; read_parquet streams them (docs/monitoring.md).
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            names = ", ".join(f'"{c}"' for c in dataset.schema.names)
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {names} FROM read_parquet([{listed}], union_by_name = true)")
+        else:
+            self.con.register(view, dataset)
         self._views.add(view)
         return dataset.count_rows()
 
@@ -146,11 +165,36 @@ class LocalEngine(TableEngine):
     # --- transforming ----------------------------------------------------------------------------
 
     def map_rows(
-        self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame], out: list[Column], view: str
+        self,
+        sql: str,
+        fn: Callable[[pd.DataFrame], pd.DataFrame],
+        out: list[Column],
+        view: str,
+        progress: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
     ) -> None:
-        result = to_arrow(fn(self.query(sql)), out)
-        self.con.register(view, result)
+        """fn runs on batches of about MAP_BATCH_BYTES of input text (at least one row each), and
+        the results are spilled to a Parquet file the view reads: memory is bounded by one batch,
+        not by the whole input (10M unpacked rows would not fit; see docs/monitoring.md, "Job
+        benchmark")."""
+        path = self._spill_dir() / f"{view}-{len(self._views)}.parquet"
+        schema = arrow_schema(out)
+        reader = self.con.execute(self.to_duckdb(sql)).to_arrow_reader(MAP_READ_ROWS)
+        with pq.ParquetWriter(str(path), schema) as writer:
+            for batch in _batches_by_size(reader, MAP_BATCH_BYTES):
+                frame = batch.to_pandas()
+                result = fn(frame)
+                writer.write_table(to_arrow(result, out))
+                if progress is not None:
+                    progress(frame, result)
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM read_parquet('{path}')")
         self._views.add(view)
+
+    def _spill_dir(self) -> Path:
+        """A temporary folder next to the tables (removed when the engine is garbage collected
+        or the process ends): the spilled results of map_rows."""
+        if self._spill is None:
+            self._spill = tempfile.TemporaryDirectory(prefix="lakemon-spill-", dir=self.runtime.root)
+        return Path(self._spill.name)
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -161,8 +205,10 @@ class LocalEngine(TableEngine):
         return True
 
     def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:
-        source = self._arrow(sql, columns)
-        if source.num_rows == 0:
+        """Streams the rows of `sql` into the MERGE (DuckDB batches cast to the table's Arrow
+        types), so memory does not grow with the rows inserted."""
+        source = _typed_stream(self.con.execute(self.to_duckdb(sql)).to_arrow_reader(MAP_READ_ROWS), columns)
+        if source is None:
             return 0
         metrics = (
             self._table(name)
@@ -227,6 +273,60 @@ def _exact_instants(tree: exp.Expression) -> None:
     for call in list(tree.find_all(exp.Anonymous)):
         if call.name.lower() == "timestamp_micros" and len(call.expressions) == 1:
             call.replace(exp.UnixToTime(this=call.expressions[0], scale=exp.UnixToTime.MICROS))
+
+
+def _plain_parquet_files(table: DeltaTable) -> list[str] | None:
+    """The table's current data files when reading them as plain Parquet gives exactly its rows
+    (no partition columns, column mapping or deletion vectors, all of which Delta applies on
+    top of the files), else None."""
+    metadata, protocol = table.metadata(), table.protocol()
+    if metadata.partition_columns or metadata.configuration.get("delta.columnMapping.mode", "none") != "none":
+        return None
+    if "deletionVectors" in (protocol.reader_features or []):
+        return None
+    return list(table.file_uris()) or None
+
+
+def _batches_by_size(reader: pa.RecordBatchReader, min_bytes: int) -> Iterator[pa.Table]:
+    """The reader's rows as tables of at least `min_bytes` each (the last one: what is left;
+    none when the reader has no rows)."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        size += batch.nbytes
+        if size >= min_bytes:
+            yield pa.Table.from_batches(pending)
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
+
+
+def _typed_stream(reader: pa.RecordBatchReader, columns: list[Column]) -> pa.RecordBatchReader | None:
+    """The reader's batches with exactly these columns and Arrow types (missing ones null), or
+    None when it has no rows (so an empty insert makes no commit)."""
+    schema = arrow_schema(columns)
+
+    def typed(batch: pa.RecordBatch) -> pa.RecordBatch:
+        arrays = [
+            batch.column(f.name).cast(f.type) if f.name in batch.schema.names else pa.nulls(batch.num_rows, f.type)
+            for f in schema
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    batches = (b for b in reader if b.num_rows)
+    first = next(batches, None)
+    if first is None:
+        return None
+
+    def all_batches() -> Iterator[pa.RecordBatch]:
+        yield typed(first)
+        for batch in batches:
+            yield typed(batch)
+
+    return pa.RecordBatchReader.from_batches(schema, all_batches())
 
 
 def _no_string_views(data: pa.Table) -> pa.Table:

@@ -126,10 +126,17 @@ class SparkEngine(TableEngine):
         return result
 
     def map_rows(
-        self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame], out: list[Column], view: str
+        self,
+        sql: str,
+        fn: Callable[[pd.DataFrame], pd.DataFrame],
+        out: list[Column],
+        view: str,
+        progress: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
     ) -> None:
         """fn gets timestamps as UTC-aware pandas values, as from the local engine, whatever the
-        session time zone; what it returns as UTC-aware is stored as that exact instant."""
+        session time zone; what it returns as UTC-aware is stored as that exact instant.
+        `progress` is not called: the batches run lazily in the executors (Spark's UI shows them)."""
+        del progress
         from pyspark.sql import functions as F
         from pyspark.sql.types import TimestampType
 
