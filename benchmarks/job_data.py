@@ -152,6 +152,16 @@ def write_job_data(
                    rows=requests * rows_per_request, days=days, first_day=first_day, payload_bytes=size)
 
 
+def job_data_of(home: Path, env_file: Path, *, requests: int, rows_per_request: int, days: int, end: dt.date) -> JobData:
+    """The JobData of tables write_job_data wrote earlier with these arguments (not re-read: the
+    counts follow from the arguments)."""
+    ctx = JobContext.load(env_file, home=home)
+    payload_path = Path(ctx.runtime.table_path(ctx.tables.payload))
+    size = sum(p.stat().st_size for p in payload_path.glob("*.parquet"))
+    return JobData(home=ctx.runtime.root, env_file=env_file, requests=requests, failed=requests // FAILED_EVERY,
+                   rows=requests * rows_per_request, days=days, first_day=end - dt.timedelta(days=days), payload_bytes=size)
+
+
 def _payload(i, when_us: int, status: int, request: str, response: str, model_name: str) -> dict:
     when = dt.datetime.fromtimestamp(when_us / 1e6, dt.UTC)
     return {

@@ -61,17 +61,3 @@ class Ticker:
         self.last_line = now
         self.done_at_last_line = self.done
         self.lines += 1
-
-
-def rate_limited(say: Callable[[str], None], *, every_s: float = EVERY_S, clock: Callable[[], float] = time.monotonic):
-    """`say`, passing on at most one message every `every_s` seconds (the first one always):
-    for callees that report every item of a long loop (the engine reports each window)."""
-    last: list[float] = []
-
-    def limited(message: str) -> None:
-        now = clock()
-        if not last or now - last[0] >= every_s:
-            last[:] = [now]
-            say(message)
-
-    return limited

@@ -3,7 +3,7 @@ most one line per interval, so a 10M-row run shows it moves without flooding the
 
 from __future__ import annotations
 
-from lakemon_jobs.progress import Ticker, rate_limited
+from lakemon_jobs.progress import Ticker
 
 
 class Clock:
@@ -37,12 +37,3 @@ def test_ticker_finish_reports_what_was_done_once_and_nothing_when_idle():
     ticker.finish()
     ticker.finish()
     assert lines == ["parsed 3, 1.0s"]
-
-
-def test_rate_limited_passes_the_first_message_then_one_per_interval():
-    clock, lines = Clock(), []
-    say = rate_limited(lines.append, every_s=5.0, clock=clock)
-    for i in range(30):  # one message per second for 30 s
-        say(f"window {i}")
-        clock.now += 1
-    assert lines == ["window 0", "window 5", "window 10", "window 15", "window 20", "window 25"]

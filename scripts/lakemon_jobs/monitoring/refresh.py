@@ -28,16 +28,12 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-from ..progress import EVERY_S, rate_limited
 from . import engine, state, stats
 from .prepare import Vocabulary, monitored_columns
 from .schema import drift_metrics_schema, profile_metrics_schema
 from .settings import MonitorSettings
 from .sources import ColumnSource, delta_columns, scannable
 from .windows import timestamps_us, window_starts
-
-PROGRESS_EVERY_S = EVERY_S
-"""Seconds between two "computing window" lines (tests set it to 0 to see every window)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +157,7 @@ def refresh_paths(
 
     def say(message: str) -> None:
         report(f"refresh: {message}, {time.perf_counter() - t0:.1f}s")
+
     if delta_identity(inference_path) is None:
         raise FileNotFoundError(f"no inference-log Delta table at {inference_path}; run unpack first")
 
@@ -212,18 +209,11 @@ def refresh_paths(
         total = sum(len(v) for v in fingerprints.values())
         n_recompute = sum(len(v) for v in recompute.values())
         say(f"{n_recompute} of {total} windows to recompute")
-        done_windows = [0]
-        window_line = rate_limited(say, every_s=PROGRESS_EVERY_S)
-
-        def window_progress(message: str) -> None:  # the engine reports every window: at most one line per interval
-            done_windows[0] += 1
-            window_line(f"window {done_windows[0]} being profiled ({n_recompute} to recompute): {message}")
-
         new_profile, new_drift = engine.run(
             inference, profile, settings, specs, vocabs, pool,
             emit=lambda g, s: s in recompute.get(g, ()),
             emit_baseline=True,
-            progress=window_progress,
+            progress=say,  # the engine rate-limits its own lines (columns profiled: k/n)
             commit_version=int(inference_id.rsplit("@", 1)[1]),
         )
     if old_tables is not None:
