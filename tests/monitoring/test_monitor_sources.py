@@ -90,3 +90,36 @@ def test_each_column_is_read_once_and_its_baseline_and_inference_values_together
         *[("inf", c) for c in quality], *[("base", c) for c in quality],  # quality metrics (queued first)
         *[(t, c) for c in monitored for t in ("base", "inf")],  # then one column pair at a time
     ]
+
+
+def test_columns_in_flight_are_bounded_by_the_memory_budget(monkeypatch):
+    """Small tables: one column per thread; a table whose column pairs do not all fit the
+    budget runs fewer at once (never none), so a 100M-row table cannot exhaust memory."""
+    import threading
+    import time
+
+    per_row = engine.BYTES_PER_ROW
+    assert engine.columns_at_once(1_000_000, 2, budget=8 * 2**30) == 2
+    assert engine.columns_at_once(200_000_000, 2, budget=per_row * 200_000_000 * 2 - 1) == 1
+    assert engine.columns_at_once(200_000_000, 4, budget=1) == 1
+    monkeypatch.setenv("LAKEMON_MONITOR_MEMORY_GB", "3")
+    assert engine.memory_budget() == 3 * 2**30
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def task(spec):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+        return spec.name
+
+    specs = golden_case()["one_model_one_window"][2].columns
+    with ThreadPoolExecutor(4) as pool:
+        for at_once in (1, 2):
+            most[0] = 0
+            out = engine._run_columns(pool, list(specs), task, engine._Progress(None, len(specs)), at_once)
+            assert list(out) == [s.name for s in specs] and most[0] == at_once

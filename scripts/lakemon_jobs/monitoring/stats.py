@@ -226,7 +226,9 @@ def _merged(cur: SortedSample, ref: SortedSample) -> tuple[float, float]:
     n, m = a.shape[0], b.shape[0]
     total = n + m
     pos = searchsorted_sorted(a, b, "right")
-    pos += np.arange(m)
+    for start in range(0, m, MERGE_BLOCK):  # pos += arange(m), without an m-long temporary
+        stop = min(m, start + MERGE_BLOCK)
+        pos[start:stop] += np.arange(start, stop)
     from_cur = np.zeros(total, dtype=bool)
     from_cur[pos] = True
     merged = np.empty(total)
