@@ -63,9 +63,9 @@ def processes_with_marker(marker: str) -> list[str]:
     return found
 
 
-def test_reduced_run_local_end_to_end(tmp_path):
-    # The dev env, with the local alert destination on a free port (a developer's own run-local
-    # may hold 8765 while the tests run).
+def dev_env_file(tmp_path: Path) -> tuple[Path, int]:
+    """The dev env file with the local alert destination on a free port (a developer's own
+    run-local may hold 8765 while the tests run): (its path, the webhook port)."""
     webhook_port = free_port()
     env_data = yaml.safe_load((REPO / "envs" / "dev.yml").read_text())
     for dest in env_data["alerts"]["destinations"]:
@@ -74,6 +74,11 @@ def test_reduced_run_local_end_to_end(tmp_path):
     env_file = tmp_path / "envs" / "dev.yml"
     env_file.parent.mkdir()
     env_file.write_text(yaml.safe_dump(env_data))
+    return env_file, webhook_port
+
+
+def test_reduced_run_local_end_to_end(tmp_path):
+    env_file, webhook_port = dev_env_file(tmp_path)
     home = tmp_path / "home"
     marker = f"LAKEMON_E2E_{uuid.uuid4().hex}"
 
@@ -237,14 +242,7 @@ def test_reduced_run_local_of_the_regression_model(tmp_path):
     """The regression template end to end: `run-local --model appearances_regressor` trains,
     serves and monitors log appearances; the monitor computes the regression quality metrics and
     the DC windows (and only they) drift."""
-    webhook_port = free_port()
-    env_data = yaml.safe_load((REPO / "envs" / "dev.yml").read_text())
-    for dest in env_data["alerts"]["destinations"]:
-        if dest.get("local_url"):
-            dest["local_url"] = f"http://127.0.0.1:{webhook_port}/alerts"
-    env_file = tmp_path / "envs" / "dev.yml"
-    env_file.parent.mkdir()
-    env_file.write_text(yaml.safe_dump(env_data))
+    env_file, _ = dev_env_file(tmp_path)
     home = tmp_path / "home"
     cmd = [
         str(Path(sys.executable).parent / "lakemon"), "run-local", "--env-file", str(env_file), "--home", str(home),

@@ -11,12 +11,12 @@ import json
 import threading
 import uuid
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler
 
 import pyarrow as pa
 import pytest
 import requests
 from deltalake import DeltaTable
+from fake_scoring import FakeScoring, fake_scoring_server
 
 from lakemon_jobs.embedded.logging_layer import (
     REQUEST_TIME_HEADER,
@@ -25,45 +25,14 @@ from lakemon_jobs.embedded.logging_layer import (
     parse_request_time,
     strip_client_request_id,
 )
-from lakemon_jobs.embedded.loopback import LoopbackServer
 from lakemon_jobs.embedded.payload_log import PayloadLog
 from lakemon_jobs.embedded.processes import free_port, port_is_free
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 
 
-class FakeScoring(BaseHTTPRequestHandler):
-    """Records the bodies it receives; answers 1 prediction per record, or 500 for {"boom": ...}."""
-
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeScoring.received.append(body)
-        if "boom" in body:
-            status, out = 500, {"error_code": "INTERNAL_ERROR", "message": "boom"}
-        else:
-            status, out = (
-                200,
-                {
-                    "predictions": [{"prediction": 1, "prediction_proba": 0.9}]
-                    * len(body["dataframe_records"])
-                },
-            )
-        data = json.dumps(out).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def upstream():
-    FakeScoring.received = []
-    with LoopbackServer(FakeScoring, name="fake scoring") as server:
+    with fake_scoring_server() as server:
         yield server
 
 

@@ -4,45 +4,22 @@ layer (the scoring server answers 200), then `lakemon unpack` from the command l
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
+from fake_scoring import PREDICTION, fake_scoring_server
 from jobs_helpers import DEV_ENV
 from unpack_helpers import REC
 
 from lakemon_jobs.cli import main
 from lakemon_jobs.embedded.logging_layer import REQUEST_TIME_HEADER, LoggingLayer, Upstream
-from lakemon_jobs.embedded.loopback import LoopbackServer
 from lakemon_jobs.embedded.payload_log import PayloadLog
 from lakemon_jobs.tables import engine_for
 
 
-class AnswersEverything(BaseHTTPRequestHandler):
-    """A scoring server that answers 200 with one prediction per dataframe_records row, whatever
-    the values (as the issue saw: the server answered 200 to the poison pill); 400 otherwise."""
-
-    def do_POST(self) -> None:  # noqa: N802
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        try:
-            rows = json.loads(raw)["dataframe_records"]
-            status, out = 200, {"predictions": [{"prediction": 1, "prediction_proba": 0.75}] * len(rows)}
-        except (ValueError, KeyError, TypeError, RecursionError):
-            status, out = 400, {"error_code": "BAD_REQUEST", "message": "not dataframe_records"}
-        data = json.dumps(out).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def scoring():
-    with LoopbackServer(AnswersEverything, name="scoring") as server:
+    with fake_scoring_server() as server:
         yield server
 
 
@@ -85,7 +62,7 @@ def test_poison_pill_and_future_time_through_the_layer_then_unpack(uctx, scoring
     second = capsys.readouterr().out
     assert "check: 2 payload rows in = 1 unpacked + 1 quarantined" in second
     log = engine_for(uctx).read_table(uctx.tables.inference_log)
-    assert len(log) == 5 and log["prediction_proba"].eq(0.75).all()
+    assert len(log) == 5 and log["prediction_proba"].eq(PREDICTION["prediction_proba"]).all()
 
 
 def test_payload_log_refuses_a_bad_row_alone(tmp_path):

@@ -34,36 +34,45 @@ def _scope(subject: str, granularity: str, prefix: str = "") -> str:
     return f"{prefix}subject = {_quote(subject)} AND {prefix}granularity = {_quote(granularity)}"
 
 
-def drift_query(*, verdicts_table: str, granularity: str) -> str:
-    """Features judged `drift` in the newest judged window of `granularity` (one row each)."""
-    scope, v_scope = _scope(DRIFT_SUBJECT, granularity), _scope(DRIFT_SUBJECT, granularity, "v.")
+def _newest_window_query(
+    *, title: str, verdicts_table: str, subject: str, granularity: str, judged: tuple[Verdict, ...],
+    columns: str, verdict: Verdict, order_by: str = "",
+) -> str:
+    """The rows of `subject` with `verdict` in the newest window of `granularity` that has any
+    verdict of `judged`: the shape both alerts share (what differs is subject, verdicts and columns)."""
+    scope, v_scope = _scope(subject, granularity), _scope(subject, granularity, "v.")
     return (
-        f"-- lakemon drift alert: features analyze-drift judged 'drift' in the newest judged {granularity} window\n"
+        f"-- lakemon {title} in the newest judged {granularity} window\n"
         f"WITH newest AS (\n"
         f"  SELECT max(window_start) AS window_start FROM {verdicts_table}\n"
-        f"  WHERE {scope} AND verdict IN ({_in(DRIFT_JUDGED)})\n"
+        f"  WHERE {scope} AND verdict IN ({_in(judged)})\n"
         f")\n"
-        f"SELECT v.window_start, v.window_end, v.feature, v.statistic, v.value, v.adjusted, v.threshold,\n"
-        f"       v.pvalue, v.row_count, v.rule_version, v.run_id\n"
+        f"SELECT {columns}\n"
         f"FROM {verdicts_table} v JOIN newest n ON v.window_start = n.window_start\n"
-        f"WHERE {v_scope} AND v.verdict = {_quote(Verdict.DRIFT)}\n"
-        f"ORDER BY v.feature"
+        f"WHERE {v_scope} AND v.verdict = {_quote(verdict)}"
+        + (f"\nORDER BY {order_by}" if order_by else "")
+    )
+
+
+def drift_query(*, verdicts_table: str, granularity: str) -> str:
+    """Features judged `drift` in the newest judged window of `granularity` (one row each)."""
+    return _newest_window_query(
+        title="drift alert: features analyze-drift judged 'drift'",
+        verdicts_table=verdicts_table, subject=DRIFT_SUBJECT, granularity=granularity, judged=DRIFT_JUDGED,
+        columns="v.window_start, v.window_end, v.feature, v.statistic, v.value, v.adjusted, v.threshold,\n"
+        "       v.pvalue, v.row_count, v.rule_version, v.run_id",
+        verdict=Verdict.DRIFT, order_by="v.feature",
     )
 
 
 def quality_query(*, verdicts_table: str, granularity: str) -> str:
     """The newest judged window's quality verdict row, if it is `degraded`."""
-    scope, v_scope = _scope(QUALITY_SUBJECT, granularity), _scope(QUALITY_SUBJECT, granularity, "v.")
-    return (
-        f"-- lakemon quality alert: model quality analyze-drift judged 'degraded' in the newest judged {granularity} window\n"
-        f"WITH newest AS (\n"
-        f"  SELECT max(window_start) AS window_start FROM {verdicts_table}\n"
-        f"  WHERE {scope} AND verdict IN ({_in(QUALITY_JUDGED)})\n"
-        f")\n"
-        f"SELECT v.window_start, v.window_end, v.statistic AS metric, v.value, v.threshold,\n"
-        f"       v.row_count AS labelled_rows, v.rule_version, v.run_id\n"
-        f"FROM {verdicts_table} v JOIN newest n ON v.window_start = n.window_start\n"
-        f"WHERE {v_scope} AND v.verdict = {_quote(Verdict.DEGRADED)}"
+    return _newest_window_query(
+        title="quality alert: model quality analyze-drift judged 'degraded'",
+        verdicts_table=verdicts_table, subject=QUALITY_SUBJECT, granularity=granularity, judged=QUALITY_JUDGED,
+        columns="v.window_start, v.window_end, v.statistic AS metric, v.value, v.threshold,\n"
+        "       v.row_count AS labelled_rows, v.rule_version, v.run_id",
+        verdict=Verdict.DEGRADED,
     )
 
 

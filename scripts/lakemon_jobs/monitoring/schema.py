@@ -44,11 +44,10 @@ COLUMNS_DELTA_TYPE = pa.struct([("added", pa.int64()), ("missing", pa.int64())])
 
 # --- profile metrics -------------------------------------------------------------------------------
 
-def profile_key_fields(model_id_col: str) -> list[pa.Field]:
+def grouping_fields(model_id_col: str) -> list[pa.Field]:
+    """The grouping columns both tables end their keys with: monitor version, granularity, slice,
+    column, model id (named after the monitor's model_id_col) and the column's data type."""
     return [
-        pa.field("window", WINDOW_TYPE),
-        pa.field("log_type", pa.string(), nullable=False),
-        pa.field("logging_table_commit_version", pa.int32()),
         pa.field("monitor_version", pa.int64()),
         pa.field("granularity", pa.string(), nullable=False),
         pa.field("slice_key", pa.string()),
@@ -56,6 +55,15 @@ def profile_key_fields(model_id_col: str) -> list[pa.Field]:
         pa.field("column_name", pa.string(), nullable=False),
         pa.field(model_id_col, pa.string(), nullable=False),
         pa.field("data_type", pa.string()),
+    ]
+
+
+def profile_key_fields(model_id_col: str) -> list[pa.Field]:
+    return [
+        pa.field("window", WINDOW_TYPE),
+        pa.field("log_type", pa.string(), nullable=False),
+        pa.field("logging_table_commit_version", pa.int32()),
+        *grouping_fields(model_id_col),
     ]
 
 
@@ -151,13 +159,7 @@ def drift_key_fields(model_id_col: str) -> list[pa.Field]:
         pa.field("window", WINDOW_TYPE, nullable=False),
         pa.field("window_cmp", WINDOW_TYPE),
         pa.field("drift_type", pa.string(), nullable=False),
-        pa.field("monitor_version", pa.int64()),
-        pa.field("granularity", pa.string(), nullable=False),
-        pa.field("slice_key", pa.string()),
-        pa.field("slice_value", pa.string()),
-        pa.field("column_name", pa.string(), nullable=False),
-        pa.field(model_id_col, pa.string(), nullable=False),
-        pa.field("data_type", pa.string()),
+        *grouping_fields(model_id_col),
     ]
 
 
