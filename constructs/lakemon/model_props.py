@@ -95,6 +95,49 @@ def quality_alert(env: Environment, model: Model, given: Mapping[str, Any]) -> P
     return _alert(quality_alert_spec(env, model).display_name, env, model, given)
 
 
+def schema_home(env: Environment) -> Props:
+    """The shared schema and volume of the environment (`SchemaHome.for_env`)."""
+    return {
+        "catalog": env.catalog,
+        "schema": env.schema_,
+        "readers": env.permissions.read_tables,
+        "managers": env.permissions.manage,
+        "protect_data": env.protect_data,
+    }
+
+
+def model_catalog(env: Environment, model: Model, given: Mapping[str, Any]) -> Props:
+    """The registered model in the env's schema; the same principals as the schema (EXECUTE for
+    readers, ALL_PRIVILEGES for managers), and the schema's props for a home of its own."""
+    return schema_home(env) | {
+        "model_name": model.name,
+        "comment": f"lakemon: {model.problem_type.value} model; aliases are set by the register job",
+    }
+
+
+def training_pipeline(env: Environment, model: Model, given: Mapping[str, Any]) -> Props:
+    return {
+        "env_name": env.name,
+        "model_name": model.name,
+        "failure_emails": env.alerts.recipients,
+        "managers": env.permissions.manage,
+    }
+
+
+def monitoring_pipeline(env: Environment, model: Model, given: Mapping[str, Any]) -> Props:
+    schedule = env.monitoring.schedule
+    return training_pipeline(env, model, given) | {
+        "schedule_cron": schedule.quartz_cron,
+        "schedule_timezone": schedule.timezone,
+    }
+
+
+def retraining_pipeline(env: Environment, model: Model, given: Mapping[str, Any]) -> Props:
+    if model.retraining is None:
+        raise ValueError(f"model {model.name} has no `retraining:`; only opted-in models get a retraining job")
+    return training_pipeline(env, model, given) | {"verdicts_table": ModelTables(env, model).drift_verdicts}
+
+
 MODEL_PROPS: dict[str, Callable[[Environment, Model, Mapping[str, Any]], Props]] = {
     "InferenceLogTable": inference_log_table,
     "BaselineTable": baseline_table,
@@ -103,6 +146,10 @@ MODEL_PROPS: dict[str, Callable[[Environment, Model, Mapping[str, Any]], Props]]
     "QualityMonitor": quality_monitor,
     "DriftAlert": drift_alert,
     "QualityAlert": quality_alert,
+    "ModelCatalog": model_catalog,
+    "TrainingPipeline": training_pipeline,
+    "MonitoringPipeline": monitoring_pipeline,
+    "RetrainingPipeline": retraining_pipeline,
 }
 """Construct class name -> its props from (env, model, the props given explicitly)."""
 
@@ -117,6 +164,7 @@ def props_for_model(cls: type, env: Environment, model: Model, given: Mapping[st
 
 
 C = TypeVar("C")
+
 
 
 class ForModel:

@@ -78,7 +78,7 @@ class MonitoredModel(Construct):
         tables = ModelTables(env, model)
         self.tables = tables
 
-        self.catalog = ModelCatalog(self, "catalog", env=env, model=model, home=stack.home if shared else None)
+        self.catalog = ModelCatalog.for_model(self, "catalog", env=env, model=model, home=stack.home if shared else None)
         schema = self.catalog.schema
         serving = env.serving
         # The same declaration `lakemon deploy` puts on the endpoint (lakemon_jobs.gateway).
@@ -129,33 +129,31 @@ class MonitoredModel(Construct):
             self.artifacts = JobArtifacts(
                 self, "artifacts", env=env, volume=self.catalog.home, wheel=locate_wheel(wheel)
             )
-        self.training = TrainingPipeline(
+        job_props = {
+            "env": env,
+            "model": model,
+            "artifacts": self.artifacts,
+            # jobs mail `alerts.recipients` themselves; the other destinations are told by webhook
+            "failure_destinations": [d for d in self.destinations if d.kind != "email"],
+        }
+        self.training = TrainingPipeline.for_model(
             self,
             "training",
-            env=env,
-            model=model,
-            artifacts=self.artifacts,
-            destinations=self.destinations,
+            **job_props,
             depends_on=[self.catalog.registered_model, self.endpoint.endpoint, self.baseline.table],
         )
-        self.monitoring = MonitoringPipeline(
+        self.monitoring = MonitoringPipeline.for_model(
             self,
             "monitoring",
-            env=env,
-            model=model,
-            artifacts=self.artifacts,
-            destinations=self.destinations,
+            **job_props,
             depends_on=[self.monitor.monitor, self.inference_log.table, self.labels.table, self.verdicts.table],
         )
         # Opt in only: a model without `retraining:` gets no retraining job (snapshot-tested).
         self.retraining = (
-            RetrainingPipeline(
+            RetrainingPipeline.for_model(
                 self,
                 "retraining",
-                env=env,
-                model=model,
-                artifacts=self.artifacts,
-                destinations=self.destinations,
+                **job_props,
                 depends_on=[
                     self.catalog.registered_model, self.endpoint.endpoint, self.baseline.table,
                     self.inference_log.table, self.verdicts.table,

@@ -117,7 +117,7 @@ class LakemonStack(TerraformStack):
     def home(self) -> SchemaHome:
         """The environment's schema and artifacts volume, shared by every model of the stack."""
         if self._home is None:
-            self._home = SchemaHome(self, "uc-home", env=self.env)
+            self._home = SchemaHome.for_env(self, "uc-home", env=self.env)
         return self._home
 
     @property

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_model_catalog_declares_schema_volume_model_and_grants(make_stack, dev_env, resources_of):
     stack = make_stack(dev_env)
-    catalog = ModelCatalog(stack, "catalog-alive", env=dev_env, model=dev_env.model())
+    catalog = ModelCatalog.for_model(stack, "catalog-alive", env=dev_env, model=dev_env.model())
     synthesized = cdktf.Testing.synth(stack)
     assert cdktf.Testing.to_have_resource_with_properties(
         synthesized, "databricks_schema", {"catalog_name": "mlops_dev", "name": "marvel_characters"}
@@ -52,9 +52,9 @@ def test_two_models_share_one_schema_and_volume_when_wired_explicitly(make_stack
     """Low-level constructs never look up the stack: the shared home is passed in."""
     stack = make_stack(dev_env)
     model = dev_env.model()
-    ModelCatalog(stack, "a", env=dev_env, model=model, home=stack.home)
+    ModelCatalog.for_model(stack, "a", env=dev_env, model=model, home=stack.home)
     other = model.model_copy(update={"name": "second_model"})
-    ModelCatalog(stack, "b", env=dev_env, model=other, home=stack.home)
+    ModelCatalog.for_model(stack, "b", env=dev_env, model=other, home=stack.home)
     assert len(resources_of(stack, "databricks_schema")) == 1
     assert len(resources_of(stack, "databricks_volume")) == 1
     assert len(resources_of(stack, "databricks_registered_model")) == 2
@@ -62,7 +62,7 @@ def test_two_models_share_one_schema_and_volume_when_wired_explicitly(make_stack
 
 def test_prod_schema_is_protected(make_stack, prod_env, resources_of):
     stack = make_stack(prod_env)
-    ModelCatalog(stack, "catalog", env=prod_env, model=prod_env.model())
+    ModelCatalog.for_model(stack, "catalog", env=prod_env, model=prod_env.model())
     assert resources_of(stack, "databricks_schema")[0]["lifecycle"] == {"prevent_destroy": True}
 
 

@@ -197,9 +197,9 @@ def _jobs_without_a_wheel(dev_env, **env_changes):
 
     env = dev_env.model_copy(update=env_changes)
     stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev")
-    home = SchemaHome(stack, "home", env=env)
+    home = SchemaHome.for_env(stack, "home", env=env)
     artifacts = JobArtifacts(stack, "artifacts", env=env, volume=home, wheel=None)
-    TrainingPipeline(stack, "training", env=env, model=env.model(), artifacts=artifacts, destinations=[])
+    TrainingPipeline.for_model(stack, "training", env=env, model=env.model(), artifacts=artifacts)
     out = json.loads(cdktf.Testing.synth(stack))
     return artifacts, out
 

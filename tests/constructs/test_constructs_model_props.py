@@ -87,3 +87,58 @@ def test_alert_emails_are_the_fallback_when_no_destination_is_given(dev_env):
     model = dev_env.model()
     assert props_for_model(DriftAlert, dev_env, model)["emails"] == dev_env.alerts.recipients
     assert props_for_model(DriftAlert, dev_env, model, {"destinations": ["d"]})["emails"] == ()
+
+
+def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resources_of):
+    """SchemaHome, ModelCatalog and the three pipelines from typed props alone."""
+    from lakemon.catalog import ModelCatalog, SchemaHome
+    from lakemon.jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
+
+    stack = make_stack(dev_env)
+    home = SchemaHome(stack, "home", catalog="c", schema="s", readers=["readers"], protect_data=True)
+    ModelCatalog(stack, "catalog", model_name="events", home=home, managers=["owners"])
+    artifacts = JobArtifacts(stack, "artifacts", env=dev_env, volume=home, wheel=None)
+    common = {"env_name": "qa", "model_name": "events", "artifacts": artifacts}
+    TrainingPipeline(stack, "training", **common, failure_emails=["oncall@example.com"])
+    MonitoringPipeline(stack, "monitoring", **common, failure_emails=["oncall@example.com"])
+    RetrainingPipeline(stack, "retraining", **common, verdicts_table="c.s.events_drift_verdicts",
+                       failure_emails=["oncall@example.com"], managers=["owners"])
+    (schema,) = resources_of(stack, "databricks_schema")
+    assert (schema["catalog_name"], schema["name"], schema["lifecycle"]) == ("c", "s", {"prevent_destroy": True})
+    (model,) = resources_of(stack, "databricks_registered_model")
+    assert (model["catalog_name"], model["schema_name"], model["name"]) == ("c", "s", "events")
+    grants = {g.get("model") or g.get("schema"): g["grant"] for g in resources_of(stack, "databricks_grants")}
+    assert grants["c.s.events"] == [{"principal": "owners", "privileges": ["ALL_PRIVILEGES"]}]
+    assert grants["c.s"] == [{"principal": "readers", "privileges": ["USE_SCHEMA", "SELECT"]}]
+    jobs = {j["name"]: j for j in resources_of(stack, "databricks_job")}
+    assert set(jobs) == {f"lakemon-qa-events-{k}" for k in ("training", "monitoring", "retraining")}
+    monitoring = jobs["lakemon-qa-events-monitoring"]
+    assert monitoring["schedule"]["quartz_cron_expression"] == "0 0 0 * * ?"  # the documented default
+    assert monitoring["tags"] == {"lakemon_env": "qa", "lakemon_model": "events", "lakemon_pipeline": "monitoring"}
+    (analyze,) = [t for t in monitoring["task"] if t["task_key"] == "analyze_drift"]
+    assert analyze["python_wheel_task"]["parameters"][-4:] == [
+        "--output-dir", "/Volumes/c/s/artifacts/reports/events", "--drift-exit-code", "0",
+    ]
+    trigger = jobs["lakemon-qa-events-retraining"]["trigger"]["table_update"]
+    assert trigger["table_names"] == ["c.s.events_drift_verdicts"]
+
+
+def test_a_model_catalog_without_a_home_needs_catalog_and_schema(make_stack, dev_env):
+    from lakemon.catalog import ModelCatalog
+
+    with pytest.raises(LakemonConstructError, match="catalog and schema are required without a home"):
+        ModelCatalog(make_stack(dev_env), "catalog", model_name="events")
+
+
+def test_only_a_model_that_opts_in_gets_retraining_props(dev_env):
+    from lakemon.jobs import MonitoringPipeline, RetrainingPipeline
+
+    opted = next(m for m in dev_env.models if m.retraining is not None)
+    other = next(m for m in dev_env.models if m.retraining is None)
+    assert props_for_model(RetrainingPipeline, dev_env, opted)["verdicts_table"] == ModelTables(dev_env, opted).drift_verdicts
+    with pytest.raises(ValueError, match=f"model {other.name} has no `retraining:`"):
+        props_for_model(RetrainingPipeline, dev_env, other)
+    schedule = props_for_model(MonitoringPipeline, dev_env, opted)
+    assert (schedule["schedule_cron"], schedule["failure_emails"]) == (
+        dev_env.monitoring.schedule.quartz_cron, dev_env.alerts.recipients,
+    )

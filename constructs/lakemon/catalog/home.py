@@ -18,6 +18,7 @@ from .._marks import mark_data_role, protect
 from ..config.model import Environment
 from ..config.validators import check_identifier
 from ..errors import LakemonConstructError
+from ..model_props import schema_home
 
 VOLUME_NAME = "artifacts"
 
@@ -27,39 +28,43 @@ class SchemaHome(Construct):
 
     Example::
 
-        home = SchemaHome(stack, "catalog", env=env)
+        home = SchemaHome(stack, "catalog", catalog="mlops_dev", schema="marvel_characters")
+        home = SchemaHome.for_env(stack, "catalog", env=env)   # the same, from the env file
         home.schema_full_name   # "mlops_dev.marvel_characters"
         home.volume_path        # "/Volumes/mlops_dev/marvel_characters/artifacts"
 
-    Props (from `env` unless given): catalog, schema, readers (USE_SCHEMA + SELECT),
-    managers (ALL_PRIVILEGES), protect_data (prevent_destroy on the schema).
+    Props (default in brackets):
+        catalog: the Unity Catalog catalog (required; `for_env`: `catalog`).
+        schema: the schema, created here (required; `for_env`: `schema`).
+        readers: principals granted USE_SCHEMA + SELECT [none; `for_env`: `permissions.read_tables`].
+        managers: principals granted ALL_PRIVILEGES on the schema and READ/WRITE_VOLUME on the
+            volume [none; `for_env`: `permissions.manage`].
+        protect_data: prevent_destroy on the schema [False; `for_env`: `protect_data`].
     """
+
+    @classmethod
+    def for_env(cls, scope: Construct, id: str, *, env: Environment, **props) -> SchemaHome:
+        """The environment's schema and volume; explicit `props` win (lakemon.model_props)."""
+        return cls(scope, id, **(schema_home(env) | props))
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        env: Environment | None = None,
-        catalog: str | None = None,
-        schema: str | None = None,
-        readers: Sequence[str] | None = None,
-        managers: Sequence[str] | None = None,
-        protect_data: bool | None = None,
+        catalog: str,
+        schema: str,
+        readers: Sequence[str] = (),
+        managers: Sequence[str] = (),
+        protect_data: bool = False,
     ) -> None:
         super().__init__(scope, id)
-        catalog = catalog or (env.catalog if env else None)
-        schema = schema or (env.schema_ if env else None)
-        if not catalog or not schema:
-            raise LakemonConstructError(self.node.path, "catalog and schema are required (or pass env=)")
         for value in (catalog, schema):
             try:
                 check_identifier(value)
             except ValueError as exc:
                 raise LakemonConstructError(self.node.path, str(exc)) from None
-        readers = tuple(readers if readers is not None else (env.permissions.read_tables if env else ()))
-        managers = tuple(managers if managers is not None else (env.permissions.manage if env else ()))
-        protect_data = protect_data if protect_data is not None else (env.protect_data if env else False)
+        readers, managers = tuple(readers), tuple(managers)
 
         self.catalog_name = catalog
         self.schema_name = schema

@@ -1,4 +1,4 @@
-"""The two lakemon pipelines of one model, as serverless wheel jobs.
+"""The lakemon pipelines of one model, as serverless wheel jobs.
 
 - Training: train -> register (challenger; champion if better) -> deploy (champion to endpoint).
   Triggered (by the delivery pipeline or a person), not scheduled: retraining is a decision.
@@ -7,6 +7,9 @@
 - Retraining, only for a model with `retraining:` (opt in): `lakemon retrain`, started by a
   table-update trigger on the verdicts table, so every monitoring run that writes verdicts
   starts it; it retrains only on confirmed drift not yet acted on (docs/retraining.md).
+
+Each takes typed props (what the job needs, no app config); `for_model(scope, id, *, env, model,
+**props)` fills them from the env file (lakemon.model_props).
 """
 
 from __future__ import annotations
@@ -18,39 +21,77 @@ from cdktf import ITerraformDependable
 from constructs import Construct
 
 from ..alerting.destination import AlertDestination
-from ..config.model import Environment, Model
-from ..tables import ModelTables
+from ..model_props import ForModel
 from .artifacts import JobArtifacts
 from .wheel_job import WheelJob, WheelTask
 
 
-def _failure_targets(env: Environment, destinations: Sequence[AlertDestination]) -> dict:
-    return {
-        "failure_emails": env.alerts.recipients,
-        "failure_destinations": [d for d in destinations if d.kind != "email"],
-    }
+class _ModelPipeline(ForModel, WheelJob):
+    """Job `lakemon-<env>-<model>-<kind>` running lakemon subcommands for one served model; a
+    subclass says its `kind` and its tasks.
 
+    Props (default in brackets):
+        env_name: the environment's name, part of the job name and its tags (required).
+        model_name: the served model the tasks run for (`--model`) (required).
+        artifacts: the JobArtifacts the tasks run (wheel and env file on the volume) (required).
+        failure_emails: addresses mailed when a run fails [none; `for_model`: `alerts.recipients`].
+        failure_destinations: notification destinations (webhook, Slack, ...) told when a run
+            fails [none]. A job needs failure_emails or failure_destinations.
+        managers: principals with CAN_MANAGE on the job [none; `for_model`: `permissions.manage`].
+        depends_on: resources created first [none].
+    """
 
-class TrainingPipeline(WheelJob):
-    """Job `lakemon-<env>-<model>-training`: train -> register -> deploy."""
+    kind: str
+    """`training`, `monitoring` or `retraining`: the job name's suffix and its `lakemon_pipeline` tag."""
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        env: Environment,
-        model: Model,
+        env_name: str,
+        model_name: str,
         artifacts: JobArtifacts,
-        destinations: Sequence[AlertDestination] = (),
+        tasks: Sequence[WheelTask],
+        failure_emails: Sequence[str] = (),
+        failure_destinations: Sequence[AlertDestination] = (),
+        managers: Sequence[str] = (),
         depends_on: Sequence[ITerraformDependable] = (),
+        **job,
     ) -> None:
         super().__init__(
             scope,
             id,
-            name=f"lakemon-{env.name}-{model.name}-training",
+            name=f"lakemon-{env_name}-{model_name}-{self.kind}",
             artifacts=artifacts,
-            model_name=model.name,
+            model_name=model_name,
+            tasks=tasks,
+            managers=managers,
+            tags={"lakemon_env": env_name, "lakemon_model": model_name, "lakemon_pipeline": self.kind},
+            depends_on=depends_on,
+            failure_emails=failure_emails,
+            failure_destinations=failure_destinations,
+            **job,
+        )
+
+
+class TrainingPipeline(_ModelPipeline):
+    """Job `lakemon-<env>-<model>-training`: train -> register -> deploy.
+
+    Example::
+
+        TrainingPipeline.for_model(stack, "training", env=env, model=model, artifacts=stack.artifacts)
+
+    Props: those of every model pipeline (env_name, model_name, artifacts, failure_emails,
+    failure_destinations, managers, depends_on).
+    """
+
+    kind = "training"
+
+    def __init__(self, scope: Construct, id: str, **props) -> None:
+        super().__init__(
+            scope,
+            id,
             tasks=[
                 WheelTask("train", "train", description="train and log the run to MLflow"),
                 WheelTask(
@@ -64,35 +105,43 @@ class TrainingPipeline(WheelJob):
                     description="point the endpoint at the champion (endpoint updates can take 45 min)",
                 ),
             ],
-            managers=env.permissions.manage,
-            tags={"lakemon_env": env.name, "lakemon_model": model.name, "lakemon_pipeline": "training"},
-            depends_on=depends_on,
-            **_failure_targets(env, destinations),
+            **props,
         )
 
 
-class MonitoringPipeline(WheelJob):
-    """Job `lakemon-<env>-<model>-monitoring` on the env schedule: unpack -> refresh -> analyze-drift
+class MonitoringPipeline(_ModelPipeline):
+    """Job `lakemon-<env>-<model>-monitoring` on a schedule: unpack -> refresh -> analyze-drift
     (which writes `<model>_drift_verdicts`, the table the drift and quality alerts read).
-    analyze-drift reads the metrics tables with the task's own Spark session, as it writes."""
+    analyze-drift reads the metrics tables with the task's own Spark session, as it writes.
+
+    Example::
+
+        MonitoringPipeline.for_model(stack, "monitoring", env=env, model=model, artifacts=stack.artifacts)
+
+    Props: those of every model pipeline, and
+        schedule_cron: Quartz schedule of the runs ["0 0 0 * * ?", daily at midnight;
+            `for_model`: `monitoring.schedule.quartz_cron`].
+        schedule_timezone: IANA zone of the schedule ["UTC"; `for_model`: `monitoring.schedule.timezone`].
+    """
+
+    kind = "monitoring"
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        env: Environment,
-        model: Model,
+        model_name: str,
         artifacts: JobArtifacts,
-        destinations: Sequence[AlertDestination] = (),
-        depends_on: Sequence[ITerraformDependable] = (),
+        schedule_cron: str = "0 0 0 * * ?",
+        schedule_timezone: str = "UTC",
+        **props,
     ) -> None:
         super().__init__(
             scope,
             id,
-            name=f"lakemon-{env.name}-{model.name}-monitoring",
+            model_name=model_name,
             artifacts=artifacts,
-            model_name=model.name,
             tasks=[
                 WheelTask(
                     "unpack", "unpack", max_retries=1, description="payloads -> inference log (idempotent)"
@@ -107,23 +156,20 @@ class MonitoringPipeline(WheelJob):
                     # the run); drift is not a job failure: the SQL alerts notify, and failure
                     # notifications stay for real failures.
                     args=(
-                        "--output-dir", f"{artifacts.volume_path}/reports/{model.name}",
+                        "--output-dir", f"{artifacts.volume_path}/reports/{model_name}",
                         "--drift-exit-code", "0",
                     ),
                     depends_on=("refresh",),
                     description="judge drift, write the report to the volume",
                 ),
             ],
-            schedule_cron=env.monitoring.schedule.quartz_cron,
-            schedule_timezone=env.monitoring.schedule.timezone,
-            managers=env.permissions.manage,
-            tags={"lakemon_env": env.name, "lakemon_model": model.name, "lakemon_pipeline": "monitoring"},
-            depends_on=depends_on,
-            **_failure_targets(env, destinations),
+            schedule_cron=schedule_cron,
+            schedule_timezone=schedule_timezone,
+            **props,
         )
 
 
-class RetrainingPipeline(WheelJob):
+class RetrainingPipeline(_ModelPipeline):
     """Job `lakemon-<env>-<model>-retraining`: `lakemon retrain` when the verdicts table changes.
 
     WHY a table-update trigger and not a condition task + run_job_task in the monitoring job:
@@ -135,31 +181,22 @@ class RetrainingPipeline(WheelJob):
     `lakemon retrain` reads the verdicts itself. It does the whole step (train on original +
     recent labelled rows, gate on held-out recent rows, register, deploy, rewrite the baseline)
     in one task, so a retrain that fails anywhere leaves the champion serving.
+
+    Example::
+
+        RetrainingPipeline.for_model(stack, "retraining", env=env, model=model, artifacts=stack.artifacts)
+
+    Props: those of every model pipeline, and
+        verdicts_table: `<model>_drift_verdicts`, whose updates start the job (required;
+            `for_model`: the model's, and only for a model with `retraining:`).
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        env: Environment,
-        model: Model,
-        artifacts: JobArtifacts,
-        destinations: Sequence[AlertDestination] = (),
-        depends_on: Sequence[ITerraformDependable] = (),
-    ) -> None:
-        if model.retraining is None:
-            from ..errors import LakemonConstructError
+    kind = "retraining"
 
-            raise LakemonConstructError(
-                f"{scope.node.path}/{id}", f"model {model.name} has no `retraining:`; only opted-in models get this job"
-            )
+    def __init__(self, scope: Construct, id: str, *, verdicts_table: str, **props) -> None:
         super().__init__(
             scope,
             id,
-            name=f"lakemon-{env.name}-{model.name}-retraining",
-            artifacts=artifacts,
-            model_name=model.name,
             tasks=[
                 WheelTask(
                     "retrain",
@@ -168,9 +205,6 @@ class RetrainingPipeline(WheelJob):
                     description="on confirmed drift: retrain with recent labels, gate on recent rows, deploy the winner",
                 ),
             ],
-            trigger_tables=[ModelTables(env, model).drift_verdicts],
-            managers=env.permissions.manage,
-            tags={"lakemon_env": env.name, "lakemon_model": model.name, "lakemon_pipeline": "retraining"},
-            depends_on=depends_on,
-            **_failure_targets(env, destinations),
+            trigger_tables=[verdicts_table],
+            **props,
         )
