@@ -146,18 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(subparser)
         args = subparser.parse_args(rest)
         return int(module.run(args) or 0)
-    except ModuleNotFoundError as exc:
-        hint = missing_extra_hint(name, exc)
-        if hint is None:
-            raise
-        print(hint, file=sys.stderr)
-        return 2
     except Exception as exc:
-        message = databricks_error_message(name, exc)
+        # a missing extra is a usage error (2); a workspace refusal means the job could not work (1)
+        hint = missing_extra_hint(name, exc) if isinstance(exc, ModuleNotFoundError) else None
+        message, code = (hint, 2) if hint is not None else (databricks_error_message(name, exc), 1)
         if message is None:
             raise
         print(message, file=sys.stderr)
-        return 1
+        return code
 
 
 if __name__ == "__main__":

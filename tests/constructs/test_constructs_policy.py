@@ -103,23 +103,20 @@ def test_monitor_without_schedule_fails_synth(make_stack, dev_env):
     assert "LM-MON-2 monitor-schedule" in message and "dev/raw-monitor" in message
 
 
-def test_unprotected_data_table_fails_synth_in_prod_only(make_stack, dev_env, prod_env, synth_json):
-    def add_table(stack):
-        DeltaTable(
-            stack,
-            "log",
-            full_name="c.s.log",
-            columns=[Column(name="a", type="string")],
-            role="inference_log",
-            comment="x",
-            protect_data=False,
-        )
+def unprotected_table(stack, name: str, role: str) -> DeltaTable:
+    """A one-column Delta table `c.s.<name>` holding `role` data, without prevent_destroy."""
+    return DeltaTable(
+        stack, name, full_name=f"c.s.{name}", columns=[Column(name="a", type="string")], role=role, comment="x",
+        protect_data=False,
+    )
 
+
+def test_unprotected_data_table_fails_synth_in_prod_only(make_stack, dev_env, prod_env, synth_json):
     dev = make_stack(dev_env)
-    add_table(dev)
+    unprotected_table(dev, "log", "inference_log")
     assert synth_json(dev)["resource"]["databricks_sql_table"]
     prod = make_stack(prod_env)
-    add_table(prod)
+    unprotected_table(prod, "log", "inference_log")
     message = _synth_error(prod)
     assert "LM-DATA-1 protect-data-tables" in message and "prod/log/table" in message
     assert "inference_log data" in message
@@ -157,15 +154,7 @@ def test_suppression_with_reason_passes_and_is_recorded(make_stack, dev_env, syn
 
 def test_suppression_on_a_parent_scope_applies_to_children(make_stack, prod_env, synth_json):
     stack = make_stack(prod_env)
-    table = DeltaTable(
-        stack,
-        "scratch",
-        full_name="c.s.scratch",
-        columns=[Column(name="a", type="string")],
-        role="baseline",
-        comment="x",
-        protect_data=False,
-    )
+    table = unprotected_table(stack, "scratch", "baseline")
     suppress(table, "LM-DATA-1", reason="scratch copy, rebuilt by the train job every run")
     assert synth_json(stack)["resource"]["databricks_sql_table"]  # no PolicyViolation
 

@@ -31,22 +31,25 @@ GRANULARITIES = (
 )
 
 
-def check_identifier(value: str) -> str:
-    if not isinstance(value, str) or not IDENTIFIER_RE.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a valid Unity Catalog identifier: use lower-case letters, digits and "
-            "underscores, starting with a letter or underscore (at most 255 characters)"
-        )
+def _check_name(value: str, pattern: re.Pattern, what: str) -> str:
+    """`value` if the whole of it matches `pattern`, else ValueError "<value> is not <what>"."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValueError(f"{value!r} is not {what}")
     return value
+
+
+def check_identifier(value: str) -> str:
+    return _check_name(
+        value, IDENTIFIER_RE, "a valid Unity Catalog identifier: use lower-case letters, digits and "
+        "underscores, starting with a letter or underscore (at most 255 characters)",
+    )
 
 
 def check_endpoint_name(value: str) -> str:
-    if not isinstance(value, str) or not ENDPOINT_NAME_RE.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a valid serving endpoint name: use letters, digits, '-' and '_', "
-            "at most 63 characters, starting with a letter or digit"
-        )
-    return value
+    return _check_name(
+        value, ENDPOINT_NAME_RE, "a valid serving endpoint name: use letters, digits, '-' and '_', "
+        "at most 63 characters, starting with a letter or digit",
+    )
 
 
 def check_timezone(value: str) -> str:

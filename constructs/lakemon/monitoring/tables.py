@@ -113,29 +113,16 @@ class _ModelTable(ForModel, DeltaTable):
     """Table comment; `{model}` stands for the model name."""
 
     def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        full_name: str,
-        columns: Sequence[Column],
-        model_name: str,
-        warehouse_id: str | None = None,
-        protect_data: bool = False,
-        depends_on: Sequence[ITerraformDependable] = (),
-        properties: Mapping[str, str] | None = None,
+        self, scope: Construct, id: str, *, model_name: str, warehouse_id: str | None = None, **props
     ) -> None:
+        """`props`: DeltaTable's full_name, columns, protect_data, properties, depends_on."""
         super().__init__(
             scope,
             id,
-            full_name=full_name,
-            columns=columns,
             role=self.role,
             comment=self.comment.format(model=model_name),
             warehouse_id=_warehouse(scope, warehouse_id),
-            protect_data=protect_data,
-            properties=properties,
-            depends_on=depends_on,
+            **props,
         )
 
 

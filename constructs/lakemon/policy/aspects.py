@@ -60,6 +60,15 @@ class Evaluation:
     suppressed_reason: str | None = None
 
 
+def findings_of(evaluations: Sequence[Evaluation]) -> list[Finding]:
+    """The non-compliant results among `evaluations`, suppressed ones with their reason."""
+    return [
+        Finding(rule=e.rule, resource=e.resource, problem=e.result.problem, suppressed_reason=e.suppressed_reason)
+        for e in evaluations
+        if e.result.compliance is Compliance.NON_COMPLIANT
+    ]
+
+
 @dataclass
 class PolicyLedger:
     """All results of one app's synth, across packs and stacks; raises one report at the end."""
@@ -68,11 +77,7 @@ class PolicyLedger:
 
     @property
     def findings(self) -> list[Finding]:
-        return [
-            Finding(rule=e.rule, resource=e.resource, problem=e.result.problem, suppressed_reason=e.suppressed_reason)
-            for e in self.evaluations
-            if e.result.compliance is Compliance.NON_COMPLIANT
-        ]
+        return findings_of(self.evaluations)
 
     def raise_if_blocking(self) -> None:
         blocking = [f for f in self.findings if f.blocking]
@@ -109,11 +114,7 @@ class PolicyAspect:
 
     @property
     def findings(self) -> list[Finding]:
-        return [
-            Finding(rule=e.rule, resource=e.resource, problem=e.result.problem, suppressed_reason=e.suppressed_reason)
-            for e in self.evaluations
-            if e.result.compliance is Compliance.NON_COMPLIANT
-        ]
+        return findings_of(self.evaluations)
 
     def visit(self, node: IConstruct) -> None:
         if self._scope is None:
