@@ -110,3 +110,28 @@ def test_utc_timestamps_relabels_nested_zones_without_moving_an_instant():
     row = got.to_pylist()[0]["window"]
     assert row["start"] == SINCE and row["start"].utcoffset() == timedelta(0) and row["ends"] == [SINCE, None]
     assert utc_timestamps(got) is got  # nothing to relabel: the same table
+
+
+def test_judging_the_read_rows_gives_the_report_of_the_whole_tables(local):
+    """Selecting in SQL changes no verdict: `analyze` on what read_tables returns equals
+    `analyze` on the whole tables (which it filters the same way itself), with windows both
+    inside and outside a 3-day lookback."""
+    from drift_fixtures import FEATURES, START, dc, marvel_split
+    from scipy_drift_metrics import build_tables
+
+    from lakemon_jobs.drift.verdicts import analyze
+
+    engine, tables, runtime = local
+    env = dev_env(lookback_days=3)
+    train, held_out = marvel_split()
+    windows = [held_out.sample(300, random_state=i) for i in range(3)] + [dc().sample(300, random_state=i) for i in range(3)]
+    drift, profile = build_tables(train, windows, FEATURES, START)
+    write_deltalake(str(runtime.table_path(tables.drift_metrics)), drift)
+    write_deltalake(str(runtime.table_path(tables.profile_metrics)), profile)
+    now = START + timedelta(days=len(windows))
+
+    read = analyze(env, env.model(), *sources.read_tables(engine, tables, now - timedelta(days=3)), now=now)
+    whole = analyze(env, env.model(), drift, profile, now=now)
+    assert len(read.windows()) == 3 and read.drifted  # only the lookback's windows, the DC ones drift
+    assert read.judgements == whole.judgements
+    assert read.quality == whole.quality and read.quality_judgements == whole.quality_judgements
