@@ -102,6 +102,11 @@ def count_alert_spec(*, display_name: str, query_text: str, source_column: str) 
     )
 
 
+DRIFT_ALERT = "feature drift"
+QUALITY_ALERT = "model quality"
+"""What each alert is about: the end of its display name, and how notifications name its kind."""
+
+
 def _model_alert_spec(env: Environment, model: Model, what: str, query, source_column: str) -> AlertSpec:
     verdicts_table = ModelTables(env, model).drift_verdicts
     return count_alert_spec(
@@ -113,9 +118,9 @@ def _model_alert_spec(env: Environment, model: Model, what: str, query, source_c
 
 def drift_alert_spec(env: Environment, model: Model) -> AlertSpec:
     """The drift alert of `model` in `env`: fires when the count of drifted features is > 0."""
-    return _model_alert_spec(env, model, "feature drift", drift_query, "feature")
+    return _model_alert_spec(env, model, DRIFT_ALERT, drift_query, "feature")
 
 
 def quality_alert_spec(env: Environment, model: Model) -> AlertSpec:
     """The quality alert of `model` in `env`: fires when the newest judged window is degraded."""
-    return _model_alert_spec(env, model, "model quality", quality_query, "metric")
+    return _model_alert_spec(env, model, QUALITY_ALERT, quality_query, "metric")

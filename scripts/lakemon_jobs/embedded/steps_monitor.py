@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
+from lakemon.alerting.queries import DRIFT_ALERT, QUALITY_ALERT
+
 from .job_runner import StepFailed, run_job
 from .run_context import Run
 
@@ -104,7 +106,7 @@ def analyze_drift(run: Run) -> None:
                 report.info(f"alerts: ignored a POST to {receiver.url} that is not a lakemon alert")
                 continue
             kind, windows = parsed
-            if kind == "model quality":
+            if kind == QUALITY_ALERT:
                 days = ", ".join(str(d) for d in sorted(windows))
                 report.info(f"alerts: model-quality alert received ({days}): quality below its threshold")
                 continue
@@ -112,8 +114,7 @@ def analyze_drift(run: Run) -> None:
             outcome.alerted_windows |= windows
 
 
-ALERT_KINDS = ("feature drift", "model quality")
-"""The two lakemon alerts; their display names end with these (constructs/lakemon/alerting)."""
+ALERT_KINDS = (DRIFT_ALERT, QUALITY_ALERT)
 
 
 def lakemon_alert(body: object) -> tuple[str, set] | None:
