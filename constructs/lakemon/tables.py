@@ -29,6 +29,19 @@ SQL_TYPES = {
 }
 
 
+def ddl_columns(ddl: str) -> list[Column]:
+    """Columns written as a Spark-style DDL list, `"name type, name type, ..."` (types: the keys
+    of SQL_TYPES, lower case). Why: a fixed table reads as one schema line, as in Spark and SQL,
+    instead of one constructor call per column."""
+    columns = []
+    for item in ddl.split(","):
+        parts = item.split()
+        if len(parts) != 2 or parts[1] not in SQL_TYPES:
+            raise ValueError(f"column {item.strip()!r}: expected '<name> <type>', type one of {', '.join(SQL_TYPES)}")
+        columns.append(Column(name=parts[0], type=parts[1]))
+    return columns
+
+
 @dataclass(frozen=True)
 class ModelTables:
     """Three-part names of every table that belongs to one served model in one environment."""
@@ -192,27 +205,12 @@ def verdicts_columns() -> list[Column]:
       labelled rows, `verdict` ok, degraded, too_few_rows or unavailable.
     `rule_version` names the decision rule, `run_id` the analyze-drift run that wrote the row.
     """
-    return [
-        Column(name="subject", type="string"),
-        Column(name="granularity", type="string"),
-        Column(name="window_start", type="timestamp"),
-        Column(name="window_end", type="timestamp"),
-        Column(name="feature", type="string"),
-        Column(name="kind", type="string"),
-        Column(name="statistic", type="string"),
-        Column(name="value", type="double"),
-        Column(name="adjusted", type="double"),
-        Column(name="threshold", type="double"),
-        Column(name="pvalue", type="double"),
-        Column(name="alpha", type="double"),
-        Column(name="verdict", type="string"),
-        Column(name="reason", type="string"),
-        Column(name="row_count", type="bigint"),
-        Column(name="min_rows", type="bigint"),
-        Column(name="rule_version", type="string"),
-        Column(name="run_id", type="string"),
-        Column(name="judged_at", type="timestamp"),
-    ]
+    return ddl_columns(
+        "subject string, granularity string, window_start timestamp, window_end timestamp, feature string, "
+        "kind string, statistic string, value double, adjusted double, threshold double, pvalue double, "
+        "alpha double, verdict string, reason string, row_count bigint, min_rows bigint, rule_version string, "
+        "run_id string, judged_at timestamp"
+    )
 
 
 VERDICT_KEYS = ["subject", "granularity", "window_start", "feature", "statistic"]

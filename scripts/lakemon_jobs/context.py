@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +106,18 @@ class JobContext:
             _exit_config(f"lakemon: {exc.args[0]}")
         except HomeError as exc:
             _exit_config(f"lakemon: {exc}")
+
+
+def run_job(job: str, work: Callable[[], object], *expected: type[Exception]) -> int:
+    """Run a subcommand's work: exit 0 and print the line `work` returns (if it returns text), or, when it
+    raises one of the failures the job expects (bad input, a state it will not act on), print
+    `lakemon <job>: <why>` and exit 1. Why: the user gets one line saying what to fix, not a
+    traceback; anything unexpected still raises (cli.main turns workspace refusals into a line)."""
+    try:
+        done = work()
+    except expected as exc:
+        print(f"lakemon {job}: {exc}")
+        return 1
+    if isinstance(done, str) and done:
+        print(done)
+    return 0

@@ -28,7 +28,7 @@ from pathlib import Path
 from lakemon.gateway import GatewaySpec
 from lakemon.tables import output_columns
 
-from .context import JobContext, add_context_arguments
+from .context import JobContext, add_context_arguments, run_job
 from .gateway import GatewayError, apply_ai_gateway
 from .gateway import sdk_message as _sdk_message
 from .model_steps import CHAMPION, served_entity_name
@@ -225,10 +225,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
-    try:
+
+    def deploy() -> str:
         deployment = deploy_champion(ctx, timeout_s=args.timeout)
-    except (DeployError, GatewayError) as exc:
-        print(f"lakemon deploy: {exc}")
-        return 1
-    print(f"{deployment.endpoint}: {deployment.model_uri}")
-    return 0
+        return f"{deployment.endpoint}: {deployment.model_uri}"
+
+    return run_job("deploy", deploy, DeployError, GatewayError)

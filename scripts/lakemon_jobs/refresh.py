@@ -12,7 +12,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from .context import JobContext, add_context_arguments
+from .context import JobContext, add_context_arguments, run_job
 
 DEFAULT_TIMEOUT_S = 60 * 60
 POLL_S = 20
@@ -99,9 +99,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
     from .monitoring.windows import TimestampRangeError
 
-    try:
-        refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll)
-    except (RefreshError, TimestampRangeError) as exc:
-        print(f"lakemon refresh: {exc}")
-        return 1
-    return 0
+    return run_job(
+        "refresh", lambda: refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll),
+        RefreshError, TimestampRangeError,
+    )

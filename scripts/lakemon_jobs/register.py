@@ -28,7 +28,7 @@ import pandas as pd
 from lakemon.config.model import Model
 from lakemon.tables import baseline_columns
 
-from .context import JobContext, add_context_arguments
+from .context import JobContext, add_context_arguments, run_job
 from .model_steps import (
     CHALLENGER,
     CHAMPION,
@@ -217,10 +217,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
-    try:
+
+    def register() -> str:
         result = register_model(ctx, args.run_id)
-    except LookupError as exc:
-        print(f"lakemon register: {exc}")
-        return 1
-    print(f"{result.model_name} version {result.version}: {'champion' if result.promoted else 'challenger'}")
-    return 0
+        return f"{result.model_name} version {result.version}: {'champion' if result.promoted else 'challenger'}"
+
+    return run_job("register", register, LookupError)

@@ -37,7 +37,7 @@ import pandas as pd
 
 from lakemon.tables import Verdict
 
-from .context import JobContext, add_context_arguments
+from .context import JobContext, add_context_arguments, run_job
 
 TAG_TRIGGER = "lakemon.retrain.trigger"
 TAG_REASON = "lakemon.retrain.reason"
@@ -354,9 +354,4 @@ def run(args: argparse.Namespace) -> int:
     from .tables import TableError
 
     ctx = JobContext.from_args(args)
-    try:
-        retrain(ctx, force=args.force)
-    except (RetrainError, TableError) as exc:
-        print(f"lakemon retrain: {exc}")
-        return 1
-    return 0
+    return run_job("retrain", lambda: retrain(ctx, force=args.force), RetrainError, TableError)

@@ -33,7 +33,7 @@ from lakemon.config.model import Column, Model, ProblemType
 from lakemon.statistics import is_numeric
 from lakemon.tables import output_columns
 
-from .context import JobContext, add_context_arguments
+from .context import JobContext, add_context_arguments, run_job
 from .model_steps import (
     MODEL_ARTIFACT,
     MODEL_URI_TAG,
@@ -326,10 +326,4 @@ def run(args: argparse.Namespace) -> int:
     from .tables import TableError
 
     ctx = JobContext.from_args(args)
-    try:
-        result = train_model(ctx, experiment=args.experiment)
-    except (ValueError, TableError) as exc:
-        print(f"lakemon train: {exc}")
-        return 1
-    print(result.run_id)
-    return 0
+    return run_job("train", lambda: train_model(ctx, experiment=args.experiment).run_id, ValueError, TableError)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from lakemon.config.model import Column, Model
-from lakemon.tables import ModelTables, inference_log_columns, labels_columns
+from lakemon.tables import ModelTables, ddl_columns, inference_log_columns, labels_columns
 
 from .context import JobContext, add_context_arguments
 from .payload_table import PAYLOAD_SCHEMA
@@ -47,31 +47,16 @@ UNPACKED_VIEW = "lakemon_unpacked"
 PROGRESS_EVERY_S = EVERY_S
 """Seconds between two parsing progress lines (tests set it to 0 to see every batch)."""
 
-QUARANTINE_COLUMNS = [
-    Column(name="databricks_request_id", type="string"),
-    Column(name="client_request_id", type="string"),
-    Column(name="request_time", type="timestamp"),
-    Column(name="status_code", type="int"),
-    Column(name="request", type="string"),
-    Column(name="response", type="string"),
-    Column(name="served_entity_id", type="string"),
-    Column(name="reason", type="string"),
-    Column(name="quarantined_at", type="timestamp"),
-]
+QUARANTINE_COLUMNS = ddl_columns(
+    "databricks_request_id string, client_request_id string, request_time timestamp, status_code int, "
+    "request string, response string, served_entity_id string, reason string, quarantined_at timestamp"
+)
 """Columns of ModelTables.quarantine: the raw payload row (request/response bounded, see
 payloads.bounded_raw), why it was set aside, and when."""
-UNPACK_RUN_COLUMNS = [
-    Column(name="payload_table", type="string"),
-    Column(name="payload_table_id", type="string"),
-    Column(name="payload_version", type="bigint"),
-    Column(name="read_mode", type="string"),
-    Column(name="payload_rows", type="bigint"),
-    Column(name="unpacked", type="bigint"),
-    Column(name="quarantined", type="bigint"),
-    Column(name="inference_rows_written", type="bigint"),
-    Column(name="started_at", type="timestamp"),
-    Column(name="finished_at", type="timestamp"),
-]
+UNPACK_RUN_COLUMNS = ddl_columns(
+    "payload_table string, payload_table_id string, payload_version bigint, read_mode string, payload_rows bigint, "
+    "unpacked bigint, quarantined bigint, inference_rows_written bigint, started_at timestamp, finished_at timestamp"
+)
 """Columns of ModelTables.unpack_runs: one row per run that accounted for every row it read."""
 PAYLOAD_COLUMNS = [Column(name=f.name, type="string") for f in PAYLOAD_SCHEMA]  # names only are checked
 PAYLOAD_NAMES = [f.name for f in PAYLOAD_SCHEMA]

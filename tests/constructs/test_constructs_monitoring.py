@@ -57,14 +57,8 @@ def test_baseline_and_labels_tables_and_prod_protection(make_stack, prod_env, re
         assert table["lifecycle"] == {"prevent_destroy": True}
 
 
-ANALYSIS = dict(
-    problem_type="classification",
-    prediction_col="prediction",
-    timestamp_col="timestamp",
-    model_id_col="model_version",
-    label_col="label",
-    prediction_proba_col="proba",
-)
+ANALYSIS = dict(problem_type="classification", prediction_col="prediction", prediction_proba_col="proba",
+                label_col="label", timestamp_col="timestamp", model_id_col="model_version")  # fmt: skip
 
 
 def _monitor(stack, **overrides):

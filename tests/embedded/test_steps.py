@@ -11,18 +11,7 @@ import pytest
 from lakemon_jobs.embedded.steps import ALL_STEPS, RETRAIN_STEPS, plan_steps
 
 REPO = Path(__file__).resolve().parents[2]
-FULL = [
-    "synth",
-    "train",
-    "serve",
-    "traffic",
-    "unpack",
-    "refresh",
-    "analyze",
-    "retrain",
-    "after-retrain",
-    "summary",
-]
+FULL = ["synth", "train", "serve", "traffic", "unpack", "refresh", "analyze", "retrain", "after-retrain", "summary"]
 
 
 def _plan(**changes):
@@ -75,15 +64,7 @@ def test_a_model_without_retraining_has_no_retrain_steps_and_nothing_reported_as
 
 def test_both_skip_options_together():
     plan = _plan(skip_synth=True, skip_retrain=True)
-    assert [s.name for s in plan.steps] == [
-        "train",
-        "serve",
-        "traffic",
-        "unpack",
-        "refresh",
-        "analyze",
-        "summary",
-    ]
+    assert [s.name for s in plan.steps] == ["train", "serve", "traffic", "unpack", "refresh", "analyze", "summary"]
     assert set(plan.skipped) == {"synth", *RETRAIN_STEPS}
 
 

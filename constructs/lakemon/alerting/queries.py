@@ -54,13 +54,23 @@ def _newest_window_query(
     )
 
 
+DRIFT_COLUMNS = (
+    "v.window_start, v.window_end, v.feature, v.statistic, v.value, v.adjusted, v.threshold,\n"
+    "       v.pvalue, v.row_count, v.rule_version, v.run_id"
+)
+"""What a drift alert row says: the feature, the statistic and the rule's numbers."""
+QUALITY_COLUMNS = (
+    "v.window_start, v.window_end, v.statistic AS metric, v.value, v.threshold,\n"
+    "       v.row_count AS labelled_rows, v.rule_version, v.run_id"
+)
+"""What the quality alert row says: the metric, its value and threshold, how many rows had labels."""
+
+
 def drift_query(*, verdicts_table: str, granularity: str) -> str:
     """Features judged `drift` in the newest judged window of `granularity` (one row each)."""
     return _newest_window_query(
-        title="drift alert: features analyze-drift judged 'drift'",
-        verdicts_table=verdicts_table, subject=DRIFT_SUBJECT, granularity=granularity, judged=DRIFT_JUDGED,
-        columns="v.window_start, v.window_end, v.feature, v.statistic, v.value, v.adjusted, v.threshold,\n"
-        "       v.pvalue, v.row_count, v.rule_version, v.run_id",
+        title="drift alert: features analyze-drift judged 'drift'", verdicts_table=verdicts_table,
+        granularity=granularity, subject=DRIFT_SUBJECT, judged=DRIFT_JUDGED, columns=DRIFT_COLUMNS,
         verdict=Verdict.DRIFT, order_by="v.feature",
     )
 
@@ -68,10 +78,8 @@ def drift_query(*, verdicts_table: str, granularity: str) -> str:
 def quality_query(*, verdicts_table: str, granularity: str) -> str:
     """The newest judged window's quality verdict row, if it is `degraded`."""
     return _newest_window_query(
-        title="quality alert: model quality analyze-drift judged 'degraded'",
-        verdicts_table=verdicts_table, subject=QUALITY_SUBJECT, granularity=granularity, judged=QUALITY_JUDGED,
-        columns="v.window_start, v.window_end, v.statistic AS metric, v.value, v.threshold,\n"
-        "       v.row_count AS labelled_rows, v.rule_version, v.run_id",
+        title="quality alert: model quality analyze-drift judged 'degraded'", verdicts_table=verdicts_table,
+        granularity=granularity, subject=QUALITY_SUBJECT, judged=QUALITY_JUDGED, columns=QUALITY_COLUMNS,
         verdict=Verdict.DEGRADED,
     )
 

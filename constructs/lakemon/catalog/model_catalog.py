@@ -68,13 +68,8 @@ class ModelCatalog(ForModel, Construct):
         self.home = home
         self.registered_model_name = f"{home.catalog_name}.{home.schema_name}.{model_name}"
         self.registered_model = RegisteredModel(
-            self,
-            "model",
-            catalog_name=home.catalog_name,
-            schema_name=home.schema_name,
-            name=model_name,
-            comment=comment,
-            depends_on=[home.schema],
+            self, "model", catalog_name=home.catalog_name, schema_name=home.schema_name, name=model_name,
+            comment=comment, depends_on=[home.schema],
         )
         managers, readers = tuple(managers), tuple(readers)
         grants = [GrantsGrant(principal=p, privileges=["ALL_PRIVILEGES"]) for p in managers]

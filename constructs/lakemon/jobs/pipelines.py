@@ -127,15 +127,8 @@ class MonitoringPipeline(_ModelPipeline):
     kind = "monitoring"
 
     def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        model_name: str,
-        artifacts: JobArtifacts,
-        schedule_cron: str = "0 0 0 * * ?",
-        schedule_timezone: str = "UTC",
-        **props,
+        self, scope: Construct, id: str, *, model_name: str, artifacts: JobArtifacts,
+        schedule_cron: str = "0 0 0 * * ?", schedule_timezone: str = "UTC", **props,
     ) -> None:
         super().__init__(
             scope,

@@ -72,6 +72,22 @@ class Rule:
     config_keys: tuple[str, ...] = ()
 
 
+def rule(
+    id: str, name: str, *, on: tuple[str, ...], fix: str, config_keys: tuple[str, ...] = ()
+) -> Callable[[Callable[[ResourceView], RuleResult]], Rule]:
+    """Make the decorated check function a Rule: `on` lists the resource types it looks at, the
+    first paragraph of the function's docstring is the rule's description. Why a decorator: the
+    rule's id, what it requires and how it checks it are read together, in one place."""
+
+    def make(check: Callable[[ResourceView], RuleResult]) -> Rule:
+        description = " ".join((check.__doc__ or "").strip().split("\n\n")[0].split())
+        if not description:
+            raise ValueError(f"rule {id}: the check function needs a docstring (the rule's description)")
+        return Rule(id, name, description, fix, on, check, config_keys)
+
+    return make
+
+
 @dataclass(frozen=True)
 class Finding:
     """A NON_COMPLIANT result of one rule on one resource; `suppressed_reason` when accepted."""
@@ -109,10 +125,16 @@ def _is_true(value: Any) -> bool:
     return value is True or value == "true"
 
 
-# --- rules -----------------------------------------------------------------------------------
+# --- rules ---------------------------------------------------------------------------------------
 
 
-def check_prevent_destroy(resource: ResourceView) -> RuleResult:
+@rule(
+    "LM-DATA-1", "protect-data-tables", on=("databricks_sql_table", "databricks_schema", "databricks_quality_monitor"),
+    fix="pass protect_data=True to the table, schema or monitor construct", config_keys=("protect_data: true",),
+)
+def PROTECT_DATA(resource: ResourceView) -> RuleResult:
+    """In a protect_data environment (aut, prod), tables holding inference logs, baselines, labels,
+    the schema holding them and monitors (which own the metrics tables) have lifecycle prevent_destroy."""
     if resource.data_role not in PROTECTED_ROLES:
         return NOT_APPLICABLE
     if _is_true(_one(resource.config.get("lifecycle")).get("prevent_destroy")):
@@ -129,11 +151,19 @@ def _ignores(resource: ResourceView, attribute: str) -> bool:
     return ignored == "all" or (isinstance(ignored, list) and attribute in ignored)
 
 
-def check_endpoint_inference_table(resource: ResourceView) -> RuleResult:
-    """Compliant when Terraform sets an enabled inference table itself, or when the endpoint
-    hands it to `lakemon deploy`: the tag `lakemon_inference_table` names catalog.schema.prefix
-    (what the deploy job puts, lakemon.gateway) and `ignore_changes` holds `ai_gateway` (else the
-    next apply would remove the job's gateway; docs/deploy.md, "Endpoint without served entities")."""
+@rule(
+    "LM-SERVE-1", "endpoint-inference-table", on=("databricks_model_serving",),
+    fix="use lakemon.ServingEndpoint (the deploy job sets the gateway) or set ai_gateway.inference_table_config "
+    "(enabled, catalog, schema, prefix)",
+)
+def ENDPOINT_INFERENCE_TABLE(resource: ResourceView) -> RuleResult:
+    """Every serving endpoint logs requests to an AI-gateway inference table: set by Terraform, or
+    declared in the tag lakemon_inference_table for `lakemon deploy` to set (with ignore_changes on ai_gateway).
+
+    Compliant when Terraform sets an enabled inference table itself, or when the endpoint hands it
+    to `lakemon deploy`: the tag names catalog.schema.prefix (what the deploy job puts,
+    lakemon.gateway) and `ignore_changes` holds `ai_gateway` (else the next apply would remove
+    the job's gateway; docs/deploy.md, "Endpoint without served entities")."""
     table = _one(_one(resource.config.get("ai_gateway")).get("inference_table_config"))
     missing = [k for k in ("catalog_name", "schema_name", "table_name_prefix") if not table.get(k)]
     if not missing and _is_true(table.get("enabled")):
@@ -162,7 +192,10 @@ def check_endpoint_inference_table(resource: ResourceView) -> RuleResult:
     )
 
 
-def check_endpoint_not_public(resource: ResourceView) -> RuleResult:
+@rule("LM-SERVE-2", "endpoint-not-open-to-all-users", on=("databricks_permissions",),
+      fix="grant CAN_QUERY to a named group instead")
+def ENDPOINT_NOT_PUBLIC(resource: ResourceView) -> RuleResult:
+    """No serving endpoint permission is granted to `users` (all workspace/account users)."""
     if "serving_endpoint_id" not in resource.config:
         return NOT_APPLICABLE
     for entry in resource.config.get("access_control") or []:
@@ -174,65 +207,24 @@ def check_endpoint_not_public(resource: ResourceView) -> RuleResult:
     return COMPLIANT
 
 
-def check_monitor_notifications(resource: ResourceView) -> RuleResult:
+@rule("LM-MON-1", "monitor-failure-notifications", on=("databricks_quality_monitor",),
+      fix="give the monitor at least one notify_on_failure address", config_keys=("alerts.recipients",))
+def MONITOR_NOTIFICATIONS(resource: ResourceView) -> RuleResult:
+    """Every quality monitor e-mails someone when a refresh fails."""
     on_failure = _one(_one(resource.config.get("notifications")).get("on_failure"))
     if not on_failure.get("email_addresses"):
         return non_compliant("the monitor notifies nobody when a refresh fails")
     return COMPLIANT
 
 
-def check_monitor_schedule(resource: ResourceView) -> RuleResult:
+@rule("LM-MON-2", "monitor-schedule", on=("databricks_quality_monitor",),
+      fix="give the monitor a schedule_cron", config_keys=("monitoring.schedule.quartz_cron",))
+def MONITOR_SCHEDULE(resource: ResourceView) -> RuleResult:
+    """Every quality monitor refreshes on a schedule."""
     if not _one(resource.config.get("schedule")).get("quartz_cron_expression"):
         return non_compliant("the monitor has no refresh schedule, so its metrics go stale silently")
     return COMPLIANT
 
-
-PROTECT_DATA = Rule(
-    id="LM-DATA-1",
-    name="protect-data-tables",
-    description="In a protect_data environment (aut, prod), tables holding inference logs, baselines, labels, "
-    "the schema holding them and monitors (which own the metrics tables) have lifecycle prevent_destroy.",
-    fix="pass protect_data=True to the table, schema or monitor construct",
-    resource_types=("databricks_sql_table", "databricks_schema", "databricks_quality_monitor"),
-    check=check_prevent_destroy,
-    config_keys=("protect_data: true",),
-)
-ENDPOINT_INFERENCE_TABLE = Rule(
-    id="LM-SERVE-1",
-    name="endpoint-inference-table",
-    description="Every serving endpoint logs requests to an AI-gateway inference table: set by Terraform, or "
-    "declared in the tag lakemon_inference_table for `lakemon deploy` to set (with ignore_changes on ai_gateway).",
-    fix="use lakemon.ServingEndpoint (the deploy job sets the gateway) or set ai_gateway.inference_table_config "
-    "(enabled, catalog, schema, prefix)",
-    resource_types=("databricks_model_serving",),
-    check=check_endpoint_inference_table,
-)
-ENDPOINT_NOT_PUBLIC = Rule(
-    id="LM-SERVE-2",
-    name="endpoint-not-open-to-all-users",
-    description="No serving endpoint permission is granted to `users` (all workspace/account users).",
-    fix="grant CAN_QUERY to a named group instead",
-    resource_types=("databricks_permissions",),
-    check=check_endpoint_not_public,
-)
-MONITOR_NOTIFICATIONS = Rule(
-    id="LM-MON-1",
-    name="monitor-failure-notifications",
-    description="Every quality monitor e-mails someone when a refresh fails.",
-    fix="give the monitor at least one notify_on_failure address",
-    resource_types=("databricks_quality_monitor",),
-    check=check_monitor_notifications,
-    config_keys=("alerts.recipients",),
-)
-MONITOR_SCHEDULE = Rule(
-    id="LM-MON-2",
-    name="monitor-schedule",
-    description="Every quality monitor refreshes on a schedule.",
-    fix="give the monitor a schedule_cron",
-    resource_types=("databricks_quality_monitor",),
-    check=check_monitor_schedule,
-    config_keys=("monitoring.schedule.quartz_cron",),
-)
 
 ALL_RULES = (
     PROTECT_DATA,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +10,8 @@ import pandas as pd
 import pyarrow as pa
 
 from lakemon.config.model import Column
+
+from .batches import BatchFn, OnBatch
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,7 @@ class TableEngine(ABC):
         tables' `window`), Arrow keeps the table's schema as it is."""
 
     @abstractmethod
-    def map_rows(
-        self,
-        sql: str,
-        fn: Callable[[pd.DataFrame], pd.DataFrame],
-        out: list[Column],
-        view: str,
-        progress: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
-    ) -> None:
+    def map_rows(self, sql: str, fn: BatchFn, out: list[Column], view: str, progress: OnBatch | None = None) -> None:
         """Register view `view` = fn applied batch-wise to the rows of `sql` (mapInPandas on
         Spark). fn must be pure and return frames with exactly the `out` columns.
         `progress(batch, result)` is called in this process after each batch where batches run

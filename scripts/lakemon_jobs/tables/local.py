@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from sqlglot import exp
 from lakemon.config.model import Column
 
 from ..runtime import LocalRuntime
+from .batches import BatchFn, OnBatch
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
 from .schemas import arrow_schema, to_arrow, utc_timestamps
 
@@ -164,14 +165,7 @@ class LocalEngine(TableEngine):
 
     # --- transforming ----------------------------------------------------------------------------
 
-    def map_rows(
-        self,
-        sql: str,
-        fn: Callable[[pd.DataFrame], pd.DataFrame],
-        out: list[Column],
-        view: str,
-        progress: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
-    ) -> None:
+    def map_rows(self, sql: str, fn: BatchFn, out: list[Column], view: str, progress: OnBatch | None = None) -> None:
         """fn runs on batches of about MAP_BATCH_BYTES of input text (at least one row each), and
         the results are spilled to a Parquet file the view reads: memory is bounded by one batch,
         not by the whole input (10M unpacked rows would not fit; see docs/monitoring.md, "Job

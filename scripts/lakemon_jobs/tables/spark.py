@@ -14,7 +14,6 @@ ambiguous daylight-saving hour either), and instants go into SQL as `timestamp_m
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -22,6 +21,7 @@ import pyarrow as pa
 
 from lakemon.config.model import Column
 
+from .batches import BatchFn, OnBatch
 from .engine import (
     Bound,
     ChangesUnavailable,
@@ -125,14 +125,7 @@ class SparkEngine(TableEngine):
             result[c] = utc_from_micros(result[c])
         return result
 
-    def map_rows(
-        self,
-        sql: str,
-        fn: Callable[[pd.DataFrame], pd.DataFrame],
-        out: list[Column],
-        view: str,
-        progress: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
-    ) -> None:
+    def map_rows(self, sql: str, fn: BatchFn, out: list[Column], view: str, progress: OnBatch | None = None) -> None:
         """fn gets timestamps as UTC-aware pandas values, as from the local engine, whatever the
         session time zone; what it returns as UTC-aware is stored as that exact instant.
         `progress` is not called: the batches run lazily in the executors (Spark's UI shows them)."""
