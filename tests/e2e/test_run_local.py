@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -231,6 +232,10 @@ def test_the_leftover_process_check_sees_a_live_descendant():
         [sys.executable, "-c", "import time; time.sleep(30)"], env={**os.environ, marker: "1"}
     )
     try:
+        # the child's /proc environ can lag its start on a loaded machine: look for up to 10 s
+        deadline = time.monotonic() + 10
+        while not processes_with_marker(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(processes_with_marker(marker)) == 1
     finally:
         child.kill()
