@@ -186,10 +186,12 @@ _NUMBER_TYPES = {float, int, type(None)}
 _INT_TYPES = {int, type(None)}
 
 
-def coerce_column(values: list[Any], column: Column) -> list[Any] | None:
+def coerce_column(values: list[Any], column: Column) -> list[Any] | np.ndarray | None:
     """`[coerce(v, column) for v in values]` for the common cases, checked a column at a time
     (one type scan, one UTF-8 check, one range check) instead of value by value; None when any
     value needs the value-by-value path (which then gives the exact error, or the same values).
+    A double/float column comes back as a float64 array, NaN where coerce gives None (the same
+    values once typed: typed_frame makes a NaN-for-null float column either way).
     Why: unpacking 10M rows spends most of its time in per-value coercion."""
     kind = column.type
     types = set(map(type, values))
@@ -204,16 +206,16 @@ def coerce_column(values: list[Any], column: Column) -> list[Any] | None:
     if kind in ("double", "float"):
         if not types <= _NUMBER_TYPES:
             return None
-        out = [None if v is None or v != v else v for v in values] if float in types else values
-        try:
-            present = [float(v) for v in out if v is not None]
+        try:  # None and NaN become NaN (null); integers round as float() rounds them
+            numbers = np.array(values, dtype=np.float64)
         except OverflowError:
             return None
-        if present and (max(present) > _FLOAT32_MAX if kind == "float" else not math.isfinite(max(present) - min(present))):
+        present = numbers[~np.isnan(numbers)]
+        if not np.isfinite(present).all():
             return None
-        if present and kind == "float" and min(present) < -_FLOAT32_MAX:
+        if kind == "float" and present.size and np.abs(present).max() > _FLOAT32_MAX:
             return None
-        return [None if v is None else float(v) for v in out] if int in types else out
+        return numbers
     if kind in _INT_RANGES:
         if not types <= _INT_TYPES:
             return None
@@ -386,6 +388,42 @@ def unpack_columns(row: dict[str, Any], model: Model, now: pd.Timestamp | None =
     """unpack_payload as (rows, {column: values}) over the inference-log columns: the same
     checks in the same order, so the same reason for a bad payload, with the values read and
     coerced a column at a time (coerce_column) where they allow it."""
+    parsed = _parse_payload(row, model, now)
+    return parsed.rows, parsed.columns(model)
+
+
+class _Parsed:
+    """One payload, parsed: `rows` rows whose values are `per_row` (column -> one value per row)
+    and `per_payload` (column -> one value for all its rows); a column in neither is null.
+    `unpacked`: rows of the inference log (row_index 0..rows-1), else the one quarantine row.
+    Kept apart so a batch repeats the per-payload values with one numpy call per column instead
+    of a Python list of `rows` copies per payload."""
+
+    __slots__ = ("rows", "per_row", "per_payload", "unpacked")
+
+    def __init__(self, rows: int, per_row: dict[str, list[Any]], per_payload: dict[str, Any], unpacked: bool) -> None:
+        self.rows, self.per_row, self.per_payload, self.unpacked = rows, per_row, per_payload, unpacked
+
+    def columns(self, model: Model) -> dict[str, list[Any]]:
+        """Every value as a list per column (what unpack_columns returns)."""
+        n = self.rows
+        out = {name: [value] * n for name, value in self.per_payload.items()}
+        out.update({name: _as_list(values) for name, values in self.per_row.items()})
+        if self.unpacked:
+            out[model.label.name] = [None] * n
+            out["row_index"] = list(range(n))
+        return out
+
+
+def _as_list(values: list[Any] | np.ndarray) -> list[Any]:
+    """A coerce_column result as coerce's values: a float array's NaN as None."""
+    if isinstance(values, np.ndarray):
+        return [None if v != v else v for v in values.tolist()]
+    return values
+
+
+def _parse_payload(row: dict[str, Any], model: Model, now: pd.Timestamp | None) -> _Parsed:
+    """The checks and values of unpack_columns (PayloadError for an unusable payload)."""
     if not row.get("databricks_request_id"):
         raise PayloadError("databricks_request_id is null: the payload cannot be identified")
     if row.get(OUT_OF_RANGE_TIME):
@@ -413,16 +451,13 @@ def unpack_columns(row: dict[str, Any], model: Model, now: pd.Timestamp | None =
         for i in range(n):
             for c in model.features:
                 values[c.name].append(coerce(features[c.name][i], c))
-    return n, {
-        **values,
-        **predictions,
-        model.label.name: [None] * n,
-        model.model_id_column: [version] * n,
-        model.timestamp_column: [row.get("request_time")] * n,
-        "databricks_request_id": [row.get("databricks_request_id")] * n,
-        "client_request_id": [row.get("client_request_id")] * n,
-        "row_index": list(range(n)),
+    per_payload = {
+        model.model_id_column: version,
+        model.timestamp_column: row.get("request_time"),
+        "databricks_request_id": row.get("databricks_request_id"),
+        "client_request_id": row.get("client_request_id"),
     }
+    return _Parsed(n, {**values, **predictions}, per_payload, unpacked=True)
 
 
 def unpack_payload(row: dict[str, Any], model: Model, now: pd.Timestamp | None = None) -> list[dict[str, Any]]:
@@ -444,17 +479,16 @@ def _quarantine_row(payload: dict[str, Any], reason: str, model: Model) -> dict[
     }
 
 
-def _columns_for(payload: dict[str, Any], model: Model, now: pd.Timestamp | None) -> tuple[int, dict[str, list[Any]]]:
-    """The unpacked rows of one payload as columns, or its one quarantine row. Never raises:
-    anything a payload can make go wrong (including a bug of ours) is that payload's quarantine
-    reason."""
+def _parsed_or_quarantined(payload: dict[str, Any], model: Model, now: pd.Timestamp | None) -> _Parsed:
+    """The unpacked rows of one payload, or its one quarantine row. Never raises: anything a
+    payload can make go wrong (including a bug of ours) is that payload's quarantine reason."""
     try:
-        return unpack_columns(payload, model, now)
+        return _parse_payload(payload, model, now)
     except PayloadError as exc:
         reason = str(exc)
     except Exception as exc:  # noqa: BLE001 - the isolation boundary: one payload never stops the others
         reason = f"unexpected {type(exc).__name__} while unpacking: {exc}"
-    return 1, {k: [v] for k, v in _quarantine_row(payload, reason, model).items()}
+    return _Parsed(1, {}, _quarantine_row(payload, reason, model), unpacked=False)
 
 
 def _rows(n: int, columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -465,28 +499,15 @@ def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None =
     """Pure function over a batch of payload rows (see module docstring). `now` is the run's
     start (UTC): request times after it are quarantined (request_time_problem)."""
     columns = unpacked_columns(model)
-    per_payload: list[tuple[int, dict[str, list[Any]]]] = []
-    payloads = []
-    for payload in batch.to_dict("records"):
-        payload = {k: (None if _is_missing(v) else v) for k, v in payload.items()}
-        payloads.append(payload)
-        per_payload.append(_columns_for(payload, model, now))
-    merged: dict[str, list[Any] | pd.Series] = {c.name: [] for c in columns}
-    for n, values in per_payload:
-        for name, out in merged.items():
-            out.extend(values[name] if name in values else [None] * n)
-    if "request_time" in batch.columns and pd.api.types.is_datetime64_any_dtype(batch["request_time"].dtype):
-        # every row (unpacked or quarantined) carries its payload's request_time: repeat the
-        # batch's typed column instead of converting one Timestamp object per row
-        counts = [n for n, _ in per_payload]
-        merged[model.timestamp_column] = pd.Series(np.repeat(batch["request_time"].to_numpy(), counts))
+    payloads = [{k: (None if _is_missing(v) else v) for k, v in p.items()} for p in batch.to_dict("records")]
+    parsed = [_parsed_or_quarantined(p, model, now) for p in payloads]
     try:
-        return writable_frame(merged, columns)
+        return writable_frame(_batch_columns(parsed, columns, model, batch), columns)
     except Exception:  # noqa: BLE001 - find the payload(s) that cannot be written; keep the rest
         pass
     kept: list[dict[str, Any]] = []
-    for payload, (n, values) in zip(payloads, per_payload, strict=True):
-        payload_rows = _rows(n, values)
+    for payload, one in zip(payloads, parsed, strict=True):
+        payload_rows = _rows(one.rows, one.columns(model))
         problem = _write_problem(payload_rows, columns)
         if problem is None:
             kept.extend(payload_rows)
@@ -498,6 +519,39 @@ def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None =
             row = {**row, model.timestamp_column: None, "status_code": None, "reason": safe_text(f"{reason} ({odd})", REASON_MAX_CHARS)}
         kept.append(row)
     return writable_frame(kept, columns)
+
+
+def _batch_columns(parsed: list[_Parsed], columns: list[Column], model: Model, batch: pd.DataFrame) -> dict[str, Any]:
+    """The rows of every payload of a batch, in order, as typed columns: per-row values
+    concatenated, per-payload values typed once per payload and repeated (`take`)."""
+    counts = np.fromiter((p.rows for p in parsed), dtype=np.int64, count=len(parsed))
+    repeat = np.repeat(np.arange(len(parsed)), counts)
+    varying = {c.name for c in model.features} | {c.name for c in output_columns(model)}
+    out: dict[str, Any] = {}
+    for column in columns:
+        name = column.name
+        if name in varying and column.type in ("double", "float"):
+            out[name] = np.concatenate(
+                [np.full(p.rows, np.nan) if name not in p.per_row else np.asarray(p.per_row[name], dtype=np.float64) for p in parsed]
+            ) if parsed else np.zeros(0)
+        elif name in varying:
+            values: list[Any] = []
+            for p in parsed:
+                values.extend(p.per_row[name] if name in p.per_row else [None] * p.rows)
+            out[name] = values
+        elif name == "row_index":
+            index = np.concatenate([np.arange(p.rows) for p in parsed]) if parsed else np.zeros(0, dtype=np.int64)
+            missing = np.repeat([not p.unpacked for p in parsed], counts).astype(bool)
+            out[name] = pd.Series(pd.arrays.IntegerArray(index.astype(np.int64), missing))
+        else:
+            if name == model.timestamp_column and "request_time" in batch.columns and pd.api.types.is_datetime64_any_dtype(batch["request_time"].dtype):
+                # every row (unpacked or quarantined) carries its payload's request_time: the
+                # batch's typed column, not one Timestamp object per payload
+                each: Any = batch["request_time"]
+            else:
+                each = [p.per_payload.get(name) for p in parsed]
+            out[name] = _typed_column(each, column).take(repeat).reset_index(drop=True)
+    return out
 
 
 def _write_problem(rows: list[dict[str, Any]], columns: list[Column]) -> str | None:
@@ -526,7 +580,8 @@ def typed_frame(rows: list[dict[str, Any]] | dict[str, list[Any]], columns: list
     nullable dtypes (what mapInPandas and Arrow expect: integers stay integers even with nulls)."""
     names = [c.name for c in columns]
     if isinstance(rows, dict):
-        return pd.DataFrame({c.name: _typed_column(rows[c.name], c) for c in columns}, columns=names)
+        # copy=False: the columns are new already; pandas would otherwise copy them into blocks
+        return pd.DataFrame({c.name: _typed_column(rows[c.name], c) for c in columns}, columns=names, copy=False)
     frame = pd.DataFrame.from_records(rows, columns=names)
     for c in columns:
         if c.type == "timestamp":
@@ -540,16 +595,16 @@ def _typed_column(values: list[Any] | pd.Series, column: Column) -> pd.Series:
     """One column list as typed_frame types it, built straight in its dtype (no object column
     first: a million values per second matter here)."""
     if isinstance(values, pd.Series):
-        series = values.reset_index(drop=True)
+        series = values if isinstance(values.index, pd.RangeIndex) and values.index.start == 0 else values.reset_index(drop=True)
     elif column.type in ("double", "float"):
-        series = pd.Series(np.array(values, dtype=np.float64))
+        series = pd.Series(np.asarray(values, dtype=np.float64))
     elif column.type in ("bigint", "int", "boolean"):
         series = pd.Series(pd.array(values, dtype=_PANDAS_DTYPES[column.type]))
     else:
         series = pd.Series(values, dtype=object)
     if column.type == "timestamp":
         return utc_micros(series)
-    return series.astype(_PANDAS_DTYPES[column.type]) if column.type in _PANDAS_DTYPES else series
+    return series.astype(_PANDAS_DTYPES[column.type], copy=False) if column.type in _PANDAS_DTYPES else series
 
 
 def utc_micros(values: pd.Series) -> pd.Series:

@@ -299,8 +299,11 @@ def _batches_by_size(reader: pa.RecordBatchReader, min_bytes: int) -> Iterator[p
 
 
 def _typed_stream(reader: pa.RecordBatchReader, columns: list[Column]) -> pa.RecordBatchReader | None:
-    """The reader's batches with exactly these columns and Arrow types (missing ones null), or
-    None when it has no rows (so an empty insert makes no commit)."""
+    """The reader's rows with exactly these columns and Arrow types (missing ones null), or
+    None when it has no rows (so an empty insert makes no commit). The reader's small batches
+    (MAP_READ_ROWS rows, so one batch of large payload texts stays small) are combined into
+    batches of about MAP_BATCH_BYTES: deltalake's MERGE pays per batch, and 256-row batches
+    cost it 0.9 CPU s more per million rows (measured on unpack's inference-log insert)."""
     schema = arrow_schema(columns)
 
     def typed(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -310,7 +313,7 @@ def _typed_stream(reader: pa.RecordBatchReader, columns: list[Column]) -> pa.Rec
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    batches = (b for b in reader if b.num_rows)
+    batches = (b for table in _batches_by_size(reader, MAP_BATCH_BYTES) for b in table.combine_chunks().to_batches() if b.num_rows)
     first = next(batches, None)
     if first is None:
         return None
