@@ -10,10 +10,11 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from golden_case import golden_case
 
+from lakemon_jobs.delta_files import plain_parquet_files
 from lakemon_jobs.monitoring import engine
 from lakemon_jobs.monitoring.engine import compute_metrics
 from lakemon_jobs.monitoring.prepare import monitored_columns
-from lakemon_jobs.monitoring.sources import ParquetColumns, delta_columns
+from lakemon_jobs.monitoring.sources import ParquetColumns, delta_columns, scan_view
 
 
 def _same(a: tuple[pa.Table, pa.Table], b: tuple[pa.Table, pa.Table]) -> None:
@@ -39,10 +40,41 @@ def test_delta_tables_of_several_files_give_the_same_tables(tmp_path):
         write_deltalake(str(tmp_path / "base"), base.slice(i, 200), mode="append")
     (inf_src, _), (base_src, _) = delta_columns(tmp_path / "inf"), delta_columns(tmp_path / "base")
     assert len(inf_src.dataset.files) == 3
+    assert len(inf_src.parquet_files) == 3  # DuckDB (slicing) reads the files themselves
     # the whole tables as the refresh read them before (row order = the Delta log's file order)
     whole_inf, whole_base = DeltaTable(str(tmp_path / "inf")).to_pyarrow_table(), DeltaTable(str(tmp_path / "base")).to_pyarrow_table()
     _same(compute_metrics(inf_src, base_src, s), compute_metrics(whole_inf, whole_base, s))
     assert delta_columns(tmp_path / "nothing") is None
+
+
+def test_duckdb_reads_a_plain_delta_tables_files_in_the_order_the_columns_are_read(tmp_path):
+    """scan_view's read_parquet over the files must give the dataset's rows in the dataset's
+    order (slice codes from DuckDB are matched to column values by position)."""
+    import duckdb
+
+    inf, _, _ = golden_case()["slices_models_two_granularities"]
+    for i in range(0, inf.num_rows, 70):
+        write_deltalake(str(tmp_path / "inf"), inf.slice(i, 70), mode="append")
+    source, _ = delta_columns(tmp_path / "inf")
+    assert source.parquet_files is not None and len(source.parquet_files) == 6
+    con = duckdb.connect()
+    scan_view(con, "v", source)
+    got = pa.table(con.execute("SELECT * FROM v").arrow())
+    assert got.column_names == source.column_names
+    assert got.to_pylist() == source.dataset.to_table().to_pylist()
+
+
+def test_a_partitioned_delta_table_is_scanned_through_its_dataset(tmp_path):
+    """Partition values live in the Delta log, not in the files: no plain-Parquet read, and the
+    tables are the same as from the table in memory."""
+    inf, base, s = golden_case()["slices_models_two_granularities"]
+    inf = inf.append_column("part", pa.array([i % 2 for i in range(inf.num_rows)], pa.int64()))
+    write_deltalake(str(tmp_path / "inf"), inf, partition_by=["part"])
+    source, _ = delta_columns(tmp_path / "inf")
+    assert source.parquet_files is None
+    assert plain_parquet_files(DeltaTable(str(tmp_path / "inf"))) is None
+    whole = DeltaTable(str(tmp_path / "inf")).to_pyarrow_table()
+    _same(compute_metrics(source, base, s), compute_metrics(whole, base, s))
 
 
 class Recording:

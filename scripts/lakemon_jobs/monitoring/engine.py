@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakemon.statistics import (
     CHI_SQUARED_TEST,
@@ -248,14 +249,21 @@ def quality_rows(settings: MonitorSettings, source: ColumnSource, groups: list[G
     if not s.label_col or not s.prediction_col or s.label_col not in names or s.prediction_col not in names:
         return [{} for _ in groups]
     label_all, pred_all = source.column(s.label_col), source.column(s.prediction_col)
+    # Rows with both a label and a prediction, once for the table: an inference log is mostly
+    # unlabelled (labels arrive later, if at all), and a group without such rows has no metrics.
+    labelled = pc.and_(label_all.is_valid(), pred_all.is_valid())
+    if not pc.any(labelled).as_py():
+        return [{} for _ in groups]
+    labelled = np.asarray(labelled.to_numpy(zero_copy_only=False), dtype=bool)
     proba_all = source.column(s.prediction_proba_col) if s.prediction_proba_col and s.prediction_proba_col in names else None
     out = []
     for g in groups:
+        if not labelled[g.rows].any():
+            out.append({})
+            continue
         label, pred = _take(label_all, g.rows), _take(pred_all, g.rows)
         ok = np.asarray(label.is_valid().to_numpy(zero_copy_only=False) & pred.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        if not ok.any():
-            out.append({})
-        elif s.problem_type == "regression":
+        if s.problem_type == "regression":
             y = np.asarray(label.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
             p = np.asarray(pred.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
             out.append(regression_metrics(y, p))

@@ -18,7 +18,7 @@ from lakemon.statistics import CATEGORICAL, NUMERIC
 
 from .arrow_numpy import float_values, int_values
 from .settings import ColumnSpec, MonitorSettings
-from .sources import ColumnSource, is_text, scannable
+from .sources import ColumnSource, is_text, scan_view
 
 MAX_SLICE_VALUES = 100
 """Per slicing expression, only the 100 most frequent values become slices (as Databricks)."""
@@ -187,7 +187,7 @@ def _slice(source: ColumnSource, expr: str) -> tuple[np.ndarray, list[str]]:
 
     con = duckdb.connect()
     try:
-        con.register("monitored", scannable(source))
+        scan_view(con, "monitored", source)
         result = con.execute(f"SELECT CAST(({expr}) AS VARCHAR) AS v FROM monitored").arrow()
     except duckdb.Error as exc:
         raise ValueError(f"slicing expression {expr!r} cannot be evaluated: {exc}") from exc

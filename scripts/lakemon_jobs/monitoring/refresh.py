@@ -32,7 +32,7 @@ from . import engine, state, stats
 from .prepare import Vocabulary, monitored_columns
 from .schema import drift_metrics_schema, profile_metrics_schema
 from .settings import MonitorSettings
-from .sources import ColumnSource, delta_columns, scannable
+from .sources import ColumnSource, delta_columns, scan_view
 from .windows import timestamps_us, window_starts
 
 
@@ -87,13 +87,14 @@ def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None
 def window_fingerprints(inference: ColumnSource, settings: MonitorSettings, salt: str) -> dict[str, dict[str, str]]:
     """granularity -> {window start (us, as str): fingerprint}, chained with the previous window.
 
-    DuckDB streams the table (all columns, a row group at a time) and returns each row's hash
-    beside its timestamp, so the sums per window need no second read and no row order."""
+    DuckDB streams the table (all columns, a row group at a time, `read_parquet` over a plain
+    Delta table's files: sources.scan_view) and returns each row's hash beside its timestamp,
+    so the sums per window need no second read and no row order."""
     if inference.num_rows == 0 or settings.timestamp_col not in inference.column_names:
         return {g: {} for g in settings.granularities}
     con = duckdb.connect()
     try:
-        con.register("t", scannable(inference))
+        scan_view(con, "t", inference)
         cols = ", ".join(f'"{c}"' for c in inference.column_names)
         result = con.execute(f'SELECT hash({cols}) AS h, "{settings.timestamp_col}" AS ts FROM t').arrow()
     finally:

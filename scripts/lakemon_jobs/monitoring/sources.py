@@ -12,6 +12,11 @@ and `column(name) -> pyarrow.ChunkedArray`:
 
 Every read of a source returns its rows in the same order (a file's row groups in order; a
 dataset's fragments in listing order, each in order), so columns read one by one line up.
+
+DuckDB scans a source (the refresh's row fingerprints, slicing expressions) with `scan_view`:
+its own `read_parquet` over the source's files when they are plain Parquet in that same order
+(`parquet_files`), which streams them on every core; else the Arrow object itself, which DuckDB
+converts batch by batch (13x the CPU and 4x the memory for a whole-row hash of 3M rows).
 """
 
 from __future__ import annotations
@@ -82,12 +87,18 @@ class ParquetColumns:
 
         return ds.dataset(self.path, format="parquet")
 
+    @property
+    def parquet_files(self) -> list[str]:
+        return [self.path]
+
 
 class DatasetColumns:
-    """A `pyarrow.dataset.Dataset`, read a column at a time."""
+    """A `pyarrow.dataset.Dataset`, read a column at a time. `parquet_files`: the dataset's
+    files in fragment order, when reading them as plain Parquet gives exactly its rows."""
 
-    def __init__(self, dataset) -> None:
+    def __init__(self, dataset, parquet_files: list[str] | None = None) -> None:
         self.dataset = dataset
+        self.parquet_files = parquet_files
         self._rows: int | None = None
 
     @property
@@ -117,11 +128,47 @@ def delta_columns(path: str | Path) -> tuple[DatasetColumns, str] | None:
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
+    from ..delta_files import plain_parquet_files
+
     try:
         dt = DeltaTable(str(path))
     except TableNotFoundError:
         return None
-    return DatasetColumns(dt.to_pyarrow_dataset()), f"{dt.metadata().id}@{dt.version()}"
+    dataset = dt.to_pyarrow_dataset()
+    return DatasetColumns(dataset, _in_fragment_order(dataset, plain_parquet_files(dt))), f"{dt.metadata().id}@{dt.version()}"
+
+
+def _in_fragment_order(dataset, files: list[str] | None) -> list[str] | None:
+    """`files` when they are the dataset's fragments in the same order (each fragment's path,
+    relative to the table, ends one file's path), else None: rows DuckDB reads from the files
+    must line up with the columns read from the dataset."""
+    if not files:
+        return None
+    fragments = [f.path for f in dataset.get_fragments()]
+    if len(fragments) != len(files):
+        return None
+    local = [f.removeprefix("file://") for f in files]
+    if any(not path.endswith("/" + frag.lstrip("/")) for path, frag in zip(local, fragments, strict=True)):
+        return None
+    return local
+
+
+def scan_view(con, name: str, source: ColumnSource) -> None:
+    """Make `name` a DuckDB view of `source`'s rows, in the order its columns are read:
+    `read_parquet` over its plain Parquet files, else the Arrow object (see the module doc)."""
+    files = getattr(source, "parquet_files", None)
+    if not files:
+        con.register(name, scannable(source))
+        return
+    import duckdb
+
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in source.column_names)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW \"{name}\" AS SELECT {columns} "
+                    f"FROM read_parquet([{listed}], union_by_name = true)")
+    except duckdb.Error:  # e.g. a column of the table's schema that no file has yet
+        con.register(name, scannable(source))
 
 
 def scannable(source: ColumnSource):

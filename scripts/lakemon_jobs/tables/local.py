@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from lakemon.config.model import Column
 
+from ..delta_files import plain_parquet_files
 from ..runtime import LocalRuntime
 from .batches import BatchFn, OnBatch
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
@@ -146,7 +147,7 @@ class LocalEngine(TableEngine):
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
             raise TableError(f"table {name} lacks column(s) {', '.join(missing)}")
-        files = _plain_parquet_files(table)
+        files = plain_parquet_files(table)
         if files:
             # DuckDB's own Parquet reader: a pyarrow dataset scan reads ahead whole files, 1.6 GB
             # for the request texts of 10M rows; read_parquet streams them (docs/monitoring.md).
@@ -267,18 +268,6 @@ def _exact_instants(tree: exp.Expression) -> None:
     for call in list(tree.find_all(exp.Anonymous)):
         if call.name.lower() == "timestamp_micros" and len(call.expressions) == 1:
             call.replace(exp.UnixToTime(this=call.expressions[0], scale=exp.UnixToTime.MICROS))
-
-
-def _plain_parquet_files(table: DeltaTable) -> list[str] | None:
-    """The table's current data files when reading them as plain Parquet gives exactly its rows
-    (no partition columns, column mapping or deletion vectors, all of which Delta applies on
-    top of the files), else None."""
-    metadata, protocol = table.metadata(), table.protocol()
-    if metadata.partition_columns or metadata.configuration.get("delta.columnMapping.mode", "none") != "none":
-        return None
-    if "deletionVectors" in (protocol.reader_features or []):
-        return None
-    return list(table.file_uris()) or None
 
 
 def _batches_by_size(reader: pa.RecordBatchReader, min_bytes: int) -> Iterator[pa.Table]:
