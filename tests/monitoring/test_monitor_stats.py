@@ -259,3 +259,18 @@ def test_blocked_searchsorted_equals_numpy(side):
     for keys in (np.sort(np.round(RNG.normal(3, 60, 50_000))), np.sort(RNG.normal(0, 1, 30_000)),
                  np.full(40_000, a[100]), np.sort(RNG.normal(0, 50, 100))):
         assert np.array_equal(searchsorted_sorted(a, keys, side), np.searchsorted(a, keys, side))
+
+
+def test_a_profiled_samples_psi_edges_are_its_own_deciles():
+    """numeric_state computes the profile quantiles and the PSI deciles in one numpy.quantile
+    call; the edges must be those psi_edges computes on its own (ties and tiny samples too)."""
+    from lakemon_jobs.monitoring.columns import numeric_state
+    from lakemon_jobs.monitoring.stats import PSI_QUANTILES, SortedSample
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 9, 10, 11, 1001, 50_000):
+        for values in (rng.normal(size=n), np.round(rng.lognormal(3.0, 1.2, n)), rng.integers(0, 2, n).astype(float)):
+            state = numeric_state(values, np.zeros(n, dtype=bool))
+            alone = SortedSample.from_unsorted(values)
+            assert np.array_equal(state.sample.psi_edges(), alone.psi_edges())
+            assert np.array_equal(alone.psi_edges(), np.unique(np.quantile(values, PSI_QUANTILES)))

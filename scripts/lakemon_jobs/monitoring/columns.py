@@ -13,9 +13,12 @@ import numpy as np
 
 from lakemon.statistics import CATEGORICAL, NUMERIC
 
-from .stats import TOP_CATEGORIES, SortedSample, sorted_quantiles
+from .stats import PSI_QUANTILES, TOP_CATEGORIES, SortedSample, sorted_quantiles
 
 QUANTILES = np.linspace(0.0, 1.0, 101)
+_WITH_DECILES = np.concatenate((QUANTILES, PSI_QUANTILES))
+"""The profile's quantiles and the PSI deciles, computed in one numpy.quantile call: each state
+becomes a reference (of the next window, or the baseline's) that PSI cuts at its deciles."""
 
 
 @dataclass
@@ -59,7 +62,9 @@ def numeric_state(values: np.ndarray, nulls: np.ndarray) -> ColumnState:
         "percent_distinct": _pct(distinct, non_null),
     }
     if k:
-        qs = sorted_quantiles(v, QUANTILES)
+        both = sorted_quantiles(v, _WITH_DECILES)
+        qs = both[: QUANTILES.shape[0]]
+        sample.set_deciles(both[QUANTILES.shape[0]:])
         mean = float(np.mean(v))
         summary.update(
             avg=mean,

@@ -44,6 +44,8 @@ def preload_slow_imports() -> None:
 
 
 PSI_BINS = 10
+PSI_QUANTILES = np.arange(1, PSI_BINS) / PSI_BINS
+"""Where the PSI bins are cut: the reference's deciles."""
 PSI_FLOOR = 1e-4
 TOP_CATEGORIES = 100
 KS_EXACT_MAX_N = 10_000
@@ -122,9 +124,14 @@ class SortedSample:
     def psi_edges(self) -> np.ndarray:
         """Inner bin edges at this sample's deciles (numpy linear quantiles), duplicates merged."""
         if self._edges is None:
-            qs = np.arange(1, PSI_BINS) / PSI_BINS
-            self._edges = np.unique(sorted_quantiles(self.values, qs)) if self.n else np.empty(0)
+            self.set_deciles(sorted_quantiles(self.values, PSI_QUANTILES) if self.n else np.empty(0))
         return self._edges
+
+    def set_deciles(self, deciles: np.ndarray) -> None:
+        """Keep `sorted_quantiles(values, PSI_QUANTILES)` computed by a caller that needed other
+        quantiles of the same values too (one numpy.quantile pass instead of two: numpy computes
+        each quantile on its own, so the values are the same)."""
+        self._edges = np.unique(deciles)
 
 
 @dataclass(frozen=True)
