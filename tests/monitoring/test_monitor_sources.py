@@ -155,3 +155,39 @@ def test_columns_in_flight_are_bounded_by_the_memory_budget(monkeypatch):
             most[0] = 0
             out = engine._run_columns(pool, list(specs), task, engine._Progress(None, len(specs)), at_once)
             assert list(out) == [s.name for s in specs] and most[0] == at_once
+
+
+def test_codes_follow_the_rows_not_the_order_a_dictionary_lists_its_values():
+    """A Parquet dictionary may list values in another order than the rows use them, or list
+    values no row uses: the codes (and so slice and category order) are those of the plain
+    strings, first occurrence first, unused values left out."""
+    from lakemon_jobs.monitoring.prepare import Vocabulary
+
+    rows = ["b", None, "c", "b", "a", "c", None, "a"]
+    plain = Vocabulary()
+    want = plain.encode(pa.chunked_array([pa.array(rows)]))
+    dictionary = pa.array(["unused", "a", "c", "b"])
+    indices = pa.array([3, None, 2, 3, 1, 2, None, 1], pa.int32())
+    listed = Vocabulary()
+    got = listed.encode(pa.chunked_array([pa.DictionaryArray.from_arrays(indices, dictionary)]))
+    assert listed.values == plain.values == ["b", "c", "a"]
+    assert got.tolist() == want.tolist()
+
+
+def test_slicing_by_a_text_column_reads_it_without_duckdb_and_gives_what_duckdb_gives(tmp_path):
+    """`sex`-style slicing (the expression is a text column's name) reads the column itself, as
+    dictionaries from a plain Delta table's files; the codes and names are DuckDB's CAST."""
+    from lakemon_jobs.monitoring.prepare import _duckdb_text, _encode, _slice
+
+    inf, _, _ = golden_case()["slices_models_two_granularities"]
+    for i in range(0, inf.num_rows, 130):
+        write_deltalake(str(tmp_path / "inf"), inf.slice(i, 130), mode="append")
+    source, _ = delta_columns(tmp_path / "inf")
+    assert pa.types.is_dictionary(source.text_column("color").type)  # read as Parquet stores it
+    for src in (source, inf):
+        codes, names = _slice(src, "color")
+        want_codes, want_names = _encode(_duckdb_text(src, "color"))
+        assert names == want_names and codes.tolist() == want_codes.tolist()
+    log: list = []
+    _slice(Recording("inf", inf, log), "color")
+    assert log == [("inf", "color")]  # no DuckDB scan

@@ -18,7 +18,7 @@ from lakemon.statistics import CATEGORICAL, NUMERIC
 
 from .arrow_numpy import float_values, int_values
 from .settings import ColumnSpec, MonitorSettings
-from .sources import ColumnSource, is_text, scan_view
+from .sources import ColumnSource, is_text, scan_view, text_column
 
 MAX_SLICE_VALUES = 100
 """Per slicing expression, only the 100 most frequent values become slices (as Databricks)."""
@@ -39,11 +39,15 @@ class Vocabulary:
         """Codes of a column in this vocabulary, extending it with unseen values.
 
         Dictionary-typed columns (how `read_parquet` reads strings) are mapped dictionary entry
-        by dictionary entry: no string is materialised per row."""
+        by dictionary entry: no string is materialised per row. Unseen values get codes in the
+        order they first occur in the column, whatever order a dictionary lists them in (a
+        Parquet dictionary may list values in another order, or values no row uses): the codes,
+        and so the order of slices and categories, depend only on the rows."""
         parts = []
-        for values, indices in _dictionary_chunks(column):
-            mapping = np.empty(len(values) + 1, dtype=np.int32)
-            for i, value in enumerate(values):
+        for values, indices, in_order in _dictionary_chunks(column):
+            mapping = np.full(len(values) + 1, -1, dtype=np.int32)
+            for i in range(len(values)) if in_order else _first_occurrences(indices, len(values)):
+                value = values[i]
                 code = self._index.get(value)
                 if code is None:
                     code = len(self.values)
@@ -130,14 +134,14 @@ def numeric_column(source: ColumnSource, name: str) -> tuple[np.ndarray, np.ndar
 
 def categorical_codes(source: ColumnSource, name: str, vocab: Vocabulary) -> np.ndarray:
     """Codes of a column in `vocab` (extended with unseen values), -1 for null."""
-    return vocab.encode(source.column(name))
+    return vocab.encode(text_column(source, name))
 
 
 def _codes(source: ColumnSource, name: str) -> tuple[np.ndarray, list[str]]:
     """Codes (-1 for null) and names of a column's values; all -1 when the column is absent."""
     if name not in source.column_names:
         return np.full(source.num_rows, -1, dtype=np.int32), []
-    return _encode(source.column(name))
+    return _encode(text_column(source, name))
 
 
 def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
@@ -147,13 +151,16 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
 
 
 def _dictionary_chunks(column: pa.ChunkedArray | pa.Array):
-    """(dictionary values as str list, indices with null -> len(values)) per chunk.
+    """(dictionary values as str list, indices with null -> len(values), whether the dictionary
+    lists exactly the values the chunk uses in the order they first occur) per chunk.
 
     A dictionary column is used as it is; any other column is cast to string and
-    dictionary-encoded (Arrow's hash table, not Python)."""
+    dictionary-encoded (Arrow's hash table, not Python: its dictionary is in first-occurrence
+    order)."""
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     for chunk in chunks:
-        if not pa.types.is_dictionary(chunk.type):
+        in_order = not pa.types.is_dictionary(chunk.type)
+        if in_order:
             text = chunk if pa.types.is_string(chunk.type) else pc.cast(chunk, pa.string())
             chunk = pc.dictionary_encode(text)
         dictionary = chunk.dictionary
@@ -162,7 +169,15 @@ def _dictionary_chunks(column: pa.ChunkedArray | pa.Array):
         values = dictionary.to_pylist()
         t = chunk.indices.type
         dtype = np.dtype(f"{'i' if pa.types.is_signed_integer(t) else 'u'}{t.bit_width // 8}")
-        yield values, int_values(chunk.indices, dtype, fill=len(values))[0]
+        yield values, int_values(chunk.indices, dtype, fill=len(values))[0], in_order
+
+
+def _first_occurrences(indices: np.ndarray, size: int) -> list[int]:
+    """The dictionary positions the rows use, in the order rows first use them (nulls, coded
+    `size`, left out). pandas.unique keeps first-occurrence order, by hashing: one pass."""
+    import pandas as pd
+
+    return [i for i in pd.unique(indices).tolist() if i != size]
 
 
 def read_parquet(path, columns: list[str] | None = None) -> pa.Table:
@@ -180,9 +195,8 @@ def read_parquet(path, columns: list[str] | None = None) -> pa.Table:
         return pf.read(columns=[f.name for f in wanted], use_threads=True)
 
 
-def _slice(source: ColumnSource, expr: str) -> tuple[np.ndarray, list[str]]:
-    """Evaluate a slicing expression with DuckDB (which reads only the columns it names, in the
-    source's row order); keep its 100 most frequent values."""
+def _duckdb_text(source: ColumnSource, expr: str) -> pa.ChunkedArray:
+    """CAST((expr) AS VARCHAR) for every row of `source`, by DuckDB."""
     import duckdb  # only when slicing: its import costs about 0.1 s
 
     con = duckdb.connect()
@@ -193,8 +207,18 @@ def _slice(source: ColumnSource, expr: str) -> tuple[np.ndarray, list[str]]:
         raise ValueError(f"slicing expression {expr!r} cannot be evaluated: {exc}") from exc
     finally:
         con.close()
-    column = result.column("v") if isinstance(result, pa.Table) else result.read_all().column("v")
-    codes, names = _encode(column)
+    return result.column("v") if isinstance(result, pa.Table) else result.read_all().column("v")
+
+
+def _slice(source: ColumnSource, expr: str) -> tuple[np.ndarray, list[str]]:
+    """Evaluate a slicing expression with DuckDB (which reads only the columns it names, in the
+    source's row order); keep its 100 most frequent values. An expression that is just the
+    name of a text column is that column's values (what CAST(text AS VARCHAR) gives), read
+    without DuckDB: as dictionaries where the source can (`text_column`)."""
+    if expr in source.column_names and is_text(source.schema.field(expr).type):
+        codes, names = _encode(text_column(source, expr))
+    else:
+        codes, names = _encode(_duckdb_text(source, expr))
     if len(names) > MAX_SLICE_VALUES:
         counts = np.bincount(codes[codes >= 0], minlength=len(names))
         keep = np.sort(np.argsort(-counts, kind="stable")[:MAX_SLICE_VALUES])
