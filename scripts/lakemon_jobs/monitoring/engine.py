@@ -175,13 +175,15 @@ class ColumnValues:
         if spec.kind == NUMERIC:
             self.values, self.nulls = numeric_column(source, spec.name)
         else:
-            self.codes = categorical_codes(source, spec.name, vocab)
+            # null -> the code after the last one, once for the column (the vocabulary is complete
+            # for this table once its column is encoded), not once per group
+            self.codes = codes_for(categorical_codes(source, spec.name, vocab), len(vocab.values))
 
     def state(self, rows: Rows) -> ColumnState:
         if self.kind == NUMERIC:
             return numeric_state(self.values[rows], self.nulls[rows])
         size = len(self.vocab.values)
-        counts = np.bincount(codes_for(self.codes, size, rows), minlength=size + 1)
+        counts = np.bincount(self.codes[rows], minlength=size + 1)
         return categorical_state(counts, self.vocab.values, self.vocab.lengths())
 
 
