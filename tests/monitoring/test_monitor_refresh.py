@@ -120,6 +120,27 @@ def test_bad_input_fails_clearly_and_leaves_tables(tmp_path):
         refresh_paths(settings(), **{**p, "inference_path": tmp_path / "missing"})
 
 
+def test_timestamps_out_of_range_fail_clearly_and_leave_tables(tmp_path):
+    """The window fingerprints run in a thread beside the baseline profile and the engine's
+    window plan: an error there still stops the refresh before anything is written."""
+    from lakemon_jobs.monitoring.windows import TimestampRangeError
+
+    p = _paths(tmp_path)
+    write_deltalake(str(p["inference_path"]), table(100))
+    write_deltalake(str(p["baseline_path"]), baseline())
+    refresh_paths(settings(), **p)
+    version = DeltaTable(str(p["profile_path"])).version()
+    bad = table(100, day0=4)
+    raw = bad["timestamp"].cast(pa.int64()).to_numpy().copy()
+    raw[:3] = 600_000_000_000 * 1_000_000  # about year 21000
+    bad = bad.set_column(bad.schema.get_field_index("timestamp"), "timestamp", pa.array(raw, pa.timestamp("us", tz="UTC")))
+    write_deltalake(str(p["inference_path"]), bad, mode="append")
+    with pytest.raises(TimestampRangeError, match=r"3 row\(s\) lie outside"):
+        refresh_paths(settings(), **p)
+    assert DeltaTable(str(p["profile_path"])).version() == version
+    assert DeltaTable(str(p["drift_path"])).version() == version
+
+
 def test_refresh_local_uses_model_tables(tmp_path):
     from lakemon.config.loader import load_environment
     from lakemon.tables import ModelTables

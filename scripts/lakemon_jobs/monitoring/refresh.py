@@ -166,34 +166,11 @@ def refresh_paths(
 
     baseline_id = delta_identity(baseline_path)
     baseline_fp = hashlib.sha256(f"{settings.fingerprint()}|{baseline_id}".encode()).hexdigest()[:24]
-    with ThreadPoolExecutor(engine._pool_size()) as pool:
-        profile = state.load_baseline(state_dir, baseline_fp) if baseline_id else None
-        baseline_recomputed = False
-        if profile is None and baseline_id is not None:
-            baseline, _ = delta_columns(baseline_path)
-            say(f"profiling baseline: {baseline.num_rows} rows, one column at a time")
-            specs = monitored_columns(settings, baseline)
-            writer = state.BaselineWriter(state_dir, baseline_fp)
-            try:
-                built = engine.build_baseline(baseline, settings, specs, {}, pool, sink=writer.add_column, progress=say)
-                writer.commit(built)
-            except BaseException:
-                writer.discard()
-                raise
-            profile = state.load_baseline(state_dir, baseline_fp)  # its arrays memory-mapped, read per column
-            baseline_recomputed = True
-        # The inference log is read a column at a time by the engine, never whole.
-        inference, inference_id = delta_columns(inference_path)
-        if inference.num_rows and settings.timestamp_col not in inference.column_names:
-            raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
-        say(f"read inference log: {inference.num_rows} rows")
-        specs = monitored_columns(settings, inference)
-        vocabs: dict[str, Vocabulary] = {}
-        if profile is not None:
-            names = {s.name for s in specs}
-            specs += [s for s in profile.specs if s.name not in names]
-            vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
+    # The inference log is read a column at a time by the engine, never whole.
+    inference, inference_id = delta_columns(inference_path)
 
+    def judge_windows() -> tuple[dict, tuple | None, dict, dict]:
+        """(fingerprints, previous tables to keep rows of, windows to recompute, windows to keep)."""
         fingerprints = window_fingerprints(inference, settings, baseline_fp)
         previous = state.load_windows(state_dir)
         old_tables = None
@@ -210,15 +187,48 @@ def refresh_paths(
             recompute[g] = {int(s) for s, fp in fps.items() if before.get(s) != fp}
             keep[g] = {int(s) for s, fp in fps.items() if before.get(s) == fp}
         total = sum(len(v) for v in fingerprints.values())
-        n_recompute = sum(len(v) for v in recompute.values())
-        say(f"{n_recompute} of {total} windows to recompute")
+        say(f"{sum(len(v) for v in recompute.values())} of {total} windows to recompute")
+        return fingerprints, old_tables, recompute, keep
+
+    # The fingerprints (DuckDB's scan of every column) are computed beside the baseline profile
+    # and the engine's groups and windows: the engine waits for them only when it asks which
+    # windows to emit.
+    with ThreadPoolExecutor(1) as side, ThreadPoolExecutor(engine._pool_size()) as pool:
+        judged = side.submit(judge_windows)
+        profile = state.load_baseline(state_dir, baseline_fp) if baseline_id else None
+        baseline_recomputed = False
+        if profile is None and baseline_id is not None:
+            baseline, _ = delta_columns(baseline_path)
+            say(f"profiling baseline: {baseline.num_rows} rows, one column at a time")
+            specs = monitored_columns(settings, baseline)
+            writer = state.BaselineWriter(state_dir, baseline_fp)
+            try:
+                built = engine.build_baseline(baseline, settings, specs, {}, pool, sink=writer.add_column, progress=say)
+                writer.commit(built)
+            except BaseException:
+                writer.discard()
+                raise
+            profile = state.load_baseline(state_dir, baseline_fp)  # its arrays memory-mapped, read per column
+            baseline_recomputed = True
+        if inference.num_rows and settings.timestamp_col not in inference.column_names:
+            raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
+        say(f"read inference log: {inference.num_rows} rows")
+        specs = monitored_columns(settings, inference)
+        vocabs: dict[str, Vocabulary] = {}
+        if profile is not None:
+            names = {s.name for s in specs}
+            specs += [s for s in profile.specs if s.name not in names]
+            vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
         new_profile, new_drift = engine.run(
             inference, profile, settings, specs, vocabs, pool,
-            emit=lambda g, s: s in recompute.get(g, ()),
+            emit=lambda g, s: s in judged.result()[2].get(g, ()),
             emit_baseline=True,
             progress=say,  # the engine rate-limits its own lines (columns profiled: k/n)
             commit_version=int(inference_id.rsplit("@", 1)[1]),
         )
+        fingerprints, old_tables, recompute, keep = judged.result()
+    total = sum(len(v) for v in fingerprints.values())
+    n_recompute = sum(len(v) for v in recompute.values())
     if old_tables is not None:
         new_profile = pa.concat_tables([_keep_rows(old_tables[0], keep, with_baseline=False), new_profile])
         new_drift = pa.concat_tables([_keep_rows(old_tables[1], keep, with_baseline=False), new_drift])
