@@ -29,7 +29,7 @@ class InferenceTableSpec:
 
     @property
     def payload_table(self) -> str:
-        return f"{self.catalog}.{self.schema}.{self.table_prefix}_payload"
+        return f"{self.tag_value}_payload"
 
     @property
     def tag_value(self) -> str:

@@ -30,3 +30,13 @@ def plain_parquet_files(table: DeltaTable) -> list[str] | None:
     if any(f in (protocol.reader_features or []) for f in NOT_PLAIN_READER_FEATURES):
         return None
     return list(table.file_uris()) or None
+
+
+def read_parquet_view_sql(view: str, files: list[str], columns: list[str]) -> str:
+    """DuckDB SQL making temp view `view` of these columns over `files` with DuckDB's own
+    `read_parquet` (columns matched by name, files in the order given): the one statement the
+    table engine's snapshots and the monitor's scans both use."""
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    names = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    quoted = '"' + view.replace('"', '""') + '"'
+    return f"CREATE OR REPLACE TEMP VIEW {quoted} AS SELECT {names} FROM read_parquet([{listed}], union_by_name = true)"

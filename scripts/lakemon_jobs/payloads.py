@@ -511,7 +511,7 @@ def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None =
     outputs = output_columns(model)
     parsed = [_parsed_or_quarantined(p, model, now, outputs) for p in payloads]
     try:
-        return writable_frame(_batch_columns(parsed, columns, model, batch), columns)
+        return writable_frame(_batch_columns(parsed, columns, model, batch, outputs), columns)
     except Exception:  # noqa: BLE001 - find the payload(s) that cannot be written; keep the rest
         pass
     kept: list[dict[str, Any]] = []
@@ -530,12 +530,15 @@ def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None =
     return writable_frame(kept, columns)
 
 
-def _batch_columns(parsed: list[_Parsed], columns: list[Column], model: Model, batch: pd.DataFrame) -> dict[str, Any]:
+def _batch_columns(
+    parsed: list[_Parsed], columns: list[Column], model: Model, batch: pd.DataFrame, outputs: list[Column]
+) -> dict[str, Any]:
     """The rows of every payload of a batch, in order, as typed columns: per-row values
-    concatenated, per-payload values typed once per payload and repeated (`take`)."""
+    concatenated, per-payload values typed once per payload and repeated (`take`).
+    `outputs`: output_columns(model), as parse_payloads computed it for the batch."""
     counts = np.fromiter((p.rows for p in parsed), dtype=np.int64, count=len(parsed))
     repeat = np.repeat(np.arange(len(parsed)), counts)
-    varying = {c.name for c in model.features} | {c.name for c in output_columns(model)}
+    varying = {c.name for c in model.features} | {c.name for c in outputs}
     out: dict[str, Any] = {}
     for column in columns:
         name = column.name

@@ -188,11 +188,10 @@ def scan_view(con, name: str, source: ColumnSource) -> None:
         return
     import duckdb
 
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in source.column_names)
+    from ..delta_files import read_parquet_view_sql
+
     try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW \"{name}\" AS SELECT {columns} "
-                    f"FROM read_parquet([{listed}], union_by_name = true)")
+        con.execute(read_parquet_view_sql(name, files, source.column_names))
     except duckdb.Error:  # e.g. a column of the table's schema that no file has yet
         con.register(name, scannable(source))
 

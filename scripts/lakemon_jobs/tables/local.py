@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from lakemon.config.model import Column
 
-from ..delta_files import plain_parquet_files
+from ..delta_files import plain_parquet_files, read_parquet_view_sql
 from ..runtime import LocalRuntime
 from .batches import BatchFn, OnBatch
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
@@ -151,9 +151,7 @@ class LocalEngine(TableEngine):
         if files:
             # DuckDB's own Parquet reader: a pyarrow dataset scan reads ahead whole files, 1.6 GB
             # for the request texts of 10M rows; read_parquet streams them (docs/monitoring.md).
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            names = ", ".join(f'"{c}"' for c in dataset.schema.names)
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {names} FROM read_parquet([{listed}], union_by_name = true)")
+            self.con.execute(read_parquet_view_sql(view, files, dataset.schema.names))
         else:
             self.con.register(view, dataset)
         self._views.add(view)
