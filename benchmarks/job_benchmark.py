@@ -108,6 +108,7 @@ the RSS of the process that forked it (this benchmark holds hundreds of MB); the
 def measure(cmd: list[str], timeout: float = STEP_TIMEOUT_S, env: dict | None = None) -> Run:
     """Run one process; wall time here, CPU seconds (user + sys, its reaped children included) and
     peak RSS from os.wait4 in the launcher."""
+    os.sync()  # the previous step's file writes are flushed now, not in the background of this one
     load = os.getloadavg()[0]
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile(suffix=".json") as usage_file:
