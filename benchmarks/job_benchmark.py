@@ -263,9 +263,8 @@ FLOORS = (
     ("floor: DuckDB SQL unpack, no checks", "duckdb-unpack"),
     ("floor: DuckDB write of the unpacked rows", "duckdb-write"),
 )
-"""(row name, --floor kind) of each floor, in the order they run."""
-WRITE_FLOOR = "floor: DuckDB write of the unpacked rows"
-"""Its wall time is the write alone, timed in the process (reading the rows into memory first is not)."""
+"""(row name, --floor kind) of each floor, in the order they run. The write floor's wall time is
+the write alone, timed inside its process (reading the rows into memory first is not)."""
 
 
 def run_floors(steps: dict[str, Step], files: list[str], work: Path, sql_file: Path, data, env: dict) -> list[str]:
