@@ -468,8 +468,7 @@ def _parse_payload(
 
 def unpack_payload(row: dict[str, Any], model: Model, now: pd.Timestamp | None = None) -> list[dict[str, Any]]:
     """One payload row -> its inference-log rows. PayloadError if the payload is unusable."""
-    n, columns = unpack_columns(row, model, now)
-    return [{name: values[i] for name, values in columns.items()} for i in range(n)]
+    return _rows(*unpack_columns(row, model, now))
 
 
 def _quarantine_row(payload: dict[str, Any], reason: str, model: Model) -> dict[str, Any]:

@@ -81,10 +81,8 @@ class Structure:
     slice_names: dict[str, list[str]]
 
 
-def codes_for(codes: np.ndarray, vocab_size: int, rows=None) -> np.ndarray:
-    """Codes of `rows` (all rows when None) with null mapped to `vocab_size`, after the last code."""
-    if rows is not None:
-        codes = codes[rows]
+def codes_for(codes: np.ndarray, vocab_size: int) -> np.ndarray:
+    """The codes with null (-1) mapped to `vocab_size`, after the last code."""
     return np.where(codes < 0, vocab_size, codes)
 
 
