@@ -62,6 +62,7 @@ _EXPORTS = {
     "TimeSeriesAnalysis": "lakemon.monitor_analysis",
     "SnapshotAnalysis": "lakemon.monitor_analysis",
     "AlertDestination": "lakemon.alerting",
+    "AlertFolder": "lakemon.alerting",
     "DriftAlert": "lakemon.alerting",
     "QualityAlert": "lakemon.alerting",
     "JobArtifacts": "lakemon.jobs",
@@ -72,6 +73,7 @@ _EXPORTS = {
     # policy
     "LakemonPolicy": "lakemon.policy",
     "DataProtectionChecks": "lakemon.policy",
+    "DeployFidelityChecks": "lakemon.policy",
     "ServingChecks": "lakemon.policy",
     "MonitoringChecks": "lakemon.policy",
     "PolicyAspect": "lakemon.policy",
@@ -105,6 +107,7 @@ __all__ = [
     "TimeSeriesAnalysis",
     "SnapshotAnalysis",
     "AlertDestination",
+    "AlertFolder",
     "DriftAlert",
     "QualityAlert",
     "JobArtifacts",
@@ -114,6 +117,7 @@ __all__ = [
     "MonitoringPipeline",
     "LakemonPolicy",
     "DataProtectionChecks",
+    "DeployFidelityChecks",
     "ServingChecks",
     "MonitoringChecks",
     "PolicyAspect",
@@ -140,7 +144,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .alerting import AlertDestination, DriftAlert, QualityAlert
+    from .alerting import AlertDestination, AlertFolder, DriftAlert, QualityAlert
     from .catalog import ModelCatalog, SchemaHome
     from .config import ConfigError, Environment, Model, load_environment, load_environments
     from .errors import LakemonConstructError
@@ -158,6 +162,7 @@ if TYPE_CHECKING:
     )
     from .policy import (
         DataProtectionChecks,
+        DeployFidelityChecks,
         LakemonPolicy,
         MonitoringChecks,
         PolicyAspect,

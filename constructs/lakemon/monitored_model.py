@@ -10,7 +10,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from ._signatures import init_signature
-from .alerting import AlertDestination, DriftAlert, QualityAlert
+from .alerting import AlertDestination, AlertFolder, DriftAlert, QualityAlert, alert_folder_path
 from .catalog import ModelCatalog
 from .config.model import Environment, Model
 from .jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
@@ -49,8 +49,8 @@ class MonitoredModel(Construct):
             tree, else none: the jobs install `lakemon[jobs]==<version>` from `jobs.package_index`.
 
     Attributes: catalog, endpoint, inference_log, baseline, labels, verdicts, monitor, destinations,
-    drift_alert, quality_alert (None without a label), artifacts, training, monitoring,
-    retraining (None unless the model opts in with `retraining:`), tables.
+    alert_folder (the workspace folder of the alerts), drift_alert, quality_alert (None without a
+    label), artifacts, training, monitoring, retraining (None unless the model opts in with `retraining:`), tables.
     """
 
     def __init__(
@@ -116,7 +116,15 @@ class MonitoredModel(Construct):
                 for d in env.alerts.destinations
             ]
         )
-        alert_props = {**from_config, "destinations": self.destinations, "depends_on": [self.verdicts.table]}
+        self.alert_folder: AlertFolder = (
+            stack.alert_folder if shared else AlertFolder(self, "alert-folder", path=alert_folder_path(env.name))
+        )
+        alert_props = {
+            **from_config,
+            "destinations": self.destinations,
+            "parent_path": self.alert_folder.path,
+            "depends_on": [self.verdicts.table],
+        }
         self.drift_alert = DriftAlert.for_model(self, "drift-alert", **alert_props)
         self.quality_alert = (
             QualityAlert.for_model(self, "quality-alert", **alert_props) if self.monitor.has_label else None

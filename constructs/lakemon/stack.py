@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 from constructs import Construct
 
 from ._signatures import init_signature
-from .alerting import AlertDestination
+from .alerting import AlertDestination, AlertFolder, alert_folder_path
 from .catalog import SchemaHome
 from .config.model import AzurermState, Environment
 from .jobs import JobArtifacts
@@ -67,6 +67,7 @@ class LakemonStack(TerraformStack):
         self._home: SchemaHome | None = None
         self._artifacts: JobArtifacts | None = None
         self._destinations: list[AlertDestination] | None = None
+        self._alert_folder: AlertFolder | None = None
         # Host only: the provider reads credentials from the environment (Azure CLI, OIDC
         # workload identity federation in the pipeline, DATABRICKS_* variables).
         self.provider = DatabricksProvider(self, "databricks", host=env.workspace.host)
@@ -138,3 +139,11 @@ class LakemonStack(TerraformStack):
                 for d in self.env.alerts.destinations
             ]
         return self._destinations
+
+    @property
+    def alert_folder(self) -> AlertFolder:
+        """The workspace folder of the env's alerts (`/Shared/lakemon/<env>/alerts`), declared
+        once per stack: every alert's `parent_path` (why: lakemon.alerting.folder)."""
+        if self._alert_folder is None:
+            self._alert_folder = AlertFolder(self, "alert-folder", path=alert_folder_path(self.env.name))
+        return self._alert_folder

@@ -91,8 +91,12 @@ def test_drift_alert_reads_only_the_verdicts_table(make_stack, prod_env, resourc
         model=prod_env.model(),
         warehouse_id=stack.warehouse_id,
         destinations=destinations,
+        parent_path=stack.alert_folder.path,
     )
     (alert,) = resources_of(stack, "databricks_alert_v2")
+    (folder,) = resources_of(stack, "databricks_directory")
+    assert folder["path"] == "/Shared/lakemon/prod/alerts"
+    assert alert["parent_path"].startswith("${databricks_directory.") and alert["parent_path"].endswith(".path}")
     evaluation = alert["evaluation"]
     assert evaluation["comparison_operator"] == "GREATER_THAN"
     assert evaluation["threshold"] == {"value": {"double_value": 0.0}}
@@ -119,6 +123,7 @@ def test_drift_alert_reads_only_the_verdicts_table(make_stack, prod_env, resourc
         ({"verdicts_table": "t_drift_verdicts"}, "must be catalog.schema.table"),
         ({"granularity": "1 fortnight"}, "granularity '1 fortnight' is not allowed"),
         ({"schedule_cron": "daily"}, "6 or 7 fields"),
+        ({"parent_path": None}, "an alert needs parent_path"),
     ],
 )
 def test_drift_alert_refusals(make_stack, dev_env, props, message):
@@ -128,6 +133,7 @@ def test_drift_alert_refusals(make_stack, dev_env, props, message):
         verdicts_table="c.s.t_drift_verdicts",
         warehouse_id="w",
         emails=("x@example.com",),
+        parent_path="/Shared/lakemon/dev/alerts",
     )
     base.update(props)
     with pytest.raises(LakemonConstructError, match=message):
@@ -137,7 +143,8 @@ def test_drift_alert_refusals(make_stack, dev_env, props, message):
 def test_quality_alert_fires_on_a_degraded_verdict(make_stack, dev_env, resources_of):
     stack = make_stack(dev_env)
     QualityAlert.for_model(
-        stack, "quality", env=dev_env, model=dev_env.model(), warehouse_id="w", destinations=stack.destinations
+        stack, "quality", env=dev_env, model=dev_env.model(), warehouse_id="w", destinations=stack.destinations,
+        parent_path="/Shared/lakemon/dev/alerts",
     )
     (alert,) = resources_of(stack, "databricks_alert_v2")
     assert alert["evaluation"]["comparison_operator"] == "GREATER_THAN"
@@ -208,3 +215,11 @@ def test_quality_query_reads_the_newest_judged_quality_window():
     degraded = [r for r in VERDICT_ROWS if not (r[0] == "quality" and r[1] == "2024-01-02")]
     [row] = _run(_duckdb_with_verdicts(degraded), sql)
     assert str(row[0].date()) == "2024-01-01" and row[2] == "accuracy_score"
+
+
+@pytest.mark.parametrize("path", ["Shared/x", "/Workspace/Shared/x", "/Shared/x/", "/Shared//x"])
+def test_alert_folder_refuses_paths_in_another_form(make_stack, dev_env, path):
+    from lakemon import AlertFolder
+
+    with pytest.raises(LakemonConstructError, match="without the /Workspace prefix"):
+        AlertFolder(make_stack(dev_env), "f", path=path)

@@ -78,7 +78,8 @@ def test_the_monitor_from_the_env_is_an_inference_log_analysis(dev_env):
 @pytest.mark.parametrize(("alert", "spec_of"), [(DriftAlert, drift_alert_spec), (QualityAlert, quality_alert_spec)])
 def test_alerts_from_the_env_evaluate_what_the_embedded_default_evaluates(make_stack, dev_env, alert, spec_of):
     stack = make_stack(dev_env)
-    built = alert.for_model(stack, "a", env=dev_env, model=dev_env.model(), warehouse_id="w")
+    built = alert.for_model(stack, "a", env=dev_env, model=dev_env.model(), warehouse_id="w",
+                            parent_path=stack.alert_folder.path)
     assert built.spec == spec_of(dev_env, dev_env.model())
 
 

@@ -423,3 +423,23 @@ def test_other_jsii_errors_keep_the_users_lines_but_not_the_javascript_stack(tmp
     # the JavaScript stack and jsii's frames only with LAKEMON_DEBUG=1
     assert ("JavaScriptError" in done.stderr) == debug
     assert ("jsii/_kernel" in done.stderr) == debug
+
+
+def test_a_managed_delta_table_written_by_hand_stops_the_synth(make_stack, dev_env):
+    """LM-DATA-2 runs as an Aspect: a team's own SqlTable with data_source_format on a MANAGED
+    table (CREATE OR REPLACE at create) fails the synth, naming the rule."""
+    from cdktf_cdktf_provider_databricks.sql_table import SqlTable
+
+    stack = make_stack(dev_env)
+    SqlTable(stack, "own", catalog_name="c", schema_name="s", name="t", table_type="MANAGED",
+             data_source_format="DELTA", column=[{"name": "a", "type": "STRING"}])
+    message = _synth_error(stack)
+    assert "LM-DATA-2 managed-table-plain-create" in message and "dev/own [databricks_sql_table]" in message
+
+
+def test_an_alert_without_parent_path_is_refused(make_stack, dev_env):
+    from lakemon import DriftAlert, LakemonConstructError
+
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError, match="parent_path"):
+        DriftAlert.for_model(stack, "drift", env=dev_env, model=dev_env.model(), warehouse_id="w", emails=["a@b.c"])

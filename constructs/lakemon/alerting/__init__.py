@@ -13,16 +13,24 @@ from .queries import AlertSpec, drift_alert_spec, drift_query, quality_alert_spe
 
 __all__ = [
     "AlertDestination",
+    "AlertFolder",
     "AlertSpec",
     "DriftAlert",
     "QualityAlert",
+    "alert_folder_path",
     "drift_alert_spec",
     "drift_query",
     "quality_alert_spec",
     "quality_query",
 ]
 
-_LAZY = {"AlertDestination": ".destination", "DriftAlert": ".alerts", "QualityAlert": ".alerts"}
+_LAZY = {
+    "AlertDestination": ".destination",
+    "AlertFolder": ".folder",
+    "alert_folder_path": ".folder",
+    "DriftAlert": ".alerts",
+    "QualityAlert": ".alerts",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -46,7 +46,9 @@ class _VerdictAlert(ForModel, Construct):
         emails: users to notify by e-mail [none; at least one destination or e-mail is required].
         schedule_cron: Quartz schedule of the evaluation [DEFAULT_ALERT_CRON, hourly at :30].
         schedule_timezone: IANA zone of the schedule ["UTC"].
-        parent_path: workspace folder of the alert [the user's home].
+        parent_path: workspace folder of the alert (required: an `AlertFolder`'s `path`, or a
+            folder the stack otherwise declares; unset, the provider can end the create in an
+            inconsistent result, see lakemon.alerting.folder).
         depends_on: resources created first, normally the verdicts table [none].
     `for_model(scope, id, *, env, model, warehouse_id=..., **props)` fills the name, table,
     granularity, time zone and (without destinations) the env's e-mail recipients (lakemon.model_props).
@@ -85,6 +87,12 @@ class _VerdictAlert(ForModel, Construct):
             check_timezone(schedule_timezone)
         except ValueError as exc:
             raise LakemonConstructError(path, str(exc)) from None
+        if not parent_path:
+            raise LakemonConstructError(
+                path,
+                "an alert needs parent_path: pass the path of an AlertFolder the stack declares "
+                "(MonitoredModel does; see lakemon.alerting.folder for why it may not be left unset)",
+            )
         subscriptions = _subscriptions(destinations, emails)
         if not subscriptions:
             raise LakemonConstructError(path, "an alert needs at least one destination or e-mail to notify")
@@ -130,10 +138,10 @@ class DriftAlert(_VerdictAlert):
 
         DriftAlert.for_model(stack, "drift-alert", env=env, model=model,
                              destinations=destinations, warehouse_id=stack.warehouse_id,
-                             depends_on=[verdicts.table])
+                             parent_path=stack.alert_folder.path, depends_on=[verdicts.table])
 
     Props: see `_VerdictAlert` (display_name, verdicts_table, warehouse_id, granularity,
-    destinations / emails, schedule_cron / schedule_timezone, parent_path, depends_on).
+    destinations / emails, schedule_cron / schedule_timezone, parent_path (required), depends_on).
     """
 
     query = staticmethod(drift_query)

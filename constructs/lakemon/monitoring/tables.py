@@ -29,6 +29,13 @@ RETENTION_PROPERTY = "lakemon.retention_days"
 class DeltaTable(Construct):
     """A managed Delta table (`databricks_sql_table`) with explicit columns, change data feed on.
 
+    No `data_source_format`: with `MANAGED` plus `DELTA` the provider creates the table with
+    `CREATE OR REPLACE TABLE` (v1.99.0 `catalog/resource_sql_table.go`, buildTableCreateStatement),
+    which would empty a table that exists but is not in state; its docs say the field is "Not
+    supported for MANAGED tables" (`docs/resources/sql_table.md`). Without it the statement is a
+    plain `CREATE TABLE`, which fails loudly on an existing table, and Unity Catalog managed
+    tables are Delta by default. Policy rule LM-DATA-2 keeps it that way.
+
     Props: full_name (`catalog.schema.table`), columns, comment, role (what data it holds, for
     policy: inference_log, baseline, labels), protect_data (prevent_destroy), properties,
     warehouse_id (the SQL warehouse that runs the DDL), depends_on.
@@ -75,7 +82,6 @@ class DeltaTable(Construct):
             schema_name=schema,
             name=name,
             table_type="MANAGED",
-            data_source_format="DELTA",
             comment=comment,
             column=[SqlTableColumn(name=c.name, type=SQL_TYPES[c.type]) for c in columns],
             properties={"delta.enableChangeDataFeed": "true", **dict(properties or {})},

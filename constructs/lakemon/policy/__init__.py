@@ -5,6 +5,7 @@ of a synth reported together."""
 from ..errors import PolicyViolation
 from .aspects import (
     DataProtectionChecks,
+    DeployFidelityChecks,
     Evaluation,
     LakemonPolicy,
     MonitoringChecks,
@@ -19,6 +20,7 @@ __all__ = [
     "ALL_RULES",
     "Compliance",
     "DataProtectionChecks",
+    "DeployFidelityChecks",
     "Evaluation",
     "Finding",
     "LakemonPolicy",

@@ -24,8 +24,10 @@ from constructs import IConstruct
 from .._marks import data_role
 from ..errors import PolicyViolation
 from .rules import (
+    ALERT_PARENT_PATH,
     ENDPOINT_INFERENCE_TABLE,
     ENDPOINT_NOT_PUBLIC,
+    MANAGED_TABLE_PLAIN_CREATE,
     MONITOR_NOTIFICATIONS,
     MONITOR_SCHEDULE,
     PROTECT_DATA,
@@ -190,12 +192,20 @@ class MonitoringChecks(PolicyAspect):
         super().__init__("monitoring", [MONITOR_NOTIFICATIONS, MONITOR_SCHEDULE])
 
 
+class DeployFidelityChecks(PolicyAspect):
+    """Resources a valid plan would still create wrongly on a real workspace (docs/deploy.md,
+    "Deploy fidelity")."""
+
+    def __init__(self) -> None:
+        super().__init__("deploy-fidelity", [MANAGED_TABLE_PLAIN_CREATE, ALERT_PARENT_PATH])
+
+
 class LakemonPolicy:
     """The lakemon rule packs for one stack."""
 
     @staticmethod
     def apply(scope: IConstruct, *, protect_data: bool) -> list[PolicyAspect]:
-        aspects: list[PolicyAspect] = [ServingChecks(), MonitoringChecks()]
+        aspects: list[PolicyAspect] = [DeployFidelityChecks(), ServingChecks(), MonitoringChecks()]
         if protect_data:
             aspects.insert(0, DataProtectionChecks())
         for aspect in aspects:

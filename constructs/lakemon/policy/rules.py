@@ -226,8 +226,47 @@ def MONITOR_SCHEDULE(resource: ResourceView) -> RuleResult:
     return COMPLIANT
 
 
+@rule(
+    "LM-DATA-2", "managed-table-plain-create", on=("databricks_sql_table",),
+    fix="leave data_source_format unset on MANAGED tables (lakemon.DeltaTable does); managed tables are Delta",
+)
+def MANAGED_TABLE_PLAIN_CREATE(resource: ResourceView) -> RuleResult:
+    """No MANAGED table sets data_source_format: the provider then creates it with CREATE OR REPLACE,
+    which empties a table that exists but is not in state (provider v1.99.0, catalog/resource_sql_table.go).
+
+    With `table_type = MANAGED` and `data_source_format = DELTA`, buildTableCreateStatement emits
+    `CREATE OR REPLACE TABLE`; `docs/resources/sql_table.md` says the field is "Not supported for
+    MANAGED tables". Without it the statement is a plain `CREATE TABLE`, which fails on a table
+    that exists instead of wiping it (docs/deploy.md, "Never wipe a table")."""
+    if str(resource.config.get("table_type", "")).upper() != "MANAGED":
+        return NOT_APPLICABLE
+    if resource.config.get("data_source_format"):
+        return non_compliant(
+            f"it is MANAGED with data_source_format={resource.config['data_source_format']!r}, so the provider "
+            "creates it with CREATE OR REPLACE TABLE and would empty an existing table of that name"
+        )
+    return COMPLIANT
+
+
+@rule(
+    "LM-ALERT-1", "alert-parent-path", on=("databricks_alert_v2",),
+    fix="give the alert parent_path, the path of a folder the stack declares (lakemon.AlertFolder)",
+)
+def ALERT_PARENT_PATH(resource: ResourceView) -> RuleResult:
+    """Every SQL alert names the workspace folder it lives in (parent_path).
+
+    `parent_path` is Optional and not Computed in provider v1.99.0
+    (internal/service/sql_tf/model.go), and can only be set on create: left unset, an API that
+    answers with a default folder ends the create in "Provider produced inconsistent result"."""
+    if not resource.config.get("parent_path"):
+        return non_compliant("it has no parent_path, so the API picks the folder and the provider may reject its answer")
+    return COMPLIANT
+
+
 ALL_RULES = (
     PROTECT_DATA,
+    MANAGED_TABLE_PLAIN_CREATE,
+    ALERT_PARENT_PATH,
     ENDPOINT_INFERENCE_TABLE,
     ENDPOINT_NOT_PUBLIC,
     MONITOR_NOTIFICATIONS,
