@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from .alerting.queries import drift_alert_spec, quality_alert_spec
 from .config.model import Environment, Model
-from .monitor_analysis import InferenceLogAnalysis
+from .monitor_analysis import CustomMetric, InferenceLogAnalysis
 from .tables import (
     ModelTables,
     baseline_columns,
@@ -51,6 +51,21 @@ def verdicts_table(env: Environment, model: Model, given: Mapping[str, Any]) -> 
     return _table(ModelTables(env, model).drift_verdicts, verdicts_columns(), env, model)
 
 
+def custom_metrics(model: Model) -> tuple:
+    """The model's `monitoring.custom_metrics` as the monitor construct's CustomMetric values:
+    the definition as written (Databricks renders its Jinja template), the type and the output
+    type in the provider's spelling (lakemon.config.custom_metrics)."""
+    from .config import custom_metrics as cm
+
+    return tuple(
+        CustomMetric(
+            name=m.name, definition=m.definition, input_columns=tuple(m.input_columns),
+            output_data_type=cm.output_data_type_json(m.output_data_type), type=cm.METRIC_TYPES[m.type],
+        )
+        for m in model.monitoring.custom_metrics
+    )
+
+
 def quality_monitor(env: Environment, model: Model, given: Mapping[str, Any]) -> Props:
     """An inference-log monitor of the model's inference-log table against its baseline."""
     tables = ModelTables(env, model)
@@ -69,6 +84,7 @@ def quality_monitor(env: Environment, model: Model, given: Mapping[str, Any]) ->
         "granularities": env.monitoring.granularities,
         "baseline_table_name": tables.baseline,
         "slicing_exprs": model.slicing_exprs,
+        "custom_metrics": custom_metrics(model),
         "schedule_cron": env.monitoring.schedule.quartz_cron,
         "schedule_timezone": env.monitoring.schedule.timezone,
         "notify_on_failure": env.alerts.recipients,

@@ -113,3 +113,23 @@ class SnapshotAnalysis:
 
 MonitorAnalysis = InferenceLogAnalysis | TimeSeriesAnalysis | SnapshotAnalysis
 """What a QualityMonitor analyses: exactly one of the three."""
+
+CUSTOM_METRIC_TYPES = (
+    "CUSTOM_METRIC_TYPE_AGGREGATE",
+    "CUSTOM_METRIC_TYPE_DERIVED",
+    "CUSTOM_METRIC_TYPE_DRIFT",
+)
+"""The provider's custom metric `type` values (MonitorMetric at v1.99.0)."""
+
+
+@dataclass(frozen=True)
+class CustomMetric:
+    """A custom metric: `definition` is a SQL expression (Jinja `{{input_column}}` allowed),
+    `output_data_type` a Spark StructField JSON, `type` one of CUSTOM_METRIC_TYPES.
+    `lakemon.model_props.custom_metrics` builds them from `models[].monitoring.custom_metrics`."""
+
+    name: str
+    definition: str
+    input_columns: tuple[str, ...]
+    output_data_type: str
+    type: str = "CUSTOM_METRIC_TYPE_AGGREGATE"

@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Union, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..statistics import CATEGORICAL, COLUMN_TYPES, DEFAULT_STATISTIC, NUMERIC, statistic_names
+from . import custom_metrics as cm
 from .validators import (
     check_endpoint_name,
     check_granularity,
@@ -361,6 +362,71 @@ class Retraining(Strict):
     """Share of the recent labelled rows held out to score champion and challenger."""
 
 
+class CustomMetricThreshold(Strict):
+    """When a custom metric's value is judged `degraded` (like the built-in quality metric):
+    above `max`, or below `min` (one or both)."""
+
+    max: float | None = None
+    """Degraded when the metric is above this (errors: MAPE, sMAPE, |bias|)."""
+    min: float | None = None
+    """Degraded when the metric is below this (scores: accuracy-like)."""
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> CustomMetricThreshold:
+        if self.max is None and self.min is None:
+            raise ValueError("a threshold needs max, min or both")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class CustomMetric(Strict):
+    """One custom metric of the model's monitor, as Databricks defines it (docs/monitoring.md,
+    "Custom metrics"): the same definition goes to the Databricks monitor's `custom_metrics` and
+    to the local engine, which evaluates it with DuckDB after SQLGlot transpiles it."""
+
+    name: Identifier
+    """Column of the metric in the profile (aggregate, derived) or drift (drift) metrics table."""
+    type: Literal["aggregate", "derived", "drift"]
+    """aggregate: over the rows; derived: over other metrics of the row; drift: current vs base."""
+    definition: Annotated[str, Field(min_length=1)]
+    """Jinja template of one Databricks SQL expression, e.g. `avg(abs({{prediction_col}} - {{label_col}}))`."""
+    input_columns: tuple[str, ...] = (cm.TABLE,)
+    """Monitored columns the metric is computed for (`{{input_column}}`), or `:table` (default)."""
+    output_data_type: Literal[tuple(cm.OUTPUT_TYPES)] = "double"
+    """Spark type of the value (synthesized as Databricks' StructField JSON)."""
+    threshold: CustomMetricThreshold | None = None
+    """Judge the metric per window like the built-in quality metric (verdicts, alert, report)."""
+
+    @model_validator(mode="after")
+    def _shape(self) -> CustomMetric:
+        if not self.input_columns:
+            raise ValueError("input_columns needs at least one column or ':table'")
+        if len(set(self.input_columns)) != len(self.input_columns):
+            raise ValueError("input_columns must not repeat")
+        if self.name in cm.BUILT_IN_COLUMNS:
+            raise ValueError(f"name {self.name!r} is a built-in column of the metrics tables; choose another")
+        if self.threshold is not None and self.output_data_type not in cm.NUMERIC_OUTPUTS:
+            raise ValueError("a threshold needs a numeric output_data_type")
+        return self
+
+
+class ModelMonitoring(Strict):
+    """Per-model monitor settings (`models[].monitoring`)."""
+
+    custom_metrics: tuple[CustomMetric, ...] = ()
+    """Custom metrics of this model's monitor, computed on Databricks and locally alike."""
+
+    @field_validator("custom_metrics")
+    @classmethod
+    def _unique(cls, value: tuple[CustomMetric, ...]) -> tuple[CustomMetric, ...]:
+        names = [m.name for m in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"custom metric names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+
 class Model(Strict):
     """One served model (an entry of `models:`): its columns, endpoint, promotion and training."""
 
@@ -395,6 +461,8 @@ class Model(Strict):
     quality_threshold: Annotated[float, Field(gt=0, le=1)] | None = None
     """This model's model-quality threshold (accuracy or R2); None: `monitoring.quality_threshold`.
     Models of one environment can differ: a regressor's R2 is not comparable to an accuracy."""
+    monitoring: ModelMonitoring = ModelMonitoring()
+    """This model's monitor: its custom metrics (checked at load: SQL, columns, types)."""
 
     @model_validator(mode="after")
     def _columns_consistent(self) -> Model:
@@ -409,7 +477,26 @@ class Model(Strict):
             raise ValueError(f"column names must be unique across features, label and outputs; repeated: {', '.join(dupes)}")
         if self.prediction_proba and self.problem_type is not ProblemType.CLASSIFICATION:
             raise ValueError("prediction_proba is only allowed for classification models")
+        metrics = self.monitoring.custom_metrics
+        if metrics:
+            if self.model_id_column in {m.name for m in metrics}:
+                raise ValueError(f"monitoring.custom_metrics: {self.model_id_column!r} is the model-id column's name")
+            try:
+                cm.check_metrics(metrics, self.monitored_columns(), prediction_col=self.prediction.name,
+                                 label_col=self.label.name)
+            except ValueError as exc:
+                raise ValueError(f"monitoring.{exc}") from None
         return self
+
+    def monitored_columns(self) -> dict[str, str]:
+        """Inference-log columns a custom metric may read (name -> config type): features,
+        prediction, probability, label."""
+        cols = {c.name: c.type for c in self.features}
+        cols[self.prediction.name] = self.prediction.type
+        if self.prediction_proba:
+            cols[self.prediction_proba] = "double"
+        cols[self.label.name] = self.label.type
+        return cols
 
     def endpoint(self, env: str) -> str:
         return self.endpoint_name or f"{self.name}-{env}".replace("_", "-")

@@ -11,7 +11,6 @@ Binding quirk: databricks_quality_monitor is a plugin-framework resource, so `in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NoReturn
 
 from cdktf import ITerraformDependable
@@ -33,7 +32,9 @@ from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
 from ..model_props import ForModel
 from ..monitor_analysis import (
+    CUSTOM_METRIC_TYPES,
     PROBLEM_TYPES,
+    CustomMetric,
     InferenceLogAnalysis,
     MonitorAnalysis,
     SnapshotAnalysis,
@@ -50,23 +51,6 @@ __all__ = [
     "SnapshotAnalysis",
     "TimeSeriesAnalysis",
 ]
-CUSTOM_METRIC_TYPES = (
-    "CUSTOM_METRIC_TYPE_AGGREGATE",
-    "CUSTOM_METRIC_TYPE_DERIVED",
-    "CUSTOM_METRIC_TYPE_DRIFT",
-)
-
-
-@dataclass(frozen=True)
-class CustomMetric:
-    """A custom metric: `definition` is a SQL expression (Jinja `{{input_column}}` allowed),
-    `output_data_type` a Spark StructField JSON, `type` one of CUSTOM_METRIC_TYPES."""
-
-    name: str
-    definition: str
-    input_columns: tuple[str, ...]
-    output_data_type: str
-    type: str = "CUSTOM_METRIC_TYPE_AGGREGATE"
 
 
 class QualityMonitor(ForModel, Construct):

@@ -642,11 +642,14 @@ def run(
     emit_baseline: bool = True,
     progress: Callable[[str], None] | None = None,
     commit_version: int | None = None,
+    baseline_source: ColumnSource | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Profile and drift rows for the windows `emit(granularity, start_us)` accepts (all if None).
 
     `baseline`: a stored profile (its arrays are released column by column: it serves one run),
-    or the baseline table itself, profiled column by column alongside the inference log."""
+    or the baseline table itself, profiled column by column alongside the inference log.
+    `baseline_source`: the baseline table behind a stored profile, read only when the settings
+    have custom metrics (their aggregates need the baseline's rows, which a profile does not keep)."""
     preload_slow_imports()  # usually started earlier, before any reading
     side = baseline
     if baseline is not None and not isinstance(baseline, BaselineProfile):
@@ -687,6 +690,7 @@ def run(
     if isinstance(side, BaselineTable):
         _finish_baseline(side, specs, {k: r.baseline for k, r in results.items()}, base_quality.result())
     quality = dict(zip(map(id, wanted_groups), inf_quality.result(), strict=True))
+    custom = _custom_values(settings, inference, plans, side, baseline_source)
 
     spec_by_name = {s.name: s for s in specs}
     mid = settings.model_id_col
@@ -696,10 +700,12 @@ def run(
     if side is not None and emit_baseline:
         for granularity in settings.granularities:
             for key, g in side.groups.items():
-                profile_rows.append(_profile_row(None, "BASELINE", granularity, key, TABLE_COLUMN, None, g.table_row, mid, commit_version))
+                profile_rows.append(_profile_row(None, "BASELINE", granularity, key, TABLE_COLUMN, None,
+                                                 custom.profile_fields(("B", key), TABLE_COLUMN) | g.table_row, mid, commit_version))
                 for name, state in g.states.items():
                     profile_rows.append(
-                        _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type, state.summary, mid, commit_version)
+                        _profile_row(None, "BASELINE", granularity, key, name, spec_by_name[name].data_type,
+                                     custom.profile_fields(("B", key), name) | state.summary, mid, commit_version)
                     )
 
     inf_specs = [s for s in specs if s.name in present]
@@ -717,11 +723,14 @@ def run(
             continue
         window = {"start": plan.start, "end": plan.end}
         for g in plan.groups:
-            profile_rows.append(_profile_row(window, "INPUT", plan.granularity, g.key, TABLE_COLUMN, None, rows_of[g.key], mid, commit_version))
+            profile_rows.append(_profile_row(window, "INPUT", plan.granularity, g.key, TABLE_COLUMN, None,
+                                             custom.profile_fields(("I", i, g.key), TABLE_COLUMN) | rows_of[g.key],
+                                             mid, commit_version))
             for s in inf_specs:
                 profile_rows.append(
                     _profile_row(window, "INPUT", plan.granularity, g.key, s.name, s.data_type,
-                                 results[s.name].windows[i][g.key], mid, commit_version)
+                                 custom.profile_fields(("I", i, g.key), s.name) | results[s.name].windows[i][g.key],
+                                 mid, commit_version)
                 )
         window_cmp = None
         if plan.previous is not None:
@@ -748,11 +757,35 @@ def run(
                     "data_type": None if spec is None else spec.data_type,
                 }
                 row.update(values)
+                row.update(custom.drift_fields(i, j, row["column_name"]))
                 drift_dicts.append(row)
     return (
-        pa.Table.from_pylist(profile_rows, schema=profile_metrics_schema(mid)),
-        pa.Table.from_pylist(drift_dicts, schema=drift_metrics_schema(mid)),
+        pa.Table.from_pylist(profile_rows, schema=profile_metrics_schema(mid, settings.custom_metrics)),
+        pa.Table.from_pylist(drift_dicts, schema=drift_metrics_schema(mid, settings.custom_metrics)),
     )
+
+
+class _NoCustomValues:
+    """Stands in for CustomValues when the monitor has no custom metrics: every lookup is empty."""
+
+    def profile_fields(self, key, column: str) -> dict:
+        return {}
+
+    def drift_fields(self, i: int, j: int, column: str) -> dict:
+        return {}
+
+
+def _custom_values(settings: MonitorSettings, inference: ColumnSource, plans: list[WindowPlan], side,
+                   baseline_source: ColumnSource | None):
+    """The custom metrics of every planned group (custom.py), or an empty lookup without any."""
+    if not settings.custom_metrics:
+        return _NoCustomValues()
+    from .custom import CustomValues
+
+    base = side if isinstance(side, BaselineTable) else None
+    if base is None and side is not None and baseline_source is not None:
+        base = BaselineTable(baseline_source, settings)  # the groups' rows: a stored profile has none
+    return CustomValues(settings, inference, plans, base)
 
 
 def compute_metrics(inference: ColumnSource, baseline: ColumnSource | None, settings: MonitorSettings) -> tuple[pa.Table, pa.Table]:

@@ -177,7 +177,9 @@ def refresh_paths(
         if previous.get("tables") == [delta_identity(profile_path), delta_identity(drift_path)] and previous.get("tables")[0]:
             old_tables = (read_delta(profile_path, "profile")[0], read_delta(drift_path, "drift")[0])
             mid = settings.model_id_col
-            if not (old_tables[0].schema.equals(profile_metrics_schema(mid)) and old_tables[1].schema.equals(drift_metrics_schema(mid))):
+            custom = settings.custom_metrics
+            if not (old_tables[0].schema.equals(profile_metrics_schema(mid, custom))
+                    and old_tables[1].schema.equals(drift_metrics_schema(mid, custom))):
                 old_tables = None
         old_fps = previous.get("windows", {}) if old_tables is not None else {}
         recompute: dict[str, set[int]] = {}
@@ -225,6 +227,8 @@ def refresh_paths(
             emit_baseline=True,
             progress=say,  # the engine rate-limits its own lines (columns profiled: k/n)
             commit_version=int(inference_id.rsplit("@", 1)[1]),
+            # custom aggregates need the baseline's rows, which a stored profile does not keep
+            baseline_source=delta_columns(baseline_path)[0] if settings.custom_metrics and baseline_id else None,
         )
         fingerprints, old_tables, recompute, keep = judged.result()
     total = sum(len(v) for v in fingerprints.values())

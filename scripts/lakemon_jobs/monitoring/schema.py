@@ -141,11 +141,27 @@ as (prediction, label, count) triples. Regression: MAE, MSE, RMSE, MAPE (sklearn
 
 
 
-def profile_metrics_schema(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Schema:
-    """The profile metrics table of a monitor whose model_id_col is `model_id_col`."""
+CUSTOM_OUTPUT_TYPES = {
+    "double": pa.float64(), "float": pa.float32(), "bigint": pa.int64(), "int": pa.int32(),
+    "boolean": pa.bool_(), "string": pa.string(),
+}
+"""A custom metric's output_data_type -> its column's Arrow type."""
+
+
+def custom_fields(custom_metrics, table: str) -> list[pa.Field]:
+    """One column per custom metric stored in `table` ("profile": aggregate and derived, "drift":
+    drift), in config order, after the built-in columns (Databricks adds custom metrics as new
+    columns of the metric tables: https://docs.databricks.com/en/lakehouse-monitoring/custom-metrics.html)."""
+    kinds = ("aggregate", "derived") if table == "profile" else ("drift",)
+    return [pa.field(m.name, CUSTOM_OUTPUT_TYPES[m.output_data_type]) for m in custom_metrics if m.type in kinds]
+
+
+def profile_metrics_schema(model_id_col: str = DEFAULT_MODEL_ID_COL, custom_metrics=()) -> pa.Schema:
+    """The profile metrics table of a monitor whose model_id_col is `model_id_col` (and whose
+    custom metrics are `custom_metrics`, MonitorSettings.custom_metrics)."""
     return pa.schema(
         profile_key_fields(model_id_col) + PROFILE_COUNT_FIELDS + PROFILE_NUMERIC_FIELDS
-        + PROFILE_CATEGORICAL_FIELDS + PROFILE_QUALITY_FIELDS
+        + PROFILE_CATEGORICAL_FIELDS + PROFILE_QUALITY_FIELDS + custom_fields(custom_metrics, "profile")
     )
 
 
@@ -194,9 +210,12 @@ outer bins open, duplicate edges merged), proportions floored at 1e-4."""
 
 
 
-def drift_metrics_schema(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Schema:
-    """The drift metrics table of a monitor whose model_id_col is `model_id_col`."""
-    return pa.schema(drift_key_fields(model_id_col) + DRIFT_DELTA_FIELDS + DRIFT_STATISTIC_FIELDS)
+def drift_metrics_schema(model_id_col: str = DEFAULT_MODEL_ID_COL, custom_metrics=()) -> pa.Schema:
+    """The drift metrics table of a monitor whose model_id_col is `model_id_col` (and custom metrics)."""
+    return pa.schema(
+        drift_key_fields(model_id_col) + DRIFT_DELTA_FIELDS + DRIFT_STATISTIC_FIELDS
+        + custom_fields(custom_metrics, "drift")
+    )
 
 
 DRIFT_METRICS_SCHEMA = drift_metrics_schema()

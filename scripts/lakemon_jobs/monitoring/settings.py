@@ -25,6 +25,19 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class CustomMetricSpec:
+    """One custom metric as the config declares it (lakemon.config.model.CustomMetric): the
+    engine renders, transpiles and evaluates it (custom.py)."""
+
+    name: str
+    type: str
+    """aggregate, derived or drift."""
+    definition: str
+    input_columns: tuple[str, ...]
+    output_data_type: str = "double"
+
+
+@dataclass(frozen=True)
 class MonitorSettings:
     granularities: tuple[str, ...]
     timestamp_col: str
@@ -37,6 +50,8 @@ class MonitorSettings:
     slicing_exprs: tuple[str, ...] = ()
     ignored_columns: tuple[str, ...] = field(default=KEY_COLUMNS)
     """Never profiled: request keys and bookkeeping columns."""
+    custom_metrics: tuple[CustomMetricSpec, ...] = ()
+    """Extra columns of the metrics tables (models[].monitoring.custom_metrics)."""
 
     @classmethod
     def from_config(cls, env, model) -> MonitorSettings:
@@ -64,9 +79,16 @@ class MonitorSettings:
             # what the Databricks monitor is given (None: no ROC AUC there, so none here)
             prediction_proba_col=monitor_prediction_proba_col(model),
             slicing_exprs=tuple(model.slicing_exprs),
+            custom_metrics=tuple(
+                CustomMetricSpec(m.name, m.type, m.definition, tuple(m.input_columns), m.output_data_type)
+                for m in model.monitoring.custom_metrics
+            ),
         )
 
     def fingerprint(self) -> str:
         """Changes whenever a setting that changes the metrics changes: stored state is then stale."""
-        blob = json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        settings = asdict(self)
+        if not settings["custom_metrics"]:  # absent before custom metrics existed: same fingerprint
+            del settings["custom_metrics"]
+        blob = json.dumps(settings, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
