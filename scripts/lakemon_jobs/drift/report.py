@@ -73,7 +73,9 @@ generated {{ header.generated }} UTC by lakemon analyze-drift.</p>
 {% for row in grid.rows %}<tr><th>{{ row.feature }}</th>
 {% for c in row.cells %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>
 {% endfor %}{% if grid.quality %}<tr><th title="model quality verdict (labelled rows)">quality</th>
-{% for c in grid.quality %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endif %}
+{% for c in grid.quality %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endif %}{% for row in grid.custom %}
+<tr class="custom-metric"><th title="custom metric verdict (threshold from models[].monitoring.custom_metrics)">{{ row.label }}</th>
+{% for c in row.cells %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endfor %}
 </table>
 <p class="note" id="grid-note">Cells: the drift statistic with sampling noise removed (hover for raw value, threshold,
 p-values and row count); colour = verdict: <span class="status drift">drift</span> <span class="status warn">warn</span>
@@ -274,7 +276,21 @@ def _grid(report: DriftReport, granularity: str) -> dict[str, Any]:
         "windows": [{"short": _short(w, granularity), "full": f"{w:%Y-%m-%d %H:%M} UTC"} for w in windows],
         "rows": rows,
         "quality": quality if any(quality) else None,
+        "custom": _custom_rows(report, granularity, index),
     }
+
+
+def _custom_rows(report: DriftReport, granularity: str, index: dict) -> list[dict[str, Any]]:
+    """One grid row per custom metric and feature (input column and slice) with a threshold."""
+    rows: dict[str, list[dict | None]] = {}
+    for c in report.custom_judgements:
+        if c.granularity != granularity or c.window_start not in index:
+            continue
+        cells = rows.setdefault(f"{c.metric} {c.feature}", [None] * len(index))
+        text = "n/a" if c.value is None else f"{c.value:.3g}"
+        tip = f"{c.metric} of {c.feature}: {text} vs {c.threshold:g}; {c.count} rows (needs {c.min_rows}); {c.reason}"
+        cells[index[c.window_start]] = {"verdict": str(c.verdict), "text": text, "tip": tip}
+    return [{"label": label, "cells": cells} for label, cells in rows.items()]
 
 
 def render_html(report: DriftReport) -> str:

@@ -60,6 +60,16 @@ def verdict_frame(report: DriftReport, run_id: str, judged_at: datetime | None =
         }
         for q in report.quality_judgements
     ]
+    rows += [  # custom metrics with a threshold: quality rows, so the quality alert reads them too
+        {
+            "subject": QUALITY_SUBJECT, "granularity": c.granularity, "window_start": c.window_start,
+            "window_end": c.window_end, "feature": c.feature, "kind": None, "statistic": c.metric,
+            "value": c.value, "adjusted": c.value, "threshold": c.threshold, "pvalue": None, "alpha": None,
+            "verdict": str(c.verdict), "reason": c.reason, "row_count": c.count, "min_rows": c.min_rows,
+            **common,
+        }
+        for c in report.custom_judgements
+    ]
     columns = [c.name for c in verdicts_columns()]
     return pd.DataFrame(rows, columns=columns)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from .custom import CustomJudgement
 from .verdicts import DriftReport, Judgement
 
 SUMMARY_VERSION = 1
 
 
-def _judgement(j: Judgement) -> dict[str, Any]:
+def _judgement(j: Judgement | CustomJudgement) -> dict[str, Any]:
     out = asdict(j)
     out["window_start"] = j.window_start.isoformat()
     out["window_end"] = j.window_end.isoformat()
@@ -47,6 +48,7 @@ def to_summary(report: DriftReport) -> dict[str, Any]:
             {**q, "window_start": q["window_start"].isoformat(), "window_end": q["window_end"].isoformat()}
             for q in report.quality
         ],
+        **({"custom_metrics": [_judgement(c) for c in report.custom_judgements]} if report.custom_judgements else {}),
     }
 
 

@@ -27,6 +27,7 @@ from lakemon.statistics import (
 )
 
 from ..monitoring.schema import ALL_MODELS, TABLE_COLUMN
+from .custom import CustomJudgement, custom_judgements
 from .null import NullCalibration, calibrate_js, calibrate_psi, psi_bins
 from .rule import (
     Evidence,
@@ -96,6 +97,8 @@ class DriftReport:
     never serialized."""
     quality_judgements: list[QualityJudgement] = field(default_factory=list)
     """The model-quality verdict of each window (quality metric against quality_threshold)."""
+    custom_judgements: list[CustomJudgement] = field(default_factory=list)
+    """Verdicts of the custom metrics that carry a threshold (drift/custom.py), per window and slice."""
 
     @property
     def status(self) -> str:
@@ -246,6 +249,7 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
         rules=rules, settings=settings.model_dump(mode="json"), judgements=judgements,
         quality=[q for q in quality if len(q) > 3], profile=whole_profile,
         quality_judgements=quality_judgements,
+        custom_judgements=custom_judgements(env, model, drift, profile, since=since, as_of=as_of),
     )
 
 
