@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 import pytest
+from drift_fixtures import DEV_ENV
 
 from lakemon.alerting import quality_alert_spec
 from lakemon.config import parse_environment
@@ -24,8 +25,6 @@ from lakemon_jobs.monitoring.engine import compute_metrics
 from lakemon_jobs.monitoring.settings import MonitorSettings
 from lakemon_jobs.runtime import LocalRuntime
 from lakemon_jobs.tables.local import LocalEngine
-
-from drift_fixtures import DEV_ENV  # noqa: I001  (tests/drift helper)
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 DAYS = 4

@@ -137,10 +137,10 @@ def referenced_columns(sql: str) -> list[tuple[str, str]]:
 
 
 def _type_kind(type_sql: str) -> str | None:
-    """numeric, boolean, string, or None (SQLGlot could not tell)."""
+    """number, boolean, string, or None (SQLGlot could not tell)."""
     t = type_sql.upper()
     if t.startswith(("DOUBLE", "FLOAT", "DECIMAL", "BIGINT", "INT", "SMALLINT", "TINYINT", "REAL")):
-        return "numeric"
+        return "number"
     if t.startswith("BOOLEAN"):
         return "boolean"
     if t.startswith(("VARCHAR", "TEXT", "STRING", "CHAR")):
@@ -149,7 +149,7 @@ def _type_kind(type_sql: str) -> str | None:
 
 
 def _output_kind(output_type: str) -> str:
-    return "numeric" if output_type in NUMERIC_OUTPUTS else output_type
+    return "number" if output_type in NUMERIC_OUTPUTS else output_type
 
 
 def result_type(sql: str, schema: Mapping[str, Mapping[str, str]]) -> str | None:
