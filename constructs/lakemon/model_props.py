@@ -55,12 +55,12 @@ def custom_metrics(model: Model) -> tuple:
     """The model's `monitoring.custom_metrics` as the monitor construct's CustomMetric values:
     the definition as written (Databricks renders its Jinja template), the type and the output
     type in the provider's spelling (lakemon.config.custom_metrics)."""
-    from .config import custom_metrics as cm
+    from .config.custom_metrics import METRIC_TYPES, output_data_type_json
 
     return tuple(
         CustomMetric(
             name=m.name, definition=m.definition, input_columns=tuple(m.input_columns),
-            output_data_type=cm.output_data_type_json(m.output_data_type), type=cm.METRIC_TYPES[m.type],
+            output_data_type=output_data_type_json(m.output_data_type), type=METRIC_TYPES[m.type],
         )
         for m in model.monitoring.custom_metrics
     )

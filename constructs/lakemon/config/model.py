@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Union, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..statistics import CATEGORICAL, COLUMN_TYPES, DEFAULT_STATISTIC, NUMERIC, statistic_names
-from . import custom_metrics as cm
+from .custom_metrics import BUILT_IN_COLUMNS, NUMERIC_OUTPUTS, OUTPUT_TYPES, TABLE, check_metrics
 from .validators import (
     check_endpoint_name,
     check_granularity,
@@ -391,9 +391,9 @@ class CustomMetric(Strict):
     """aggregate: over the rows; derived: over other metrics of the row; drift: current vs base."""
     definition: Annotated[str, Field(min_length=1)]
     """Jinja template of one Databricks SQL expression, e.g. `avg(abs({{prediction_col}} - {{label_col}}))`."""
-    input_columns: tuple[str, ...] = (cm.TABLE,)
+    input_columns: tuple[str, ...] = (TABLE,)
     """Monitored columns the metric is computed for (`{{input_column}}`), or `:table` (default)."""
-    output_data_type: Literal[tuple(cm.OUTPUT_TYPES)] = "double"
+    output_data_type: Literal[tuple(OUTPUT_TYPES)] = "double"
     """Spark type of the value (synthesized as Databricks' StructField JSON)."""
     threshold: CustomMetricThreshold | None = None
     """Judge the metric per window like the built-in quality metric (verdicts, alert, report)."""
@@ -404,9 +404,9 @@ class CustomMetric(Strict):
             raise ValueError("input_columns needs at least one column or ':table'")
         if len(set(self.input_columns)) != len(self.input_columns):
             raise ValueError("input_columns must not repeat")
-        if self.name in cm.BUILT_IN_COLUMNS:
+        if self.name in BUILT_IN_COLUMNS:
             raise ValueError(f"name {self.name!r} is a built-in column of the metrics tables; choose another")
-        if self.threshold is not None and self.output_data_type not in cm.NUMERIC_OUTPUTS:
+        if self.threshold is not None and self.output_data_type not in NUMERIC_OUTPUTS:
             raise ValueError("a threshold needs a numeric output_data_type")
         return self
 
@@ -482,7 +482,7 @@ class Model(Strict):
             if self.model_id_column in {m.name for m in metrics}:
                 raise ValueError(f"monitoring.custom_metrics: {self.model_id_column!r} is the model-id column's name")
             try:
-                cm.check_metrics(metrics, self.monitored_columns(), prediction_col=self.prediction.name,
+                check_metrics(metrics, self.monitored_columns(), prediction_col=self.prediction.name,
                                  label_col=self.label.name)
             except ValueError as exc:
                 raise ValueError(f"monitoring.{exc}") from None
