@@ -35,7 +35,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "preflight": (
         "lakemon_jobs.preflight",
-        "before a deploy: adopt (import) or stop on tables the workspace has but Terraform state does not",
+        "before a deploy: adopt (import/moved) what the workspace has but Terraform state lacks; never drop a table",
     ),
     "run-local": (
         "lakemon_jobs.embedded.loop",

@@ -1,32 +1,37 @@
-"""`lakemon preflight`: before a deploy, never let Terraform replace or drop a table that holds data.
+"""`lakemon preflight`: before a deploy, adopt what the workspace already has, and never drop data.
 
-Why: on create, `databricks_sql_table` runs `CREATE OR REPLACE TABLE` for managed Delta tables
-(provider v1.99.0, catalog/resource_sql_table.go, buildTableCreateStatement). A table that exists
-in the workspace but not in Terraform state (state lost, construct renamed, a job created the
-table first) would be silently emptied by the next apply. And a table that is in state but no
-longer declared (model removed, construct renamed without a `moved` block) would be DROPPED.
+Why: after a lost state, a renamed construct, or an object created outside Terraform, an apply
+would try to create what exists. Unity Catalog objects and the endpoint then fail with "already
+exists"; jobs, alerts and notification destinations are created a second time (they are found
+by id, not by name). And a table that is in state but no longer declared would be DROPPED.
 
-What it does, for the `databricks_sql_table` resources of one synthesized stack directory
-(`cdktf.out/stacks/<env>`), against that stack's Terraform state (`terraform show -json`, run in
+What it does, for every resource of one synthesized stack directory (`cdktf.out/stacks/<env>`)
+whose type is in `KINDS`, against that stack's Terraform state (`terraform show -json`, run in
 the directory after `terraform init`) and its workspace (the provider's host, credentials from
 the environment as for the provider):
 
-- declared at an address that state does not have, but the same table is in state at another
-  address: a `moved` block (a renamed construct);
-- declared, not in state, and the table exists in the workspace: an `import` block (adopted
-  as it is, never re-created);
-- in state but no longer declared: a `removed` block with `destroy = false` (Terraform forgets
-  the table, the data stays; drop it by hand if that is really wanted).
+- declared at an address that state does not have, but the same object (same identity: full
+  name, endpoint name, job name, ...) is in state at another address: a `moved` block;
+- declared, not in state, and the object exists in the workspace: an `import` block with the id
+  the provider's Import section asks for (adopted as it is, never created twice);
+- in state but no longer declared, for the kinds that hold data (tables, schema, volume,
+  registered model): a `removed` block with `destroy = false` (Terraform forgets the object,
+  the data stays). Other kinds are destroyed as their removal from the stack asks.
+
+Generic on purpose: `KINDS` maps a resource type to how its identity is read from the stack (the
+same attributes name it in state), how databricks-sdk finds it, and its import id. Adding a type
+is one entry. A type the stack declares that is in neither `KINDS` nor `NOT_ADOPTED` stops the
+preflight, so a new resource type cannot slip past it.
 
 Without `--adopt` it lists what it found and exits 1 (nothing is written): a clear stop. With
 `--adopt` it writes those blocks to `lakemon-preflight.tf.json` next to `cdk.tf.json`, where the
-following `cdktf diff` / `cdktf deploy` (and plain Terraform) pick them up; the synthesized
-`cdk.tf.json` itself is not touched. Needs Terraform >= 1.7 (`removed` blocks).
+following `cdktf diff` / `cdktf deploy --skip-synth` (and plain Terraform) pick them up; the
+synthesized `cdk.tf.json` itself is not touched. Needs Terraform >= 1.7 (`removed` blocks).
 
 The module imports nothing from lakemon, only the standard library and `databricks-sdk`, so the
 pipeline can run it as a script (`python scripts/lakemon_jobs/preflight.py ...`) on an agent
 without the project's environment. Exit codes: 0 nothing to do or blocks written, 1 a stop
-(adoption needed without --adopt, or the workspace/state could not be read), 2 usage error.
+(adoption needed without --adopt, an ambiguous or unreadable object), 2 usage error.
 """
 
 from __future__ import annotations
@@ -35,35 +40,196 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TABLE_TYPE = "databricks_sql_table"
 STACK_FILE = "cdk.tf.json"
 OUTPUT_FILE = "lakemon-preflight.tf.json"
 TERRAFORM_TIMEOUT_S = 300
 EXIT_OK, EXIT_STOP, EXIT_USAGE = 0, 1, 2
+TABLE_TYPE = "databricks_sql_table"
 
 
 class PreflightError(RuntimeError):
-    """The stack, its state or the workspace could not be read: stop with this message."""
+    """The stack, its state or the workspace could not be read, or an object is ambiguous: stop."""
+
+
+# --- how each resource type is adopted ------------------------------------------------------------
+
+
+def _get(method: str, argument: str | None = None) -> Callable:
+    """A lookup that calls `client.<api>.<method>(identity)`: the id is the identity itself, or
+    None when the SDK raises NotFound (its ResourceDoesNotExist is one)."""
+    api, call = method.split(".")
+
+    def lookup(client, identity: str) -> str | None:
+        from databricks.sdk.errors import NotFound
+
+        try:
+            fn = getattr(getattr(client, api), call)
+            fn(**{argument: identity}) if argument else fn(identity)
+        except NotFound:
+            return None
+        return identity
+
+    return lookup
+
+
+def _table_exists(client, full_name: str) -> str | None:
+    from databricks.sdk.errors import NotFound
+
+    try:
+        return full_name if client.tables.exists(full_name=full_name).table_exists else None
+    except NotFound:  # the catalog or schema does not exist yet: neither does the table
+        return None
+
+
+def _directory(client, path: str) -> str | None:
+    from databricks.sdk.errors import NotFound
+
+    try:
+        info = client.workspace.get_status(path)
+    except NotFound:
+        return None
+    kind = getattr(info.object_type, "value", info.object_type)
+    if kind != "DIRECTORY":
+        raise PreflightError(f"{path} exists in the workspace but is a {kind}, not a folder: move it away first")
+    return path
+
+
+def _one_by_name(what: str, identity: str, found: list[tuple[str, str]]) -> str | None:
+    """The id of the only object named `identity`; a stop when there are several (which one the
+    stack means cannot be guessed: adopting one would leave the other running unmanaged)."""
+    if len(found) > 1:
+        ids = ", ".join(i for i, _ in found)
+        raise PreflightError(
+            f"{len(found)} {what}s named {identity!r} exist (ids {ids}): delete or rename the extra one(s), "
+            "or write the import block for the right one by hand"
+        )
+    return found[0][0] if found else None
+
+
+def _job(client, name: str) -> str | None:
+    # JobsAPI.list(name=...): "A filter on the list based on the exact (case insensitive) job name."
+    found = [(str(j.job_id), name) for j in client.jobs.list(name=name) if j.settings and j.settings.name == name]
+    return _one_by_name("job", name, found)
+
+
+def _alert(client, display_name: str) -> str | None:
+    found = [
+        (a.id, a.display_name)
+        for a in client.alerts_v2.list_alerts()
+        if a.display_name == display_name and getattr(a.lifecycle_state, "value", a.lifecycle_state) not in ("DELETED", "TRASHED")
+    ]
+    return _one_by_name("alert", display_name, found)
+
+
+def _destination(client, display_name: str) -> str | None:
+    found = [(d.id, d.display_name) for d in client.notification_destinations.list() if d.display_name == display_name]
+    return _one_by_name("notification destination", display_name, found)
 
 
 @dataclass(frozen=True)
-class Table:
+class Kind:
+    """How the preflight adopts one resource type.
+
+    `fields`: the attributes that name the object, joined with "." (read from the stack's config
+    and from state: both use the provider's attribute names). `lookup(client, identity)`: the
+    import id when the object exists, else None. `keeps_data`: an undeclared one in state is
+    forgotten, never destroyed. `source`: where the import id format is documented."""
+
+    type: str
+    fields: tuple[str, ...]
+    lookup: Callable
+    what: str
+    source: str
+    keeps_data: bool = False
+    case_insensitive: bool = False
+    """Unity Catalog names are case-insensitive (the provider suppresses case-only diffs)."""
+
+    def identity(self, values: dict, address: str = "") -> str:
+        try:
+            parts = [values[f] for f in self.fields]
+        except KeyError as exc:
+            raise PreflightError(f"{address or self.type} has no {exc.args[0]}: cannot tell which {self.what} it is") from None
+        text = ".".join(str(p) for p in parts)
+        if "${" in text:
+            raise PreflightError(f"{address}: its {'/'.join(self.fields)} is a Terraform expression ({text}); the preflight needs a literal")
+        return text
+
+    def key(self, identity: str) -> str:
+        return identity.lower() if self.case_insensitive else identity
+
+
+DOCS = "terraform-provider-databricks v1.99.0"
+KINDS: dict[str, Kind] = {
+    k.type: k
+    for k in (
+        Kind(TABLE_TYPE, ("catalog_name", "schema_name", "name"), _table_exists, "table",
+             f"{DOCS} docs/resources/sql_table.md, Import: <catalog_name>.<schema_name>.<name>", True, True),
+        Kind("databricks_schema", ("catalog_name", "name"), _get("schemas.get", "full_name"), "schema",
+             f"{DOCS} docs/resources/schema.md, Import: <catalog_name>.<name>", True, True),
+        Kind("databricks_volume", ("catalog_name", "schema_name", "name"), _get("volumes.read", "name"), "volume",
+             f"{DOCS} docs/resources/volume.md, Import: <catalog_name>.<schema_name>.<name>", True, True),
+        Kind("databricks_registered_model", ("catalog_name", "schema_name", "name"),
+             _get("registered_models.get", "full_name"), "registered model",
+             f"{DOCS} docs/resources/registered_model.md, Import: <catalog_name>.<schema_name>.<model_name>", True, True),
+        Kind("databricks_model_serving", ("name",), _get("serving_endpoints.get", "name"), "serving endpoint",
+             f"{DOCS} docs/resources/model_serving.md, Import: <model-serving-endpoint-name>"),
+        Kind("databricks_quality_monitor", ("table_name",), _get("quality_monitors.get", "table_name"), "quality monitor",
+             f"{DOCS} internal/providers/pluginfw/products/qualitymonitor/resource_quality_monitor.go, ImportState: "
+             "ImportStatePassthroughID(table_name); docs/resources/quality_monitor.md: id is the full table name",
+             case_insensitive=True),
+        Kind("databricks_job", ("name",), _job, "job", f"{DOCS} docs/resources/job.md, Import: <job-id>"),
+        Kind("databricks_alert_v2", ("display_name",), _alert, "alert", f"{DOCS} docs/resources/alert_v2.md, Import: id"),
+        Kind("databricks_notification_destination", ("display_name",), _destination, "notification destination",
+             f"{DOCS} docs/resources/notification_destination.md, Import: <notification-id>"),
+        Kind("databricks_directory", ("path",), _directory, "workspace folder",
+             f"{DOCS} docs/resources/directory.md, Import: /path/to/directory"),
+        Kind("databricks_file", ("path",), _get("files.get_metadata", "file_path"), "file",
+             f"{DOCS} docs/resources/file.md, Import: <path>"),
+    )
+}
+"""Resource type -> how the preflight adopts it. One entry per stateful type a stack declares."""
+
+NOT_ADOPTED: dict[str, str] = {
+    "databricks_grants": "authoritative: creating it sets the securable's grants to the declared ones "
+    "(docs/resources/grants.md); nothing is duplicated",
+    "databricks_permissions": "authoritative: creating it sets the object's permissions to the declared ones "
+    "(docs/resources/permissions.md); nothing is duplicated",
+}
+"""Resource types the stacks declare that need no adoption, and why."""
+
+
+# --- what is declared, what state has, what must happen --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
     address: str
     """Terraform address, e.g. databricks_sql_table.alive_inference-log_table_1A2B3C4D."""
-    full_name: str
-    """catalog.schema.table (the resource's import id)."""
+    type: str
+    identity: str
+    """What names the object in the workspace: a full name, an endpoint, job or alert name, a path."""
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.type]
+
+
+@dataclass(frozen=True)
+class Adoption:
+    resource: Resource
+    import_id: str
 
 
 @dataclass
 class Findings:
-    imports: list[Table] = field(default_factory=list)
-    moves: list[tuple[Table, Table]] = field(default_factory=list)
-    """(in state, declared): the same table under a new address."""
-    removals: list[Table] = field(default_factory=list)
+    imports: list[Adoption] = field(default_factory=list)
+    moves: list[tuple[Resource, Resource]] = field(default_factory=list)
+    """(in state, declared): the same object under a new address."""
+    removals: list[Resource] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -73,30 +239,60 @@ class Findings:
         """Terraform JSON syntax: top-level `import`, `moved` and `removed` blocks."""
         out: dict = {}
         if self.imports:
-            out["import"] = [{"to": t.address, "id": t.full_name} for t in self.imports]
+            out["import"] = [{"to": a.resource.address, "id": a.import_id} for a in self.imports]
         if self.moves:
             out["moved"] = [{"from": old.address, "to": new.address} for old, new in self.moves]
         if self.removals:
-            out["removed"] = [{"from": t.address, "lifecycle": {"destroy": False}} for t in self.removals]
+            out["removed"] = [{"from": r.address, "lifecycle": {"destroy": False}} for r in self.removals]
         return out
 
     def describe(self) -> list[str]:
-        lines = [f"  import  {t.full_name} -> {t.address} (exists in the workspace, not in state)" for t in self.imports]
-        lines += [f"  moved   {old.address} -> {new.address} ({new.full_name})" for old, new in self.moves]
-        lines += [f"  removed {t.address} ({t.full_name}): no longer declared; forgotten, NOT dropped" for t in self.removals]
+        lines = []
+        for a in self.imports:
+            r = a.resource
+            shown = r.identity if a.import_id == r.identity else f"{r.identity} (id {a.import_id})"
+            lines.append(f"  import  {r.kind.what} {shown} -> {r.address} (exists in the workspace, not in state)")
+        lines += [f"  moved   {old.address} -> {new.address} ({new.kind.what} {new.identity})" for old, new in self.moves]
+        lines += [
+            f"  removed {r.address} ({r.kind.what} {r.identity}): no longer declared; forgotten, NOT destroyed"
+            for r in self.removals
+        ]
         return lines
 
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for a in self.imports:
+            counts[a.resource.kind.what] = counts.get(a.resource.kind.what, 0) + 1
+        adopted = ", ".join(f"{n} {what}{'s' if n > 1 else ''}" for what, n in counts.items()) or "nothing"
+        return f"adopting {adopted}; {len(self.moves)} moved, {len(self.removals)} forgotten"
 
-def declared_tables(stack: dict) -> list[Table]:
-    """The stack's tables (cdk.tf.json `resource.databricks_sql_table`)."""
-    tables = []
-    for name, body in sorted(stack.get("resource", {}).get(TABLE_TYPE, {}).items()):
-        try:
-            full = ".".join((body["catalog_name"], body["schema_name"], body["name"]))
-        except KeyError as exc:
-            raise PreflightError(f"{TABLE_TYPE}.{name} has no {exc.args[0]} in {STACK_FILE}") from None
-        tables.append(Table(f"{TABLE_TYPE}.{name}", full))
-    return tables
+
+def declared_resources(stack: dict) -> list[Resource]:
+    """The stack's resources of adoptable types (cdk.tf.json `resource`); a stop for a type the
+    preflight does not know."""
+    found = []
+    unknown = []
+    for type_, bodies in sorted(stack.get("resource", {}).items()):
+        if type_ in NOT_ADOPTED:
+            continue
+        kind = KINDS.get(type_)
+        if kind is None:
+            unknown.append(type_)
+            continue
+        for name, body in sorted(bodies.items()):
+            address = f"{type_}.{name}"
+            found.append(Resource(address, type_, kind.identity(body, address)))
+    if unknown:
+        raise PreflightError(
+            f"the stack declares {', '.join(unknown)}, which the preflight does not know how to adopt: "
+            "add an entry to KINDS (or, with the reason, to NOT_ADOPTED) in lakemon_jobs/preflight.py"
+        )
+    return found
+
+
+def declared_tables(stack: dict) -> list[Resource]:
+    """The stack's tables only (kept for callers that ask about tables)."""
+    return [r for r in declared_resources(stack) if r.type == TABLE_TYPE]
 
 
 def _state_resources(module: dict):
@@ -105,38 +301,51 @@ def _state_resources(module: dict):
         yield from _state_resources(child)
 
 
-def state_tables(show_json: dict, resource_type: str = TABLE_TYPE) -> list[Table]:
-    """Tables in `terraform show -json` output (an empty state has no `values`)."""
+def state_resources(show_json: dict) -> list[Resource]:
+    """Adoptable resources in `terraform show -json` output (an empty state has no `values`)."""
     root = (show_json.get("values") or {}).get("root_module") or {}
-    tables = []
+    found = []
     for r in _state_resources(root):
-        if r.get("type") != resource_type or r.get("mode", "managed") != "managed":
+        kind = KINDS.get(r.get("type", ""))
+        if kind is None or r.get("mode", "managed") != "managed":
             continue
-        v = r.get("values") or {}
-        full = v.get("id") or ".".join(str(v.get(k, "")) for k in ("catalog_name", "schema_name", "name"))
-        tables.append(Table(r["address"], full))
-    return tables
+        values = r.get("values") or {}
+        try:
+            identity = kind.identity(values, r["address"])
+        except PreflightError:
+            identity = str(values.get("id", ""))  # a state without the naming attributes: match by id only
+        found.append(Resource(r["address"], kind.type, identity))
+    return found
 
 
-def find(declared: list[Table], in_state: list[Table], exists: Callable[[str], bool]) -> Findings:
-    """What must be moved, imported or forgotten so that no apply replaces or drops a table.
-    `exists(full_name)` asks the workspace; it is only called for declared tables state lacks."""
+def find(declared: Iterable[Resource], in_state: Iterable[Resource], lookup: Callable[[Resource], str | None]) -> Findings:
+    """What must be moved, imported or forgotten so that no apply creates what exists or drops
+    data. `lookup(resource)` asks the workspace for the import id (None: absent); it is only
+    called for declared resources that state lacks under any address."""
+    declared, in_state = list(declared), list(in_state)
     findings = Findings()
-    state_by_address = {t.address: t for t in in_state}
-    state_by_name = {t.full_name.lower(): t for t in in_state}
-    declared_addresses = {t.address for t in declared}
+    state_by_address = {r.address: r for r in in_state}
+    state_by_identity = {(r.type, r.kind.key(r.identity)): r for r in in_state}
+    declared_addresses = {r.address for r in declared}
     moved_from: set[str] = set()
-    for table in declared:
-        if table.address in state_by_address:
+    for resource in declared:
+        if resource.address in state_by_address:
             continue
-        old = state_by_name.get(table.full_name.lower())
-        if old is not None and old.address not in declared_addresses:
-            findings.moves.append((old, table))
+        old = state_by_identity.get((resource.type, resource.kind.key(resource.identity)))
+        if old is not None and old.address not in declared_addresses and old.address not in moved_from:
+            findings.moves.append((old, resource))
             moved_from.add(old.address)
-        elif exists(table.full_name):
-            findings.imports.append(table)
-    findings.removals = [t for t in in_state if t.address not in declared_addresses and t.address not in moved_from]
+            continue
+        import_id = lookup(resource)
+        if import_id is not None:
+            findings.imports.append(Adoption(resource, import_id))
+    findings.removals = [
+        r for r in in_state if r.kind.keeps_data and r.address not in declared_addresses and r.address not in moved_from
+    ]
     return findings
+
+
+# --- the outside world: Terraform and the workspace -------------------------------------------------
 
 
 def read_state(stack_dir: Path, terraform: str = "terraform") -> dict:
@@ -157,23 +366,25 @@ def read_state(stack_dir: Path, terraform: str = "terraform") -> dict:
     return json.loads(result.stdout or "{}")
 
 
-def workspace_exists(host: str, client=None) -> Callable[[str], bool]:
-    """`exists(full_name)` backed by the Unity Catalog tables API of the stack's workspace."""
+def workspace_lookup(host: str, client=None) -> Callable[[Resource], str | None]:
+    """`lookup(resource)` backed by the stack's workspace (databricks-sdk, one call or list per
+    resource); any failure other than "not found" stops the deploy with one line."""
     if client is None:
         from databricks.sdk import WorkspaceClient
 
         client = WorkspaceClient(host=host)  # credentials: environment / Azure CLI, as the provider
-    from databricks.sdk.errors import NotFound
 
-    def exists(full_name: str) -> bool:
+    def lookup(resource: Resource) -> str | None:
         try:
-            return bool(client.tables.exists(full_name=full_name).table_exists)
-        except NotFound:  # the catalog or schema does not exist yet: neither does the table
-            return False
+            return resource.kind.lookup(client, resource.identity)
+        except PreflightError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any other failure must stop the deploy, clearly
-            raise PreflightError(f"cannot ask {host} whether {full_name} exists: {type(exc).__name__}: {exc}") from None
+            raise PreflightError(
+                f"cannot ask {host} whether {resource.kind.what} {resource.identity} exists: {type(exc).__name__}: {exc}"
+            ) from None
 
-    return exists
+    return lookup
 
 
 def run_preflight(
@@ -181,7 +392,7 @@ def run_preflight(
     *,
     adopt: bool,
     state: dict | None = None,
-    exists: Callable[[str], bool] | None = None,
+    lookup: Callable[[Resource], str | None] | None = None,
     terraform: str = "terraform",
     out: Callable[[str], None] = print,
 ) -> int:
@@ -190,23 +401,23 @@ def run_preflight(
         stack = json.loads(stack_file.read_text())
     except (OSError, ValueError) as exc:
         raise PreflightError(f"cannot read the synthesized stack {stack_file}: {exc}") from None
-    declared = declared_tables(stack)
+    declared = declared_resources(stack)
     state = read_state(stack_dir, terraform) if state is None else state
-    if exists is None:
+    if lookup is None:
         providers = stack.get("provider", {}).get("databricks") or [{}]
         host = providers[0].get("host")
         if not host:
             raise PreflightError(f"{stack_file} sets no databricks provider host")
-        exists = workspace_exists(host)
-    findings = find(declared, state_tables(state), exists)
+        lookup = workspace_lookup(host)
+    findings = find(declared, state_resources(state), lookup)
     output = stack_dir / OUTPUT_FILE
     name = stack_dir.name
     if findings.empty:
         output.unlink(missing_ok=True)
-        out(f"preflight {name}: {len(declared)} tables declared; none would be replaced or dropped")
+        out(f"preflight {name}: {len(declared)} stateful resources declared; nothing to adopt, nothing would be dropped")
         return EXIT_OK
     if not adopt:
-        out(f"preflight {name}: STOP. Applying this stack now would replace or drop tables that hold data:")
+        out(f"preflight {name}: STOP. Applying this stack now would create what exists, or drop data:")
         for line in findings.describe():
             out(line)
         out(
@@ -215,7 +426,7 @@ def run_preflight(
         )
         return EXIT_STOP
     output.write_text(json.dumps(findings.blocks(), indent=2) + "\n")
-    out(f"preflight {name}: wrote {output} so that the deploy adopts instead of replacing:")
+    out(f"preflight {name}: {findings.summary()}; wrote {output}:")
     for line in findings.describe():
         out(line)
     return EXIT_OK

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lakemon.starter import DEFAULT_ENVS, StarterError, write_starter
+from lakemon.starter import DEFAULT_ENVS, DEPLOY_STEPS, StarterError, write_starter
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         "  export CHECKPOINT_DISABLE=1                  # no telemetry calls from cdktf\n"
         f"  npx cdktf synth                              # writes cdktf.out/stacks/<env>/cdk.tf.json\n"
         "Edit the env files first: workspace.host, catalog, schema, groups, alert recipients; switch\n"
-        "state.backend to azurerm before a team deploys (see the comments in each file)."
+        "state.backend to azurerm before a team deploys (see the comments in each file).\n"
+        "\nDeploying one environment (here dev; `az login` first):\n"
+        + "".join(f"  {step}\n" for step in DEPLOY_STEPS)
+        + "The preflight adopts what already exists (lost state, renamed constructs) and never drops\n"
+        "a table; --skip-synth keeps the deploy on the files it checked (README.md says more)."
     )
     return 0

@@ -224,6 +224,7 @@ def test_init_writes_a_pinned_commented_project(tmp_path):
     team = tmp_path / "team"
     assert sorted(p.relative_to(team).as_posix() for p in team.rglob("*") if p.is_file()) == [
         ".gitignore",
+        "README.md",
         "app.py",
         "cdktf.json",
         "envs/dev.yml",

@@ -2,7 +2,8 @@
 
 Writes a commented env file per environment (`envs/<env>.yml`), `app.py` (one stack per env
 file), `cdktf.json`, `package.json` pinning the cdktf-cli version lakemon was tested with,
-`requirements.txt` pinning lakemon itself, and a `.gitignore`. The files are templates shipped in
+`requirements.txt` pinning lakemon itself, a `.gitignore`, and a `README.md` with the deploy
+steps (`DEPLOY_STEPS`: the preflight runs before every plan). The files are templates shipped in
 the wheel (`lakemon/starter/*.tmpl`), filled with `string.Template` ($-placeholders, because
 the YAML and JSON bodies are full of braces).
 
@@ -24,6 +25,16 @@ from ..tooling import NODE_MAJOR_TESTED
 CDKTF_CLI_VERSION = "0.21.0"
 """cdktf-cli version lakemon is tested with (this repository's package.json; a test keeps them equal)."""
 DEFAULT_ENVS = ("dev", "prod")
+DEPLOY_STEPS = (
+    "npx cdktf synth",
+    "terraform -chdir=cdktf.out/stacks/dev init -input=false",
+    "lakemon preflight --stack-dir cdktf.out/stacks/dev --adopt",
+    "npx cdktf diff dev --skip-synth",
+    "npx cdktf deploy dev --skip-synth",
+)
+"""A deploy by hand, in the order every documented path uses (lakemon's README and
+docs/deploy.md, its pipeline): `lakemon preflight` after `terraform init` (it reads the state)
+and before any plan; `--skip-synth` so that the plan and the apply use the files it checked."""
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 
@@ -50,6 +61,7 @@ def planned_files(envs: tuple[str, ...]) -> list[StarterFile]:
         StarterFile("package.json.tmpl", "package.json"),
         StarterFile("requirements.txt.tmpl", "requirements.txt"),
         StarterFile("gitignore.tmpl", ".gitignore"),
+        StarterFile("README.md.tmpl", "README.md"),
     ]
 
 
@@ -79,6 +91,7 @@ def write_starter(folder: str | Path, envs: tuple[str, ...] = DEFAULT_ENVS, *, f
             "project": project,
             "cdktf_cli": CDKTF_CLI_VERSION,
             "node_major": str(NODE_MAJOR_TESTED),
+            "deploy_steps": "\n".join(DEPLOY_STEPS),
         }
         target = folder / file.target
         target.parent.mkdir(parents=True, exist_ok=True)
