@@ -94,6 +94,14 @@ class JobContext:
         runtime = None if on_databricks() else LocalRuntime.from_env(home)
         return cls(env=env, model=chosen, tables=ModelTables(env, chosen), runtime=runtime)
 
+    def run_lock(self, job: str, wait_s: float = 0.0, progress: Callable[[str], None] = print):
+        """The model's run lock (run_lock.model_lock): unpack, refresh and analyze-drift of one
+        model never run at once on the embedded default; a no-op on Databricks."""
+        from .run_lock import model_lock
+
+        root = self.runtime.root if self.runtime is not None else None
+        return model_lock(root, self.tables.inference_log, job, wait_s=wait_s, progress=progress)
+
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> JobContext:
         path = args.env_file or Path("envs") / f"{args.env}.yml"

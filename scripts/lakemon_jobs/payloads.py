@@ -346,16 +346,26 @@ def prediction_columns(body: Any, model: Model, outputs: list[Column] | None = N
 
 
 _VERSION_COLUMN = Column(name="model_version", type="string")
+RESERVED_MODEL_VERSIONS = frozenset({"*"})
+"""Model ids the metrics tables use for themselves: Databricks writes `*` as the model id of
+its all-models rows (the profile and drift metrics tables' `model_id` column, monitoring.schema
+ALL_MODELS), so a served version literally `*` would be merged with them."""
 
 
 def _model_version(row: dict[str, Any], body: dict[str, Any]) -> str | None:
     if row.get("served_entity_id"):
-        return str(row["served_entity_id"])
-    params = body.get("params")
-    version = body.get("model_version")
-    if version is None and isinstance(params, dict):
-        version = params.get("model_version")
-    return coerce(version, _VERSION_COLUMN)
+        version = str(row["served_entity_id"])
+    else:
+        params = body.get("params")
+        version = body.get("model_version")
+        if version is None and isinstance(params, dict):
+            version = params.get("model_version")
+        version = coerce(version, _VERSION_COLUMN)
+    if version is not None and version.strip() in RESERVED_MODEL_VERSIONS:
+        raise PayloadError(
+            f"model version {version!r} is reserved: the monitor's metrics tables use '*' for all models"
+        )
+    return version
 
 
 def _load_json(text: Any, what: str) -> Any:

@@ -90,7 +90,10 @@ def refresh_monitor(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .run_lock import add_lock_argument
+
     add_context_arguments(parser, reads_a_run=True)
+    add_lock_argument(parser)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait (Databricks)")
     parser.add_argument("--poll", type=float, default=POLL_S, help="seconds between status checks (Databricks)")
 
@@ -98,8 +101,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
     from .monitoring.windows import TimestampRangeError
+    from .run_lock import RunInProgress
 
-    return run_job(
-        "refresh", lambda: refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll),
-        RefreshError, TimestampRangeError,
-    )
+    def work():
+        with ctx.run_lock("refresh", args.wait_for_lock):
+            return refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll)
+
+    return run_job("refresh", work, RefreshError, TimestampRangeError, RunInProgress)

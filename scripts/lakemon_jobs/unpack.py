@@ -38,7 +38,9 @@ from .payload_table import PAYLOAD_SCHEMA
 from .payloads import OUT_OF_RANGE_TIME, parse_payloads, unpacked_columns
 from .progress import EVERY_S, Ticker
 from .retention import enforce_retention
+from .run_lock import RunInProgress, add_lock_argument
 from .tables import TableEngine, TableError, engine_for
+from .tables.conflicts import CommitConflict
 from .tables.engine import ChangesUnavailable, TableVersion
 
 SOURCE_VIEW = "lakemon_payload_source"
@@ -406,6 +408,7 @@ def _unpack_new(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_context_arguments(parser, reads_a_run=True)
+    add_lock_argument(parser)
     parser.add_argument(
         "--full",
         action="store_true",
@@ -421,10 +424,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
     try:
-        engine = engine_for(ctx)
-        unpack_payloads(ctx, full=args.full, engine=engine)
-        if not args.no_retention:
-            enforce_retention(ctx, engine=engine)
+        with ctx.run_lock("unpack", args.wait_for_lock):
+            engine = engine_for(ctx)
+            unpack_payloads(ctx, full=args.full, engine=engine)
+            if not args.no_retention:
+                enforce_retention(ctx, engine=engine)
+    except RunInProgress as exc:
+        print(f"lakemon unpack: {exc} (nothing was written)")
+        return 1
+    except CommitConflict as exc:
+        print(f"lakemon unpack: {exc}; this run is not recorded, so the next run reads its rows again")
+        return 1
     except TableError as exc:
         print(f"lakemon unpack: {exc} (nothing was written)")
         return 2

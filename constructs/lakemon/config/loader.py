@@ -32,6 +32,11 @@ class ConfigError(Exception):
 MAX_DEPTH = 32
 """Deepest nesting an environment file may have (the real schema needs 6); deeper input is an
 error, never a RecursionError from the YAML parser, the merge or the validator."""
+MAX_NODES = 100_000
+"""Most values (counting each alias as the values it repeats) an environment file may expand to.
+The committed files have a few hundred; an alias "bomb" (`a: &a [x, x]`, `b: &b [*a, *a]`, ...
+ten levels deep) is small on disk and expands to billions, which would hang the loader.
+Counted on the composed node graph before anything is built, so a bomb costs its size on disk."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -48,6 +53,11 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     for key_node, _ in node.value:
         if key_node.tag == _MERGE_TAG:
             continue  # SafeLoader.construct_mapping flattens merges below
+        if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]` or `{a: 1}: x`: a list or map as a key
+            kind = "list" if isinstance(key_node, yaml.SequenceNode) else "map"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {kind} is used as a key; keys must be text", key_node.start_mark
+            )
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -73,7 +83,7 @@ def read_yaml(path: Path) -> Any:
             [f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
         ) from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        return _bounded_load(text, path)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, controls)
         line = text[: exc.position].count("\n") + 1
         raise ConfigError([f"{path}: line {line}: invalid YAML: character {exc.character!r} is not allowed"]) from None
@@ -84,6 +94,50 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError([f"{path}: {where}invalid YAML: {problem}"]) from None
     except RecursionError:
         raise ConfigError([f"{path}: nested too deeply (more than {MAX_DEPTH} levels)"]) from None
+
+
+def _bounded_load(text: str, path: Path) -> Any:
+    """yaml.load with _UniqueKeyLoader, refusing a document that expands beyond MAX_NODES."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = expanded_size(node)
+        if size > MAX_NODES:
+            raise ConfigError([
+                f"{path}: its aliases expand to more than {MAX_NODES:,} values (an alias bomb?); "
+                "write the values out or use fewer nested aliases"
+            ])
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def expanded_size(root: yaml.Node) -> int:
+    """How many values `root` stands for once every alias is expanded, computed once per node
+    (an alias is the same node object reached twice), iteratively (no recursion limit)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 0) for c in children)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def plain_data(raw: Any, path: Path) -> str:

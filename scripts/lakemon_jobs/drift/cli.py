@@ -37,7 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
+    from ..run_lock import add_lock_argument
+
     add_context_arguments(parser, reads_a_run=True)
+    add_lock_argument(parser)
     parser.add_argument("--output-dir", type=Path, help="where to write the report (default: <home>/reports)")
     parser.add_argument("--as-of", type=_timestamp, help="judge windows up to this UTC time, ISO 8601 (default: now)")
     parser.add_argument("--no-alerts", action="store_true", help="write the report and verdicts but do not notify destinations")
@@ -69,7 +72,6 @@ def _error(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..context import JobContext
-    from .rule import RuleError
 
     try:
         ctx = JobContext.from_args(args)
@@ -78,9 +80,22 @@ def run(args: argparse.Namespace) -> int:
             print(exc.code, file=sys.stderr)
         return EXIT_USAGE
 
+    from ..run_lock import RunInProgress
+
+    try:
+        with ctx.run_lock("analyze-drift", args.wait_for_lock, progress=_error):
+            return _analyze(ctx, args)
+    except RunInProgress as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+
+
+def _analyze(ctx, args: argparse.Namespace) -> int:
+    """The run, under the model's run lock (run_lock): read, judge, report, write verdicts, alert."""
     from ..tables import TableError, engine_for
     from .alerts import fire_local_alerts
     from .report import write_report
+    from .rule import RuleError
     from .sources import TablesMissing, read_tables
     from .store import new_run_id, write_verdicts
     from .verdicts import analyze

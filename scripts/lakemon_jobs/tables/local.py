@@ -3,8 +3,13 @@ tables read and written with `deltalake` (every write is one atomic Delta commit
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import shutil
 import tempfile
+import time
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +28,7 @@ from lakemon.config.model import Column
 from ..delta_files import plain_parquet_files, read_parquet_view_sql
 from ..runtime import LocalRuntime
 from .batches import BatchFn, OnBatch
+from .conflicts import retry_on_conflict
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
 from .schemas import arrow_schema, to_arrow, utc_timestamps
 
@@ -34,6 +40,13 @@ request and response texts), or what is left: large enough that the per-call ove
 count, small enough that fn's Python objects for one batch stay in the low hundreds of MB."""
 
 
+SPILL_PREFIX = "lakemon-spill-"
+SPILL_IN_USE = ".in-use"
+"""A file in each spill folder that its engine keeps flock-ed while the folder is in use."""
+SPILL_GRACE_S = 60.0
+"""A spill folder without that file is left alone this long (it may be being created)."""
+
+
 class LocalEngine(TableEngine):
     def __init__(self, runtime: LocalRuntime) -> None:
         self.runtime = runtime
@@ -41,6 +54,7 @@ class LocalEngine(TableEngine):
         self.con.execute("SET TimeZone = 'UTC'")
         self._views: set[str] = set()
         self._spill: tempfile.TemporaryDirectory | None = None
+        remove_stale_spills(runtime.root)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -184,19 +198,28 @@ class LocalEngine(TableEngine):
 
     def _spill_dir(self) -> Path:
         """A temporary folder next to the tables (removed when the engine is garbage collected
-        or the process ends): the spilled results of map_rows."""
+        or the process ends): the spilled results of map_rows. A killed process cannot remove
+        it, so the folder holds a flock-ed SPILL_IN_USE file: the kernel drops that lock when the
+        process dies, and the next engine's remove_stale_spills deletes the folder."""
         if self._spill is None:
-            self._spill = tempfile.TemporaryDirectory(prefix="lakemon-spill-", dir=self.runtime.root)
+            self._spill = tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=self.runtime.root)
+            folder = Path(self._spill.name)
+            fd = os.open(folder / (SPILL_IN_USE + ".new"), os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.replace(folder / (SPILL_IN_USE + ".new"), folder / SPILL_IN_USE)  # visible only once locked
+            weakref.finalize(self, os.close, fd)
         return Path(self._spill.name)
 
     # --- writing ---------------------------------------------------------------------------------
 
+    @retry_on_conflict
     def create_if_missing(self, name: str, columns: list[Column]) -> bool:
         if self.exists(name):
             return False
         DeltaTable.create(self._path(name), schema=arrow_schema(columns), mode="ignore", name=name.split(".")[-1])
         return True
 
+    @retry_on_conflict
     def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:
         """Streams the rows of `sql` into the MERGE (DuckDB batches cast to the table's Arrow
         types), so memory does not grow with the rows inserted."""
@@ -211,6 +234,7 @@ class LocalEngine(TableEngine):
         )
         return int(metrics.get("num_target_rows_inserted", 0))
 
+    @retry_on_conflict
     def update_from(self, name: str, sql: str, keys: list[str], assignments: dict[str, str], where: str) -> int:
         source_df = self.query(sql)
         if source_df.empty:
@@ -225,6 +249,7 @@ class LocalEngine(TableEngine):
         )
         return int(metrics.get("num_target_rows_updated", 0))
 
+    @retry_on_conflict
     def delete_older_than(self, name: str, column: str, cutoff: datetime) -> int:
         stamp = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         metrics = self._table(name).delete(f'"{column}" < \'{stamp}\'')
@@ -237,6 +262,7 @@ class LocalEngine(TableEngine):
             out[field.name] = "timestamp" if arrow_type.startswith("timestamp") else _ARROW_TO_TYPE.get(arrow_type, arrow_type)
         return out
 
+    @retry_on_conflict
     def replace_rows(
         self, name: str, frame: pd.DataFrame, columns: list[Column], keys: list[str], scope: list[Bound]
     ) -> int:
@@ -253,8 +279,42 @@ class LocalEngine(TableEngine):
         )
         return int(metrics.get("num_target_rows_inserted", 0)) + int(metrics.get("num_target_rows_updated", 0))
 
+    @retry_on_conflict
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         write_deltalake(self._path(name), to_arrow(frame, columns), mode="overwrite", schema_mode="overwrite")
+
+
+def remove_stale_spills(root: Path) -> list[Path]:
+    """Delete the spill folders under `root` that no live process uses (their SPILL_IN_USE
+    file is not locked; folders without one once SPILL_GRACE_S old), and return them.
+    Best effort: a folder that cannot be inspected or removed is left for a later run."""
+    removed = []
+    try:
+        candidates = [p for p in root.glob(SPILL_PREFIX + "*") if p.is_dir()]
+    except OSError:
+        return removed
+    for folder in candidates:
+        try:
+            if not _spill_in_use(folder):
+                shutil.rmtree(folder)
+                removed.append(folder)
+        except OSError:
+            continue
+    return removed
+
+
+def _spill_in_use(folder: Path) -> bool:
+    marker = folder / SPILL_IN_USE
+    if not marker.exists():
+        return time.time() - folder.stat().st_mtime < SPILL_GRACE_S
+    fd = os.open(marker, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _exact_instants(tree: exp.Expression) -> None:

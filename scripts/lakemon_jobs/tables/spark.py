@@ -22,6 +22,7 @@ import pyarrow as pa
 from lakemon.config.model import Column
 
 from .batches import BatchFn, OnBatch
+from .conflicts import retry_on_conflict
 from .engine import (
     Bound,
     ChangesUnavailable,
@@ -145,6 +146,7 @@ class SparkEngine(TableEngine):
 
         source.mapInPandas(batches, schema=spark_ddl(out)).createOrReplaceTempView(view)
 
+    @retry_on_conflict
     def create_if_missing(self, name: str, columns: list[Column]) -> bool:
         if self.exists(name):
             return False
@@ -158,6 +160,7 @@ class SparkEngine(TableEngine):
         rows = result.collect()
         return int(rows[0][column]) if rows and column in rows[0].asDict() else 0
 
+    @retry_on_conflict
     def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:
         select = ", ".join(f"s.`{c.name}`" for c in columns)
         names = ", ".join(f"`{c.name}`" for c in columns)
@@ -167,6 +170,7 @@ class SparkEngine(TableEngine):
         )
         return self._merge_count(result, "num_inserted_rows")
 
+    @retry_on_conflict
     def update_from(self, name: str, sql: str, keys: list[str], assignments: dict[str, str], where: str) -> int:
         sets = ", ".join(f"t.`{col}` = {expr}" for col, expr in assignments.items())
         result = self.spark.sql(
@@ -175,6 +179,7 @@ class SparkEngine(TableEngine):
         )
         return self._merge_count(result, "num_updated_rows")
 
+    @retry_on_conflict
     def delete_older_than(self, name: str, column: str, cutoff: datetime) -> int:
         result = self.spark.sql(f"DELETE FROM {name} WHERE `{column}` < {timestamp_sql(cutoff)}")
         return self._merge_count(result, "num_affected_rows")
@@ -184,6 +189,7 @@ class SparkEngine(TableEngine):
             raise TableError(f"table {name} does not exist")
         return {f.name: f.dataType.simpleString() for f in self.spark.table(name).schema.fields}
 
+    @retry_on_conflict
     def replace_rows(
         self, name: str, frame: pd.DataFrame, columns: list[Column], keys: list[str], scope: list[Bound]
     ) -> int:
@@ -207,6 +213,7 @@ class SparkEngine(TableEngine):
         )
         return self._merge_count(result, "num_inserted_rows") + self._merge_count(result, "num_updated_rows")
 
+    @retry_on_conflict
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         typed = self.spark.createDataFrame(frame[[c.name for c in columns]], schema=spark_ddl(columns))
         typed.write.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
