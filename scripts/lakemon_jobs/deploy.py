@@ -1,7 +1,11 @@
 """`lakemon deploy`: serve the `champion` version at the model's endpoint.
 
 On Databricks: `serving_endpoints.update_config` with the champion as the only served entity
-(100% traffic), then wait for the update with progress and a timeout. Databricks keeps the
+(100% traffic), then wait for the update with progress and a timeout. The declared serving
+configuration (env file `serving`: workload size, workload type, scale to zero) is applied even
+when the champion is already served: the endpoint's `config` is ignored by Terraform
+(`lifecycle.ignore_changes`), so this job is the only thing that can change it, and it compares
+the served entity with the declaration every run (`config_changes`). Databricks keeps the
 previous config serving until the new one is ready, and keeps it if the update fails: a failed
 rollout leaves the previous version serving. The endpoint itself belongs to Terraform; its
 `config` and its AI gateway are left to this job (see notes on mlops-stacks issue 217).
@@ -40,6 +44,44 @@ DEFAULT_TIMEOUT_S = 45 * 60
 
 class DeployError(RuntimeError):
     """The champion could not be rolled out; the previous deployment keeps serving."""
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """The compute of a served entity that the env file declares (`serving`): what `lakemon
+    deploy` owns besides the version. Compared field by field with the served entity."""
+
+    workload_size: str | None
+    workload_type: str | None
+    scale_to_zero: bool | None
+
+    @classmethod
+    def declared(cls, serving) -> ServingConfig:
+        return cls(serving.workload_size.value, str(serving.workload_type), bool(serving.scale_to_zero))
+
+    @classmethod
+    def served(cls, entity) -> ServingConfig:
+        """From an SDK `ServedEntityOutput` (workload_type is a `ServingModelWorkloadType`)."""
+        kind = entity.workload_type
+        return cls(entity.workload_size, None if kind is None else str(getattr(kind, "value", kind)), entity.scale_to_zero_enabled)
+
+    def describe(self) -> str:
+        zero = {True: "on", False: "off", None: "unset"}[self.scale_to_zero]
+        return f"{self.workload_size or 'unset'} {self.workload_type or 'unset'}, scale to zero {zero}"
+
+
+def config_changes(declared: ServingConfig, served: ServingConfig) -> list[str]:
+    """What differs between the declared and the served compute, one `field served -> declared`
+    per field; empty when they agree. The API documents no default it would fill in for a field
+    we send, so any difference, an unset served field included, is a change to apply."""
+    fields = (("workload_size", lambda v: v or "unset"), ("workload_type", lambda v: v or "unset"),
+              ("scale_to_zero", lambda v: {True: "on", False: "off", None: "unset"}[v]))
+    changes = []
+    for name, show in fields:
+        want, have = getattr(declared, name), getattr(served, name)
+        if want != have:
+            changes.append(f"{name} {show(have)} -> {show(want)}")
+    return changes
 
 
 @dataclass(frozen=True)
@@ -147,12 +189,23 @@ def deploy_databricks(
     except DatabricksError as exc:
         raise DeployError(f"cannot read serving endpoint {endpoint}: {_sdk_message(exc)}") from None
     entities = (current.config.served_entities or []) if current.config else []
-    if any(e.entity_name == name and str(e.entity_version) == version for e in entities):
-        progress(f"deploy: {endpoint} already serves {name} version {version}")
+    serving = ctx.env.serving
+    declared = ServingConfig.declared(serving)
+    entity = next((e for e in entities if e.entity_name == name and str(e.entity_version) == version), None)
+    changes = config_changes(declared, ServingConfig.served(entity)) if entity is not None else []
+    if entity is not None and not changes:
+        progress(f"deploy: {endpoint} already serves {name} version {version} as declared ({declared.describe()})")
         detail = current
     else:
-        serving = ctx.env.serving
-        progress(f"deploy: updating {endpoint} to {name} version {version} (timeout {timeout_s:.0f}s)")
+        if entity is not None:
+            progress(
+                f"deploy: {endpoint} serves {name} version {version} as {ServingConfig.served(entity).describe()}, "
+                f"declared {declared.describe()}: updating its config ({'; '.join(changes)}) (timeout {timeout_s:.0f}s)"
+            )
+        else:
+            progress(
+                f"deploy: updating {endpoint} to {name} version {version} ({declared.describe()}) (timeout {timeout_s:.0f}s)"
+            )
         try:
             # Inside the error handling: the API refuses an update while another is in progress
             # (SDK ServingEndpointsAPI.update_config: "An endpoint that already has an update in
@@ -164,9 +217,9 @@ def deploy_databricks(
                         name=served_name,
                         entity_name=name,
                         entity_version=version,
-                        workload_size=serving.workload_size.value,
-                        workload_type=ServingModelWorkloadType(serving.workload_type),
-                        scale_to_zero_enabled=serving.scale_to_zero,
+                        workload_size=declared.workload_size,
+                        workload_type=ServingModelWorkloadType(declared.workload_type),
+                        scale_to_zero_enabled=declared.scale_to_zero,
                     )
                 ],
                 traffic_config=TrafficConfig(routes=[Route(served_entity_name=served_name, traffic_percentage=100)]),

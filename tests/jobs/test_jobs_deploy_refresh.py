@@ -10,7 +10,11 @@ import pandas as pd
 import pytest
 from databricks.sdk.errors import OperationFailed
 from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
-from databricks.sdk.service.serving import EndpointStateConfigUpdate, EndpointStateReady
+from databricks.sdk.service.serving import (
+    EndpointStateConfigUpdate,
+    EndpointStateReady,
+    ServingModelWorkloadType,
+)
 from jobs_helpers import quiet, write_env
 
 from lakemon_jobs.context import JobContext
@@ -87,7 +91,9 @@ class FakeEndpoints:
         self.serving, self.outcome, self.updates, self.gateways = serving, outcome, [], []
 
     def get(self, name):
-        entity = SimpleNamespace(entity_name=self.serving[0], entity_version=self.serving[1])
+        # dev's declared compute (envs/dev.yml: Small, CPU, scale to zero on)
+        entity = SimpleNamespace(entity_name=self.serving[0], entity_version=self.serving[1], workload_size="Small",
+                                 workload_type=ServingModelWorkloadType.CPU, scale_to_zero_enabled=True)
         return SimpleNamespace(config=SimpleNamespace(served_entities=[entity]),
                                state=SimpleNamespace(ready=EndpointStateReady.READY), ai_gateway=None)
 
