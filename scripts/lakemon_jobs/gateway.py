@@ -7,11 +7,20 @@ declaration). One function for both places: on Databricks `endpoints` is the SDK
 `ServingEndpointsAPI`; on the embedded default it is `LocalServingEndpoints`, whose state the
 local logging layer reads to know where to log.
 
+Which gateway fields lakemon owns (set to what the env file says) and which it keeps:
+- owned: `inference_table_config`, and the rate limits the env file can declare: a `calls`
+  limit keyed `user` or `endpoint` with no `principal` and no `tokens` (`serving.rate_limits`,
+  key user|endpoint). Those are set to exactly the declared ones, so removing one from the env
+  file removes it from the endpoint;
+- kept as the endpoint has them: every other rate limit (keyed `user_group` or
+  `service_principal`, naming a `principal`, or a `tokens` limit: added in the UI or by another
+  tool), `usage_tracking_config`, `guardrails`, `fallback_config`.
+
 Rules this follows:
-- no call when the endpoint already has the declared inference table and rate limits;
+- no call when the endpoint already has the declared inference table and owned rate limits;
 - `put_ai_gateway` replaces the whole gateway (it is an HTTP PUT, and provider v1.99.0's
-  `updateAiGateway` sends every field), so the fields lakemon does not declare (usage tracking,
-  guardrails, fallback) are sent back as the endpoint has them;
+  `updateAiGateway` sends every field), so what lakemon keeps is sent back as the endpoint has
+  it, and the log names the kept rate limits and any owned one it replaces;
 - moving an enabled inference table (other catalog, schema or prefix) disables it first: SDK
   `AiGatewayInferenceTableConfig`: "On update, you have to disable inference table first in
   order to change the catalog name" (likewise schema and prefix).
@@ -79,6 +88,24 @@ def _limits_state(limits) -> list[tuple]:
     )
 
 
+OWNED_RATE_LIMIT_KEYS = ("user", "endpoint")
+"""The rate-limit keys an env file can declare (`serving.rate_limits[].key`)."""
+
+
+def owned_rate_limit(limit) -> bool:
+    """True for a rate limit lakemon sets: a calls limit keyed user or endpoint, for no named
+    principal and not on tokens (the only kind `serving.rate_limits` can declare)."""
+    return _value(limit.key) in OWNED_RATE_LIMIT_KEYS and not limit.principal and limit.tokens is None
+
+
+def describe_rate_limit(limit) -> str:
+    who = _value(limit.key) or "?"
+    if limit.principal:
+        who += f" {limit.principal}"
+    amount = f"{limit.calls} calls" if limit.calls is not None else f"{limit.tokens} tokens"
+    return f"{who}: {amount}/{_value(limit.renewal_period)}"
+
+
 def apply_ai_gateway(endpoints, name: str, spec: GatewaySpec, progress: Callable[[str], None]) -> int:
     """Make `name`'s AI gateway carry `spec`; returns how many `put_ai_gateway` calls it made
     (0 when it already does). GatewayError, one line, when reading or putting fails."""
@@ -90,11 +117,21 @@ def apply_ai_gateway(endpoints, name: str, spec: GatewaySpec, progress: Callable
         current = endpoints.get(name).ai_gateway or AiGatewayConfig()
     except DatabricksError as exc:
         raise GatewayError(f"cannot read the AI gateway of {name}: {sdk_message(exc)}") from None
-    table, limits = declared_table(spec), declared_rate_limits(spec)
+    table, declared = declared_table(spec), declared_rate_limits(spec)
     have = current.inference_table_config
-    if _table_state(have) == _table_state(table) and _limits_state(current.rate_limits) == _limits_state(limits):
-        progress(f"deploy: {name}'s AI gateway already logs to {payload} with the declared rate limits")
+    kept = [r for r in current.rate_limits or [] if not owned_rate_limit(r)]
+    owned_now = [r for r in current.rate_limits or [] if owned_rate_limit(r)]
+    kept_note = f"; kept {len(kept)} rate limit(s) lakemon does not own: " + ", ".join(map(describe_rate_limit, kept)) if kept else ""
+    if _table_state(have) == _table_state(table) and _limits_state(owned_now) == _limits_state(declared):
+        progress(f"deploy: {name}'s AI gateway already logs to {payload} with the declared rate limits{kept_note}")
         return 0
+    limits = declared + kept
+    replaced = [r for r in owned_now if _limits_state([r])[0] not in _limits_state(declared)]
+    if replaced:
+        progress(
+            f"deploy: replacing {name}'s rate limit(s) {', '.join(map(describe_rate_limit, replaced))} with the declared "
+            f"{', '.join(map(describe_rate_limit, declared)) or 'none'} (env file serving.rate_limits owns user and endpoint limits)"
+        )
     steps = [table]
     if have is not None and have.enabled and _location(have) != _location(table):
         from dataclasses import replace
@@ -118,6 +155,6 @@ def apply_ai_gateway(endpoints, name: str, spec: GatewaySpec, progress: Callable
             ) from None
     progress(
         f"deploy: {name}'s AI gateway now logs to {payload} "
-        f"({len(limits)} rate limit(s); usage tracking, guardrails, fallback kept)"
+        f"({len(declared)} declared rate limit(s); usage tracking, guardrails, fallback kept){kept_note}"
     )
     return len(steps)

@@ -220,3 +220,65 @@ def test_retrain_moves_the_alias_back_only_when_the_rollout_failed(ctx, monkeypa
         assert [c.args for c in client.set_registered_model_alias.call_args_list] == [
             (name, "champion", "3"), (name, "champion", "2"),
         ]  # fmt: skip
+
+
+# --- rate limits lakemon does not own ----------------------------------------------------------------
+
+DATA_SCIENTISTS = AiGatewayRateLimit(  # added in the UI: a per-group limit
+    calls=1000, key=AiGatewayRateLimitKey.USER_GROUP, principal="data-scientists",
+    renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE,
+)
+BATCH_SP = AiGatewayRateLimit(
+    calls=50, key=AiGatewayRateLimitKey.SERVICE_PRINCIPAL, principal="8c5e-batch",
+    renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE,
+)
+
+
+def test_ui_added_rate_limits_survive_a_deploy_that_changes_the_declared_ones(ctx):
+    """The endpoint has the declared table, an old per-user limit and two limits added outside
+    the stack; the deploy sets the declared per-user limit and sends the other two back."""
+    old_user = AiGatewayRateLimit(calls=10, key=AiGatewayRateLimitKey.USER, renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE)
+    api, state = _workspace(gateway=AiGatewayConfig(inference_table_config=DECLARED_TABLE,
+                                                    rate_limits=[DATA_SCIENTISTS, old_user, BATCH_SP]))
+    messages: list[str] = []
+    _deploy(ctx, api, progress=messages.append)
+    api.put_ai_gateway.assert_called_once()
+    assert api.put_ai_gateway.call_args.kwargs["rate_limits"] == [PER_USER, DATA_SCIENTISTS, BATCH_SP]
+    assert state["gateway"].rate_limits == [PER_USER, DATA_SCIENTISTS, BATCH_SP]
+    text = "\n".join(messages)
+    assert "replacing alive-classifier-dev's rate limit(s) user: 10 calls/minute with the declared user: 100 calls/minute" in text
+    assert "kept 2 rate limit(s) lakemon does not own: user_group data-scientists: 1000 calls/minute, " \
+           "service_principal 8c5e-batch: 50 calls/minute" in text
+
+
+def test_ui_added_rate_limits_alone_cause_no_put(ctx):
+    """Declared table and per-user limit in place, plus a per-group limit: nothing to do."""
+    api, state = _workspace(gateway=AiGatewayConfig(inference_table_config=DECLARED_TABLE,
+                                                    rate_limits=[DATA_SCIENTISTS, PER_USER]))
+    messages: list[str] = []
+    _deploy(ctx, api, progress=messages.append)
+    api.put_ai_gateway.assert_not_called()
+    assert any("already logs to" in m and "user_group data-scientists: 1000 calls/minute" in m for m in messages)
+
+
+def test_a_moved_table_keeps_the_ui_added_limits_in_both_calls(ctx):
+    old = AiGatewayInferenceTableConfig(catalog_name="old", schema_name="s", table_name_prefix="p", enabled=True)
+    api, state = _workspace(gateway=AiGatewayConfig(inference_table_config=old, rate_limits=[PER_USER, DATA_SCIENTISTS]))
+    _deploy(ctx, api)
+    assert [c.kwargs["rate_limits"] for c in api.put_ai_gateway.call_args_list] == [[PER_USER, DATA_SCIENTISTS]] * 2
+    assert state["gateway"].rate_limits == [PER_USER, DATA_SCIENTISTS]
+
+
+@pytest.mark.parametrize(("limit", "owned"), [
+    (PER_USER, True),
+    (AiGatewayRateLimit(calls=5, key=AiGatewayRateLimitKey.ENDPOINT, renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE), True),
+    (DATA_SCIENTISTS, False),
+    (BATCH_SP, False),
+    (AiGatewayRateLimit(calls=5, key=AiGatewayRateLimitKey.USER, principal="someone@example.com",
+                        renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE), False),
+    (AiGatewayRateLimit(tokens=5000, key=AiGatewayRateLimitKey.USER, renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE), False),
+])
+def test_which_rate_limits_lakemon_owns(limit, owned):
+    from lakemon_jobs.gateway import owned_rate_limit
+
+    assert owned_rate_limit(limit) is owned
