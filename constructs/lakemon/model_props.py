@@ -89,6 +89,7 @@ def quality_monitor(env: Environment, model: Model, given: Mapping[str, Any]) ->
         "schedule_timezone": env.monitoring.schedule.timezone,
         "notify_on_failure": env.alerts.recipients,
         "protect_data": env.protect_data,
+        "api": env.monitoring.api,
     }
 
 

@@ -106,7 +106,8 @@ class MonitoredModel(Construct):
         self.labels = LabelsTable.for_model(self, "labels", **from_config, depends_on=[schema])
         self.verdicts = VerdictsTable.for_model(self, "verdicts", **from_config, depends_on=[schema])
         self.monitor = QualityMonitor.for_model(
-            self, "monitor", **from_config, depends_on=[self.inference_log.table, self.baseline.table]
+            self, "monitor", **from_config, table_id=self.inference_log.table.table_id,
+            output_schema_id=schema.schema_id, depends_on=[self.inference_log.table, self.baseline.table]
         )
         self.destinations: list[AlertDestination] = (
             stack.destinations

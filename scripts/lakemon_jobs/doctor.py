@@ -235,6 +235,49 @@ def check_workspace(env: Environment, source: Path) -> Check:
     return Check(f"workspace ({source.name})", "ok", f"{host} answers")
 
 
+MONITOR_API_OF = {"databricks_data_quality_monitor": "data_quality", "databricks_quality_monitor": "legacy"}
+
+
+def monitor_api_check(env: Environment, show_json: dict | None, where: str) -> Check:
+    """Which API the deployed stack's monitors use (the resource type in its Terraform state), and
+    whether the next deploy moves them to the declared one (`monitoring.api`)."""
+    from .monitor_migration import state_monitors
+
+    name = f"monitor API ({env.name})"
+    declared = env.monitoring.api
+    if show_json is None:
+        return Check(name, "ok", f"declares {declared}; deployed: unknown (no initialised {where})")
+    deployed = sorted({(MONITOR_API_OF[m.type], m.table) for m in state_monitors(show_json)})
+    if not deployed:
+        return Check(name, "ok", f"declares {declared}; no monitor deployed yet")
+    apis = {api for api, _ in deployed}
+    detail = "deployed: " + ", ".join(f"{table} on {api}" for api, table in deployed) + f"; declares {declared}"
+    if apis == {declared}:
+        return Check(name, "ok", detail)
+    if declared == "data_quality":
+        return Check(
+            name, "warn", detail + " (the deprecated quality_monitors API)",
+            "the next deploy carries the monitor over (preflight: removed + import, never re-created); "
+            "see docs/deploy.md, \"Moving a deployed monitor\"",
+        )
+    return Check(name, "warn", detail, "the next deploy carries the monitor back to the legacy resource (preflight)")
+
+
+def check_monitor_api(env: Environment, project: Path) -> Check:
+    """`terraform show -json` in the env's synthesized, initialised stack folder, if there is one."""
+    folder = project / "cdktf.out" / "stacks" / env.name
+    where = f"cdktf.out/stacks/{env.name}"
+    if not (folder / ".terraform").is_dir():
+        return monitor_api_check(env, None, where)
+    result = _run(["terraform", "show", "-json", "-no-color"], cwd=folder)
+    if result is None or result.returncode != 0:
+        return Check(
+            f"monitor API ({env.name})", "warn", f"terraform show failed in {where}",
+            "run `terraform init` there (with the backend settings) and retry",
+        )
+    return monitor_api_check(env, json.loads(result.stdout or "{}"), where)
+
+
 def _env_files(args: argparse.Namespace) -> list[Path]:
     if args.env_file:
         return [args.env_file]
@@ -265,6 +308,7 @@ def checks(args: argparse.Namespace) -> Iterator[Check]:
         yield check_state_backend(env, path)
         if not args.offline:
             yield check_workspace(env, path)
+        yield check_monitor_api(env, args.project)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,9 @@ the environment as for the provider):
 - in state but no longer declared, for the kinds that hold data (tables, schema, volume,
   registered model): a `removed` block with `destroy = false` (Terraform forgets the object,
   the data stays). Other kinds are destroyed as their removal from the stack asks.
+- a monitor in state under the other resource type than the declared one on the same table
+  (`databricks_quality_monitor` <-> `databricks_data_quality_monitor`): `removed` without destroy,
+  while the declared one is imported; a stop if it would be created instead (monitor_migration).
 
 Generic on purpose: `KINDS` maps a resource type to how its identity is read from the stack (the
 same attributes name it in state), how databricks-sdk finds it, and its import id. Adding a type
@@ -43,6 +46,12 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    from . import monitor_migration
+except ImportError:  # run as a plain script (the pipeline): the module sits next to this file
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import monitor_migration  # type: ignore[no-redef]
 
 STACK_FILE = "cdk.tf.json"
 OUTPUT_FILE = "lakemon-preflight.tf.json"
@@ -147,6 +156,11 @@ class Kind:
     keeps_data: bool = False
     case_insensitive: bool = False
     """Unity Catalog names are case-insensitive (the provider suppresses case-only diffs)."""
+    from_config: Callable[[dict, dict, str], str] | None = None
+    """identity(stack, body, address) when `fields` cannot name the object (a reference to another
+    resource, e.g. a monitor's table by `table_id`)."""
+    from_state: Callable[[dict], str | None] | None = None
+    """identity(state values) for such a type."""
 
     def identity(self, values: dict, address: str = "") -> str:
         try:
@@ -181,6 +195,10 @@ KINDS: dict[str, Kind] = {
              f"{DOCS} internal/providers/pluginfw/products/qualitymonitor/resource_quality_monitor.go, ImportState: "
              "ImportStatePassthroughID(table_name); docs/resources/quality_monitor.md: id is the full table name",
              case_insensitive=True),
+        Kind(monitor_migration.CURRENT, ("object_id",), monitor_migration.data_quality_lookup, "data quality monitor",
+             f"{DOCS} docs/resources/data_quality_monitor.md, Import: object_type,object_id (table,<table UUID>)",
+             case_insensitive=True, from_config=monitor_migration.monitored_table,
+             from_state=monitor_migration.state_table),
         Kind("databricks_job", ("name",), _job, "job", f"{DOCS} docs/resources/job.md, Import: <job-id>"),
         Kind("databricks_alert_v2", ("display_name",), _alert, "alert", f"{DOCS} docs/resources/alert_v2.md, Import: id"),
         Kind("databricks_notification_destination", ("display_name",), _destination, "notification destination",
@@ -281,7 +299,14 @@ def declared_resources(stack: dict) -> list[Resource]:
             continue
         for name, body in sorted(bodies.items()):
             address = f"{type_}.{name}"
-            found.append(Resource(address, type_, kind.identity(body, address)))
+            if kind.from_config is not None:
+                try:
+                    identity = kind.from_config(stack, body, address)
+                except monitor_migration.MigrationError as exc:
+                    raise PreflightError(str(exc)) from None
+            else:
+                identity = kind.identity(body, address)
+            found.append(Resource(address, type_, identity))
     if unknown:
         raise PreflightError(
             f"the stack declares {', '.join(unknown)}, which the preflight does not know how to adopt: "
@@ -311,7 +336,7 @@ def state_resources(show_json: dict) -> list[Resource]:
             continue
         values = r.get("values") or {}
         try:
-            identity = kind.identity(values, r["address"])
+            identity = (kind.from_state(values) if kind.from_state else None) or kind.identity(values, r["address"])
         except PreflightError:
             identity = str(values.get("id", ""))  # a state without the naming attributes: match by id only
         found.append(Resource(r["address"], kind.type, identity))
@@ -342,7 +367,26 @@ def find(declared: Iterable[Resource], in_state: Iterable[Resource], lookup: Cal
     findings.removals = [
         r for r in in_state if r.kind.keeps_data and r.address not in declared_addresses and r.address not in moved_from
     ]
+    findings.removals += carried_monitors(declared, in_state, findings)
     return findings
+
+
+def carried_monitors(declared: list[Resource], in_state: list[Resource], findings: Findings) -> list[Resource]:
+    """A monitor in state under the other resource type (legacy <-> data quality) than the
+    declared one on the same table: forgotten (`removed`, no destroy) while the declared one is
+    imported; a stop if the declared one would be created instead (monitor_migration)."""
+    mm = monitor_migration
+
+    def monitors(resources: list[Resource]) -> list:
+        return [mm.Monitor(r.address, r.identity) for r in resources if r.type in mm.MONITOR_TYPES]
+
+    imported = {a.resource.address for a in findings.imports}
+    try:
+        forget = mm.carry_over(monitors(declared), monitors(in_state), imported)
+    except mm.MigrationError as exc:
+        raise PreflightError(str(exc)) from None
+    by_address = {r.address: r for r in in_state}
+    return [by_address[m.address] for m in forget]
 
 
 # --- the outside world: Terraform and the workspace -------------------------------------------------

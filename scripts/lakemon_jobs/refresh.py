@@ -1,7 +1,8 @@
 """`lakemon refresh`: recompute the monitor's profile and drift metrics tables, and wait.
 
-On Databricks: `quality_monitors.run_refresh` on the inference-log table, then poll
-`get_refresh` until SUCCESS / FAILED / CANCELED, with progress and a timeout (a refresh takes
+On Databricks: `data_quality.create_refresh` on the inference-log table's monitor (or the
+deprecated `quality_monitors.run_refresh` when the stack keeps `monitoring.api: legacy`), then
+poll `get_refresh` until SUCCESS / FAILED / CANCELED, with progress and a timeout (a refresh takes
 minutes; the first one after creating a monitor can take 8-20).
 On the embedded default: the local monitor engine, `monitoring.refresh.refresh_local`.
 """
@@ -22,57 +23,114 @@ class RefreshError(RuntimeError):
     """The refresh failed, was cancelled or did not finish in time."""
 
 
+TERMINAL = ("SUCCESS", "FAILED", "CANCELED")
+ACTIVE = ("PENDING", "RUNNING")
+
+
+class DataQualityRefreshes:
+    """Refreshes through the Data Quality API (databricks-sdk 0.162 `DataQualityAPI`), which
+    addresses the monitor by table UUID (`object_type="table"`, `object_id` = `table_id`).
+    States are `RefreshState.MONITOR_REFRESH_STATE_<X>`; `state()` gives `<X>`."""
+
+    api_name = "data_quality"
+
+    def __init__(self, w, table: str) -> None:
+        self.w, self.table = w, table
+        self.table_id = w.tables.get(full_name=table).table_id
+
+    @staticmethod
+    def state(info) -> str:
+        return info.state.value.removeprefix("MONITOR_REFRESH_STATE_") if info.state else "UNKNOWN"
+
+    def active(self) -> list:
+        listed = self.w.data_quality.list_refresh(object_type="table", object_id=self.table_id)
+        return [r for r in listed if self.state(r) in ACTIVE]  # the SDK's iterator follows the pages
+
+    def start(self):
+        from databricks.sdk.service.dataquality import Refresh
+
+        return self.w.data_quality.create_refresh(
+            object_type="table", object_id=self.table_id, refresh=Refresh(object_type="table", object_id=self.table_id)
+        )
+
+    def get(self, refresh_id: int):
+        return self.w.data_quality.get_refresh(object_type="table", object_id=self.table_id, refresh_id=refresh_id)
+
+
+class LegacyRefreshes:
+    """Refreshes through the deprecated `quality_monitors` API, for stacks that keep
+    `monitoring.api: legacy` (the SDK marks these calls deprecated in favour of DataQualityAPI).
+    `list_refreshes` returns the most recent refreshes (up to 25) in one response, no paging."""
+
+    api_name = "legacy"
+
+    def __init__(self, w, table: str) -> None:
+        self.w, self.table = w, table
+
+    @staticmethod
+    def state(info) -> str:
+        return info.state.value if info.state else "UNKNOWN"
+
+    def active(self) -> list:
+        listed = self.w.quality_monitors.list_refreshes(table_name=self.table)
+        return [r for r in (listed.refreshes or []) if self.state(r) in ACTIVE]
+
+    def start(self):
+        return self.w.quality_monitors.run_refresh(table_name=self.table)
+
+    def get(self, refresh_id: int):
+        return self.w.quality_monitors.get_refresh(table_name=self.table, refresh_id=refresh_id)
+
+
+def _start_time(info) -> int:
+    return getattr(info, "start_time_ms", None) or 0
+
+
 def refresh_databricks(
     ctx: JobContext, timeout_s: float, poll_s: float, progress: Callable[[str], None], client=None
 ) -> str:
     """Start a refresh, or join the one already running (the monitor's own schedule may have
     started one at the same minute), and poll it to the end.
 
-    Why `quality_monitors` although the SDK marks it deprecated in favour of `data_quality`: the
-    stack declares the monitor with the provider's `databricks_quality_monitor` (provider 1.99.0),
-    and `data_quality` refreshes address the table by UUID (`object_id` = table_id) and belong to
-    the `databricks_data_quality_monitor` resource, which the provider documents as preview
-    (docs/deploy.md). Both move together, in one release.
+    Which API: the one of the resource the stack declares (`monitoring.api`, default
+    `data_quality`: databricks_data_quality_monitor); the two move together (docs/deploy.md,
+    "Monitors on the Data Quality API").
     """
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.errors import DatabricksError
-    from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
 
     w = client or WorkspaceClient()
     table = ctx.tables.inference_log
+    kind = DataQualityRefreshes if ctx.env.monitoring.api == "data_quality" else LegacyRefreshes
     try:
-        info = _running_refresh(w, table)
-        if info is not None:
-            progress(f"refresh: refresh {info.refresh_id} of {table} is already {info.state.value}; waiting for it")
+        refreshes = kind(w, table)
+        active = refreshes.active()
+        if active:
+            info = max(active, key=_start_time)
+            progress(f"refresh: refresh {info.refresh_id} of {table} is already {refreshes.state(info)}; waiting for it")
         else:
-            info = w.quality_monitors.run_refresh(table_name=table)
-            progress(f"refresh: started refresh {info.refresh_id} of the monitor on {table}")
+            info = refreshes.start()
+            progress(f"refresh: started refresh {info.refresh_id} of the monitor on {table} ({refreshes.api_name} API)")
     except DatabricksError as exc:
         raise RefreshError(f"cannot start a refresh of the monitor on {table}: {exc}") from None
     started = time.monotonic()
-    while info.state not in (State.SUCCESS, State.FAILED, State.CANCELED):
+    while refreshes.state(info) not in TERMINAL:
         elapsed = time.monotonic() - started
         if elapsed > timeout_s:
-            raise RefreshError(f"refresh {info.refresh_id} of {table} still {info.state.value} after {timeout_s:.0f}s")
+            raise RefreshError(
+                f"refresh {info.refresh_id} of {table} still {refreshes.state(info)} after {timeout_s:.0f}s"
+            )
         time.sleep(min(poll_s, max(0.0, timeout_s - elapsed)))
         try:
-            info = w.quality_monitors.get_refresh(table_name=table, refresh_id=info.refresh_id)
+            info = refreshes.get(info.refresh_id)
         except DatabricksError as exc:
             raise RefreshError(f"cannot read refresh {info.refresh_id} of {table}: {exc}") from None
-        progress(f"refresh: {info.state.value} after {time.monotonic() - started:.0f}s")
-    if info.state is not State.SUCCESS:
-        raise RefreshError(f"refresh {info.refresh_id} of {table} ended {info.state.value}: {info.message or 'no message'}")
-    return info.state.value
-
-
-def _running_refresh(w, table: str):
-    """A PENDING or RUNNING refresh of `table`'s monitor, newest first, else None.
-    `list_refreshes` returns the most recent refreshes (up to 25) in one response, no paging."""
-    from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
-
-    listed = w.quality_monitors.list_refreshes(table_name=table)
-    active = [r for r in (listed.refreshes or []) if r.state in (State.PENDING, State.RUNNING)]
-    return max(active, key=lambda r: r.start_time_ms or 0) if active else None
+        progress(f"refresh: {refreshes.state(info)} after {time.monotonic() - started:.0f}s")
+    if refreshes.state(info) != "SUCCESS":
+        raise RefreshError(
+            f"refresh {info.refresh_id} of {table} ended {refreshes.state(info)}: {info.message or 'no message'}"
+        )
+    return refreshes.state(info)
 
 
 def refresh_monitor(

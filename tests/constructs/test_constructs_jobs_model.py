@@ -87,7 +87,7 @@ def test_monitored_model_dependencies_are_in_deployable_order(make_stack, dev_en
     (schema_key,) = res["databricks_schema"]
     for table_deps in deps("databricks_sql_table"):
         assert f"databricks_schema.{schema_key}" in table_deps
-    (monitor_deps,) = deps("databricks_quality_monitor")
+    (monitor_deps,) = deps("databricks_data_quality_monitor")
     watched = ("_inference_log", "_baseline")
     table_keys = {k for k, t in res["databricks_sql_table"].items() if t["name"].endswith(watched)}
     assert len(table_keys) == 2 and {f"databricks_sql_table.{k}" for k in table_keys} <= set(monitor_deps)

@@ -63,7 +63,8 @@ ANALYSIS = dict(problem_type="classification", prediction_col="prediction", pred
 
 
 def _monitor(stack, **overrides):
-    """A valid inference-log monitor; overrides of InferenceLogAnalysis fields go to `analysis`."""
+    """A valid inference-log monitor on the legacy resource (`api="legacy"`, which has a
+    probability column) unless overridden; overrides of InferenceLogAnalysis fields go to `analysis`."""
     analysis = {k: overrides.pop(k) for k in list(overrides) if k in ANALYSIS}
     props = dict(
         table_name="c.s.t",
@@ -74,12 +75,19 @@ def _monitor(stack, **overrides):
         granularities=["1 day"],
         baseline_table_name="c.s.baseline",
         notify_on_failure=["team@example.com"],
+        api="legacy",
     )
     props.update(overrides)
     return QualityMonitor(stack, "monitor", **props)
 
 
-def test_monitor_inference_log_blocks_are_lists_of_one(make_stack, dev_env, resources_of):
+def _dq_monitor(stack, **overrides):
+    """A valid inference-log monitor on the Data Quality API (the default api)."""
+    return _monitor(stack, **{"api": "data_quality", "table_id": "tid-1", "output_schema_id": "sid-1",
+                              "prediction_proba_col": None, **overrides})
+
+
+def test_legacy_monitor_inference_log_blocks_are_lists_of_one(make_stack, dev_env, resources_of):
     stack = make_stack(dev_env)
     monitor = _monitor(
         stack,
@@ -107,19 +115,118 @@ def test_monitor_inference_log_blocks_are_lists_of_one(make_stack, dev_env, reso
     assert "time_series" not in resource and "snapshot" not in resource
     assert monitor.drift_metrics_table == "c.s.t_drift_metrics"
     assert monitor.profile_metrics_table == "c.s.t_profile_metrics"
+    # the warehouse is create-only: the legacy update API has no warehouse field
+    assert resource["lifecycle"] == {"ignore_changes": ["warehouse_id"]}
+
+
+def test_data_quality_monitor_spells_the_current_api(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    monitor = _dq_monitor(
+        stack,
+        slicing_exprs=["sex"],
+        granularities=["1 hour", "2 weeks"],
+        warehouse_id="wh-1",
+        custom_metrics=[CustomMetric("avg_len", "avg(length({{input_column}}))", ("name",), '{"type":"double"}')],
+    )
+    assert resources_of(stack, "databricks_quality_monitor") == []
+    (resource,) = resources_of(stack, "databricks_data_quality_monitor")
+    assert (resource["object_type"], resource["object_id"]) == ("table", "tid-1")
+    config = resource["data_profiling_config"]
+    assert config["inference_log"] == {
+        "problem_type": "INFERENCE_PROBLEM_TYPE_CLASSIFICATION",
+        "prediction_column": "prediction",
+        "timestamp_column": "timestamp",
+        "model_id_column": "model_version",
+        "label_column": "label",
+        "granularities": ["AGGREGATION_GRANULARITY_1_HOUR", "AGGREGATION_GRANULARITY_2_WEEKS"],
+    }
+    assert config["output_schema_id"] == "sid-1" and config["assets_dir"] == "/Workspace/Shared/lakemon/t"
+    assert config["baseline_table_name"] == "c.s.baseline" and config["slicing_exprs"] == ["sex"]
+    assert config["schedule"] == {"quartz_cron_expression": "0 0 0 * * ?", "timezone_id": "UTC"}
+    assert config["notification_settings"] == {"on_failure": {"email_addresses": ["team@example.com"]}}
+    assert config["custom_metrics"][0]["type"] == "DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE"
+    assert config["warehouse_id"] == "wh-1"
+    assert resource["lifecycle"] == {"ignore_changes": ["data_profiling_config.warehouse_id"]}
+    assert monitor.api == "data_quality" and monitor.profile_metrics_table == "c.s.t_profile_metrics"
+
+
+def test_data_quality_spellings_are_the_sdks_enum_values():
+    """Every granularity lakemon accepts, both problem types and the custom metric types map to a
+    member of databricks-sdk's own enums (the values the API accepts)."""
+    from databricks.sdk.service import dataquality as dq
+
+    from lakemon.config.validators import GRANULARITIES
+    from lakemon.monitor_analysis import PROBLEM_TYPES as LEGACY_PROBLEM_TYPES
+    from lakemon.monitoring import data_profiling
+    from lakemon.monitoring.monitor import CUSTOM_METRIC_TYPES
+
+    assert {data_profiling.granularity(g) for g in GRANULARITIES} == {m.value for m in dq.AggregationGranularity}
+    assert {data_profiling.PROBLEM_TYPES[v] for v in LEGACY_PROBLEM_TYPES.values()} == {
+        m.value for m in dq.InferenceProblemType
+    }
+    assert {data_profiling.CUSTOM_METRIC_TYPES[t] for t in CUSTOM_METRIC_TYPES} == {
+        m.value for m in dq.DataProfilingCustomMetricType
+    }
+    assert {f for f in dq.InferenceLogConfig.__dataclass_fields__} == {
+        "problem_type", "timestamp_column", "granularities", "prediction_column", "model_id_column", "label_column"
+    }  # no probability column: the construct refuses one
+
+
+def test_data_quality_time_series_and_snapshot(make_stack, dev_env, resources_of):
+    stack = make_stack(dev_env)
+    _dq_monitor(stack, analysis=TimeSeriesAnalysis(timestamp_col="ts"), granularities=["5 minutes", "1 year"])
+    (resource,) = resources_of(stack, "databricks_data_quality_monitor")
+    assert resource["data_profiling_config"]["time_series"] == {
+        "timestamp_column": "ts",
+        "granularities": ["AGGREGATION_GRANULARITY_5_MINUTES", "AGGREGATION_GRANULARITY_1_YEAR"],
+    }
+    other = make_stack(dev_env)
+    _dq_monitor(other, analysis=SnapshotAnalysis(), granularities=[])
+    (resource,) = resources_of(other, "databricks_data_quality_monitor")
+    assert resource["data_profiling_config"]["snapshot"] == {}
+    assert "inference_log" not in resource["data_profiling_config"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"table_id": None}, "pass table_id (e.g. SqlTable.table_id) and output_schema_id"),
+        ({"output_schema_id": ""}, "addresses the table and the output schema by UUID"),
+        ({"prediction_proba_col": "proba"}, "has no prediction probability column"),
+        ({"notify_on_failure": [f"p{i}@example.com" for i in range(6)]}, "at most 5 addresses"),
+        ({"api": "v3"}, "api 'v3' is not known; allowed: data_quality, legacy"),
+    ],
+)
+def test_data_quality_monitor_refuses_what_the_api_cannot_take(make_stack, dev_env, overrides, message):
+    stack = make_stack(dev_env)
+    with pytest.raises(LakemonConstructError) as error:
+        _dq_monitor(stack, **overrides)
+    assert message in str(error.value)
 
 
 def test_monitor_for_model_takes_env_values(make_stack, prod_env, resources_of):
     stack = make_stack(prod_env)
-    QualityMonitor.for_model(stack, "monitor", env=prod_env, model=prod_env.model())
+    QualityMonitor.for_model(stack, "monitor", env=prod_env, model=prod_env.model(), table_id="tid", output_schema_id="sid")
+    (resource,) = resources_of(stack, "databricks_data_quality_monitor")
+    config = resource["data_profiling_config"]
+    assert resource["object_id"] == "tid" and config["output_schema_id"] == "sid"
+    assert config["baseline_table_name"] == "mlops_prod.marvel_characters.alive_classifier_baseline"
+    assert config["schedule"]["quartz_cron_expression"] == "0 0 2 * * ?"
+    assert config["inference_log"]["granularities"] == ["AGGREGATION_GRANULARITY_1_DAY"]
+    assert config["inference_log"]["label_column"] == "alive"
+    assert resource["lifecycle"] == {"prevent_destroy": True, "ignore_changes": ["data_profiling_config.warehouse_id"]}
+
+
+def test_monitor_for_model_keeps_the_legacy_resource_when_the_env_says_so(make_stack, prod_env, resources_of):
+    monitoring = prod_env.monitoring.model_copy(update={"api": "legacy"})
+    env = prod_env.model_copy(update={"monitoring": monitoring})
+    stack = make_stack(env)
+    QualityMonitor.for_model(stack, "monitor", env=env, model=env.model())
     (resource,) = resources_of(stack, "databricks_quality_monitor")
     assert resource["table_name"] == "mlops_prod.marvel_characters.alive_classifier_inference_log"
-    assert resource["baseline_table_name"] == "mlops_prod.marvel_characters.alive_classifier_baseline"
     assert resource["output_schema_name"] == "mlops_prod.marvel_characters"
-    assert resource["schedule"][0]["quartz_cron_expression"] == "0 0 2 * * ?"
     assert resource["inference_log"][0]["granularities"] == ["1 day"]
-    assert resource["inference_log"][0]["label_col"] == "alive"
-    assert resource["lifecycle"] == {"prevent_destroy": True}
+    assert resource["lifecycle"] == {"prevent_destroy": True, "ignore_changes": ["warehouse_id"]}
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,13 @@ from lakemon import DeltaTable, InferenceLogAnalysis, MonitoredModel, QualityMon
 from lakemon import errors as _errors
 from lakemon.config import Column
 from lakemon.policy import ALL_RULES, Compliance, ResourceView, RuleResult
-from lakemon.policy.rules import ENDPOINT_INFERENCE_TABLE, ENDPOINT_NOT_PUBLIC, MONITOR_SCHEDULE, PROTECT_DATA
+from lakemon.policy.rules import (
+    ENDPOINT_INFERENCE_TABLE,
+    ENDPOINT_NOT_PUBLIC,
+    MONITOR_NOTIFICATIONS,
+    MONITOR_SCHEDULE,
+    PROTECT_DATA,
+)
 
 
 def _synth_error(stack) -> str:
@@ -122,7 +128,8 @@ def test_unprotected_data_table_fails_synth_in_prod_only(make_stack, dev_env, pr
     assert "inference_log data" in message
 
 
-def test_unprotected_monitor_fails_synth_in_prod(make_stack, prod_env):
+@pytest.mark.parametrize("api", ["data_quality", "legacy"])
+def test_unprotected_monitor_fails_synth_in_prod(make_stack, prod_env, api):
     stack = make_stack(prod_env)
     monitor = QualityMonitor(
         stack,
@@ -134,9 +141,13 @@ def test_unprotected_monitor_fails_synth_in_prod(make_stack, prod_env):
         analysis=InferenceLogAnalysis(problem_type="regression", prediction_col="p", timestamp_col="ts", model_id_col="m"),
         notify_on_failure=["a@b.c"],
         protect_data=False,
+        api=api,
+        table_id="tid",
+        output_schema_id="sid",
     )
     assert monitor.monitor
-    assert "LM-DATA-1" in _synth_error(stack)
+    message = _synth_error(stack)
+    assert "LM-DATA-1" in message and "prod/monitor/monitor" in message
 
 
 def test_suppression_with_reason_passes_and_is_recorded(make_stack, dev_env, synth_json):
@@ -215,6 +226,28 @@ def _view(type_: str, config: dict, role: str | None = None) -> ResourceView:
             Compliance.COMPLIANT,
         ),
         (MONITOR_SCHEDULE, _view("databricks_quality_monitor", {}), Compliance.NON_COMPLIANT),
+        (
+            MONITOR_SCHEDULE,
+            _view("databricks_data_quality_monitor", {"data_profiling_config": {"output_schema_id": "s"}}),
+            Compliance.NON_COMPLIANT,
+        ),
+        (
+            MONITOR_SCHEDULE,
+            _view("databricks_data_quality_monitor",
+                  {"data_profiling_config": {"schedule": {"quartz_cron_expression": "0 0 0 * * ?"}}}),
+            Compliance.COMPLIANT,
+        ),
+        (
+            MONITOR_NOTIFICATIONS,
+            _view("databricks_data_quality_monitor", {"data_profiling_config": {"schedule": {}}}),
+            Compliance.NON_COMPLIANT,
+        ),
+        (
+            MONITOR_NOTIFICATIONS,
+            _view("databricks_data_quality_monitor", {"data_profiling_config": {
+                "notification_settings": {"on_failure": {"email_addresses": ["a@b.c"]}}}}),
+            Compliance.COMPLIANT,
+        ),
         (
             MONITOR_SCHEDULE,
             _view("databricks_quality_monitor", {"schedule": [{"quartz_cron_expression": "0 0 0 * * ?"}]}),

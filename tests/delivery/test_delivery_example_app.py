@@ -133,7 +133,12 @@ def check_synthesized_dev_stack(path: Path, wheel: Path, forbidden_paths: list[P
         **resources.get("databricks_data_quality_monitor", {}),
     }
     assert len(monitors) == 1
-    assert "alive_classifier_inference_log" in json.dumps(monitors)
+    (monitor,) = monitors.values()
+    (log_key,) = [k for k, t in resources["databricks_sql_table"].items() if t["name"] == "alive_classifier_inference_log"]
+    assert monitor.get("table_name", monitor.get("object_id")) in (
+        "mlops_dev.marvel_characters.alive_classifier_inference_log",
+        f"${{databricks_sql_table.{log_key}.table_id}}",
+    )
     assert resources["databricks_job"], "the training and monitoring jobs are missing"
 
     # The jobs' wheel is uploaded from the stack's own assets (a relative path), by file name.

@@ -26,7 +26,7 @@ from unittest.mock import create_autospec
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, PermissionDenied, ResourceDoesNotExist
-from databricks.sdk.service import catalog, files, jobs, serving, settings, sql, workspace
+from databricks.sdk.service import catalog, dataquality, files, jobs, serving, settings, sql, workspace
 
 from lakemon_jobs import preflight
 from lakemon_jobs.preflight import (
@@ -67,7 +67,7 @@ class FakeWorkspace:
             ("registered_models", catalog.RegisteredModelsAPI), ("serving_endpoints", serving.ServingEndpointsAPI),
             ("quality_monitors", catalog.QualityMonitorsAPI), ("jobs", jobs.JobsAPI), ("alerts_v2", sql.AlertsV2API),
             ("notification_destinations", settings.NotificationDestinationsAPI), ("workspace", workspace.WorkspaceAPI),
-            ("files", files.FilesAPI),
+            ("files", files.FilesAPI), ("data_quality", dataquality.DataQualityAPI),
         ]:
             setattr(c, attr, create_autospec(api, instance=True))
         for n, name in enumerate(sorted(self.objects.get("databricks_job", ()))):
@@ -87,6 +87,12 @@ class FakeWorkspace:
         c.tables.exists.side_effect = lambda full_name: catalog.TableExistsResponse(
             table_exists=full_name in self.objects.get("databricks_sql_table", ())
         )
+        c.tables.get.side_effect = lambda full_name, **_: has(
+            "databricks_sql_table", full_name, lambda: catalog.TableInfo(full_name=full_name, table_id=table_uuid(full_name)))
+        monitored = {table_uuid(t): t for t in self.objects.get("databricks_data_quality_monitor", ())}
+        c.data_quality.get_monitor.side_effect = lambda object_type, object_id: has(
+            "databricks_data_quality_monitor", monitored.get(object_id, "?"),
+            lambda: dataquality.Monitor(object_type=object_type, object_id=object_id))
         c.schemas.get.side_effect = lambda full_name, **_: has("databricks_schema", full_name, lambda: catalog.SchemaInfo(full_name=full_name))
         c.volumes.read.side_effect = lambda name, **_: has("databricks_volume", name, lambda: catalog.VolumeInfo(full_name=name))
         c.registered_models.get.side_effect = lambda full_name, **_: has(
@@ -124,7 +130,14 @@ class FakeWorkspace:
         return out
 
     def id_of(self, resource: Resource) -> str:
+        if resource.type == "databricks_data_quality_monitor":  # Import: object_type,object_id
+            return f"table,{table_uuid(resource.identity)}"
         return self.ids.get((resource.type, resource.identity), resource.identity)
+
+
+def table_uuid(full_name: str) -> str:
+    """The fake workspace's table_id of a table (a UUID, as Unity Catalog's)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"table/{full_name}"))
 
 
 def stack_of(env: str = "prod") -> dict:
@@ -174,7 +187,7 @@ def test_every_resource_type_of_every_stack_is_adopted_or_exempt_with_a_reason(e
     types = set(stack_of(env)["resource"])
     assert types <= set(KINDS) | set(NOT_ADOPTED), types - set(KINDS) - set(NOT_ADOPTED)
     stateful = {"databricks_schema", "databricks_volume", "databricks_registered_model", "databricks_model_serving",
-                "databricks_quality_monitor", "databricks_job", "databricks_alert_v2",
+                "databricks_data_quality_monitor", "databricks_job", "databricks_alert_v2",
                 "databricks_notification_destination", "databricks_sql_table", "databricks_directory"}
     assert stateful <= types & set(KINDS)
     assert all(len(reason) > 20 for reason in NOT_ADOPTED.values())
@@ -195,7 +208,7 @@ def test_identities_are_what_names_the_object(declared):
     assert by_type["databricks_volume"] == {"mlops_prod.marvel_characters.artifacts"}
     assert by_type["databricks_registered_model"] == {"mlops_prod.marvel_characters.alive_classifier"}
     assert by_type["databricks_model_serving"] == {"alive-classifier-prod"}
-    assert by_type["databricks_quality_monitor"] == {LOG}
+    assert by_type["databricks_data_quality_monitor"] == {LOG}  # by the table its object_id references
     assert by_type["databricks_directory"] == {"/Shared/lakemon/prod/alerts"}
     assert "lakemon-prod-alive_classifier-monitoring" in by_type["databricks_job"]
     assert "lakemon prod alive_classifier: feature drift" in by_type["databricks_alert_v2"]
@@ -239,7 +252,7 @@ def test_adopt_imports_every_existing_object_with_its_documented_id(stack_dir, d
     assert ids["databricks_volume"] == "mlops_prod.marvel_characters.artifacts"
     assert ids["databricks_registered_model"] == "mlops_prod.marvel_characters.alive_classifier"
     assert ids["databricks_model_serving"] == "alive-classifier-prod"
-    assert ids["databricks_quality_monitor"] == LOG
+    assert ids["databricks_data_quality_monitor"] == f"table,{table_uuid(LOG)}"  # object_type,object_id
     assert ids["databricks_directory"] == "/Shared/lakemon/prod/alerts"
     assert re.fullmatch(r"\d+", ids["databricks_job"])
     assert uuid.UUID(ids["databricks_alert_v2"]) and uuid.UUID(ids["databricks_notification_destination"])
@@ -357,15 +370,16 @@ def test_state_resources_reads_terraform_show_json():
 
 def test_the_module_runs_as_a_plain_script_without_lakemon(tmp_path):
     """The deploy stage has no project venv: the file must run with the standard library and
-    databricks-sdk only (no lakemon imports)."""
+    databricks-sdk only (no lakemon imports); its one sibling, monitor_migration, likewise."""
     script = REPO / "scripts" / "lakemon_jobs" / "preflight.py"
-    imported = set()
-    for node in ast.walk(ast.parse(script.read_text())):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add("." if node.level else node.module.split(".")[0])
-    assert imported - set(sys.stdlib_module_names) == {"databricks"}, imported
+    for source in (script, script.with_name("monitor_migration.py")):
+        imported = set()
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add("." if node.level else node.module.split(".")[0])
+        assert imported - set(sys.stdlib_module_names) - {".", "monitor_migration"} == {"databricks"}, imported
     result = subprocess.run([sys.executable, "-I", str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "--adopt" in result.stdout
 
@@ -430,7 +444,7 @@ def test_after_a_lost_state_the_plan_creates_and_destroys_nothing(tmp_path, env)
     assert imported == {standin(r.address): ws.id_of(r) for r in declared}
     types = {r.type for r in declared}
     assert types >= {"databricks_schema", "databricks_volume", "databricks_registered_model", "databricks_model_serving",
-                     "databricks_quality_monitor", "databricks_job", "databricks_alert_v2",
+                     "databricks_data_quality_monitor", "databricks_job", "databricks_alert_v2",
                      "databricks_notification_destination", "databricks_sql_table", "databricks_directory"}
 
 

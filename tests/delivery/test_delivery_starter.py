@@ -94,7 +94,7 @@ def test_the_starter_synthesizes_complete_stacks_without_a_wheel_file_or_a_clone
         # the full set a served model needs (same kinds as this repository's own stacks)
         assert {
             "databricks_schema", "databricks_volume", "databricks_registered_model", "databricks_model_serving",
-            "databricks_sql_table", "databricks_quality_monitor", "databricks_alert_v2",
+            "databricks_sql_table", "databricks_data_quality_monitor", "databricks_alert_v2",
             "databricks_notification_destination", "databricks_job", "databricks_permissions", "databricks_grants",
         } <= set(resources), name
         assert counts[name] >= 21, (name, counts[name])
@@ -123,7 +123,7 @@ def test_a_policy_finding_through_cdktf_synth_is_one_block_without_a_stack_trace
     assert done.returncode != 0
     assert "lakemon policy: 1 finding stop" in output
     assert "LM-MON-1 monitor-failure-notifications" in output
-    assert "at:      dev/alive-classifier/monitor/monitor [databricks_quality_monitor]" in output
+    assert "at:      dev/alive-classifier/monitor/monitor [databricks_data_quality_monitor]" in output
     assert "alerts.recipients" in output
     for noise in ("Traceback", "JavaScriptError", "jsii", "at KernelHost", "end-of-life"):
         assert noise not in output, noise

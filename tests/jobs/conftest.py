@@ -39,6 +39,15 @@ def ctx(home) -> JobContext:
 
 
 @pytest.fixture(scope="session")
+def legacy_ctx(ctx) -> JobContext:
+    """ctx of an environment that keeps the deprecated monitor resource (`monitoring.api: legacy`)."""
+    import dataclasses
+
+    monitoring = ctx.env.monitoring.model_copy(update={"api": "legacy"})
+    return dataclasses.replace(ctx, env=ctx.env.model_copy(update={"monitoring": monitoring}))
+
+
+@pytest.fixture(scope="session")
 def weak_ctx(home, tmp_path_factory) -> JobContext:
     """Same store, another registered model (alive_classifier_weak) trained with WEAK_PARAMS."""
     path = write_env(tmp_path_factory.mktemp("envs"), name="alive_classifier_weak", params=WEAK_PARAMS)

@@ -153,10 +153,10 @@ class FakeMonitors:
         return SimpleNamespace(refresh_id=refresh_id, state=state, message="boom" if state is State.FAILED else None)
 
 
-def test_databricks_refresh_polls_until_success(ctx):
+def test_databricks_refresh_polls_until_success(legacy_ctx):
     monitors = FakeMonitors([State.RUNNING, State.RUNNING, State.SUCCESS])
     messages: list[str] = []
-    state = refresh_databricks(ctx, 60, 0, messages.append, client=SimpleNamespace(quality_monitors=monitors))
+    state = refresh_databricks(legacy_ctx, 60, 0, messages.append, client=SimpleNamespace(quality_monitors=monitors))
     assert state == "SUCCESS"
     table = "mlops_dev.marvel_characters.alive_classifier_inference_log"
     assert monitors.calls[0] == ("run", table)
@@ -164,13 +164,13 @@ def test_databricks_refresh_polls_until_success(ctx):
     assert len(messages) == 4  # started + one line per poll
 
 
-def test_databricks_refresh_failure_and_timeout_raise(ctx):
+def test_databricks_refresh_failure_and_timeout_raise(legacy_ctx):
     failing = FakeMonitors([State.RUNNING, State.FAILED])
     with pytest.raises(RefreshError, match="FAILED: boom"):
-        refresh_databricks(ctx, 60, 0, quiet, client=SimpleNamespace(quality_monitors=failing))
+        refresh_databricks(legacy_ctx, 60, 0, quiet, client=SimpleNamespace(quality_monitors=failing))
     stuck = FakeMonitors([State.RUNNING])
     with pytest.raises(RefreshError, match="still RUNNING"):
-        refresh_databricks(ctx, 0.05, 0.01, quiet, client=SimpleNamespace(quality_monitors=stuck))
+        refresh_databricks(legacy_ctx, 0.05, 0.01, quiet, client=SimpleNamespace(quality_monitors=stuck))
 
 
 def test_databricks_deploy_to_a_missing_endpoint_says_to_deploy_the_stack(ctx):

@@ -8,9 +8,16 @@ from types import SimpleNamespace
 from unittest.mock import create_autospec
 
 import pytest
-from databricks.sdk.errors import ResourceConflict
-from databricks.sdk.service.catalog import MonitorRefreshInfo, MonitorRefreshListResponse, QualityMonitorsAPI
+from databricks.sdk.errors import NotFound, ResourceConflict
+from databricks.sdk.service.catalog import (
+    MonitorRefreshInfo,
+    MonitorRefreshListResponse,
+    QualityMonitorsAPI,
+    TableInfo,
+    TablesAPI,
+)
 from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
+from databricks.sdk.service.dataquality import DataQualityAPI, Refresh, RefreshState
 from databricks.sdk.service.serving import (
     EndpointState,
     EndpointStateConfigUpdate,
@@ -24,7 +31,7 @@ from mlflow import MlflowClient
 from mlflow.store.entities.paged_list import PagedList
 
 from lakemon_jobs.deploy import DeployError, deploy_databricks
-from lakemon_jobs.refresh import refresh_databricks
+from lakemon_jobs.refresh import RefreshError, refresh_databricks
 from lakemon_jobs.register import all_model_versions
 from lakemon_jobs.tracking import ensure_workspace_folder
 
@@ -70,7 +77,8 @@ def test_an_update_refused_while_another_is_pending_is_one_line_with_what_to_do(
     assert "\n" not in text
 
 
-def test_refresh_joins_a_running_refresh_instead_of_starting_a_second(ctx):
+def test_refresh_joins_a_running_refresh_instead_of_starting_a_second(legacy_ctx):
+    ctx = legacy_ctx
     api = create_autospec(QualityMonitorsAPI, instance=True, spec_set=True)
     api.list_refreshes.return_value = MonitorRefreshListResponse(refreshes=[
         MonitorRefreshInfo(refresh_id=3, state=State.SUCCESS, start_time_ms=1),
@@ -84,12 +92,80 @@ def test_refresh_joins_a_running_refresh_instead_of_starting_a_second(ctx):
     assert "already RUNNING; waiting for it" in messages[0]
 
 
-def test_refresh_starts_one_when_none_is_running(ctx):
+def test_refresh_starts_one_when_none_is_running(legacy_ctx):
+    ctx = legacy_ctx
     api = create_autospec(QualityMonitorsAPI, instance=True, spec_set=True)
     api.list_refreshes.return_value = MonitorRefreshListResponse(refreshes=[])
     api.run_refresh.return_value = MonitorRefreshInfo(refresh_id=9, state=State.SUCCESS, start_time_ms=5)
     assert refresh_databricks(ctx, 60, 0, quiet, client=SimpleNamespace(quality_monitors=api)) == "SUCCESS"
     api.run_refresh.assert_called_once_with(table_name=ctx.tables.inference_log)
+
+
+TABLE_ID = "7f0c9a52-3b1e-4d55-9c1a-2f6e8d4b1a00"
+
+
+def _data_quality(refreshes: list[Refresh], then: list[RefreshState]):
+    """A workspace client whose tables and data_quality services are autospecs of the SDK's own
+    classes: `list_refresh` yields `refreshes`, `get_refresh` answers the states in `then`."""
+    tables = create_autospec(TablesAPI, instance=True, spec_set=True)
+    tables.get.return_value = TableInfo(full_name="x", table_id=TABLE_ID)
+    dq = create_autospec(DataQualityAPI, instance=True, spec_set=True)
+    dq.list_refresh.return_value = iter(refreshes)
+    dq.create_refresh.side_effect = lambda object_type, object_id, refresh: Refresh(
+        object_type=object_type, object_id=object_id, refresh_id=11, state=RefreshState.MONITOR_REFRESH_STATE_PENDING
+    )
+    states = list(then)
+    dq.get_refresh.side_effect = lambda object_type, object_id, refresh_id: Refresh(
+        object_type=object_type, object_id=object_id, refresh_id=refresh_id,
+        state=states.pop(0) if len(states) > 1 else states[0], message="boom",
+    )
+    return SimpleNamespace(tables=tables, data_quality=dq)
+
+
+def test_data_quality_refresh_starts_one_by_table_uuid_and_polls_it_to_success(ctx):
+    assert ctx.env.monitoring.api == "data_quality"  # the default
+    w = _data_quality([], [RefreshState.MONITOR_REFRESH_STATE_RUNNING, RefreshState.MONITOR_REFRESH_STATE_SUCCESS])
+    messages: list[str] = []
+    assert refresh_databricks(ctx, 60, 0, messages.append, client=w) == "SUCCESS"
+    w.tables.get.assert_called_once_with(full_name=ctx.tables.inference_log)
+    w.data_quality.create_refresh.assert_called_once()
+    kwargs = w.data_quality.create_refresh.call_args.kwargs
+    assert (kwargs["object_type"], kwargs["object_id"]) == ("table", TABLE_ID)
+    assert kwargs["refresh"].as_dict() == {"object_type": "table", "object_id": TABLE_ID}
+    w.data_quality.get_refresh.assert_called_with(object_type="table", object_id=TABLE_ID, refresh_id=11)
+    assert "data_quality API" in messages[0] and messages[-1].startswith("refresh: SUCCESS")
+
+
+def test_data_quality_refresh_joins_the_newest_running_refresh(ctx):
+    listed = [
+        Refresh(object_type="table", object_id=TABLE_ID, refresh_id=3, start_time_ms=1,
+                state=RefreshState.MONITOR_REFRESH_STATE_SUCCESS),
+        Refresh(object_type="table", object_id=TABLE_ID, refresh_id=4, start_time_ms=2,
+                state=RefreshState.MONITOR_REFRESH_STATE_PENDING),
+        Refresh(object_type="table", object_id=TABLE_ID, refresh_id=5, start_time_ms=3,
+                state=RefreshState.MONITOR_REFRESH_STATE_RUNNING),
+    ]
+    w = _data_quality(listed, [RefreshState.MONITOR_REFRESH_STATE_SUCCESS])
+    messages: list[str] = []
+    assert refresh_databricks(ctx, 60, 0, messages.append, client=w) == "SUCCESS"
+    w.data_quality.create_refresh.assert_not_called()
+    w.data_quality.list_refresh.assert_called_once_with(object_type="table", object_id=TABLE_ID)
+    w.data_quality.get_refresh.assert_called_with(object_type="table", object_id=TABLE_ID, refresh_id=5)
+    assert "refresh 5" in messages[0] and "already RUNNING" in messages[0]
+
+
+def test_data_quality_refresh_failure_is_one_line_with_the_state_and_message(ctx):
+    w = _data_quality([], [RefreshState.MONITOR_REFRESH_STATE_FAILED])
+    with pytest.raises(RefreshError, match=r"ended FAILED: boom$"):
+        refresh_databricks(ctx, 60, 0, quiet, client=w)
+
+
+def test_data_quality_refresh_of_a_missing_table_is_one_line(ctx):
+    w = _data_quality([], [RefreshState.MONITOR_REFRESH_STATE_SUCCESS])
+    w.tables.get.side_effect = NotFound("Table 'x' does not exist.")
+    with pytest.raises(RefreshError, match="cannot start a refresh of the monitor on .*does not exist"):
+        refresh_databricks(ctx, 60, 0, quiet, client=w)
+    w.data_quality.create_refresh.assert_not_called()
 
 
 def test_register_reads_every_page_of_model_versions():

@@ -33,6 +33,13 @@ def test_synth_writes_one_folder_per_env(synth_outdir):
     assert sorted(manifest["stacks"]) == sorted(ENVS)
 
 
+def _monitor_of(stack: dict, table: str) -> dict:
+    """The data-quality monitor whose object_id is the table_id of the declared table `table`."""
+    (key,) = [k for k, t in stack["resource"]["databricks_sql_table"].items() if t["name"] == table]
+    return _one(stack, "databricks_data_quality_monitor",
+                lambda m: m["object_id"] == f"${{databricks_sql_table.{key}.table_id}}")
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_env_values_from_issue_table(stacks, env):
     stack = stacks[env]
@@ -49,9 +56,9 @@ def test_env_values_from_issue_table(stacks, env):
     assert tags["lakemon_inference_table"] == f"{catalog}.marvel_characters.alive_classifier"
     log = _one(stack, "databricks_sql_table", lambda t: t["name"] == "alive_classifier_inference_log")
     assert log["properties"]["lakemon.retention_days"] == retention
-    monitor = _one(stack, "databricks_quality_monitor", lambda m: m["table_name"].endswith(".alive_classifier_inference_log"))
-    assert monitor["inference_log"][0]["granularities"] == [granularity]
-    assert monitor["schedule"][0]["quartz_cron_expression"] == cron
+    monitor = _monitor_of(stack, "alive_classifier_inference_log")["data_profiling_config"]
+    assert monitor["inference_log"]["granularities"] == [f"AGGREGATION_GRANULARITY_{granularity.upper().replace(' ', '_')}"]
+    assert monitor["schedule"]["quartz_cron_expression"] == cron
     monitoring_job = _one(stack, "databricks_job", lambda j: j["name"].endswith("alive_classifier-monitoring"))
     assert monitoring_job["schedule"]["quartz_cron_expression"] == cron
     drift = _one(stack, "databricks_alert_v2", lambda a: a["display_name"].endswith("alive_classifier: feature drift"))
@@ -105,13 +112,12 @@ def test_monitor_gets_no_probability_column_and_the_local_engine_agrees(stacks, 
     from lakemon.config import load_environment
     from lakemon_jobs.monitoring.settings import MonitorSettings
 
-    monitor = _one(stacks[env], "databricks_quality_monitor", lambda m: m["table_name"].endswith(".alive_classifier_inference_log"))
-    block = monitor["inference_log"][0]
-    assert "prediction_proba_col" not in block
+    block = _monitor_of(stacks[env], "alive_classifier_inference_log")["data_profiling_config"]["inference_log"]
+    assert not [k for k in block if "proba" in k]
     config = load_environment(Path(__file__).resolve().parents[2] / "envs" / f"{env}.yml")
     settings = MonitorSettings.from_config(config, config.model())
     assert settings.prediction_proba_col is None
-    assert (settings.prediction_col, settings.label_col) == (block["prediction_col"], block["label_col"])
+    assert (settings.prediction_col, settings.label_col) == (block["prediction_column"], block["label_column"])
     # the DOUBLE probability column is still a declared, profiled column
     log = _one(stacks[env], "databricks_sql_table", lambda t: t["name"] == "alive_classifier_inference_log")
     assert {"name": "prediction_proba", "type": "DOUBLE"} in log["column"]
@@ -124,7 +130,7 @@ def test_aut_and_prod_protect_data_dev_does_not(stacks):
     for env in ENVS:
         protected = [
             r.get("lifecycle", {}).get("prevent_destroy", False)
-            for t in ("databricks_sql_table", "databricks_schema", "databricks_quality_monitor")
+            for t in ("databricks_sql_table", "databricks_schema", "databricks_data_quality_monitor")
             for r in stacks[env]["resource"][t].values()
         ]
         assert protected and all(protected) == (env != "dev") and any(protected) == (env != "dev")

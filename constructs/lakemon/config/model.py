@@ -214,6 +214,10 @@ class Drift(Strict):
 
 
 class Monitoring(Strict):
+    api: Literal["data_quality", "legacy"] = "data_quality"
+    """Which monitor resource the stack declares: `data_quality` (databricks_data_quality_monitor,
+    the Data Quality API) or `legacy` (the deprecated databricks_quality_monitor, kept one release;
+    docs/deploy.md, "Monitors on the Data Quality API")."""
     granularities: tuple[Granularity, ...] = ("1 day",)
     schedule: Schedule = Schedule()
     drift: Drift = Drift()

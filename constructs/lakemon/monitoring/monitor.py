@@ -4,8 +4,18 @@ Why refuse at synth: the API rejects many of these only at apply time (after a l
 approval), some not at all (a monitor without a schedule silently never refreshes). A synth error
 names the construct and what is allowed.
 
-Binding quirk: databricks_quality_monitor is a plugin-framework resource, so `inference_log`,
-`time_series`, `snapshot`, `schedule`, `notifications` and `on_failure` are lists of one element.
+Two resources, one construct (`api`): `databricks_data_quality_monitor` (the Data Quality API,
+the default) or the deprecated `databricks_quality_monitor` (`api="legacy"`, kept one release for
+teams that need it; docs/deploy.md, "Monitors on the Data Quality API"). Both watch the same
+monitor of the table: Databricks allows one per table. Binding quirk of the legacy one
+(plugin-framework): `inference_log`, `time_series`, `snapshot`, `schedule`, `notifications` and
+`on_failure` are lists of one element; the data-quality one takes single objects.
+
+The warehouse is chosen when the monitor is created and never updated by Terraform
+(`ignore_changes`): the legacy update API has no warehouse field and provider v1.99.0 writes the
+old value back into state (`resource_quality_monitor.go`, Update), an "inconsistent result"; the
+data-quality resource does not carry it into state either. docs/deploy.md says how to move a
+monitor's dashboard to a new warehouse.
 """
 
 from __future__ import annotations
@@ -14,6 +24,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_databricks.data_quality_monitor import (
+    DataQualityMonitor,
+    DataQualityMonitorDataProfilingConfig,
+    DataQualityMonitorDataProfilingConfigCustomMetrics,
+)
 from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitor as QualityMonitorResource
 from cdktf_cdktf_provider_databricks.quality_monitor import (
     QualityMonitorCustomMetrics,
@@ -31,6 +46,7 @@ from .._marks import mark_data_role, protect
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
 from ..model_props import ForModel
+from .data_profiling import data_profiling_config
 from ..monitor_analysis import (
     CUSTOM_METRIC_TYPES,
     PROBLEM_TYPES,
@@ -43,6 +59,7 @@ from ..monitor_analysis import (
 
 __all__ = [
     "CUSTOM_METRIC_TYPES",
+    "MONITOR_APIS",
     "PROBLEM_TYPES",
     "CustomMetric",
     "InferenceLogAnalysis",
@@ -51,16 +68,22 @@ __all__ = [
     "SnapshotAnalysis",
     "TimeSeriesAnalysis",
 ]
+MONITOR_APIS = ("data_quality", "legacy")
+"""`data_quality`: databricks_data_quality_monitor (default); `legacy`: databricks_quality_monitor."""
+WAREHOUSE_ATTRIBUTE = {"data_quality": "data_profiling_config.warehouse_id", "legacy": "warehouse_id"}
+"""Where each resource holds the dashboard's warehouse: create-only for lakemon (ignore_changes)."""
 
 
 class QualityMonitor(ForModel, Construct):
-    """`databricks_quality_monitor` with exactly one analysis type.
+    """A Databricks data-profiling monitor of one table with exactly one analysis type.
 
     Example::
 
         QualityMonitor.for_model(stack, "monitor", env=env, model=model,
+                                 table_id=log_table.table.table_id, output_schema_id=schema.schema_id,
                                  depends_on=[log_table.table, baseline.table])
-        QualityMonitor(stack, "events", table_name="c.s.events", output_schema_name="c.s",
+        QualityMonitor(stack, "events", table_name="c.s.events", table_id=events.table_id,
+                       output_schema_name="c.s", output_schema_id=schema.schema_id,
                        assets_dir="/Workspace/Shared/events", schedule_cron="0 0 2 * * ?",
                        analysis=TimeSeriesAnalysis(timestamp_col="ts"))
 
@@ -76,7 +99,11 @@ class QualityMonitor(ForModel, Construct):
         slicing_exprs: SQL expressions to slice the metrics by [none].
         custom_metrics: CustomMetric values [none].
         notify_on_failure: e-mails told when a refresh fails [none; policy LM-MON-1 wants one].
-        warehouse_id: SQL warehouse for the dashboard [the workspace default].
+        warehouse_id: SQL warehouse for the dashboard, used at creation only [the workspace default].
+        api: "data_quality" (databricks_data_quality_monitor) or "legacy" (the deprecated
+            databricks_quality_monitor) ["data_quality"].
+        table_id: UUID of the monitored table, e.g. `SqlTable.table_id` (required for data_quality).
+        output_schema_id: UUID of the output schema, e.g. `Schema.schema_id` (required for data_quality).
         protect_data: prevent_destroy, the monitor owns the metrics tables [False].
         depends_on: resources created first, normally the monitored and baseline tables [none].
     `for_model(scope, id, *, env, model, **props)` fills them from the env config (lakemon.model_props).
@@ -101,6 +128,9 @@ class QualityMonitor(ForModel, Construct):
         warehouse_id: str | None = None,
         protect_data: bool = False,
         depends_on: Sequence[ITerraformDependable] = (),
+        api: str = "data_quality",
+        table_id: str | None = None,
+        output_schema_id: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         refuse = self._refuse
@@ -108,6 +138,13 @@ class QualityMonitor(ForModel, Construct):
             refuse(
                 "analysis must be exactly one of InferenceLogAnalysis, TimeSeriesAnalysis or SnapshotAnalysis; "
                 f"got {type(analysis).__name__}"
+            )
+        if api not in MONITOR_APIS:
+            refuse(f"api {api!r} is not known; allowed: {', '.join(MONITOR_APIS)}")
+        if api == "data_quality" and not (table_id and output_schema_id):
+            refuse(
+                "the Data Quality API addresses the table and the output schema by UUID: pass table_id "
+                "(e.g. SqlTable.table_id) and output_schema_id (e.g. Schema.schema_id), or api='legacy'"
             )
         if schedule_cron is None:
             refuse("a refresh schedule is required (schedule_cron, Quartz syntax, e.g. '0 0 2 * * ?')")
@@ -143,19 +180,56 @@ class QualityMonitor(ForModel, Construct):
             block = analysis.block(granularities)
         except ValueError as exc:
             refuse(str(exc))
-        block_type = {
-            "inference_log": QualityMonitorInferenceLog,
-            "time_series": QualityMonitorTimeSeries,
-            "snapshot": QualityMonitorSnapshot,
-        }[analysis.kind]
 
         self.analysis = analysis
+        self.api = api
         self.table_name = table_name
         self.output_schema_name = output_schema_name
         self.profile_metrics_table = f"{output_schema_name}.{table_name.split('.')[-1]}_profile_metrics"
         self.drift_metrics_table = f"{output_schema_name}.{table_name.split('.')[-1]}_drift_metrics"
         self.has_label = isinstance(analysis, InferenceLogAnalysis) and bool(analysis.label_col)
-        self.monitor = QualityMonitorResource(
+        lifecycle = (protect(protect_data) or {}) | {"ignore_changes": [WAREHOUSE_ATTRIBUTE[api]]}
+        if api == "data_quality":
+            try:
+                config = data_profiling_config(
+                    output_schema_id=output_schema_id, assets_dir=assets_dir, kind=analysis.kind, block=block,
+                    schedule_cron=schedule_cron, schedule_timezone=schedule_timezone,
+                    baseline_table_name=baseline_table_name, slicing_exprs=slicing_exprs,
+                    custom_metrics=custom_metrics, notify_on_failure=notify_on_failure, warehouse_id=warehouse_id,
+                )
+            except ValueError as exc:
+                refuse(str(exc))
+            # nested single objects convert from dicts; list elements must be the binding's class
+            metrics = [DataQualityMonitorDataProfilingConfigCustomMetrics(**m) for m in config.pop("custom_metrics", [])]
+            self.monitor: DataQualityMonitor | QualityMonitorResource = DataQualityMonitor(
+                self,
+                "monitor",
+                object_type="table",
+                object_id=table_id,
+                data_profiling_config=DataQualityMonitorDataProfilingConfig(**config, custom_metrics=metrics or None),
+                lifecycle=lifecycle,
+                depends_on=list(depends_on) or None,
+            )
+        else:
+            self.monitor = self._legacy(
+                block, table_name=table_name, output_schema_name=output_schema_name, assets_dir=assets_dir,
+                baseline_table_name=baseline_table_name, slicing_exprs=slicing_exprs,
+                custom_metrics=custom_metrics, schedule_cron=schedule_cron, schedule_timezone=schedule_timezone,
+                notify_on_failure=notify_on_failure, warehouse_id=warehouse_id, lifecycle=lifecycle,
+                depends_on=depends_on,
+            )
+        mark_data_role(self.monitor, "metrics")
+
+    def _legacy(self, block: dict, *, table_name, output_schema_name, assets_dir, baseline_table_name,
+                slicing_exprs, custom_metrics, schedule_cron, schedule_timezone, notify_on_failure,
+                warehouse_id, lifecycle, depends_on) -> QualityMonitorResource:
+        """The deprecated `databricks_quality_monitor` (api="legacy")."""
+        block_type = {
+            "inference_log": QualityMonitorInferenceLog,
+            "time_series": QualityMonitorTimeSeries,
+            "snapshot": QualityMonitorSnapshot,
+        }[self.analysis.kind]
+        return QualityMonitorResource(
             self,
             "monitor",
             table_name=table_name,
@@ -189,12 +263,11 @@ class QualityMonitor(ForModel, Construct):
                 else None
             ),
             warehouse_id=warehouse_id,
-            lifecycle=protect(protect_data),
+            lifecycle=lifecycle,
             depends_on=list(depends_on) or None,
             # the provider's blocks are lists of one element (plugin-framework binding)
-            **{analysis.kind: [block_type(**block)]},
+            **{self.analysis.kind: [block_type(**block)]},
         )
-        mark_data_role(self.monitor, "metrics")
 
     def _refuse(self, problem: str) -> NoReturn:
         raise LakemonConstructError(self.node.path, problem)

@@ -129,7 +129,8 @@ def _is_true(value: Any) -> bool:
 
 
 @rule(
-    "LM-DATA-1", "protect-data-tables", on=("databricks_sql_table", "databricks_schema", "databricks_quality_monitor"),
+    "LM-DATA-1", "protect-data-tables",
+    on=("databricks_sql_table", "databricks_schema", "databricks_quality_monitor", "databricks_data_quality_monitor"),
     fix="pass protect_data=True to the table, schema or monitor construct", config_keys=("protect_data: true",),
 )
 def PROTECT_DATA(resource: ResourceView) -> RuleResult:
@@ -207,21 +208,34 @@ def ENDPOINT_NOT_PUBLIC(resource: ResourceView) -> RuleResult:
     return COMPLIANT
 
 
-@rule("LM-MON-1", "monitor-failure-notifications", on=("databricks_quality_monitor",),
+MONITOR_TYPES = ("databricks_quality_monitor", "databricks_data_quality_monitor")
+
+
+def _monitor_settings(resource: ResourceView) -> dict[str, Any]:
+    """The monitor's settings: top level (legacy databricks_quality_monitor) or under
+    data_profiling_config (databricks_data_quality_monitor, where notifications are
+    `notification_settings`)."""
+    profiling = _one(resource.config.get("data_profiling_config"))
+    if not profiling:
+        return resource.config
+    return {"schedule": profiling.get("schedule"), "notifications": profiling.get("notification_settings")}
+
+
+@rule("LM-MON-1", "monitor-failure-notifications", on=MONITOR_TYPES,
       fix="give the monitor at least one notify_on_failure address", config_keys=("alerts.recipients",))
 def MONITOR_NOTIFICATIONS(resource: ResourceView) -> RuleResult:
     """Every quality monitor e-mails someone when a refresh fails."""
-    on_failure = _one(_one(resource.config.get("notifications")).get("on_failure"))
+    on_failure = _one(_one(_monitor_settings(resource).get("notifications")).get("on_failure"))
     if not on_failure.get("email_addresses"):
         return non_compliant("the monitor notifies nobody when a refresh fails")
     return COMPLIANT
 
 
-@rule("LM-MON-2", "monitor-schedule", on=("databricks_quality_monitor",),
+@rule("LM-MON-2", "monitor-schedule", on=MONITOR_TYPES,
       fix="give the monitor a schedule_cron", config_keys=("monitoring.schedule.quartz_cron",))
 def MONITOR_SCHEDULE(resource: ResourceView) -> RuleResult:
     """Every quality monitor refreshes on a schedule."""
-    if not _one(resource.config.get("schedule")).get("quartz_cron_expression"):
+    if not _one(_monitor_settings(resource).get("schedule")).get("quartz_cron_expression"):
         return non_compliant("the monitor has no refresh schedule, so its metrics go stale silently")
     return COMPLIANT
 
