@@ -85,6 +85,13 @@ def test_threshold_outside_zero_one(tmp_path, threshold):
     assert "greater than 0" in text or "less than or equal to 1" in text
 
 
+def test_warn_max_pvalue_below_max_pvalue_is_refused(tmp_path):
+    text = _problems(tmp_path, _edited(lambda d: d["monitoring"]["drift"].update(max_pvalue=0.05, warn_max_pvalue=0.01)))
+    assert "monitoring.drift" in text and "warn_max_pvalue 0.01 must be >= max_pvalue 0.05" in text
+    path = _write(tmp_path, _edited(lambda d: d["monitoring"]["drift"].update(max_pvalue=0.05, warn_max_pvalue=0.05)))
+    assert load_environment(path).monitoring.drift.warn_max_pvalue == 0.05
+
+
 def test_threshold_of_one_is_allowed(tmp_path):
     path = _write(tmp_path, _edited(lambda d: d["monitoring"]["drift"].update(threshold=1)))
     assert load_environment(path).monitoring.drift.threshold == 1

@@ -70,6 +70,7 @@ def profile_row(values: pd.Series, kind: str) -> dict:
         row.update(num_nan=0, num_inf=int(np.isinf(x).sum()))
         row["quantiles"] = [float(q) for q in np.quantile(finite, np.arange(101) / 100)] if finite.size else None
         row["avg"] = float(finite.mean()) if finite.size else None
+        row["stddev"] = float(finite.std(ddof=1)) if finite.size > 1 else None
     else:
         counts = values.dropna().value_counts()
         items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:100]

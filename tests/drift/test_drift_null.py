@@ -9,7 +9,17 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from lakemon_jobs.drift.null import _js_rows, calibrate_js, calibrate_psi, draws_for, psi_bins
+from lakemon_jobs.drift.null import (
+    _js_rows,
+    calibrate_js,
+    calibrate_psi,
+    calibrate_tv,
+    draws_for,
+    ks_adjusted,
+    psi_bins,
+    wasserstein_noise,
+)
+from lakemon_jobs.drift.rule import share_to_sd
 
 
 def test_row_wise_js_equals_scipy():
@@ -64,3 +74,43 @@ def test_psi_bins_counts_merged_decile_edges():
     tied = [0.0] * 55 + [float(i) for i in range(46)]  # deciles 10..50 all 0 -> 5 edges merge into 1
     assert psi_bins(tied) == 6
     assert psi_bins(None) == 10
+
+
+def test_tv_null_mean_square_is_the_variance_of_a_difference_of_proportions():
+    # two categories: TV = |p_window - p_baseline|, whose mean square is p(1-p)(1/n + 1/m)
+    counts, n = [3000, 7000], 500
+    cal = calibrate_tv(0.0, counts, n, alpha=0.01)
+    assert cal.expected == pytest.approx(0.3 * 0.7 * (1 / n + 1 / 10_000), rel=0.05)
+    moved = calibrate_tv(0.1, counts, n, alpha=0.01)  # 10% of rows moved: 4.7 standard errors
+    assert moved.adjusted == pytest.approx(math.sqrt(0.01 - cal.expected), rel=1e-9) and moved.pvalue < 1e-3
+
+
+def test_ks_noise_is_the_kolmogorov_second_moment_checked_against_scipy_draws():
+    n, m = 400, 2000
+    rng = np.random.default_rng(4)
+    d2 = [stats.ks_2samp(rng.normal(size=n), rng.normal(size=m)).statistic ** 2 for _ in range(600)]
+    expected = math.pi**2 / 12 * (1 / n + 1 / m)
+    assert np.mean(d2) == pytest.approx(expected, rel=0.1)
+    assert ks_adjusted(math.sqrt(expected), n, m) == 0.0
+    assert ks_adjusted(0.75, n, m) == pytest.approx(math.sqrt(0.75**2 - expected))
+
+
+def test_wasserstein_noise_hand_worked_and_against_scipy_draws():
+    # uniform(0, 1): the integral of sqrt(F(1-F)) is pi/8; the midpoint sum over percentiles gets it to 1e-3
+    q = [i / 100 for i in range(101)]
+    n, m = 300, 3000
+    assert wasserstein_noise(q, n, m) == pytest.approx(math.sqrt(2 / math.pi) * math.sqrt(1 / n + 1 / m) * math.pi / 8, rel=2e-3)
+    rng = np.random.default_rng(8)
+    base = rng.normal(size=m)
+    draws = [stats.wasserstein_distance(rng.normal(size=n), rng.normal(size=m)) for _ in range(300)]
+    got = wasserstein_noise(list(np.quantile(base, np.arange(101) / 100)), n, m)
+    assert got == pytest.approx(np.mean(draws), rel=0.1)
+    assert wasserstein_noise(None, n, m) is None and wasserstein_noise(q[:50], n, m) is None
+
+
+def test_share_to_sd_inverts_the_ks_statistic_of_a_normal_mean_shift():
+    assert share_to_sd(0.1) == pytest.approx(2 * stats.norm.ppf(0.55))
+    for share in (0.05, 0.1, 0.2):
+        delta = share_to_sd(share)
+        assert 2 * stats.norm.cdf(delta / 2) - 1 == pytest.approx(share)  # KS D of N(delta, 1) vs N(0, 1)
+    assert share_to_sd(0.05) == pytest.approx(0.1254, abs=1e-4) and share_to_sd(0.1) == pytest.approx(0.2513, abs=1e-4)

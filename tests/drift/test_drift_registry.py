@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "constructs" / "lakemon" / "statistics.py"
 SOURCES = [
     p for folder in ("constructs", "scripts", "stacks", "benchmarks") for p in (ROOT / folder).rglob("*.py")
-    if "peers" not in p.parts and ".venv" not in p.parts
+    if "peers" not in p.parts and not any(part.startswith(".venv") for part in p.parts)
 ]
+"""benchmarks/.venv-peers holds the peers' own installs once a benchmark has run: not our source."""
 CONFIG_KEYS = {ROOT / "scripts" / "lakemon_jobs" / "train.py",
                ROOT / "scripts" / "lakemon_jobs" / "model_code" / "served_model.py"}
 """They use "numeric"/"categorical" as keys of the served model's own config (the pyfunc cannot

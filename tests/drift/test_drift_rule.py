@@ -41,19 +41,23 @@ def num(psi: float, p: float, ks: float = 0.05, wd: float = 1.0) -> dict:
 
 
 def test_each_verdict_from_threshold_and_pvalue():
-    # dev: threshold 0.1, warn_ratio 0.5, max_pvalue 0.01 over 3 judged features -> alpha 0.01/3
-    got, _ = one_window({"align": cat(0.12, 1e-6), "eye": cat(0.07, 0.5), "sex": cat(0.03, 1e-9)})
-    assert got["align"].verdict is Verdict.DRIFT and got["align"].alpha == pytest.approx(0.01 / 3)
-    assert got["eye"].verdict is Verdict.WARN  # 0.07 >= 0.5 * 0.1
+    # dev: threshold 0.1, warn_ratio 0.5, max_pvalue 0.01 over 4 judged features -> alpha 0.01/4
+    got, _ = one_window({"align": cat(0.12, 1e-6), "eye": cat(0.07, 1e-6), "id": cat(0.07, 0.5),
+                         "sex": cat(0.03, 1e-9)})
+    assert got["align"].verdict is Verdict.DRIFT and got["align"].alpha == pytest.approx(0.01 / 4)
+    assert got["eye"].verdict is Verdict.WARN  # 0.07 >= 0.5 * 0.1 and p < alpha
+    assert got["id"].verdict is Verdict.OK  # the same distance as eye, but p 0.5: sampling noise
     assert got["sex"].verdict is Verdict.OK  # small distance: significance alone is not drift
     assert got["hair"].verdict is Verdict.UNAVAILABLE  # no row for hair in this window
 
 
-def test_over_threshold_without_significance_is_a_warning():
-    got, _ = one_window({"align": cat(0.3, 0.02), "id": cat(0.3, 0.001)})
-    # alpha = 0.01 / 2 = 0.005: p 0.02 fails, p 0.001 passes
-    assert got["align"].verdict is Verdict.WARN and "not <" in got["align"].reason
+def test_over_threshold_with_weaker_significance_is_a_warning():
+    got, _ = one_window({"align": cat(0.3, 0.01), "id": cat(0.3, 0.001)})
+    # alpha = 0.01 / 2 = 0.005, warn alpha = warn_max_pvalue 0.03 / 2 = 0.015: p 0.01 warns, p 0.001 drifts
+    assert got["align"].verdict is Verdict.WARN and "but not < 0.005" in got["align"].reason
     assert got["id"].verdict is Verdict.DRIFT
+    got, _ = one_window({"align": cat(0.3, 0.02), "id": cat(0.3, 0.001)})
+    assert got["align"].verdict is Verdict.OK and "sampling noise" in got["align"].reason  # p 0.02 >= 0.015
 
 
 def test_bonferroni_over_the_features_judged_in_the_window():
@@ -87,7 +91,9 @@ def test_numeric_default_is_psi_with_ks_pvalue():
     got, _ = one_window({"year": num(0.25, 1e-8, ks=0.01), "appearances": num(0.25, 0.3)})
     assert got["year"].statistic == "population_stability_index" and got["year"].value == 0.25
     assert got["year"].verdict is Verdict.DRIFT and got["year"].test_pvalue == 1e-8
-    assert got["appearances"].verdict is Verdict.WARN
+    assert got["appearances"].verdict is Verdict.OK  # p 0.3: what noise does at this size
+    got, _ = one_window({"year": num(0.25, 1e-8, ks=0.01), "appearances": num(0.25, 0.01)})
+    assert got["appearances"].verdict is Verdict.WARN  # 0.01 < 0.03 / 2 but not < 0.01 / 2
 
 
 def test_statistic_threshold_override():
@@ -143,8 +149,12 @@ def test_judge_directly_hand_worked():
     rule = FeatureRule("x", "categorical", "js_distance", 0.1, "default")
     assert judge(rule, Evidence(500, 0.1, 0.001), drift, 0.01)[0] is Verdict.DRIFT  # threshold inclusive
     assert judge(rule, Evidence(500, 0.0999, 0.001), drift, 0.01)[0] is Verdict.WARN
-    assert judge(rule, Evidence(500, 0.05, 0.9), drift, 0.01)[0] is Verdict.WARN  # warn level inclusive
-    assert judge(rule, Evidence(500, 0.0499, 0.9), drift, 0.01)[0] is Verdict.OK
+    assert judge(rule, Evidence(500, 0.05, 0.001), drift, 0.01)[0] is Verdict.WARN  # warn level inclusive
+    assert judge(rule, Evidence(500, 0.0499, 0.001), drift, 0.01)[0] is Verdict.OK
+    assert judge(rule, Evidence(500, 0.05, 0.9), drift, 0.01)[0] is Verdict.OK  # no evidence: noise
+    # over the threshold: warn alpha = 0.01 * warn_max_pvalue 0.03 / max_pvalue 0.01 = 0.03
+    assert judge(rule, Evidence(500, 0.2, 0.029), drift, 0.01)[0] is Verdict.WARN
+    assert judge(rule, Evidence(500, 0.2, 0.03), drift, 0.01)[0] is Verdict.OK
     assert judge(rule, Evidence(500, 0.2, None), drift, 0.01)[0] is Verdict.WARN  # no p-value: no drift
     assert window_alpha(drift, 0) == drift.max_pvalue
 

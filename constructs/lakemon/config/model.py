@@ -210,7 +210,20 @@ class Drift(Strict):
     lookback_days: Annotated[int, Field(ge=1, le=3650)] = 30
     """How many days back analyze-drift judges windows (at most 3650, like retention)."""
     warn_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
-    """A distance at or above warn_ratio * threshold, but not drift, is a warning."""
+    """A distance at or above warn_ratio * threshold, with drift's significance, is a warning."""
+    warn_max_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.03
+    """A distance at or above the threshold is a warning when its p-value is below this (divided
+    by the features judged in the window): it bounds how often a window without drift carries
+    any warning, as max_pvalue bounds drift. Must be at least max_pvalue."""
+
+    @model_validator(mode="after")
+    def _warn_not_stricter_than_drift(self) -> Drift:
+        if self.warn_max_pvalue < self.max_pvalue:
+            raise ValueError(
+                f"warn_max_pvalue {self.warn_max_pvalue:g} must be >= max_pvalue {self.max_pvalue:g} "
+                "(a warning needs less evidence than drift)"
+            )
+        return self
 
 
 class Monitoring(Strict):

@@ -314,7 +314,9 @@ def render_html(report: DriftReport) -> str:
     for rule in report.rules:
         js = [j for j in report.judgements if j.feature == rule.feature and j.granularity == granularity]
         if js:
-            points = [(j.window_start, j.value, j.adjusted, str(j.verdict)) for j in js]
+            # the configured statistic's own series (signals[0]), also where a guard decided
+            points = [(j.window_start, *((j.signals[0].value, j.signals[0].adjusted) if j.signals else (j.value, j.adjusted)),
+                       str(j.verdict)) for j in js]
             trend_svgs.append(plots.drift_over_time(rule.feature, rule.statistic, rule.threshold, warn_ratio * rule.threshold, points))
     series: dict[str, list] = defaultdict(list)
     for q in report.quality:

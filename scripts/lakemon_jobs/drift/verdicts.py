@@ -18,24 +18,30 @@ import pyarrow as pa
 
 from lakemon.config.model import Environment, Model
 from lakemon.statistics import (
+    CATEGORICAL,
     EVIDENCE_TEST,
     JS_DISTANCE,
     KS_TEST,
+    NUMERIC,
     POPULATION_STABILITY_INDEX,
     QUALITY_METRIC,
+    TV_DISTANCE,
+    WASSERSTEIN_DISTANCE,
     statistic,
 )
 
 from ..monitoring.schema import ALL_MODELS, TABLE_COLUMN
 from .custom import CustomJudgement, custom_judgements
-from .null import NullCalibration, calibrate_js, calibrate_psi, psi_bins
+from .null import NullCalibration, calibrate_js, calibrate_psi, calibrate_tv, ks_adjusted, psi_bins, wasserstein_noise
 from .rule import (
     Evidence,
     FeatureRule,
+    Signal,
     Verdict,
+    decide,
     feature_rules,
-    judge,
     judge_quality,
+    share_to_sd,
     threshold_for,
     window_alpha,
 )
@@ -64,6 +70,11 @@ class Judgement:
     count: int | None
     verdict: Verdict
     reason: str
+    signals: tuple[Signal, ...] = ()
+    """Every statistic's view of this window and feature, the configured statistic first (see
+    rule.Signal). `statistic`, `value`, `adjusted`, `threshold` and `pvalue` above are those of
+    the signal that decided a drift or warn verdict (a guard's, when the configured statistic
+    was blind to the change), else the configured statistic's."""
 
 
 @dataclass(frozen=True)
@@ -154,16 +165,59 @@ def _test_pvalue(row: dict[str, Any], kind: str) -> float | None:
     return None if pvalue is None else float(pvalue)
 
 
+def _finite(r: dict) -> int:
+    """Finite values of a numeric column in a profile row (what the numeric statistics use)."""
+    return int(r.get("count") or 0) - sum(int(r.get(k) or 0) for k in ("num_nulls", "num_nan", "num_inf"))
+
+
 def _calibrate(rule: FeatureRule, value: float, window: dict | None, base: dict | None, alpha: float) -> NullCalibration | None:
     if base is None or window is None:
         return None
     if rule.statistic == JS_DISTANCE.name:
         return calibrate_js(value, _baseline_counts(base), int(window.get("count") or 0), alpha)
     if rule.statistic == POPULATION_STABILITY_INDEX.name:
-        def finite(r: dict) -> int:
-            return int(r.get("count") or 0) - sum(int(r.get(k) or 0) for k in ("num_nulls", "num_nan", "num_inf"))
-        return calibrate_psi(value, psi_bins(base.get("quantiles")), finite(window), finite(base))
+        return calibrate_psi(value, psi_bins(base.get("quantiles")), _finite(window), _finite(base))
     return None
+
+
+def _guards(rule: FeatureRule, row: dict | None, window: dict | None, base: dict | None, settings,
+            alpha: float) -> tuple[Signal, ...]:
+    """The guard signals of one (window, feature) from the same drift-metrics row (rule.Signal).
+
+    Thresholds: `ks_test` and `tv_distance` compare the share of rows moved with the threshold
+    those statistics get (threshold_for: the feature's override, else the statistic's, else
+    `threshold`); `wasserstein_distance` compares the average move in baseline standard
+    deviations with the mean shift that moves that share of a normal feature's rows
+    (rule.share_to_sd). Each needs the baseline and window profile rows for its noise; without
+    them there is no guard."""
+    if row is None or window is None or base is None:
+        return ()
+    guards: list[Signal] = []
+    if rule.kind == NUMERIC:
+        n, m = _finite(window), _finite(base)
+        ks = row.get(KS_TEST.name) or {}
+        d, pvalue = ks.get("statistic"), ks.get("pvalue")
+        if d is None or pvalue is None or n < 1 or m < 1:
+            return ()
+        share, _ = threshold_for(settings, rule.feature, KS_TEST.name)
+        guards.append(Signal(KS_TEST.name, float(d), ks_adjusted(float(d), n, m), share, float(pvalue), "of rows"))
+        w1, sd = row.get(WASSERSTEIN_DISTANCE.name), base.get("stddev")
+        noise = wasserstein_noise(base.get("quantiles"), n, m)
+        if w1 is not None and sd and sd > 0 and noise is not None:
+            adjusted = (max(0.0, float(w1) ** 2 - noise**2)) ** 0.5 / float(sd)
+            guards.append(Signal(WASSERSTEIN_DISTANCE.name, float(w1), adjusted, share_to_sd(share), float(pvalue), "sd"))
+    elif rule.kind == CATEGORICAL:
+        tv = row.get(TV_DISTANCE.name)
+        chi = row.get(EVIDENCE_TEST[CATEGORICAL].name) or {}
+        if tv is None or chi.get("pvalue") is None:
+            return ()
+        cal = calibrate_tv(float(tv), _baseline_counts(base), int(window.get("count") or 0), alpha)
+        if cal is None:
+            return ()
+        share, _ = threshold_for(settings, rule.feature, TV_DISTANCE.name)
+        pvalue = max(float(chi["pvalue"]), cal.pvalue)
+        guards.append(Signal(TV_DISTANCE.name, float(tv), cal.adjusted, share, pvalue, "of rows"))
+    return tuple(guards)
 
 
 def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table | None, *, now: datetime | None = None) -> DriftReport:
@@ -211,20 +265,26 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
         for rule in window_rules:
             ev, window = evidence[rule.feature]
             if ev.value is not None:
-                ev = Evidence(ev.count, ev.value, ev.test_pvalue, _calibrate(rule, ev.value, window, baseline.get(rule.feature), alpha))
-            verdict, reason = judge(rule, ev, settings, alpha)
+                base = baseline.get(rule.feature)
+                ev = Evidence(ev.count, ev.value, ev.test_pvalue, _calibrate(rule, ev.value, window, base, alpha),
+                              _guards(rule, columns.get(rule.feature), window, base, settings, alpha))
+            decision = decide(rule, ev, settings, alpha)
+            reason = decision.reason
             if rule.fallback_from:
                 reason = f"{reason} ({rule.statistic} instead of {rule.fallback_from}: the baseline has < 2 distinct deciles)"
             cal = ev.calibration
             pvalues = [p for p in (ev.test_pvalue, cal.pvalue if cal else None) if p is not None]
+            shown = decision.signal
             judgements.append(
                 Judgement(
                     granularity=granularity, window_start=start, window_end=end, feature=rule.feature,
-                    kind=rule.kind, statistic=rule.statistic, value=ev.value,
-                    adjusted=cal.adjusted if cal else ev.value, threshold=rule.threshold,
-                    pvalue=max(pvalues) if pvalues else None, test_pvalue=ev.test_pvalue,
-                    null_pvalue=cal.pvalue if cal else None, alpha=alpha, count=ev.count,
-                    verdict=verdict, reason=reason,
+                    kind=rule.kind, statistic=shown.statistic if shown else rule.statistic,
+                    value=shown.value if shown else ev.value,
+                    adjusted=shown.adjusted if shown else (cal.adjusted if cal else ev.value),
+                    threshold=shown.threshold if shown else rule.threshold,
+                    pvalue=shown.pvalue if shown else (max(pvalues) if pvalues else None),
+                    test_pvalue=ev.test_pvalue, null_pvalue=cal.pvalue if cal else None, alpha=alpha,
+                    count=ev.count, verdict=decision.verdict, reason=reason, signals=decision.signals,
                 )
             )
 
