@@ -110,3 +110,24 @@ def test_ten_percent_of_rows_moving_between_two_categories_at_5000_rows_is_drift
         assert j.verdict is Verdict.DRIFT, j.reason
         tv = {s.statistic: s for s in j.signals}["tv_distance"]
         assert tv.value == pytest.approx(0.1, abs=0.02)  # TV: the share of rows that moved
+
+
+def test_the_report_says_which_statistic_saw_it_and_what_the_threshold_means():
+    from lakemon_jobs.drift.report import render_html
+
+    rng = np.random.default_rng(7)
+    baseline = zero_inflated(rng, 20_000)
+    windows = [np.where((w := zero_inflated(rng, 2_000)) == 0.0, 1.0, w) for _ in range(2)]
+    env = dev_env()
+    model = env.model()
+    t0 = int(START.timestamp() * 1_000_000)
+    values = np.concatenate(windows)
+    stamps = np.concatenate([np.full(w.shape[0], t0 + d * DAY_US + 3_600_000_000) for d, w in enumerate(windows)])
+    inference = pa.table({"year": values, model.model_id_column: pa.array(["1"] * values.shape[0]),
+                          model.timestamp_column: pa.array(stamps, pa.timestamp("us", tz="UTC"))})
+    base = pa.table({"year": baseline, model.model_id_column: pa.array(["1"] * baseline.shape[0])})
+    profile, drift = compute_metrics(inference, base, replace(MonitorSettings.from_config(env, model), slicing_exprs=()))
+    html = render_html(analyze(env, model, drift, profile, now=START.replace(day=3)))
+    assert "ks_test saw it" in html
+    # dev threshold 0.1: 10% of rows, and the normal mean shift that moves 10% of rows (2 Phi^-1(0.55) sd)
+    assert "0.1 = 10% of rows moved, or a mean shift of 0.25 sd of a normal feature" in html

@@ -22,6 +22,7 @@ from lakemon.statistics import NUMERIC
 from ..monitoring.schema import ALL_MODELS
 from . import charts, plots
 from .null import draws_for
+from .rule import share_to_sd
 from .summary import to_summary
 from .verdicts import DriftReport, Judgement
 
@@ -120,13 +121,27 @@ table for these windows (labels have not arrived, or the monitor has no label co
 statistic, with the noise expected from sampling alone removed (calibrated null), is compared with the
 threshold: <i>drift</i> when it reaches the threshold and both the test's p-value and the calibrated null's
 are below max_pvalue {{ s.settings.max_pvalue }} divided by the number of features judged in the window;
-<i>warn</i> when it reaches {{ s.settings.warn_ratio }} &times; threshold, or the threshold without
-significance; else <i>ok</i>. Lookback {{ s.settings.lookback_days }} days. Details: docs/drift.md.</p>
+<i>warn</i> when it reaches the threshold with p below warn_max_pvalue {{ s.settings.warn_max_pvalue }} divided
+the same way, or {{ s.settings.warn_ratio }} &times; threshold with drift's p-value; else <i>ok</i>. Guards read
+the same window's other statistics, so what PSI or JS cannot see (a repeated value such as zeros that moved,
+a tail that grew) still counts: KS and TV as the share of rows that moved, Wasserstein as the average move in
+baseline standard deviations; the verdict's reason names the statistic that saw it.
+Lookback {{ s.settings.lookback_days }} days. Details: docs/drift.md.</p>
+<p class="note" id="threshold-words">What the thresholds mean: {% for t in threshold_words %}{{ t }}{% if not loop.last %}; {% endif %}{% endfor %}
+(PSI and JS on their own need more: docs/drift.md, "What a threshold means").
+A small window cannot show a small move: the p-value must also say it is not sampling noise.</p>
 <p class="note">Summary for machines: the JSON file next to this page.</p>
 <script>{{ script | safe }}</script>
 </body></html>
 """
 )
+
+
+def threshold_words(thresholds: list[float]) -> list[str]:
+    """Each threshold in a data scientist's words: the share of rows that moved (KS, TV guards)
+    and the mean shift of a normal feature, in standard deviations, that moves that share."""
+    return [f"{t:g} = {100 * t:.3g}% of rows moved, or a mean shift of {share_to_sd(t):.2f} sd of a normal feature"
+            for t in thresholds if 0 < t < 1]
 
 
 def _short(moment: datetime, granularity: str) -> str:
@@ -327,6 +342,7 @@ def render_html(report: DriftReport) -> str:
     quality_svg = plots.quality_over_time(series, thresholds) if series else None
     drifted = [{**vars(j), "short": _short(j.window_start, j.granularity)} for j in report.judgements if str(j.verdict) == "drift"]
     return TEMPLATE.render(
+        threshold_words=threshold_words(sorted({r.threshold for r in report.rules})),
         s=summary, header=header, summary_line=_summary_line(report, granularity), grid=_grid(report, granularity),
         pfloor=pfloor, cards=_cards(report, granularity), trend_svgs=trend_svgs, quality_svg=quality_svg,
         drifted=drifted, script=SCRIPT,
