@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 
-from cdktf import AzurermBackend, LocalBackend, TerraformStack, TerraformVariable
+from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_databricks.provider import DatabricksProvider
 
 from constructs import Construct
 
 from ._signatures import init_signature
+from ._version import __version__
 from .alerting import AlertDestination, AlertFolder, alert_folder_path
 from .catalog import SchemaHome
 from .config.model import AzurermState, Environment
@@ -42,10 +43,11 @@ class LakemonStack(TerraformStack):
       env: the validated environment (`load_environment("envs/dev.yml")`): provider host,
         state backend, policy packs (`protect_data`) and the shared schema come from it.
       stack_id: stack name. Default: `env.name` (`dev` for envs/dev.yml).
-      wheel: path of a lakemon wheel to upload for the jobs. Default: $LAKEMON_WHEEL, else
-        built from the source tree (this repository), else no file: the jobs install
-        `lakemon[jobs]==<version>` from `jobs.package_index` (default: the workspace's default
-        package repository). See `lakemon.wheel.locate_wheel`; resolved only if a job needs it.
+      wheel: path of the lakemon wheel the jobs install (uploaded to the artifacts volume under
+        its SHA-256). Default: $LAKEMON_WHEEL, else built from the source tree (this repository),
+        else `wheels/lakemon-<version>-py3-none-any.whl` in the working directory (a `lakemon
+        init` project), else none: then `jobs.package_index` must be set, or synth stops naming
+        it. See `lakemon.wheel.locate_wheel`; resolved only if a job needs it.
       policy: add the lakemon policy aspects (default True). Turning them off is for tests of the
         rules themselves; suppress single findings with `lakemon.policy.suppress` instead.
     """
@@ -72,6 +74,11 @@ class LakemonStack(TerraformStack):
         # workload identity federation in the pipeline, DATABRICKS_* variables).
         self.provider = DatabricksProvider(self, "databricks", host=env.workspace.host)
         self._configure_backend()
+        # The stack says which lakemon synthesized it (the jobs' wheel has the same version:
+        # JobArtifacts refuses another): `terraform output lakemon_version`, and in the state.
+        self.version_output = TerraformOutput(
+            self, "lakemon_version", value=__version__, description="lakemon version that synthesized this stack"
+        )
         if policy:
             self.policy = LakemonPolicy.apply(self, protect_data=env.protect_data)
         else:

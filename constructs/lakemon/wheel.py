@@ -2,10 +2,9 @@
 
 Why here and not in CI only: `cdktf synth` must produce a stack whose jobs reference the wheel
 it uploads, so synthesis needs the file. In this repository the wheel is built on demand
-(hatchling builds reproducibly, in well under a second with uv). A team that installed lakemon
-from an index needs no file: without one, the jobs install `lakemon[jobs]==<version>` from a
-package index (`jobs.package_index`, see `lakemon.jobs.artifacts`); it may still pass a wheel's
-path (or set LAKEMON_WHEEL) to upload that file instead.
+(hatchling builds reproducibly, in well under a second with uv). A `lakemon init` project keeps
+the release wheel it installed in `wheels/` (docs/using-lakemon.md), and synth uploads that very
+file. Only with `jobs.package_index` set may there be no file (`lakemon.jobs.artifacts`).
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ from pathlib import Path
 from ._version import __version__
 
 WHEEL_NAME = f"lakemon-{__version__}-py3-none-any.whl"
+PROJECT_WHEELS = "wheels"
+"""Folder of a `lakemon init` project that holds the release wheel (the one `requirements.txt` installs)."""
 BUILD_TIMEOUT_S = 300
 
 
@@ -79,8 +80,9 @@ def build_wheel(root: Path) -> Path:
 
 def locate_wheel(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The wheel to upload: `explicit`, else $LAKEMON_WHEEL, else `<repo>/dist/<wheel>` built when
-    missing or older than the sources; None outside a source tree (the jobs then install lakemon
-    from a package index). Raises WheelNotFoundError when a named wheel does not exist."""
+    missing or older than the sources, else (outside a source tree) `./wheels/<wheel>` of this
+    lakemon's version when it exists, else None (the jobs then need `jobs.package_index`).
+    Raises WheelNotFoundError when a named wheel does not exist."""
     chosen = explicit or os.environ.get("LAKEMON_WHEEL")
     if chosen:
         path = Path(chosen)
@@ -89,7 +91,8 @@ def locate_wheel(explicit: str | os.PathLike[str] | None = None) -> Path | None:
         return path
     root = source_root()
     if root is None:
-        return None
+        project_wheel = Path(PROJECT_WHEELS) / WHEEL_NAME
+        return project_wheel if project_wheel.is_file() else None
     wheel = root / "dist" / WHEEL_NAME
     if not wheel.is_file() or wheel.stat().st_mtime < _newest_source_mtime(root):
         wheel = build_wheel(root)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # subcommand -> (module, one-line help). Order is the order of the production loop.
@@ -82,12 +83,35 @@ Run `lakemon <subcommand> --help` for its options.
 """
 
 
+def installed_version() -> str:
+    """lakemon's version: the wheel's, or, in a checkout, the one a wheel built now would carry.
+    Imported only when asked for, so `lakemon --help` costs no git call."""
+    from lakemon._version import __version__
+
+    return __version__
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: prints `lakemon <version>` (argparse's own action would need the version
+    string when the parser is built, i.e. on every `--help`)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"lakemon {installed_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lakemon",
         description="lakemon: Databricks model serving and monitoring as code. Job scripts.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the installed lakemon version (the wheel's, tag or dev build) and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="<subcommand>", required=True)
     for name, (_module, help_text) in SUBCOMMANDS.items():
@@ -101,12 +125,10 @@ def missing_extra_hint(name: str, error: ModuleNotFoundError) -> str | None:
     distribution = JOBS_EXTRA_MODULES.get(top)
     if distribution is None:
         return None
-    from lakemon._version import __version__
-
     return (
         f"lakemon {name}: this subcommand needs the job scripts' dependencies, and {distribution} "
         f"(module {top!r}) is not installed.\n"
-        f'Install lakemon with the [jobs] extra:  pip install "lakemon[jobs]=={__version__}"'
+        f'Install lakemon with the [jobs] extra:  pip install "lakemon[jobs]=={installed_version()}"'
     )
 
 
@@ -140,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name, rest = argv[0], argv[1:]
     module_name, help_text = SUBCOMMANDS[name]
+    if name not in NEEDS_NO_JOBS_EXTRA and "DATABRICKS_RUNTIME_VERSION" in os.environ:
+        # Every job run's log names the code it ran (the jobs install one exact wheel).
+        print(f"lakemon {installed_version()}: {name}", file=sys.stderr)
     try:
         module = importlib.import_module(module_name)
         subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)

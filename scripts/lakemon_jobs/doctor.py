@@ -56,13 +56,16 @@ def _run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedPro
 
 
 def check_python() -> Check:
+    from lakemon.serverless import JOBS_ENVIRONMENT
+
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info[:2] != (3, 11):
+    if sys.version_info[:2] not in ((3, 11), (3, 12)):
         return Check(
             "python",
             "FAIL",
-            f"Python {version}; lakemon requires 3.11 (the version of Databricks serverless environment 2)",
-            "create the venv with python3.11",
+            f"Python {version}; lakemon supports 3.11 and 3.12",
+            f"create the venv with python{JOBS_ENVIRONMENT.python_minor} (the jobs' serverless environment "
+            f"{JOBS_ENVIRONMENT.version} runs Python {JOBS_ENVIRONMENT.python})",
         )
     return Check("python", "ok", f"Python {version}")
 
@@ -85,23 +88,62 @@ def check_jobs_extra() -> Check:
     return Check("jobs extra", "ok", "installed (run-local and the job subcommands work here)")
 
 
-def check_node() -> Check:
-    node = shutil.which("node")
+def check_node(project: Path) -> Check:
+    """The Node cdktf will run on in `project`: its own `node_modules/node` (package.json pins
+    the npm `node` package) when installed, else `node` on PATH."""
+    local = project / "node_modules" / "node" / "bin" / "node"
+    node = str(local) if local.is_file() else shutil.which("node")
+    fix = f"run `npm install` in the project (package.json pins Node {NODE_MAJOR_TESTED} as the `node` package)"
     if node is None:
-        return Check("node", "FAIL", "node is not on PATH", f"install Node.js {NODE_MAJOR_TESTED} (https://nodejs.org)")
+        return Check("node", "FAIL", "no node in the project's node_modules or on PATH", f"install Node.js (any version runs npm), then {fix[4:]}")
     done = _run([node, "--version"])
     version = done.stdout.strip() if done else ""
     match = re.match(r"v(\d+)\.", version)
     if not match:
-        return Check("node", "FAIL", f"{node} did not report a version", f"reinstall Node.js {NODE_MAJOR_TESTED}")
-    if int(match.group(1)) != NODE_MAJOR_TESTED:
+        return Check("node", "FAIL", f"{node} did not report a version", fix)
+    if int(match.group(1)) < NODE_MAJOR_TESTED:
         return Check(
             "node",
-            "warn",
-            f"Node {version}; lakemon is tested with Node {NODE_MAJOR_TESTED}",
-            f"use Node {NODE_MAJOR_TESTED} (e.g. `nvm use {NODE_MAJOR_TESTED}`) if cdktf misbehaves",
+            "FAIL",
+            f"cdktf would run on Node {version} ({node}), which is end-of-life or older than lakemon supports",
+            fix,
         )
-    return Check("node", "ok", f"Node {version}")
+    if int(match.group(1)) != NODE_MAJOR_TESTED:
+        return Check("node", "warn", f"Node {version} ({node}); lakemon is tested with Node {NODE_MAJOR_TESTED}", fix)
+    return Check("node", "ok", f"Node {version} ({node})")
+
+
+def check_jobs_artifact(env: Environment, source: Path, project: Path) -> Check:
+    """The jobs must name one exact artifact: the project's release wheel (uploaded by synth),
+    or an explicit index with an exact version. A bare name with no index is refused."""
+    from lakemon.wheel import PROJECT_WHEELS, WHEEL_NAME, source_root
+
+    name = f"jobs artifact ({source.name})"
+    named = os.environ.get("LAKEMON_WHEEL")
+    if named:
+        if Path(named).is_file():
+            return Check(name, "ok", f"the jobs install {named} ($LAKEMON_WHEEL), uploaded by synth under its SHA-256")
+        return Check(name, "FAIL", f"$LAKEMON_WHEEL names {named}, which does not exist", "point LAKEMON_WHEEL at the release wheel")
+    if source_root() is not None:
+        return Check(name, "ok", "lakemon runs from its source tree: synth builds and uploads this checkout's wheel")
+    wheel = project / PROJECT_WHEELS / WHEEL_NAME
+    if wheel.is_file():
+        return Check(name, "ok", f"the jobs install {PROJECT_WHEELS}/{WHEEL_NAME}, uploaded by synth under its SHA-256")
+    if env.jobs.package_index:
+        if "+" in WHEEL_NAME:
+            return Check(
+                name, "FAIL", f"this lakemon is a development build ({WHEEL_NAME}) that no index serves",
+                f"put its wheel into {PROJECT_WHEELS}/ (docs/using-lakemon.md)",
+            )
+        return Check(name, "ok", f"the jobs install lakemon[jobs] at exactly this version with --index-url {env.jobs.package_index}")
+    return Check(
+        name,
+        "FAIL",
+        f"no wheel {PROJECT_WHEELS}/{WHEEL_NAME} and no `jobs.package_index`: the jobs would install a bare "
+        "`lakemon` from whatever index the workspace uses (synth refuses)",
+        f"put the release wheel you installed into {project / PROJECT_WHEELS}/ (docs/using-lakemon.md), "
+        f"or set `jobs.package_index` in {source.name} to the index that serves this release",
+    )
 
 
 def check_terraform() -> Check:
@@ -289,7 +331,7 @@ def checks(args: argparse.Namespace) -> Iterator[Check]:
     tools: list[Callable[[], Check]] = [
         check_python,
         check_jobs_extra,
-        check_node,
+        lambda: check_node(args.project),
         check_terraform,
         lambda: check_cdktf_cli(args.project),
     ]
@@ -305,6 +347,7 @@ def checks(args: argparse.Namespace) -> Iterator[Check]:
         except ConfigError as exc:
             yield Check(f"env file {path.name}", "FAIL", str(exc).replace("\n", "; "), "fix the keys named above")
             continue
+        yield check_jobs_artifact(env, path, args.project)
         yield check_state_backend(env, path)
         if not args.offline:
             yield check_workspace(env, path)

@@ -35,13 +35,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"lakemon init: wrote {len(written)} files into {folder}:")
     for path in written:
         print(f"  {path.relative_to(folder)}")
+    from lakemon.wheel import PROJECT_WHEELS, WHEEL_NAME
+
+    if not (folder / PROJECT_WHEELS / WHEEL_NAME).is_file():
+        print(
+            f"\nNote: {PROJECT_WHEELS}/{WHEEL_NAME} is not there yet. Put the release wheel you installed into "
+            f"{folder / PROJECT_WHEELS}/: requirements.txt installs it and `cdktf synth` uploads it for the jobs."
+        )
     print(
-        "\nNext steps (Python 3.11 and Node 20; `lakemon doctor` checks the tools):\n"
+        "\nNext steps (Python 3.11 or 3.12; npm installs the Node 22 cdktf runs on; `lakemon doctor` checks the tools):\n"
         f"  cd {folder}\n"
         "  python -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt\n"
-        "  npm install                                  # the pinned cdktf-cli\n"
-        "  export CHECKPOINT_DISABLE=1                  # no telemetry calls from cdktf\n"
-        f"  npx cdktf synth                              # writes cdktf.out/stacks/<env>/cdk.tf.json\n"
+        "  npm install                                  # the pinned cdktf-cli and Node\n"
+        "  lakemon doctor\n"
+        "  npx cdktf synth                              # writes cdktf.out/stacks/<env>/cdk.tf.json\n"
         "Edit the env files first: workspace.host, catalog, schema, groups, alert recipients; switch\n"
         "state.backend to azurerm before a team deploys (see the comments in each file).\n"
         "\nDeploying one environment (here dev; `az login` first):\n"

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lakemon._version import __version__
 from lakemon.config.model import Column, Model, ProblemType
 from lakemon.statistics import is_numeric
 from lakemon.tables import output_columns
@@ -265,7 +266,9 @@ def train_model(
     progress("train: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
-        mlflow.set_tags({"lakemon.env": ctx.env.name, "lakemon.model": model.name, **(tags or {})})
+        mlflow.set_tags(
+            {"lakemon.env": ctx.env.name, "lakemon.model": model.name, "lakemon.version": __version__, **(tags or {})}
+        )
         mlflow.log_params(
             {
                 **params,

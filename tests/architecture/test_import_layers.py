@@ -26,7 +26,7 @@ BASE = {
     "lakemon._version", "lakemon._marks", "lakemon._signatures", "lakemon.errors", "lakemon.principals",
     "lakemon.statistics", "lakemon.tables", "lakemon.tooling", "lakemon.variables", "lakemon.wheel",
     "lakemon.alerting.queries", "lakemon.templates", "lakemon.starter", "lakemon.model_props",
-    "lakemon.monitor_analysis", "lakemon.gateway",
+    "lakemon.monitor_analysis", "lakemon.gateway", "lakemon.serverless",
 }  # fmt: skip
 L2_PACKAGES = ("lakemon.catalog", "lakemon.serving", "lakemon.monitoring", "lakemon.alerting", "lakemon.jobs", "lakemon.policy")
 L3 = {"lakemon.monitored_model", "lakemon.stack"}

@@ -21,7 +21,7 @@ import pytest
 
 from lakemon.config import load_environment
 from lakemon.starter import CDKTF_CLI_VERSION, StarterError, write_starter
-from lakemon.tooling import NODE_MAJOR_TESTED, SILENCE_VARIABLE, node_major, quiet_cdktf_environment
+from lakemon.tooling import NODE_MAJOR_TESTED, node_major, quiet_cdktf_environment
 from lakemon_jobs import cli
 from lakemon_jobs.context import latest_run_home, resolve_home
 
@@ -95,7 +95,7 @@ def test_doctor_names_every_missing_tool_with_its_fix(tmp_path):
     assert done.returncode == 1
     out = done.stdout
     assert "ok  python: Python 3.11" in out and "ok  jobs extra: installed" in out
-    assert "FAIL  node: node is not on PATH" in out and "install Node.js 20" in out
+    assert "FAIL  node: no node in the project's node_modules or on PATH" in out and "npm install" in out
     assert "FAIL  terraform: terraform is not on PATH" in out and "install Terraform" in out
     assert "FAIL  cdktf-cli" in out and "npm install" in out
     assert "warn  azure login" in out and "state: {backend: local}" in out
@@ -108,14 +108,14 @@ def test_doctor_says_az_login_when_the_azure_cli_is_not_logged_in(tmp_path):
     write_starter(project, ("dev",))
     tools = tmp_path / "bin"
     tools.mkdir()
-    _fake_tool(tools, "node", 'echo "v20.1.0"')
+    _fake_tool(tools, "node", 'echo "v22.1.0"')
     _fake_tool(tools, "terraform", 'echo \'{"terraform_version": "1.11.4"}\'')
     _fake_tool(tools, "cdktf", 'echo "0.21.0"')
     _fake_tool(tools, "az", 'echo "ERROR: Please run az login to setup account." >&2; exit 1')
     done = _doctor(project, [tools])
     out = done.stdout
     assert done.returncode == 1
-    assert "ok  node: Node v20.1.0" in out and "ok  terraform: Terraform 1.11.4" in out
+    assert "ok  node: Node v22.1.0" in out and "ok  terraform: Terraform 1.11.4" in out
     assert "ok  cdktf-cli: cdktf 0.21.0" in out
     assert "FAIL  azure login" in out and "run `az login`" in out
     assert "authorizer error" in out  # says what would happen in `cdktf diff` otherwise
@@ -233,11 +233,13 @@ def test_init_writes_a_pinned_commented_project(tmp_path):
         "requirements.txt",
     ]
     repo_cli = json.loads((REPO / "package.json").read_text(encoding="utf-8"))["devDependencies"]["cdktf-cli"]
-    assert json.loads((team / "package.json").read_text())["devDependencies"] == {"cdktf-cli": repo_cli}
+    repo_node = json.loads((REPO / "package.json").read_text(encoding="utf-8"))["devDependencies"]["node"]
+    assert json.loads((team / "package.json").read_text())["devDependencies"] == {"cdktf-cli": repo_cli, "node": repo_node}
     assert CDKTF_CLI_VERSION == repo_cli
-    import lakemon
+    from lakemon.wheel import WHEEL_NAME
 
-    assert (team / "requirements.txt").read_text().strip().endswith(f"lakemon[jobs]=={lakemon.__version__}")
+    # the release wheel the team installed, kept in wheels/: the jobs get that very file
+    assert (team / "requirements.txt").read_text().strip().endswith(f"./wheels/{WHEEL_NAME}[jobs]")
     assert json.loads((team / "cdktf.json").read_text())["app"] == "python app.py"
     dev, prod = load_environment(team / "envs" / "dev.yml"), load_environment(team / "envs" / "prod.yml")
     assert (dev.protect_data, prod.protect_data) == (False, True)
@@ -263,13 +265,34 @@ def test_init_refuses_to_overwrite_and_bad_names(tmp_path):
 # --- quiet tooling ----------------------------------------------------------------------------------
 
 
-def test_the_jsii_silence_variable_holds_the_node_major_in_use():
-    major = node_major()
-    assert major == NODE_MAJOR_TESTED, f"this machine runs Node {major}; lakemon states Node {NODE_MAJOR_TESTED}"
-    env = quiet_cdktf_environment({SILENCE_VARIABLE: "1"})
-    assert env[SILENCE_VARIABLE].split(",") == ["1", str(major)]
+def test_cdktf_runs_on_the_projects_node_22_whatever_node_is_on_path(tmp_path):
+    """The repository's node_modules/node (package.json pins the npm `node` package) is what the
+    jsii kernel and cdktf-cli run on: a Node 20 on PATH (this machine's) is not used."""
+    env = quiet_cdktf_environment({"PATH": "/usr/bin:/bin"}, folder=REPO)
+    assert env["JSII_NODE"] == str((REPO / "node_modules" / "node" / "bin" / "node").resolve())
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(env["JSII_NODE"]).parent)
+    assert node_major(env) == NODE_MAJOR_TESTED
     assert env["CHECKPOINT_DISABLE"] == "1"
     assert quiet_cdktf_environment({"CHECKPOINT_DISABLE": "0"})["CHECKPOINT_DISABLE"] == "0"
+    # a JSII_NODE the user chose is kept
+    assert quiet_cdktf_environment({"JSII_NODE": "/opt/node/bin/node"})["JSII_NODE"] == "/opt/node/bin/node"
+    # nothing end-of-life runs, so nothing is silenced
+    assert not any(k.startswith("JSII_SILENCE") for k in env)
+    code = f"import lakemon, cdktf; cdktf.App(outdir={str(tmp_path / 'out')!r})"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("JSII")} | {"TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=clean, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "end-of-life" not in done.stderr
+
+
+def test_doctor_refuses_an_end_of_life_node(tmp_path):
+    project = tmp_path / "project"
+    write_starter(project, ("dev",))
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    _fake_tool(tools, "node", 'echo "v20.1.0"')
+    out = _doctor(project, [tools]).stdout
+    assert "FAIL  node: cdktf would run on Node v20.1.0" in out and "npm install" in out
 
 
 def test_one_node_version_everywhere():
@@ -277,6 +300,10 @@ def test_one_node_version_everywhere():
     assert f"Node {NODE_MAJOR_TESTED}" in readme
     setup = (REPO / ".ci" / "setup").read_text(encoding="utf-8")
     assert f"NODE_MAJOR={NODE_MAJOR_TESTED}" in setup
+    from lakemon.starter import NODE_PACKAGE_VERSION
+
+    repo_node = json.loads((REPO / "package.json").read_text(encoding="utf-8"))["devDependencies"]["node"]
+    assert repo_node == NODE_PACKAGE_VERSION and repo_node.split(".")[0] == str(NODE_MAJOR_TESTED)
 
 
 def test_run_local_finds_the_app_of_a_starter_project(tmp_path):

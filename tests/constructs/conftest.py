@@ -48,8 +48,11 @@ def prod_env():
 
 @pytest.fixture(scope="session")
 def fake_wheel(tmp_path_factory) -> Path:
-    """Stands in for the real wheel: constructs only upload the file, they never open it."""
-    path = tmp_path_factory.mktemp("dist") / "lakemon-0.1.0-py3-none-any.whl"
+    """Stands in for the real wheel: constructs only hash and upload the file, they never open it.
+    Named for this lakemon's version (JobArtifacts refuses a wheel of another version)."""
+    from lakemon.wheel import WHEEL_NAME
+
+    path = tmp_path_factory.mktemp("dist") / WHEEL_NAME
     path.write_bytes(b"not really a wheel")
     return path
 

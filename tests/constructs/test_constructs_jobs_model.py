@@ -21,16 +21,19 @@ def _by_name(resources, key="name"):
     return {r[key]: r for r in resources}
 
 
-def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev_env, resources_of):
+def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev_env, resources_of, fake_wheel):
+    import hashlib
+
     stack = make_stack(dev_env)
     MonitoredModel(stack, "alive", env=dev_env, model=dev_env.model())
     jobs = _by_name(resources_of(stack, "databricks_job"))
     training = jobs["lakemon-dev-alive_classifier-training"]
     monitoring = jobs["lakemon-dev-alive_classifier-monitoring"]
-    wheel = f"/Volumes/mlops_dev/marvel_characters/artifacts/wheels/{WHEEL_NAME}[jobs]"
+    digest = hashlib.sha256(fake_wheel.read_bytes()).hexdigest()[:16]
+    wheel_path = f"/Volumes/mlops_dev/marvel_characters/artifacts/wheels/{digest}/{WHEEL_NAME}"
     for job in (training, monitoring):
         assert job["environment"] == [
-            {"environment_key": "lakemon", "spec": {"environment_version": "2", "dependencies": [wheel]}}
+            {"environment_key": "lakemon", "spec": {"environment_version": "4", "dependencies": [wheel_path + "[jobs]"]}}
         ]
         for task in job["task"]:
             assert task["environment_key"] == "lakemon"
@@ -71,7 +74,7 @@ def test_monitored_model_jobs_run_the_versioned_wheel_serverless(make_stack, dev
     assert monitoring["schedule"]["quartz_cron_expression"] == "0 0 0 * * ?"
     assert "schedule" not in training
     files = _by_name(resources_of(stack, "databricks_file"), "path")
-    wheel_file = files[f"/Volumes/mlops_dev/marvel_characters/artifacts/wheels/{WHEEL_NAME}"]
+    wheel_file = files[wheel_path]
     assert wheel_file["source"].startswith("assets/") and wheel_file["source"].endswith(WHEEL_NAME)
     assert files["/Volumes/mlops_dev/marvel_characters/artifacts/envs/dev.yml"]["source"].endswith("/dev.yml")
 
@@ -204,24 +207,67 @@ def _jobs_without_a_wheel(dev_env, **env_changes):
     return artifacts, out
 
 
-def test_without_a_wheel_file_the_jobs_install_lakemon_from_the_default_index(dev_env):
-    import lakemon
+def test_without_a_wheel_file_or_an_index_synth_refuses_naming_the_key(dev_env, monkeypatch):
+    """A bare `lakemon` requirement would install whatever the workspace's default index calls
+    lakemon (dependency confusion): refused, and the message names the key to set."""
+    with pytest.raises(LakemonConstructError, match=r"`jobs\.package_index`") as refused:
+        _jobs_without_a_wheel(dev_env)
+    assert "LAKEMON_WHEEL" in str(refused.value)
 
-    artifacts, out = _jobs_without_a_wheel(dev_env)
+
+def test_a_configured_package_index_is_the_only_index_and_the_version_is_exact(dev_env, monkeypatch):
+    import lakemon.jobs.artifacts as artifacts_module
+    from lakemon.config import Jobs
+
+    monkeypatch.setattr(artifacts_module, "__version__", "1.2.3")  # a release: only those reach an index
+    index = "https://pkgs.dev.azure.com/org/proj/_packaging/lakemon/pypi/simple/"
+    artifacts, out = _jobs_without_a_wheel(dev_env, jobs=Jobs(package_index=index))
     assert artifacts.wheel is None and artifacts.wheel_path is None
     (job,) = out["resource"]["databricks_job"].values()
-    assert job["environment"][0]["spec"]["dependencies"] == [f"lakemon[jobs]=={lakemon.__version__}"]
+    assert job["environment"][0]["spec"]["dependencies"] == [f"--index-url {index}", "lakemon[jobs]==1.2.3"]
+    assert not any("extra-index-url" in d for d in job["environment"][0]["spec"]["dependencies"])
     # only the env file is uploaded
     assert [f["path"].rsplit("/", 1)[1] for f in out["resource"]["databricks_file"].values()] == ["dev.yml"]
 
 
-def test_a_configured_package_index_comes_first(dev_env):
+def test_a_dev_build_never_comes_from_an_index(dev_env, monkeypatch):
+    import lakemon.jobs.artifacts as artifacts_module
     from lakemon.config import Jobs
 
-    index = "https://pkgs.dev.azure.com/org/proj/_packaging/lakemon/pypi/simple/"
-    _, out = _jobs_without_a_wheel(dev_env, jobs=Jobs(package_index=index))
-    (job,) = out["resource"]["databricks_job"].values()
-    assert job["environment"][0]["spec"]["dependencies"][0] == f"--index-url {index}"
+    monkeypatch.setattr(artifacts_module, "__version__", "1.2.4.dev7+gabc")
+    with pytest.raises(LakemonConstructError, match="development build"):
+        _jobs_without_a_wheel(dev_env, jobs=Jobs(package_index="https://pkgs.example.com/simple/"))
+
+
+def test_a_wheel_of_another_version_is_refused(dev_env, tmp_path):
+    import cdktf
+
+    from lakemon.catalog import SchemaHome
+    from lakemon.jobs import JobArtifacts
+
+    other = tmp_path / "lakemon-9.9.9-py3-none-any.whl"
+    other.write_bytes(b"x")
+    stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev")
+    home = SchemaHome.for_env(stack, "home", env=dev_env)
+    with pytest.raises(LakemonConstructError, match="is lakemon 9.9.9, but this synth runs"):
+        JobArtifacts(stack, "artifacts", env=dev_env, volume=home, wheel=other)
+
+
+def test_two_wheel_contents_give_two_volume_paths(dev_env, tmp_path):
+    import cdktf
+
+    from lakemon.catalog import SchemaHome
+    from lakemon.jobs import JobArtifacts
+
+    paths = []
+    for content in (b"build one", b"build two"):
+        folder = tmp_path / content.decode().replace(" ", "-")
+        folder.mkdir()
+        (folder / WHEEL_NAME).write_bytes(content)
+        stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev")
+        home = SchemaHome.for_env(stack, "home", env=dev_env)
+        paths.append(JobArtifacts(stack, "artifacts", env=dev_env, volume=home, wheel=folder / WHEEL_NAME).wheel_path)
+    assert paths[0] != paths[1] and all(p.endswith("/" + WHEEL_NAME) for p in paths)
 
 
 @pytest.mark.parametrize("url", ["http://pypi.example.com/simple/", "https://user:token@pkgs.example.com/simple/"])
@@ -234,9 +280,13 @@ def test_a_package_index_needs_https_and_no_credentials(dev_env, url):
         Jobs(package_index=url)
 
 
-def test_outside_a_source_tree_without_a_named_wheel_there_is_no_file(monkeypatch):
+def test_outside_a_source_tree_the_project_wheel_or_no_file(monkeypatch, tmp_path):
     import lakemon.wheel
 
     monkeypatch.delenv("LAKEMON_WHEEL", raising=False)
     monkeypatch.setattr(lakemon.wheel, "source_root", lambda: None)
-    assert locate_wheel() is None  # the jobs then install lakemon from the package index
+    monkeypatch.chdir(tmp_path)
+    assert locate_wheel() is None  # the jobs then need jobs.package_index
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / WHEEL_NAME).write_bytes(b"x")
+    assert locate_wheel() == Path("wheels") / WHEEL_NAME  # a `lakemon init` project's release wheel

@@ -90,7 +90,7 @@ def test_alert_emails_are_the_fallback_when_no_destination_is_given(dev_env):
     assert props_for_model(DriftAlert, dev_env, model, {"destinations": ["d"]})["emails"] == ()
 
 
-def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resources_of):
+def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resources_of, fake_wheel):
     """SchemaHome, ModelCatalog and the three pipelines from typed props alone."""
     from lakemon.catalog import ModelCatalog, SchemaHome
     from lakemon.jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
@@ -98,7 +98,7 @@ def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resour
     stack = make_stack(dev_env)
     home = SchemaHome(stack, "home", catalog="c", schema="s", readers=["readers"], protect_data=True)
     ModelCatalog(stack, "catalog", model_name="events", home=home, managers=["owners"])
-    artifacts = JobArtifacts(stack, "artifacts", env=dev_env, volume=home, wheel=None)
+    artifacts = JobArtifacts(stack, "artifacts", env=dev_env, volume=home, wheel=fake_wheel)
     common = {"env_name": "qa", "model_name": "events", "artifacts": artifacts}
     TrainingPipeline(stack, "training", **common, failure_emails=["oncall@example.com"])
     MonitoringPipeline(stack, "monitoring", **common, failure_emails=["oncall@example.com"])
@@ -115,7 +115,10 @@ def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resour
     assert set(jobs) == {f"lakemon-qa-events-{k}" for k in ("training", "monitoring", "retraining")}
     monitoring = jobs["lakemon-qa-events-monitoring"]
     assert monitoring["schedule"]["quartz_cron_expression"] == "0 0 0 * * ?"  # the documented default
-    assert monitoring["tags"] == {"lakemon_env": "qa", "lakemon_model": "events", "lakemon_pipeline": "monitoring"}
+    assert monitoring["tags"] == {
+        "lakemon_env": "qa", "lakemon_model": "events", "lakemon_pipeline": "monitoring",
+        "lakemon_version": artifacts.version,
+    }
     (analyze,) = [t for t in monitoring["task"] if t["task_key"] == "analyze_drift"]
     assert analyze["python_wheel_task"]["parameters"][-4:] == [
         "--output-dir", "/Volumes/c/s/artifacts/reports/events", "--drift-exit-code", "0",

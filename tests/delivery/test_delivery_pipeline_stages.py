@@ -84,6 +84,9 @@ RUNS = [
     ("refs/heads/develop", "BatchedCI", {"Build", *DEV_AUT}),
     ("refs/heads/main", "IndividualCI", {"Build", *DEV_AUT, *PROD}),
     ("refs/heads/main", "Manual", {"Build", *DEV_AUT, *PROD}),
+    # A release tag builds, publishes and deploys that release everywhere (docs/deploy.md, "Releases").
+    ("refs/tags/v0.2.0", "IndividualCI", {"Build", *DEV_AUT, *PROD}),
+    ("refs/tags/nightly", "IndividualCI", {"Build"}),
     ("refs/heads/feature/new-model", "IndividualCI", {"Build"}),
     ("refs/heads/release/main", "IndividualCI", {"Build"}),
     ("refs/heads/main-hotfix", "IndividualCI", {"Build"}),
@@ -160,12 +163,12 @@ def test_the_evaluator_tells_the_old_prod_condition_apart():
     assert evaluate(old, issues) is False  # unlike dev and aut
 
 
-def test_prod_runs_only_from_main():
-    branches = {b for b, _, _ in RUNS} | {"refs/heads/Main", "refs/tags/v0.1.0", "refs/heads/develop"}
+def test_prod_runs_only_from_main_and_release_tags():
+    branches = {b for b, _, _ in RUNS} | {"refs/heads/Main", "refs/tags/v0.1.0", "refs/heads/develop", "refs/heads/v1"}
     for branch in branches:
         ran = simulate(PIPELINE, branch=branch)["deploy_prod"] == "Succeeded"
         # Azure DevOps compares case-insensitively, so refs/heads/Main is the same branch.
-        assert ran == (branch.lower() == "refs/heads/main"), branch
+        assert ran == (branch.lower() == "refs/heads/main" or branch.startswith("refs/tags/v")), branch
 
 
 # --- deployments only through deployment jobs bound to their Environment ------------------------
@@ -227,7 +230,7 @@ def test_plan_stage_validates_adopts_plans_and_publishes_only_the_text(env):
     assert plan_step["inputs"]["workingDirectory"] == f"$(Pipeline.Workspace)/cdktf.out/stacks/{env}"
     order = [
         line_index(plan_step, r"^python3 - "),  # unset-variable guard
-        line_index(plan_step, r"^terraform init -input=false$"),
+        line_index(plan_step, r"^terraform init -input=false -lockfile=readonly$"),
         line_index(plan_step, r"^terraform validate$"),
         line_index(plan_step, r'preflight\.py"? --stack-dir \. --adopt$'),
         line_index(plan_step, r'^terraform plan -input=false -out="\$plan"$'),
@@ -254,7 +257,7 @@ def test_deploy_stage_applies_exactly_the_saved_plan(env):
     ]
     (apply_step,) = [s for s in steps if DEPLOY_COMMAND.search(step_script(s))]
     order = [
-        line_index(apply_step, r"^terraform init -input=false$"),
+        line_index(apply_step, r"^terraform init -input=false -lockfile=readonly$"),
         line_index(apply_step, r"^az storage blob download --auth-mode login"),
         line_index(apply_step, r"sha256sum -c -$"),
         line_index(apply_step, r'^terraform apply -input=false "\$plan"$'),
@@ -299,11 +302,21 @@ def test_terraform_download_is_checked_against_a_hash_pinned_in_the_repository()
         assert re.search(r'^echo "[0-9a-f]{64}  \$zip" \| sha256sum -c -$', text, re.M), text
 
 
-def test_one_node_version_everywhere():
+def test_one_supported_node_version_everywhere_and_nothing_silenced():
+    import json
+
+    from lakemon.tooling import NODE_MAJOR_TESTED
+
     variables = {v["name"]: v["value"] for v in PIPELINE["variables"]}
-    assert variables["NODE_VERSION"] == "20.x"
-    assert variables["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] == "20"
-    assert "Node 20" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert NODE_MAJOR_TESTED >= 22
+    assert variables["NODE_VERSION"] == f"{NODE_MAJOR_TESTED}.x"
+    (node_tool,) = [s for s in all_steps(stages(PIPELINE)["Build"]) if s.get("task") == "NodeTool@0"]
+    assert node_tool["inputs"]["versionSpec"] == "$(NODE_VERSION)"
+    package = json.loads((REPO / "package.json").read_text(encoding="utf-8"))
+    assert package["devDependencies"]["node"].split(".")[0] == str(NODE_MAJOR_TESTED)
+    assert f"Node {NODE_MAJOR_TESTED}" in (REPO / "README.md").read_text(encoding="utf-8")
+    for path in [REPO / "azure-pipelines.yml", *template_files(), REPO / ".ci" / "setup", REPO / "README.md"]:
+        assert "JSII_SILENCE" not in path.read_text(encoding="utf-8"), path
 
 
 def test_caches_for_uv_npm_and_terraform_providers():
@@ -322,7 +335,7 @@ def test_caches_for_uv_npm_and_terraform_providers():
 
 
 def test_build_runs_on_every_push_and_pull_request():
-    assert PIPELINE["trigger"] == {"branches": {"include": ["*"]}}
+    assert PIPELINE["trigger"] == {"branches": {"include": ["*"]}, "tags": {"include": ["v*"]}}
     assert PIPELINE["pr"] == {"branches": {"include": ["*"]}}
     assert "condition" not in stages(PIPELINE)["Build"]
 
@@ -362,7 +375,7 @@ def test_build_validates_every_stack_before_publishing():
     steps = all_steps(stages(PIPELINE)["Build"])
     synth = step_index(steps, r"^node_modules/\.bin/cdktf synth$")
     validate = step_index(steps, r'^terraform -chdir="\$stack" validate$')
-    assert step_index(steps, r'^terraform -chdir="\$stack" init -backend=false -input=false$') == validate
+    assert step_index(steps, r'^terraform -chdir="\$stack" init -backend=false -input=false -lockfile=readonly$') == validate
     assert 'for stack in cdktf.out/stacks/*/; do' in step_script(steps[validate])
     publish = min(
         i for i, s in enumerate(steps)
@@ -372,14 +385,44 @@ def test_build_validates_every_stack_before_publishing():
     assert "condition" not in steps[validate]  # on pull requests too
 
 
-def test_the_wheel_is_published_to_the_feed_from_main_only():
+def test_only_release_tags_publish_and_an_existing_version_fails_the_run():
     steps = all_steps(stages(PIPELINE)["Build"])
-    upload = step_index(steps, r"twine upload .*dist/lakemon-\*\.whl$")
+    upload = step_index(steps, r'twine upload .*"\$expected"$')
+    script = step_script(steps[upload])
+    assert not any("--skip-existing" in line for line in commands(steps[upload]))
+    assert 'expected="dist/lakemon-$(Build.SourceBranchName)-py3-none-any.whl"' in script
     auth = [i for i, s in enumerate(steps) if s.get("task") == "TwineAuthenticate@1"]
     assert auth and auth[0] < upload
     for index in (auth[0], upload):
         condition = steps[index]["condition"]
         variables = {"Build.Reason": "IndividualCI"}
-        for branch, expected in (("refs/heads/main", True), ("refs/heads/develop", False)):
+        for branch, expected in (("refs/tags/v0.2.0", True), ("refs/heads/main", False), ("refs/heads/develop", False)):
             ctx = RunContext({**variables, "Build.SourceBranch": branch}, {})
             assert evaluate(condition, ctx) is expected
+
+
+def test_build_locks_the_provider_per_stack_and_plan_and_apply_use_that_lock():
+    """Each stack's .terraform.lock.hcl is written in Build for the agents' platform (pull
+    requests too), shipped in cdktf.out, and every later init refuses to change it."""
+    steps = all_steps(stages(PIPELINE)["Build"])
+    lock = step_index(steps, r'^terraform -chdir="\$stack" providers lock -platform=linux_amd64$')
+    script = step_script(steps[lock])
+    lines = [line.strip() for line in script.splitlines()]
+    assert lines.index('terraform -chdir="$stack" providers lock -platform=linux_amd64') < lines.index(
+        'terraform -chdir="$stack" init -backend=false -input=false -lockfile=readonly'
+    )
+    assert 'rm -rf "$stack/.terraform"' in lines  # the lock file ships, the downloaded plugins do not
+    (cdktf_out,) = [i for i, s in enumerate(steps) if s.get("inputs", {}).get("artifact") == "cdktf.out"]
+    assert lock < cdktf_out and "condition" not in steps[lock]
+    for env in ENVIRONMENTS:
+        for stage in (f"plan_{env}", DEPLOY_STAGES[env]):
+            inits = [
+                line.strip() for s in all_steps(stages(PIPELINE)[stage])
+                for line in step_script(s).splitlines() if line.strip().startswith("terraform init")
+            ]
+            assert inits == ["terraform init -input=false -lockfile=readonly"], (stage, inits)
+
+
+def test_build_checks_out_full_history_and_tags_for_the_version():
+    (checkout,) = [s for s in all_steps(stages(PIPELINE)["Build"]) if s.get("checkout") == "self"]
+    assert checkout["fetchDepth"] == "0" and checkout["fetchTags"] == "true"

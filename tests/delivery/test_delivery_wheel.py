@@ -57,16 +57,25 @@ def test_wheel_never_ships_a_constructs_package_or_repo_files(names):
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
 
 
-def test_wheel_version_is_code_version_pyproject_version_and_newest_changelog_entry(wheel, metadata):
+def test_wheel_version_is_code_version_and_follows_the_newest_changelog_release(wheel, metadata):
+    """The version is derived from git (no number in pyproject.toml): a release is exactly the
+    newest CHANGELOG release, any other build a dev version of the next patch."""
+    from packaging.version import Version
+
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
     version = lakemon.__version__
-    assert SEMVER.match(version)
     assert metadata["Version"] == version
-    assert pyproject["project"]["version"] == version
     assert wheel.name == f"lakemon-{version}-py3-none-any.whl"
     releases = changelog_releases()
     assert releases, "CHANGELOG.md has no release heading"
-    assert releases[0][0] == version
+    major, minor, patch = map(int, releases[0][0].split("."))
+    parsed = Version(version)
+    if parsed.is_devrelease:
+        assert parsed.release == (major, minor, patch + 1), version
+        assert parsed.local and parsed.local.startswith("g"), "a dev build names its commit"
+    else:
+        assert SEMVER.match(version) and version == releases[0][0]
 
 
 def test_changelog_is_keep_a_changelog_with_dated_semver_releases():

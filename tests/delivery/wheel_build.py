@@ -23,9 +23,9 @@ def uv_executable() -> str:
     return uv
 
 
-def build_wheel(out_dir: Path) -> Path:
-    command = [uv_executable(), "build", "--wheel", "--out-dir", str(out_dir), str(REPO)]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+def build_wheel(out_dir: Path, root: Path = REPO) -> Path:
+    command = [uv_executable(), "build", "--wheel", "--out-dir", str(out_dir), str(root)]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     assert done.returncode == 0, f"wheel build failed:\n{done.stdout}\n{done.stderr}"
     wheels = sorted(out_dir.glob("lakemon-*.whl"))
     assert len(wheels) == 1, f"expected one wheel, got {wheels}"

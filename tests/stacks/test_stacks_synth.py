@@ -205,8 +205,13 @@ def test_webhook_comes_from_a_sensitive_variable(stacks, env):
 
 
 def normalize(text: str) -> str:
-    """Asset folders carry a content hash (the wheel changes with every code change)."""
-    return re.sub(r"(assets/[^/\"]+/)[0-9A-F]{32}/", r"\1<HASH>/", text)
+    """Asset folders and the wheel's volume path carry a content hash, and the lakemon version
+    (the wheel's name, the stack output, the job tags) changes with every commit."""
+    import lakemon
+
+    text = re.sub(r"(assets/[^/\"]+/)[0-9A-F]{32}/", r"\1<HASH>/", text)
+    text = re.sub(r"(/wheels/)[0-9a-f]{16}/", r"\1<SHA256>/", text)
+    return text.replace(lakemon.__version__, "<VERSION>")
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -257,3 +262,25 @@ def test_only_models_that_opt_in_get_the_retraining_job(stacks, env):
         [task] = job["task"]
         assert task["python_wheel_task"]["parameters"][:1] == ["retrain"]
         assert task["python_wheel_task"]["parameters"][-2:] == ["--model", model]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_jobs_install_the_uploaded_wheel_named_by_version_and_hash(synth_outdir, stacks, env):
+    """The jobs name one exact artifact: the wheel this synth uploaded, at a path that carries its
+    version and the SHA-256 of the very file shipped in the stack's assets; the stack and every
+    job say the same version."""
+    import hashlib
+
+    import lakemon
+
+    stack = stacks[env]
+    assert stack["output"]["lakemon_version"]["value"] == lakemon.__version__
+    wheel = _one(stack, "databricks_file", lambda f: f["path"].endswith(".whl"))
+    digest = hashlib.sha256((synth_outdir / "stacks" / env / wheel["source"]).read_bytes()).hexdigest()
+    assert wheel["path"].endswith(f"/wheels/{digest[:16]}/lakemon-{lakemon.__version__}-py3-none-any.whl")
+    jobs = stack["resource"]["databricks_job"].values()
+    assert jobs
+    for job in jobs:
+        dependencies = [d for e in job["environment"] for d in e["spec"]["dependencies"]]
+        assert dependencies == [wheel["path"] + "[jobs]"], job["name"]
+        assert job["tags"]["lakemon_version"] == lakemon.__version__

@@ -323,9 +323,11 @@ class Permissions(Strict):
 class Jobs(Strict):
     package_index: Annotated[str, Field(pattern=r"^https://[^\s@]+$")] | None = None
     """pip index (simple API URL, e.g. an Azure Artifacts feed's `.../pypi/simple/`) the jobs
-    install `lakemon[jobs]==<version>` from when no wheel file is uploaded. None: the
-    workspace's default package repository (PyPI unless an admin configured another). No
-    credentials in the URL: a private feed is configured as the workspace default instead."""
+    install `lakemon[jobs]==<release version>` from (`--index-url`, never an extra index) when no
+    wheel file is uploaded. None (default): the jobs install the wheel the stack uploads to the
+    artifacts volume, and synth refuses to write a job without one (a bare `lakemon` would come
+    from whatever index the workspace resolves first: dependency confusion). No credentials in
+    the URL."""
 
 
 # --- models --------------------------------------------------------------------------------------

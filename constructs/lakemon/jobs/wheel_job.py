@@ -1,7 +1,9 @@
 """`WheelJob`: a serverless Databricks job whose tasks run `lakemon <subcommand>` from our wheel.
 
 Serverless: tasks carry an `environment_key` and no cluster; the job's environment installs
-lakemon from the wheel on the volume, or from a package index (`JobArtifacts.dependencies`). Environment version 2 runs Python 3.11, the version lakemon requires.
+lakemon from the wheel on the volume, or from a package index (`JobArtifacts.dependencies`), on
+serverless environment version 4 (Python 3.12, Databricks Connect 17.2.3; `lakemon.jobs.serverless`
+says why and cites the source).
 
 Tasks, and each task's `depends_on`, are emitted sorted by `task_key`: the provider reads them
 back in that order, so any other order is a permanent plan diff (provider issues #3126, #4159;
@@ -33,11 +35,10 @@ from ..alerting.destination import AlertDestination
 from ..config.validators import check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
 from ..principals import access_control
+from ..serverless import ENVIRONMENT_VERSION
 from .artifacts import JobArtifacts
 
 ENVIRONMENT_KEY = "lakemon"
-ENVIRONMENT_VERSION = "2"
-"""Serverless environment version 2: Python 3.11 (lakemon requires >=3.11,<3.12)."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ class WheelJob(Construct):
             max_concurrent_runs=1,
             queue={"enabled": True},
             timeout_seconds=timeout_seconds,
-            tags=dict(tags or {}) or None,
+            # Every run of the job carries the lakemon version it installs (job tags show on runs).
+            tags={**(tags or {}), "lakemon_version": artifacts.version},
             depends_on=[d for d in (artifacts.wheel, artifacts.env_file) if d is not None] + list(depends_on),
         )
         acl = [access_control(p, "CAN_MANAGE") for p in managers]

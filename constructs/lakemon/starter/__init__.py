@@ -24,6 +24,9 @@ from ..tooling import NODE_MAJOR_TESTED
 
 CDKTF_CLI_VERSION = "0.21.0"
 """cdktf-cli version lakemon is tested with (this repository's package.json; a test keeps them equal)."""
+NODE_PACKAGE_VERSION = "22.23.3"
+"""The npm registry's `node` package (Node itself) cdktf runs on (this repository's package.json;
+a test keeps them equal)."""
 DEFAULT_ENVS = ("dev", "prod")
 DEPLOY_STEPS = (
     "npx cdktf synth",
@@ -92,6 +95,7 @@ def write_starter(folder: str | Path, envs: tuple[str, ...] = DEFAULT_ENVS, *, f
             "cdktf_cli": CDKTF_CLI_VERSION,
             "node_major": str(NODE_MAJOR_TESTED),
             "deploy_steps": "\n".join(DEPLOY_STEPS),
+            "node_package": NODE_PACKAGE_VERSION,
         }
         target = folder / file.target
         target.parent.mkdir(parents=True, exist_ok=True)
