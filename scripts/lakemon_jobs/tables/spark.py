@@ -92,7 +92,7 @@ class SparkEngine(TableEngine):
     def query_arrow(self, sql: str) -> pa.Table:
         """`DataFrame.toArrow()`: public since Apache Spark 4.0 and Databricks Runtime 15.3
         (https://docs.databricks.com/aws/en/pyspark/reference/classes/dataframe/toArrow), so in
-        the jobs' serverless environment 2 too (Databricks Connect 15.4,
+        the jobs' serverless environment 4 too (Databricks Connect 17.2.3,
         https://learn.microsoft.com/azure/databricks/release-notes/serverless/environment-version).
         Arrow timestamps are epoch instants whatever the session time zone; only their zone
         label is set to UTC here."""
