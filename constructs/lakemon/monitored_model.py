@@ -46,7 +46,8 @@ class MonitoredModel(Construct):
             required outside a LakemonStack when the env file has none.
         wheel: lakemon wheel file for the jobs, used only outside a LakemonStack (inside one,
             the stack's `wheel` applies). Default: $LAKEMON_WHEEL, else built from a source
-            tree, else none: the jobs install `lakemon[jobs]==<version>` from `jobs.package_index`.
+            tree, else `wheels/lakemon-<version>-py3-none-any.whl`, else none: then only
+            `jobs.package_index` lets the jobs install `lakemon[jobs]==<version>` (else it refuses).
 
     Attributes: catalog, endpoint, inference_log, baseline, labels, verdicts, monitor, destinations,
     alert_folder (the workspace folder of the alerts), drift_alert, quality_alert (None without a
