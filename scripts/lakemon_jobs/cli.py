@@ -65,7 +65,6 @@ JOBS_EXTRA_MODULES = {
     "pyarrow": "pyarrow",
     "duckdb": "duckdb",
     "deltalake": "deltalake",
-    "sqlglot": "sqlglot",
     "matplotlib": "matplotlib",
     "requests": "requests",
     "jinja2": "jinja2",
