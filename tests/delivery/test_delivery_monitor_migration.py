@@ -25,7 +25,13 @@ from unittest.mock import create_autospec
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
-from databricks.sdk.service.catalog import MonitorInfo, MonitorInfoStatus, QualityMonitorsAPI, TableInfo, TablesAPI
+from databricks.sdk.service.catalog import (
+    MonitorInfo,
+    MonitorInfoStatus,
+    QualityMonitorsAPI,
+    TableInfo,
+    TablesAPI,
+)
 from databricks.sdk.service.dataquality import DataQualityAPI
 from databricks.sdk.service.dataquality import Monitor as DqMonitor
 

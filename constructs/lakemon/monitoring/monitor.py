@@ -46,7 +46,6 @@ from .._marks import mark_data_role, protect
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
 from ..model_props import ForModel
-from .data_profiling import data_profiling_config
 from ..monitor_analysis import (
     CUSTOM_METRIC_TYPES,
     PROBLEM_TYPES,
@@ -56,6 +55,7 @@ from ..monitor_analysis import (
     SnapshotAnalysis,
     TimeSeriesAnalysis,
 )
+from .data_profiling import data_profiling_config
 
 __all__ = [
     "CUSTOM_METRIC_TYPES",
