@@ -351,6 +351,7 @@ def test_build_sets_up_lints_tests_builds_the_wheel_once_synthesizes_and_publish
     synth = step_index(steps, r"^node_modules/\.bin/cdktf synth$")
     assert setup < lint < tests < wheel < synth
     assert sum("uv build" in step_script(s) for s in steps) == 1
+    assert 'test -f "dist/lakemon-$version-py3-none-any.whl"' in step_script(steps[wheel])  # == lakemon --version
     # synth uploads exactly the wheel built above (LAKEMON_WHEEL), it does not build another.
     assert "LAKEMON_WHEEL=" in step_script(steps[synth])
 

@@ -33,6 +33,9 @@ def test_run_has_params_metrics_dataset_inputs_and_artifacts(ctx, trained):
     params = run.data.params
     assert params["source"] == "bundled:marvel" and params["seed"] == "42" and params["test_fraction"] == "0.2"
     assert params["estimator"] == "HistGradientBoostingClassifier" and "learning_rate" in params
+    import lakemon
+
+    assert run.data.tags["lakemon.version"] == lakemon.__version__  # which lakemon trained it
     assert int(params["train_rows"]) + int(params["test_rows"]) == 16373
     for name in METRICS:
         assert 0.0 <= run.data.metrics[name] <= 1.0, name
