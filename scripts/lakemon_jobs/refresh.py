@@ -143,8 +143,18 @@ def refresh_monitor(
     if ctx.runtime is None:
         return refresh_databricks(ctx, timeout_s, poll_s, progress)
     from .monitoring.refresh import refresh_local  # imported lazily: the local engine is heavy
+    from .tables.engine import TableError
+    from .tables.integrity import damaged, storage_errors
 
-    return refresh_local(ctx.runtime, ctx.env, ctx.model, progress=progress)
+    if not ctx.runtime.table_path(ctx.tables.inference_log).exists():
+        raise RefreshError(f"no inference-log table {ctx.tables.inference_log} yet; run `lakemon unpack` first")
+    try:
+        return refresh_local(ctx.runtime, ctx.env, ctx.model, progress=progress)
+    except TableError as exc:  # a damaged table (tables.integrity): one line, the tables as they were
+        raise RefreshError(f"{exc}; the metrics tables were left as they were") from None
+    except storage_errors() as exc:
+        tables = f"{ctx.tables.inference_log} (or its baseline or metrics tables)"
+        raise RefreshError(f"{damaged(tables, None, exc, 'refreshing from')}; the metrics tables were left as they were") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

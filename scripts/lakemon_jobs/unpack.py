@@ -42,6 +42,7 @@ from .run_lock import RunInProgress, add_lock_argument
 from .tables import TableEngine, TableError, engine_for
 from .tables.conflicts import CommitConflict
 from .tables.engine import ChangesUnavailable, TableVersion
+from .tables.integrity import TableDamaged
 
 SOURCE_VIEW = "lakemon_payload_source"
 """The payload rows this run reads (change feed or snapshot, see choose_source)."""
@@ -432,7 +433,7 @@ def run(args: argparse.Namespace) -> int:
     except RunInProgress as exc:
         print(f"lakemon unpack: {exc} (nothing was written)")
         return 1
-    except CommitConflict as exc:
+    except (CommitConflict, TableDamaged) as exc:
         print(f"lakemon unpack: {exc}; this run is not recorded, so the next run reads its rows again")
         return 1
     except TableError as exc:

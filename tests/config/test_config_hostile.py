@@ -61,3 +61,53 @@ def test_expanded_size_counts_each_alias_as_what_it_repeats():
 def test_the_committed_env_files_are_far_below_the_limit():
     for path in sorted((REPO / "envs").glob("*.yml")):
         assert expanded_size(yaml.compose(path.read_text())) < MAX_NODES / 50
+
+
+# --- values accepted silently before -------------------------------------------------------------
+
+DEV = yaml.safe_load(DEV_TEXT)
+
+
+def _edited(edit) -> str:
+    import copy
+
+    data = copy.deepcopy(DEV)
+    edit(data)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _set(*path_and_value):
+    *path, value = path_and_value
+
+    def edit(data):
+        node = data
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (_set("state", {"backend": "local", "path": "../../elsewhere/terraform.tfstate"}), "leaves the stack's folder"),
+        (_set("state", {"backend": "local", "path": "state/../../x.tfstate"}), "leaves the stack's folder"),
+        (_set("models", 0, "training", "source", "bundled:../../etc/passwd"), "unknown bundled data set"),
+        (_set("models", 0, "training", "source", "../training.csv"), "neither bundled:<name> nor a table name"),
+        (_set("models", 0, "training", "source", "a.b..c"), "neither bundled:<name> nor a table name"),
+        (_set("models", 0, "training", "source", "bundled:marvel${var.x}"), "unknown bundled data set"),
+        (_set("models", 0, "training", "seed", -1), "seed"),
+        (_set("models", 0, "training", "seed", 2**40), "seed"),
+        (_set("monitoring", "drift", "features", {"no_such_feature": {"threshold": 0.2}}), "not a feature of any model"),
+        (_set("monitoring", "drift", "features", {"appearances": {"statistic": "js_distance"}}),
+         "is a categorical statistic but appearances is numeric"),
+        (_set("monitoring", "drift", "features", {"align": {"threshold": float("inf")}}), "threshold"),
+        (_set("monitoring", "drift", "statistic_thresholds", {"ks_test": float("inf")}), "statistic_thresholds"),
+        (_set("alerts", "destinations", [{"type": "email", "name": "team", "addresses": []}]), "addresses"),
+    ],
+)
+def test_values_once_accepted_silently_are_refused_in_one_line(tmp_path, edit, expected):
+    message = _one_line_error(tmp_path, _edited(edit))
+    assert expected in message, message
+    assert len(message.splitlines()) == 1

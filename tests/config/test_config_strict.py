@@ -198,7 +198,6 @@ def test_no_template_sequence_is_accepted_in_any_text_value_or_key(tmp_path, pay
         ("alerts", "destinations", 0, "name"),
         ("permissions", "query", 0),
         ("models", 0, "slicing_exprs", 0),
-        ("models", 0, "training", "source"),
     ],
 )
 def test_free_text_fields_say_why(tmp_path, path):

@@ -25,7 +25,7 @@ from lakemon_jobs.embedded.logging_layer import (
     parse_request_time,
     strip_client_request_id,
 )
-from lakemon_jobs.embedded.payload_log import PayloadLog
+from lakemon_jobs.embedded.payload_log import PayloadLog, PayloadLogError
 from lakemon_jobs.embedded.processes import free_port, port_is_free
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 
@@ -147,7 +147,7 @@ def test_payload_log_keeps_rows_when_a_write_fails(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr("lakemon_jobs.embedded.payload_log.write_deltalake", disk_full)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(PayloadLogError, match="disk full"):
         log.flush()
     assert [r["databricks_request_id"] for r in log._buffer] == ["r1"]
 

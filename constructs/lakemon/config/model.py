@@ -141,7 +141,15 @@ class AzurermState(Strict):
 class LocalState(Strict):
     backend: Literal["local"]
     path: Annotated[str, Field(pattern=r"^[^/~].*$")] = "terraform.tfstate"
-    """Relative to the stack's working directory (no absolute paths in synthesized JSON)."""
+    """Relative to the stack's working directory (no absolute paths in synthesized JSON), and
+    inside it: no `..` part, no backslash."""
+
+    @field_validator("path")
+    @classmethod
+    def _inside_the_stack(cls, value: str) -> str:
+        if "\\" in value or ".." in value.split("/"):
+            raise ValueError(f"{value!r} leaves the stack's folder; give a path inside it without '..' or '\\'")
+        return value
 
 
 State = Annotated[AzurermState | LocalState, Field(discriminator="backend")]
@@ -192,7 +200,7 @@ class FeatureDrift(Strict):
     """Per-feature override of which statistic judges drift and at what threshold."""
 
     statistic: Statistic | None = None
-    threshold: Annotated[float, Field(gt=0)] | None = None
+    threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 class Drift(Strict):
@@ -200,7 +208,7 @@ class Drift(Strict):
     """Threshold for the default statistics (JS distance, PSI); must be in (0, 1]."""
     numeric_statistic: NumericStatistic = DEFAULT_STATISTIC[NUMERIC].name
     categorical_statistic: CategoricalStatistic = DEFAULT_STATISTIC[CATEGORICAL].name
-    statistic_thresholds: dict[Statistic, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    statistic_thresholds: dict[Statistic, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
     """Per-statistic thresholds that replace `threshold` for that statistic."""
     features: dict[str, FeatureDrift] = Field(default_factory=dict)
     max_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
@@ -253,7 +261,7 @@ class Monitoring(Strict):
 class EmailDestination(Strict):
     type: Literal["email"]
     name: Annotated[str, Field(min_length=1)]
-    addresses: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...]
+    addresses: Annotated[tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...], Field(min_length=1)]
 
 
 class SecretDestination(Strict):
@@ -352,11 +360,31 @@ class Promotion(Strict):
     """The challenger becomes champion only if it beats the champion by more than this."""
 
 
+BUNDLED_SOURCES = ("marvel", "dc")
+"""Data sets shipped in the wheel (lakemon_jobs.datasets.load_comic's publishers)."""
+TABLE_SOURCE = r"[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+"
+
+
 class Training(Strict):
     source: str = "bundled:marvel"
-    """`bundled:<name>` for a data set shipped in the wheel, or a Unity Catalog table name."""
+    """`bundled:<name>` for a data set shipped in the wheel (marvel, dc), or a three-part Unity
+    Catalog table name `catalog.schema.table` (letters, digits, `_`): nothing that could name a
+    file outside the project."""
     test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
-    seed: int = 42
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
+    """numpy's and scikit-learn's seeds are 0 to 2**32 - 1."""
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        import re
+
+        if value.startswith("bundled:"):
+            if value.removeprefix("bundled:") not in BUNDLED_SOURCES:
+                raise ValueError(f"unknown bundled data set {value!r}; bundled: {', '.join('bundled:' + b for b in BUNDLED_SOURCES)}")
+        elif not re.fullmatch(TABLE_SOURCE, value):
+            raise ValueError(f"{value!r} is neither bundled:<name> nor a table name catalog.schema.table")
+        return value
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     """Estimator hyper-parameters, logged to MLflow."""
 
@@ -570,7 +598,25 @@ class Environment(Strict):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"duplicate {what}: {', '.join(dupes)}")
+        self._drift_features_known()
         return self
+
+    def _drift_features_known(self) -> None:
+        """`monitoring.drift.features` names a feature of some model, and its statistic is of that
+        feature's kind (a numeric statistic for a string feature would never be computed)."""
+        from ..statistics import BY_NAME, feature_kind
+
+        kinds = {c.name: feature_kind(c.type) for m in self.models for c in m.features}
+        for name, override in self.monitoring.drift.features.items():
+            if name not in kinds:
+                raise ValueError(
+                    f"monitoring.drift.features: {name!r} is not a feature of any model; features: {', '.join(sorted(kinds))}"
+                )
+            if override.statistic and kinds[name] and BY_NAME[override.statistic].kind != kinds[name]:
+                raise ValueError(
+                    f"monitoring.drift.features.{name}.statistic: {override.statistic} is a {BY_NAME[override.statistic].kind} "
+                    f"statistic but {name} is {kinds[name]}"
+                )
 
     def full_name(self, table_or_model: str) -> str:
         """Three-part Unity Catalog name in this environment's catalog and schema."""

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 
 import requests
 
-from .loopback import BodyRejected, LoopbackServer, read_body
+from .loopback import BodyRejected, LoopbackHandler, LoopbackServer, read_body
 from .payload_log import PayloadLog
 
 REQUEST_TIME_HEADER = "X-Lakemon-Request-Time"
@@ -54,8 +54,11 @@ def parse_request_time(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise BadRequestTime(f"{REQUEST_TIME_HEADER} must be an ISO-8601 date-time, got {value!r}") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        raise BadRequestTime(f"{REQUEST_TIME_HEADER} must be an ISO-8601 date-time, got {value[:80]!r}") from exc
+    try:  # 9999-12-31T23:59:59-05:00 is past the last UTC instant Python can hold
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        raise BadRequestTime(f"{REQUEST_TIME_HEADER} {value[:80]!r} is outside the years 1-9999 in UTC") from None
 
 
 def strip_client_request_id(body: bytes) -> tuple[str | None, bytes]:
@@ -89,7 +92,7 @@ class Upstream:
     timeout_s: float = 60.0
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     server_version = "lakemon-gateway/1"
     protocol_version = "HTTP/1.1"  # keep-alive: the traffic generator reuses connections
 
@@ -160,10 +163,15 @@ class LoggingLayer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        from .payload_log import PayloadLogError
+
         try:
             self._server.stop()
         finally:
-            self.payload_log.close()
+            try:
+                self.payload_log.close()
+            except PayloadLogError as error:  # said in one line; the run already failed or reports it
+                print(f"logging layer: {error}", file=sys.stderr)
 
     @property
     def port(self) -> int:
@@ -208,22 +216,25 @@ class LoggingLayer:
         errors: list[str] = []
         logged_request = _loggable(forwarded, "MAX_REQUEST_SIZE_EXCEEDED", errors)
         logged_response = _loggable(content, "MAX_RESPONSE_SIZE_EXCEEDED", errors)
-        self.payload_log.append(
-            {
-                "databricks_request_id": request_id,
-                "client_request_id": client_request_id,
-                "request_date": request_time.date(),
-                "request_time": request_time,
-                "status_code": status,
-                "sampling_fraction": 1.0,
-                "execution_duration_ms": duration_ms,
-                "request": logged_request,
-                "response": logged_response,
-                "logging_error_codes": errors,
-                "served_entity_id": self.upstream.served_entity_id,
-                "requester": self.requester,
-            }
-        )
+        row = {
+            "databricks_request_id": request_id,
+            "client_request_id": client_request_id,
+            "request_date": request_time.date(),
+            "request_time": request_time,
+            "status_code": status,
+            "sampling_fraction": 1.0,
+            "execution_duration_ms": duration_ms,
+            "request": logged_request,
+            "response": logged_response,
+            "logging_error_codes": errors,
+            "served_entity_id": self.upstream.served_entity_id,
+            "requester": self.requester,
+        }
+        try:
+            self.payload_log.append(row)
+        except Exception as exc:  # noqa: BLE001 - a row that cannot be logged must not cost the client its answer
+            print(f"logging layer: request {request_id} was answered but not logged: {type(exc).__name__}: "
+                  f"{' '.join(str(exc).split())[:200]}", file=sys.stderr)
         return status, content, out_type, request_id
 
 

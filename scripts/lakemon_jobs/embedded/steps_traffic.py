@@ -70,7 +70,12 @@ def send_and_label(run: Run, plans) -> None:
         workers=run.options.workers,
         progress=run.reporter.info,
     )
-    run.layer.payload_log.flush()
+    from .payload_log import PayloadLogError
+
+    try:
+        run.layer.payload_log.flush()
+    except PayloadLogError as exc:  # e.g. the payload table became read-only mid-traffic
+        raise StepFailed(f"{exc}; fix the folder and run again") from None
     failure = traffic_failure(result, run.scoring)
     if failure:
         raise StepFailed(failure)

@@ -15,15 +15,17 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .loopback import BodyRejected, LoopbackServer, read_body
+from .loopback import BodyRejected, LoopbackHandler, LoopbackServer, read_body
 from .processes import port_is_free
 
 MAX_ALERT_BYTES = 1 << 20
 """An alert is a few kB of JSON; a larger body is answered 413 and not kept."""
+MAX_KEPT_ALERTS = 1000
+"""Alerts kept (in memory and in the record file) per receiver; later ones are answered 503 and
+counted in `refused`. A run sends a handful; a flood must not grow memory without bound."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class ReceivedAlert:
     """The JSON body, or the raw text when it was not JSON."""
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     server_version = "lakemon-webhook/1"
 
     def do_POST(self) -> None:  # noqa: N802 (stdlib handler naming)
@@ -51,7 +53,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        receiver._record(ReceivedAlert(self.path, datetime.now(UTC).isoformat(), body))
+        if not receiver._record(ReceivedAlert(self.path, datetime.now(UTC).isoformat(), body)):
+            self.close_connection = True
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            return
         payload = b'{"ok": true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -75,6 +83,9 @@ class WebhookReceiver:
         self.path = parts.path or "/"
         self.record_file = record_file
         self._alerts: list[ReceivedAlert] = []
+        self.refused = 0
+        """POSTs answered 503: over MAX_KEPT_ALERTS, or arriving after the receiver stopped."""
+        self._open = False
         self._lock = threading.Lock()
         self._server = LoopbackServer(_Handler, port=self.port, name="webhook receiver")
         self._server.receiver = self  # type: ignore[attr-defined]
@@ -87,18 +98,26 @@ class WebhookReceiver:
                 f":{self.port}`), or set another local_url for the webhook destination in the env file."
             )
         self._server.start()
+        self._open = True
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._open = False  # a handler still running keeps nothing from now on
         self._server.stop()
 
-    def _record(self, alert: ReceivedAlert) -> None:
+    def _record(self, alert: ReceivedAlert) -> bool:
+        """Keep the alert; False (not kept) once stopped or full."""
         with self._lock:
+            if not self._open or len(self._alerts) >= MAX_KEPT_ALERTS:
+                self.refused += 1
+                return False
             self._alerts.append(alert)
             if self.record_file is not None:
                 self.record_file.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.record_file, "a", encoding="utf-8") as out:
                     out.write(json.dumps(alert.__dict__) + "\n")
+            return True
 
     @property
     def alerts(self) -> list[ReceivedAlert]:

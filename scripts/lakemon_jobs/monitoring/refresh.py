@@ -73,7 +73,9 @@ def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None
 
     tables = ModelTables(env, model)
     settings = MonitorSettings.from_config(env, model)
-    return refresh_paths(
+    named = {t: runtime.table_path(t) for t in (tables.inference_log, tables.baseline, tables.profile_metrics, tables.drift_metrics)}
+    check_versions(named)
+    result = refresh_paths(
         settings,
         inference_path=runtime.table_path(tables.inference_log),
         baseline_path=runtime.table_path(tables.baseline),
@@ -82,6 +84,24 @@ def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None
         state_dir=runtime.root / "monitor_state" / tables.inference_log,
         progress=progress,
     )
+    check_versions(named)  # records the versions just written
+    return result
+
+
+def check_versions(named: dict[str, Path]) -> None:
+    """tables.integrity.check_version for each existing Delta table (name -> path): TableDamaged
+    if one went back to an older version than lakemon saw, or its log cannot be read."""
+    from ..tables.integrity import check_version, damaged, storage_errors
+
+    for name, path in named.items():
+        try:
+            dt = DeltaTable(str(path))
+            table_id, version = dt.metadata().id, dt.version()
+        except TableNotFoundError:
+            continue
+        except storage_errors() as exc:
+            raise damaged(name, None, exc, "opening") from None
+        check_version(path, name, table_id, version)
 
 
 def window_fingerprints(inference: ColumnSource, settings: MonitorSettings, salt: str) -> dict[str, dict[str, str]]:

@@ -4,6 +4,7 @@ tables read and written with `deltalake` (every write is one atomic Delta commit
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import shutil
@@ -28,8 +29,9 @@ from lakemon.config.model import Column
 from ..delta_files import plain_parquet_files, read_parquet_view_sql
 from ..runtime import LocalRuntime
 from .batches import BatchFn, OnBatch
-from .conflicts import retry_on_conflict
+from .conflicts import is_commit_conflict, retry_on_conflict
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
+from .integrity import check_version, damaged, storage_errors
 from .schemas import arrow_schema, to_arrow, utc_timestamps
 
 MAP_READ_ROWS = 256
@@ -47,6 +49,37 @@ SPILL_GRACE_S = 60.0
 """A spill folder without that file is left alone this long (it may be being created)."""
 
 
+def _storage_guard(doing: str):
+    """Turn a storage error of an engine method (a damaged or unreadable file) into one
+    TableDamaged line naming the tables the call opened and their versions (tables.integrity).
+    Commit conflicts pass through to retry_on_conflict, which sits outside this guard."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            outermost = self._depth == 0
+            if outermost:
+                self._opened = {}
+            self._depth += 1
+            try:
+                return method(self, *args, **kwargs)
+            except TableError:
+                raise
+            except storage_errors() as exc:
+                if is_commit_conflict(exc) or not outermost:
+                    raise
+                opened = self._opened or self._all_opened
+                names = ", ".join(opened) or "(unknown)"
+                versions = [v for v in opened.values() if v is not None]
+                raise damaged(names, versions[0] if len(versions) == 1 else None, exc, doing) from None
+            finally:
+                self._depth -= 1
+
+        return wrapper
+
+    return decorate
+
+
 class LocalEngine(TableEngine):
     def __init__(self, runtime: LocalRuntime) -> None:
         self.runtime = runtime
@@ -54,6 +87,11 @@ class LocalEngine(TableEngine):
         self.con.execute("SET TimeZone = 'UTC'")
         self._views: set[str] = set()
         self._spill: tempfile.TemporaryDirectory | None = None
+        self._depth = 0
+        self._opened: dict[str, int | None] = {}
+        """Tables (name -> version) the current engine call opened, for its error message; a
+        query over views registered earlier names every table this engine opened."""
+        self._all_opened: dict[str, int | None] = {}
         remove_stale_spills(runtime.root)
 
     # --- reading ---------------------------------------------------------------------------------
@@ -65,16 +103,30 @@ class LocalEngine(TableEngine):
             raise TableError(str(exc)) from None
 
     def exists(self, name: str) -> bool:
-        return DeltaTable.is_deltatable(self._path(name))
+        try:
+            return DeltaTable.is_deltatable(self._path(name))
+        except storage_errors() as exc:
+            raise damaged(name, None, exc, "opening") from None
 
     def _table(self, name: str) -> DeltaTable:
+        """The table's current version; TableDamaged if its log cannot be read or its version is
+        lower than one lakemon saw before (tables.integrity)."""
         if not self.exists(name):
             raise TableError(f"table {name} does not exist (looked for a Delta table at {self._path(name)})")
-        return DeltaTable(self._path(name))
+        try:
+            table = DeltaTable(self._path(name))
+            table_id, version = table.metadata().id, table.version()
+        except storage_errors() as exc:
+            raise damaged(name, None, exc, "opening") from None
+        check_version(self._path(name), name, table_id, version)
+        self._opened[name] = self._all_opened[name] = version
+        return table
 
+    @_storage_guard("reading")
     def columns(self, name: str) -> list[str]:
         return list(self._table(name).to_pyarrow_dataset().schema.names)
 
+    @_storage_guard("reading")
     def read_table(self, name: str) -> pd.DataFrame:
         return self._table(name).to_pandas()
 
@@ -113,11 +165,13 @@ class LocalEngine(TableEngine):
         table = self._table(name)
         return table.to_pyarrow_table() if materialize else table.to_pyarrow_dataset()
 
+    @_storage_guard("reading")
     def query(
         self, sql: str, hide_after: tuple[str, datetime] | None = None, materialize: bool = False
     ) -> pd.DataFrame:
         return self.con.execute(self.to_duckdb(sql, hide_after, materialize)).df()
 
+    @_storage_guard("reading")
     def query_arrow(self, sql: str) -> pa.Table:
         """DuckDB's own Arrow result (`arrow()` gives a Table before DuckDB 1.4 and a record-batch
         reader from 1.4 on; `pa.table` reads either whole).
@@ -134,6 +188,7 @@ class LocalEngine(TableEngine):
     def _arrow(self, sql: str, columns: list[Column]):
         return to_arrow(self.query(sql), columns)
 
+    @_storage_guard("opening")
     def table_version(self, name: str) -> TableVersion:
         table = self._table(name)
         return TableVersion(table_id=table.metadata().id, version=table.version())
@@ -151,6 +206,7 @@ class LocalEngine(TableEngine):
         changes = _no_string_views(changes)
         return self._register(view, changes.filter(pc.equal(changes["_change_type"], "insert")).select(columns))
 
+    @_storage_guard("reading")
     def register_snapshot(self, name: str, columns: list[str], version: int | None, view: str) -> int:
         """A lazy dataset (DuckDB reads only what the queries need), not a copy in memory:
         the whole payload table can be large."""
@@ -178,6 +234,7 @@ class LocalEngine(TableEngine):
 
     # --- transforming ----------------------------------------------------------------------------
 
+    @_storage_guard("reading")
     def map_rows(self, sql: str, fn: BatchFn, out: list[Column], view: str, progress: OnBatch | None = None) -> None:
         """fn runs on batches of about MAP_BATCH_BYTES of input text (at least one row each), and
         the results are spilled to a Parquet file the view reads: memory is bounded by one batch,
@@ -213,6 +270,7 @@ class LocalEngine(TableEngine):
     # --- writing ---------------------------------------------------------------------------------
 
     @retry_on_conflict
+    @_storage_guard("creating")
     def create_if_missing(self, name: str, columns: list[Column]) -> bool:
         if self.exists(name):
             return False
@@ -220,6 +278,7 @@ class LocalEngine(TableEngine):
         return True
 
     @retry_on_conflict
+    @_storage_guard("writing to")
     def insert_new(self, name: str, sql: str, keys: list[str], columns: list[Column]) -> int:
         """Streams the rows of `sql` into the MERGE (DuckDB batches cast to the table's Arrow
         types), so memory does not grow with the rows inserted."""
@@ -235,6 +294,7 @@ class LocalEngine(TableEngine):
         return int(metrics.get("num_target_rows_inserted", 0))
 
     @retry_on_conflict
+    @_storage_guard("writing to")
     def update_from(self, name: str, sql: str, keys: list[str], assignments: dict[str, str], where: str) -> int:
         source_df = self.query(sql)
         if source_df.empty:
@@ -250,11 +310,13 @@ class LocalEngine(TableEngine):
         return int(metrics.get("num_target_rows_updated", 0))
 
     @retry_on_conflict
+    @_storage_guard("writing to")
     def delete_older_than(self, name: str, column: str, cutoff: datetime) -> int:
         stamp = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         metrics = self._table(name).delete(f'"{column}" < \'{stamp}\'')
         return int(metrics.get("num_deleted_rows", 0))
 
+    @_storage_guard("reading")
     def column_types(self, name: str) -> dict[str, str]:
         out = {}
         for field in self._table(name).to_pyarrow_dataset().schema:
@@ -263,6 +325,7 @@ class LocalEngine(TableEngine):
         return out
 
     @retry_on_conflict
+    @_storage_guard("writing to")
     def replace_rows(
         self, name: str, frame: pd.DataFrame, columns: list[Column], keys: list[str], scope: list[Bound]
     ) -> int:
@@ -280,6 +343,7 @@ class LocalEngine(TableEngine):
         return int(metrics.get("num_target_rows_inserted", 0)) + int(metrics.get("num_target_rows_updated", 0))
 
     @retry_on_conflict
+    @_storage_guard("writing to")
     def overwrite(self, name: str, frame: pd.DataFrame, columns: list[Column]) -> None:
         write_deltalake(self._path(name), to_arrow(frame, columns), mode="overwrite", schema_mode="overwrite")
 
