@@ -105,7 +105,7 @@ def test_config_errors_exit_2(tmp_path, capsys):
     bad = env_file(tmp_path, "http://127.0.0.1:1/x", extra="    features:\n      year: {statistic: js_distance}\n")
     write_tables(tmp_path / "home", [dc().sample(200, random_state=2)])
     assert run_cli("--env-file", bad, "--home", str(tmp_path / "home")) == 2
-    assert "does not apply to the numeric feature year" in capsys.readouterr().err
+    assert "js_distance is a categorical statistic but year is numeric" in capsys.readouterr().err  # now at load time
 
 
 def test_usage_error_exits_2_and_help_documents_exit_codes(capsys):
