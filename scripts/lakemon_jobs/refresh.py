@@ -46,6 +46,29 @@ class DataQualityRefreshes:
         listed = self.w.data_quality.list_refresh(object_type="table", object_id=self.table_id)
         return [r for r in listed if self.state(r) in ACTIVE]  # the SDK's iterator follows the pages
 
+    def wait_ready(self, timeout_s: float, poll_s: float, progress: Callable[[str], None]) -> None:
+        """Wait until the monitor is ACTIVE before asking for a refresh. Why: provider v1.99.0's
+        databricks_data_quality_monitor returns from create without waiting (the legacy resource
+        polled for MONITOR_STATUS_ACTIVE), so the first monitoring run can find it PENDING
+        (`dataquality.DataProfilingStatus`). ERROR / FAILED stop with the monitor's own message."""
+        from databricks.sdk.service.dataquality import DataProfilingStatus as Status
+
+        started = time.monotonic()
+        while True:
+            config = self.w.data_quality.get_monitor(object_type="table", object_id=self.table_id).data_profiling_config
+            status = config.status if config else None
+            if status is Status.DATA_PROFILING_STATUS_ACTIVE:
+                return
+            name = status.value.removeprefix("DATA_PROFILING_STATUS_") if status else "UNKNOWN"
+            if status in (Status.DATA_PROFILING_STATUS_ERROR, Status.DATA_PROFILING_STATUS_FAILED):
+                why = (config.latest_monitor_failure_message if config else None) or "no message"
+                raise RefreshError(f"the monitor on {self.table} is {name}, not ACTIVE: {why}")
+            elapsed = time.monotonic() - started
+            if elapsed > timeout_s:
+                raise RefreshError(f"the monitor on {self.table} is still {name} after {timeout_s:.0f}s, not ACTIVE")
+            progress(f"refresh: the monitor on {self.table} is {name}; waiting for it to be ACTIVE")
+            time.sleep(min(poll_s, max(0.0, timeout_s - elapsed)))
+
     def start(self):
         from databricks.sdk.service.dataquality import Refresh
 
@@ -74,6 +97,10 @@ class LegacyRefreshes:
     def active(self) -> list:
         listed = self.w.quality_monitors.list_refreshes(table_name=self.table)
         return [r for r in (listed.refreshes or []) if self.state(r) in ACTIVE]
+
+    def wait_ready(self, timeout_s: float, poll_s: float, progress: Callable[[str], None]) -> None:
+        """Nothing to wait for: the legacy resource's create waited for MONITOR_STATUS_ACTIVE
+        (provider v1.99.0 `resource_quality_monitor.go`, waitForMonitor)."""
 
     def start(self):
         return self.w.quality_monitors.run_refresh(table_name=self.table)
@@ -109,6 +136,7 @@ def refresh_databricks(
             info = max(active, key=_start_time)
             progress(f"refresh: refresh {info.refresh_id} of {table} is already {refreshes.state(info)}; waiting for it")
         else:
+            refreshes.wait_ready(timeout_s, poll_s, progress)
             info = refreshes.start()
             progress(f"refresh: started refresh {info.refresh_id} of the monitor on {table} ({refreshes.api_name} API)")
     except DatabricksError as exc:

@@ -17,7 +17,14 @@ from databricks.sdk.service.catalog import (
     TablesAPI,
 )
 from databricks.sdk.service.catalog import MonitorRefreshInfoState as State
-from databricks.sdk.service.dataquality import DataQualityAPI, Refresh, RefreshState
+from databricks.sdk.service.dataquality import (
+    DataProfilingConfig,
+    DataProfilingStatus,
+    DataQualityAPI,
+    Refresh,
+    RefreshState,
+)
+from databricks.sdk.service.dataquality import Monitor as DqMonitor
 from databricks.sdk.service.serving import (
     EndpointState,
     EndpointStateConfigUpdate,
@@ -104,12 +111,19 @@ def test_refresh_starts_one_when_none_is_running(legacy_ctx):
 TABLE_ID = "7f0c9a52-3b1e-4d55-9c1a-2f6e8d4b1a00"
 
 
-def _data_quality(refreshes: list[Refresh], then: list[RefreshState]):
+def _data_quality(refreshes: list[Refresh], then: list[RefreshState], monitor: list[DataProfilingStatus] = (
+        DataProfilingStatus.DATA_PROFILING_STATUS_ACTIVE,)):
     """A workspace client whose tables and data_quality services are autospecs of the SDK's own
-    classes: `list_refresh` yields `refreshes`, `get_refresh` answers the states in `then`."""
+    classes: `list_refresh` yields `refreshes`, `get_refresh` answers the states in `then`,
+    `get_monitor` the monitor statuses in `monitor`."""
     tables = create_autospec(TablesAPI, instance=True, spec_set=True)
     tables.get.return_value = TableInfo(full_name="x", table_id=TABLE_ID)
     dq = create_autospec(DataQualityAPI, instance=True, spec_set=True)
+    statuses = list(monitor)
+    dq.get_monitor.side_effect = lambda object_type, object_id: DqMonitor(
+        object_type=object_type, object_id=object_id, data_profiling_config=DataProfilingConfig(
+            output_schema_id="s", status=statuses.pop(0) if len(statuses) > 1 else statuses[0],
+            latest_monitor_failure_message="schema mismatch"))
     dq.list_refresh.return_value = iter(refreshes)
     dq.create_refresh.side_effect = lambda object_type, object_id, refresh: Refresh(
         object_type=object_type, object_id=object_id, refresh_id=11, state=RefreshState.MONITOR_REFRESH_STATE_PENDING
@@ -150,8 +164,35 @@ def test_data_quality_refresh_joins_the_newest_running_refresh(ctx):
     assert refresh_databricks(ctx, 60, 0, messages.append, client=w) == "SUCCESS"
     w.data_quality.create_refresh.assert_not_called()
     w.data_quality.list_refresh.assert_called_once_with(object_type="table", object_id=TABLE_ID)
+    w.data_quality.get_monitor.assert_not_called()  # joining a running refresh needs no readiness check
     w.data_quality.get_refresh.assert_called_with(object_type="table", object_id=TABLE_ID, refresh_id=5)
     assert "refresh 5" in messages[0] and "already RUNNING" in messages[0]
+
+
+def test_data_quality_refresh_waits_for_a_pending_monitor_to_be_active_first(ctx):
+    """The provider's create does not wait for the monitor; the first run may find it PENDING."""
+    pending, active = DataProfilingStatus.DATA_PROFILING_STATUS_PENDING, DataProfilingStatus.DATA_PROFILING_STATUS_ACTIVE
+    w = _data_quality([], [RefreshState.MONITOR_REFRESH_STATE_SUCCESS], monitor=[pending, pending, active])
+    messages: list[str] = []
+    assert refresh_databricks(ctx, 60, 0, messages.append, client=w) == "SUCCESS"
+    assert w.data_quality.get_monitor.call_count == 3
+    w.data_quality.get_monitor.assert_called_with(object_type="table", object_id=TABLE_ID)
+    assert [m for m in messages if "waiting for it to be ACTIVE" in m] == [
+        f"refresh: the monitor on {ctx.tables.inference_log} is PENDING; waiting for it to be ACTIVE"] * 2
+    w.data_quality.create_refresh.assert_called_once()
+
+
+def test_data_quality_refresh_of_a_failed_monitor_stops_with_its_message_and_starts_nothing(ctx):
+    w = _data_quality([], [RefreshState.MONITOR_REFRESH_STATE_SUCCESS],
+                      monitor=[DataProfilingStatus.DATA_PROFILING_STATUS_ERROR])
+    with pytest.raises(RefreshError, match=r"is ERROR, not ACTIVE: schema mismatch$"):
+        refresh_databricks(ctx, 60, 0, quiet, client=w)
+    w.data_quality.create_refresh.assert_not_called()
+    stuck = _data_quality([], [RefreshState.MONITOR_REFRESH_STATE_SUCCESS],
+                          monitor=[DataProfilingStatus.DATA_PROFILING_STATUS_PENDING])
+    with pytest.raises(RefreshError, match=r"still PENDING after 0s, not ACTIVE"):
+        refresh_databricks(ctx, 0.02, 0.01, quiet, client=stuck)
+    stuck.data_quality.create_refresh.assert_not_called()
 
 
 def test_data_quality_refresh_failure_is_one_line_with_the_state_and_message(ctx):
