@@ -41,7 +41,7 @@ from .retention import enforce_retention
 from .run_lock import RunInProgress, add_lock_argument
 from .tables import TableEngine, TableError, engine_for
 from .tables.conflicts import CommitConflict
-from .tables.engine import ChangesUnavailable, TableVersion
+from .tables.engine import ChangesUnavailable, TableVersion, check_types, timestamp_sql
 from .tables.integrity import TableDamaged
 
 SOURCE_VIEW = "lakemon_payload_source"
@@ -87,6 +87,9 @@ class UnpackResult:
     lost: int = 0
     """Rows in that are in neither: always 0 unless something is broken (the run then fails)."""
     labels_joined: int = 0
+    older_than_retention: int = 0
+    """Payload rows read whose request_time is older than inference.retention_days before the
+    run: retention deletes their rows in this same run, so they are counted and said."""
 
 
 class RowsLost(RuntimeError):
@@ -225,9 +228,17 @@ LEFT SEMI JOIN {tables.inference_log} AS t
 """
 
 
+PAYLOAD_TYPED = ddl_columns("databricks_request_id string, request_time timestamp, status_code int, request string, response string")
+"""The payload columns unpack reads by type (the AI gateway's schema): a request_time or status
+code of another type is refused up front instead of failing or quarantining good rows."""
+
+
 def check_tables(engine: TableEngine, tables: ModelTables, model: Model) -> None:
-    """Step 1: fail before any write if a table is missing or lacks columns."""
+    """Step 1: fail before any write if a table is missing, lacks columns, or stores a column
+    with a type of another kind than the config says (a schema that changed between runs)."""
     engine.require_columns(tables.payload, PAYLOAD_COLUMNS)
+    check_types(tables.payload, engine.column_types(tables.payload), PAYLOAD_TYPED,
+                "the AI gateway's payload table has another schema; point the model at the gateway's table")
     owned = (
         (tables.inference_log, inference_log_columns(model)),
         (tables.quarantine, QUARANTINE_COLUMNS),
@@ -236,8 +247,13 @@ def check_tables(engine: TableEngine, tables: ModelTables, model: Model) -> None
     for name, columns in owned:
         if engine.exists(name):
             engine.require_columns(name, columns)
+            check_types(name, engine.column_types(name), columns,
+                        "the model's columns changed since the table was created; put the old type back in the env file, "
+                        "or rename the table so unpack creates one with the new columns (the old rows stay in it)")
     if engine.exists(tables.labels):
         engine.require_columns(tables.labels, labels_columns(model))
+        check_types(tables.labels, engine.column_types(tables.labels), labels_columns(model),
+                    "write the labels with the model's label type")
 
 
 def choose_source(
@@ -325,6 +341,7 @@ def unpack_payloads(
     else:
         _unpack_new(engine, ctx, started, result, progress, rows_read)
         _account(engine, tables, result, progress)
+        _count_older_than_retention(engine, ctx, started, result, progress)
         engine.insert_new(
             tables.unpack_runs,
             record_run_sql(tables, result, current, started),
@@ -362,6 +379,26 @@ def _account(engine: TableEngine, tables: ModelTables, result: UnpackResult, pro
         raise RowsLost(
             f"{result.lost} of {result.payload_rows} payload rows read are neither in {tables.inference_log} nor in "
             f"{tables.quarantine}; the run is not recorded, so the next run reads them again"
+        )
+
+
+def _count_older_than_retention(
+    engine: TableEngine, ctx: JobContext, started: pd.Timestamp, result: UnpackResult, progress: Callable[[str], None]
+) -> None:
+    """Rows read that retention deletes at once (a 1970 or 1990 request time): never without a line."""
+    days = ctx.env.inference.retention_days
+    cutoff = started.to_pydatetime() - pd.Timedelta(days=days).to_pytimedelta()
+    counts = engine.query(
+        f"SELECT COUNT(DISTINCT {payload_key('databricks_request_id', 'request_time')}) AS n FROM {SOURCE_VIEW} "
+        f"WHERE request_time < {timestamp_sql(cutoff)}"
+    )
+    result.older_than_retention = int(counts["n"].iloc[0])
+    if result.older_than_retention:
+        progress(
+            f"unpack: {result.older_than_retention} of the payload rows read have a request_time before "
+            f"{cutoff:%Y-%m-%d %H:%M} UTC, older than inference.retention_days = {days}: retention (unless "
+            "--no-retention) deletes their rows from the inference log and the quarantine in this run; "
+            f"they stay in {ctx.tables.payload}"
         )
 
 

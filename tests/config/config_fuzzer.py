@@ -6,7 +6,14 @@ Outcomes per case:
 - correct: loaded, and the mutated value reads back unchanged (same JSON value, same type);
 - traceback: any other exception escaped the loader;
 - wrong: loaded, but the value reads back different (a coercion such as true -> 1);
-- lost: loaded, but an added key is not in the result (silently ignored).
+- lost: loaded, but an added key is not in the result (silently ignored);
+- hang: the loader took more than HANG_S seconds (an alias bomb did, before).
+
+A sixth of the cases are hostile ones that must be refused (HOSTILE: YAML complex keys, alias
+bombs, `..` in the state path or the training source, unknown drift features, a statistic of
+the wrong kind, a negative seed, an infinite threshold, an email destination without
+addresses); loading one is counted as wrong ("silently accepted"). Their counts per class are
+in the result as `hostile:<class>:<outcome>`.
 
     .venv/bin/python tests/config/config_fuzzer.py [cases] [seed]   # prints the counts
 """
@@ -17,6 +24,7 @@ import copy
 import json
 import random
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -125,26 +133,90 @@ def _text_mutant(text: str, rng: random.Random) -> bytes:
     return "".join(lines).encode()
 
 
-def run_case(case: int, seed: int, tmp: Path) -> str:
+HANG_S = 5.0
+BOMB = "".join(
+    [f"b0: &b0 [{', '.join(['lol'] * 9)}]\n"]
+    + [f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 9)}]\n" for i in range(1, 10)]
+)
+
+
+def _set(data: dict, path: tuple, value) -> None:
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _hostile(original: str, rng: random.Random) -> tuple[str, bytes]:
+    """(class, file content) of a mutant that must be refused."""
+    kind = rng.choice(list(HOSTILE))
+    if kind == "complex_key":
+        key = rng.choice(["? [a, b]\n: 1\n", "? {a: 1}\n: 1\n", "[x, y]: 1\n", "{k: v}: 1\n"])
+        return kind, (original + "\n" + key).encode()
+    if kind == "alias_bomb":
+        at = rng.choice(["top", "models"])
+        if at == "top":
+            return kind, (BOMB + original).encode()
+        return kind, (original + "\nunknown_bomb:\n" + "".join("  " + line + "\n" for line in BOMB.splitlines())).encode()
+    data = yaml.safe_load(original)
+    model = rng.randrange(len(data["models"]))
+    if kind == "state_path_traversal":
+        data["state"] = {"backend": "local", "path": rng.choice(["../x.tfstate", "a/../../b.tfstate", "..\\x"])}
+    elif kind == "training_source_traversal":
+        _set(data, ("models", model, "training", "source"), rng.choice(["bundled:../../etc/passwd", "../data.csv", "a/b.c"]))
+    elif kind == "unknown_drift_feature":
+        data.setdefault("monitoring", {}).setdefault("drift", {})["features"] = {"no_such_feature": {"threshold": 0.2}}
+    elif kind == "wrong_kind_statistic":
+        numeric = [f["name"] for f in data["models"][0]["features"] if f["type"] in ("double", "bigint", "int", "float")]
+        data.setdefault("monitoring", {}).setdefault("drift", {})["features"] = {numeric[0]: {"statistic": "js_distance"}}
+    elif kind == "negative_seed":
+        _set(data, ("models", model, "training", "seed"), rng.choice([-1, -(2**40), 2**33]))
+    elif kind == "infinite_threshold":
+        data.setdefault("monitoring", {}).setdefault("drift", {})["statistic_thresholds"] = {"ks_test": float("inf")}
+    elif kind == "empty_email_list":
+        data.setdefault("alerts", {})["destinations"] = [{"type": "email", "name": "team", "addresses": []}]
+    return kind, yaml.safe_dump(data, allow_unicode=True).encode()
+
+
+HOSTILE = ("complex_key", "alias_bomb", "state_path_traversal", "training_source_traversal", "unknown_drift_feature",
+           "wrong_kind_statistic", "negative_seed", "infinite_threshold", "empty_email_list")
+
+
+def _load_outcome(file: Path) -> tuple[str, object]:
+    """("clean" | "traceback" | "loaded", the environment or None), and "hang" if slow."""
     from lakemon.config import ConfigError, load_environment
 
+    started = time.monotonic()
+    try:
+        env = load_environment(file)
+        outcome = "loaded"
+    except ConfigError as exc:
+        lines = str(exc).splitlines()
+        env, outcome = None, "clean" if lines and all(line.startswith(f"{file}: ") for line in lines) else "traceback"
+    except Exception:  # noqa: BLE001 - any other exception is the finding
+        env, outcome = None, "traceback"
+    return ("hang" if time.monotonic() - started > HANG_S else outcome), env
+
+
+def run_case(case: int, seed: int, tmp: Path) -> str:
     rng = random.Random(seed * 100_003 + case)
     name = rng.choice(ENV_FILES)
     original = (REPO / "envs" / f"{name}.yml").read_text()
     file = tmp / f"{name}.yml"
+    if rng.random() < 1 / 6:
+        kind, content = _hostile(original, rng)
+        file.write_bytes(content)
+        outcome, _ = _load_outcome(file)
+        return f"hostile:{kind}:" + ("wrong" if outcome == "loaded" else outcome)
     if rng.random() < 0.25:
         file.write_bytes(_text_mutant(original, rng))
         kind, path, value = "text", (), None
     else:
         data, kind, path, value = _mutate(yaml.safe_load(original), rng)
         file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    try:
-        env = load_environment(file)
-    except ConfigError as exc:
-        lines = str(exc).splitlines()
-        return "clean" if lines and all(line.startswith(f"{file}: ") for line in lines) else "traceback"
-    except Exception:  # noqa: BLE001 - any other exception is the finding
-        return "traceback"
+    outcome, env = _load_outcome(file)
+    if outcome != "loaded":
+        return outcome
     if kind in ("delete", "text") or path and path[0] == "models" and len(path) > 2 and path[2] in ("template",):
         return "correct"
     dumped = json.loads(env.model_dump_json(by_alias=True))
@@ -158,7 +230,10 @@ def run_case(case: int, seed: int, tmp: Path) -> str:
 def fuzz(cases: int, seed: int, tmp: Path) -> Counter:
     counts: Counter = Counter()
     for case in range(cases):
-        counts[run_case(case, seed, tmp)] += 1
+        outcome = run_case(case, seed, tmp)
+        counts[outcome] += 1
+        if outcome.startswith("hostile:"):
+            counts[outcome.rsplit(":", 1)[1]] += 1  # also in the overall outcome
     counts["tried"] = cases
     return counts
 
@@ -169,4 +244,8 @@ if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 17
     with tempfile.TemporaryDirectory() as folder:
-        print(dict(fuzz(n, seed, Path(folder))))
+        counts = fuzz(n, seed, Path(folder))
+    print({k: v for k, v in sorted(counts.items()) if not k.startswith("hostile:")})
+    for key, value in sorted(counts.items()):
+        if key.startswith("hostile:"):
+            print(f"  {key}: {value}")

@@ -32,7 +32,15 @@ from lakemon.statistics import (
 
 from ..monitoring.schema import ALL_MODELS, TABLE_COLUMN
 from .custom import CustomJudgement, custom_judgements
-from .null import NullCalibration, calibrate_js, calibrate_psi, calibrate_tv, ks_adjusted, psi_bins, wasserstein_noise
+from .null import (
+    NullCalibration,
+    calibrate_js,
+    calibrate_psi,
+    calibrate_tv,
+    ks_adjusted,
+    psi_bins,
+    wasserstein_noise,
+)
 from .rule import (
     Evidence,
     FeatureRule,

@@ -148,6 +148,40 @@ class TableEngine(ABC):
             raise TableError(f"table {name} lacks column(s) {', '.join(missing)}; it has: {', '.join(sorted(have))}")
 
 
+TYPE_FAMILIES = {
+    "number": ("tinyint", "smallint", "int", "bigint", "float", "double", "int8", "int16", "int32", "int64",
+               "uint8", "uint16", "uint32", "uint64", "halffloat", "decimal"),
+    "string": ("string", "large_string", "string_view", "varchar", "char"),
+    "timestamp": ("timestamp", "timestamp_ntz"),
+    "boolean": ("boolean", "bool"),
+    "date": ("date", "date32[day]"),
+}
+"""Column types that hold the same kind of value: an integer label read into a double column, or
+a bigint stored where the config now says int, converts without loss of meaning; a string where
+a number is expected does not (`ArrowInvalid: Could not convert '0'` deep inside a MERGE)."""
+
+
+def type_family(type_name: str) -> str:
+    base = type_name.lower().split("(")[0].split("<")[0].strip()
+    for family, names in TYPE_FAMILIES.items():
+        if base in names or (family == "timestamp" and base.startswith("timestamp")):
+            return family
+    return base
+
+
+def check_types(name: str, have: dict[str, str], columns: list[Column], remedy: str) -> None:
+    """TableError naming the first column of `columns` that `name` stores with a type of another
+    family than the config's (`have`: engine.column_types(name)); columns it lacks are left to
+    require_columns."""
+    by_lower = {k.lower(): v for k, v in have.items()}
+    for column in columns:
+        stored = by_lower.get(column.name.lower())
+        if stored is not None and type_family(stored) != type_family(column.type):
+            raise TableError(
+                f"column {column.name} of {name} is {stored}, but lakemon expects {column.type}: {remedy}"
+            )
+
+
 def key_predicate(keys: list[str], null_safe_op: str) -> str:
     return " AND ".join(f"(t.`{k}` {null_safe_op} s.`{k}`)" for k in keys)
 
