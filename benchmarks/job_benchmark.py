@@ -1,5 +1,5 @@
 """Job benchmark: unpack -> refresh -> analyze-drift on AI-gateway payloads, each step its own
-process, against DuckDB reading the same payload table (issue 16).
+process, against DuckDB reading the same payload table (the job speed and memory targets).
 
     .venv/bin/python benchmarks/job_benchmark.py                  # 10M rows: 100k requests x 100 rows, 30 days
     .venv/bin/python benchmarks/job_benchmark.py --requests 10000 # 1M rows (what the smoke test runs)

@@ -1,4 +1,4 @@
-"""Peak memory of `lakemon unpack` on one big request (issue 17: memory must stay linear).
+"""Peak memory of `lakemon unpack` on one big request (memory must stay linear in the request's size).
 
 Writes one payload row holding a request of N records (default 100,000, `dataframe_records`,
 the Marvel features) and its response into a fresh embedded home, then runs `lakemon unpack`

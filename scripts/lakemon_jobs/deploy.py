@@ -8,7 +8,8 @@ when the champion is already served: the endpoint's `config` is ignored by Terra
 the served entity with the declaration every run (`config_changes`). Databricks keeps the
 previous config serving until the new one is ready, and keeps it if the update fails: a failed
 rollout leaves the previous version serving. The endpoint itself belongs to Terraform; its
-`config` and its AI gateway are left to this job (see notes on mlops-stacks issue 217).
+`config` and its AI gateway are left to this job (Terraform cannot declare an endpoint for a
+model version that does not exist yet: databricks/mlops-stacks#217).
 
 On the embedded default: load the champion, check it predicts its own input example with the
 served output columns, then atomically replace LocalRuntime.deployment_path(endpoint), the file

@@ -1,5 +1,6 @@
 """Steps and names the model jobs share: `train`, `register` and `deploy` (and the embedded
-loop) call these instead of importing each other (issue 14 item 5: no job imports another job).
+loop) call these instead of importing each other (no job imports another job: a test in
+tests/architecture says so).
 
 - the training data (`load_training_data`): train fits on it, register re-creates the same test
   split from the run's params to compare challenger and champion;

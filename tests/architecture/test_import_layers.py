@@ -1,4 +1,4 @@
-"""Issue 14: the packages have no import circles, and the construct library is layered.
+"""The packages have no import circles, and the construct library is layered.
 
 Layers of `lakemon` (lower never imports higher):
   base:  config, names and helpers every layer uses (no construct classes);
@@ -111,7 +111,7 @@ def test_importing_every_job_module_loads_no_cdk_library():
 
 JOB_STEPS = {f"lakemon_jobs.{name}" for name in ("train", "register", "deploy", "unpack", "refresh", "preflight")}
 """The job scripts the flow runs one after another: shared steps live in lakemon_jobs.model_steps
-(and the other helpers), so a later job never imports an earlier one (issue 14 item 5)."""
+(and the other helpers), so a later job never imports an earlier one."""
 
 
 def test_no_job_script_imports_another_job_script():

@@ -1,4 +1,4 @@
-"""Issue 17, list 6: bad configuration and unusable home folders are one clear message with the
+"""Bad configuration and unusable home folders are one clear message with the
 exit code docs/jobs.md gives (2), in every job and in run-local; never a traceback."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12 item 4 and the starter: every known first-use failure says what to do.
+"""Guidance on first use: every known first-use failure says what to do.
 
 - a missing [jobs] extra ends with the install command, not a ModuleNotFoundError;
 - `lakemon doctor` names each missing tool, login or unreachable state backend with its fix and

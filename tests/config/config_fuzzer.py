@@ -1,4 +1,4 @@
-"""A seeded fuzzer for environment files (issue 17): mutate the committed env files and check
+"""A seeded fuzzer for environment files (hostile input): mutate the committed env files and check
 that each mutant is either refused with a clean ConfigError or loaded exactly as written.
 
 Outcomes per case:

@@ -1,4 +1,4 @@
-"""Every bad input listed in issue 2 gets one clear error naming the file, the key path and what
+"""Every bad input of the configuration contract gets one clear error naming the file, the key path and what
 is allowed; never a traceback. Each case edits a copy of envs/dev.yml."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The seeded config fuzzer (issue 17) as a test: 300 mutated env files, each refused with one
+"""The seeded config fuzzer as a test: 300 mutated env files, each refused with one
 clean ConfigError or loaded exactly as written; none escapes as a traceback, none is coerced,
 none loses a key. Counts are in docs/reliability.md."""
 

@@ -1,4 +1,4 @@
-"""Issue 17: config is never coerced across types, identifiers match whole strings, YAML merge
+"""Config is never coerced across types, identifiers match whole strings, YAML merge
 keys work, odd files get one clear line, and no Terraform template reaches cdk.tf.json."""
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def test_endpoint_is_created_without_gateway_and_declares_it_for_the_deploy_job(
     endpoint = _endpoint(stack)
     (serving,) = resources_of(stack, "databricks_model_serving")
     assert serving["name"] == "alive-classifier-dev"
-    # Issue 11 item 6: neither served entities nor an AI gateway at creation; the deploy job puts
+    # Neither served entities nor an AI gateway at creation; the deploy job puts
     # both once a version exists, and Terraform ignores both afterwards.
     assert "config" not in serving and "ai_gateway" not in serving
     assert serving["lifecycle"] == {"ignore_changes": ["config", "ai_gateway"]}
@@ -157,7 +157,7 @@ def test_endpoint_refuses_bad_props(make_stack, dev_env, overrides, message):
 
 
 def test_an_env_file_loaded_twice_still_shares_one_schema(make_stack, dev_env, resources_of):
-    """Issue 14: MonitoredModel compared the stack's env by identity, so a second
+    """MonitoredModel compared the stack's env by identity, so a second
     load_environment of the same file declared a second schema and volume."""
     from lakemon import MonitoredModel, load_environment
 

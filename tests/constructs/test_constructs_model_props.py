@@ -1,4 +1,4 @@
-"""Issue 14: L2 constructs take typed props; (env, model) -> props is one mapping (lakemon.model_props)."""
+"""L2 constructs take typed props; (env, model) -> props is one mapping (lakemon.model_props)."""
 
 from __future__ import annotations
 

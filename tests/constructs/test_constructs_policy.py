@@ -191,7 +191,7 @@ def test_rules_are_documented():
         assert rule.id in doc and rule.name in doc
 
 
-# --- issue 14 item 2: cdk-nag's shape, every finding of a synth in one report ----------------
+# --- cdk-nag's shape, every finding of a synth in one report ----------------
 
 
 def _view(type_: str, config: dict, role: str | None = None) -> ResourceView:

@@ -1,4 +1,4 @@
-"""Issue 12 item 6: help() and IDEs show real constructor signatures and a documented default
+"""`help()` and IDEs show real constructor signatures and a documented default
 per field (AWS CDK props style)."""
 
 from __future__ import annotations

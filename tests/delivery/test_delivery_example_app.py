@@ -1,4 +1,4 @@
-"""Acceptance of issue 7: the documented example app synthesizes from an installed wheel.
+"""Using lakemon in another team: the documented example app synthesizes from an installed wheel.
 
 Not from the source tree: the wheel is built, installed into a fresh virtual environment (no
 system site packages, no editable install, no PYTHONPATH; the session's `installed` fixture in

@@ -117,7 +117,7 @@ def test_a_failed_stage_stops_everything_after_it_on_main(failing):
 
 
 def test_prod_deploys_only_the_artifact_dev_and_aut_deployed_in_the_same_run():
-    """Issue 18 item 3: on main, prod runs only after dev and aut deployed this run's artifact."""
+    """On main, prod runs only after dev and aut deployed this run's artifact."""
     results = simulate(PIPELINE, branch="refs/heads/main")
     assert results["deploy_dev"] == results["deploy_aut"] == results["deploy_prod"] == "Succeeded"
     for skipped in ("deploy_dev", "deploy_aut"):
@@ -127,7 +127,7 @@ def test_prod_deploys_only_the_artifact_dev_and_aut_deployed_in_the_same_run():
         assert {d["download"] for d in downloads} == {"current"}
 
 
-# Issue 18 item 4: cancellation and SucceededWithIssues, evaluated, for every stage.
+# Cancellation and SucceededWithIssues, evaluated, for every stage.
 @pytest.mark.parametrize("stage", ORDER[1:])
 def test_a_canceled_run_never_starts_a_later_stage(stage):
     for earlier in ORDER[: ORDER.index(stage)]:
@@ -175,7 +175,7 @@ def test_prod_runs_only_from_main_and_release_tags():
 
 
 def test_deployment_job_names_follow_the_schema_rule():
-    """Issue 18 item 1: 'deploy' is a keyword and unsupported as a deployment name (the official
+    """'deploy' is a keyword and unsupported as a deployment name (the official
     schema's description of `deployment`); names are A-Z, a-z, 0-9 and underscore."""
     text = json.dumps(SCHEMA)
     assert "The word deploy is a keyword and is unsupported as the deployment name" in text
@@ -278,7 +278,7 @@ def test_every_azure_step_uses_the_federated_service_connection_of_its_environme
         assert step["inputs"]["addSpnToEnvironment"] is True
         assert step["inputs"]["scriptType"] == "bash"
         assert "set -euo pipefail" in step_script(step)
-        # Issue 18 item 6: state through Terraform's own Azure DevOps OIDC (azurerm backend reads
+        # State through Terraform's own Azure DevOps OIDC (azurerm backend reads
         # ARM_USE_OIDC, ARM_OIDC_AZURE_SERVICE_CONNECTION_ID, SYSTEM_ACCESSTOKEN, SYSTEM_OIDCREQUESTURI)
         assert step["env"]["ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"] == "$(service-connection-id)"
         assert step["env"]["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
@@ -291,7 +291,7 @@ def test_every_azure_step_uses_the_federated_service_connection_of_its_environme
 
 
 def test_terraform_download_is_checked_against_a_hash_pinned_in_the_repository():
-    """Issue 18 item 8: not against a sums file fetched from the same server."""
+    """Not against a sums file fetched from the same server."""
     installs = [
         s for stage in PIPELINE["stages"] for s in all_steps(stage) if "releases.hashicorp.com" in step_script(s)
     ]
@@ -372,7 +372,7 @@ def test_build_sets_up_lints_tests_builds_the_wheel_once_synthesizes_and_publish
 
 
 def test_build_validates_every_stack_before_publishing():
-    """Issue 18 item 5: pull requests run `terraform init -backend=false` + `validate` per stack."""
+    """Pull requests run `terraform init -backend=false` + `validate` per stack."""
     steps = all_steps(stages(PIPELINE)["Build"])
     synth = step_index(steps, r"^node_modules/\.bin/cdktf synth$")
     validate = step_index(steps, r'^terraform -chdir="\$stack" validate$')

@@ -1,4 +1,4 @@
-"""Every link in the repository's Markdown resolves inside the repository (issue 12 item 5).
+"""Every link in the repository's Markdown resolves inside the repository.
 
 Relative links must name an existing file or folder, `#anchors` an existing heading (GitHub's
 slugs), and no text may point outside the repository (a `../shared/...` note a clone lacks).

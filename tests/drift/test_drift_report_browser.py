@@ -1,4 +1,4 @@
-"""The drift report in a real browser (issue 13): headless Debian Chromium at 1000x800.
+"""The drift report in a real browser (report readability): headless Debian Chromium at 1000x800.
 
 The end-to-end test runs the same check on run-local's own report; here a fixture report (real
 Marvel vs DC rows) is checked, and doctored pages prove the check can fail."""

@@ -88,7 +88,7 @@ def test_reduced_run_local_end_to_end(tmp_path):
         "--rows-per-day", str(ROWS_PER_DAY), "--marvel-days", str(MARVEL_DAYS), "--dc-days", str(DC_DAYS),
         "--batch-size", str(BATCH),
     ]  # fmt: skip
-    # No jsii silence variable from outside: lakemon must quiet Node itself (issue 12 item 5).
+    # No jsii silence variable from outside: lakemon must quiet Node itself.
     env = {k: v for k, v in os.environ.items() if not k.startswith("JSII_SILENCE")} | {marker: "1"}
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     output = proc.stdout + proc.stderr
@@ -215,7 +215,7 @@ def test_reduced_run_local_end_to_end(tmp_path):
     assert set(baseline["model_version"].to_pylist()) == {f"{model.name}-2"}  # the new baseline
     assert "| day | traffic | served by |" in proc.stdout and "after retrain" in proc.stdout
 
-    # --- the run's drift report, in headless Chromium at 1000x800 (issue 13) ------------------------
+    # --- the run's drift report, in headless Chromium at 1000x800 ------------------------------------
     sys.path.insert(0, str(REPO / "tests" / "drift"))
     from browser_check import SCREENSHOTS, assert_report_reads_well, chromium_or_skip
 

@@ -29,7 +29,7 @@ def test_every_exit_code_has_its_own_value_and_the_help_lists_them():
         for name in ("EXIT_OK", "EXIT_STEP_FAILED", "EXIT_CONFIG", "EXIT_CHECK_FAILED", "EXIT_INTERRUPTED")
     }
     assert len(set(codes.values())) == len(codes)
-    assert codes["EXIT_CONFIG"] == 2  # as every job (issue 17)
+    assert codes["EXIT_CONFIG"] == 2  # as every job
     parser = argparse.ArgumentParser()
     loop.add_arguments(parser)
     help_text = " ".join(parser.format_help().split())

@@ -171,7 +171,7 @@ def test_stop_returns_only_when_every_group_member_is_gone(tmp_path):
 
 
 def test_a_scoring_server_that_died_is_named_as_the_cause_of_failed_traffic(tmp_path):
-    """Issue 17: when the scoring server is killed mid-traffic, step 4 says so (exit code and the
+    """When the scoring server is killed mid-traffic, step 4 says so (exit code and the
     end of its log), instead of only counting non-200 answers."""
     from types import SimpleNamespace
 

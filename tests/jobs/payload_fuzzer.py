@@ -1,4 +1,4 @@
-"""A seeded payload fuzzer for `lakemon unpack` (issue 17): hostile and odd payload rows, each
+"""A seeded payload fuzzer for `lakemon unpack` (hostile input): hostile and odd payload rows, each
 with its expected outcome, written to a payload table and unpacked.
 
 Every case is built from values whose expected inference-log value the generator knows (so the

@@ -1,4 +1,4 @@
-"""Issue 11 item 6: `lakemon deploy` puts the declared AI gateway once the endpoint serves a
+"""`lakemon deploy` puts the declared AI gateway once the endpoint serves a
 version, idempotently, keeping the gateway fields lakemon does not declare.
 
 Databricks side: a `create_autospec(ServingEndpointsAPI, spec_set=True)` fake of databricks-sdk

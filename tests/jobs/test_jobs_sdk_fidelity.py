@@ -1,4 +1,4 @@
-"""Issue 18: the Databricks-side calls against fakes that enforce the SDK's real signatures
+"""The Databricks-side calls against fakes that enforce the SDK's real signatures
 (`create_autospec` of databricks-sdk 0.162's service classes and MLflow's client, spec_set):
 a call with a wrong name or argument fails here as it would on a workspace."""
 

@@ -1,4 +1,4 @@
-"""unpack hardening (issue 17): poison pills are quarantined one by one, the watermark is the
+"""unpack hardening against hostile payloads: poison pills are quarantined one by one, the watermark is the
 payload table's commit version (not request_time), every row read is accounted for, and the raw
 payload kept per quarantined request is bounded."""
 
@@ -37,7 +37,7 @@ def good(i: int, minutes: int | None = None) -> dict:
 
 DEEP = "[" * 100_000 + "]" * 100_000
 POISON_PILLS = {
-    # the ten inputs of issue 17 item 1 that made every unpack run exit 1 with a traceback
+    # ten hostile inputs that once made every unpack run exit 1 with a traceback
     "lone surrogate": ('{"dataframe_records": [{"id": "\\ud800", "align": "Good Characters"}]}', response(0.5), "id: text is not valid Unicode"),
     "deeply nested request": ('{"dataframe_records": ' + DEEP + "}", response(0.5), "request is nested too deeply"),
     "deeply nested response": (json.dumps({"dataframe_records": [REC]}), '{"predictions": ' + DEEP + "}", "response is nested too deeply"),
@@ -89,7 +89,7 @@ def test_big_integer_in_a_text_column_is_kept_as_its_digits(uctx):
 
 
 def test_a_future_request_time_is_quarantined_and_hides_no_later_rows(uctx):
-    """Issue 17 item 4: a client-set request time of 2100-01-01 used to move the watermark."""
+    """A client-set request time of 2100-01-01 used to move the watermark."""
     future = payload(1, {"dataframe_records": [REC]}, response(0.9))
     future["request_time"] = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
     write_payloads(uctx, [future, good(2)])

@@ -1,5 +1,5 @@
 """The inputs of tests/monitoring/golden/engine_rows.json: rows the engine wrote before it
-became column-at-a-time (issue 16), so the rewrite is checked row for row, in order.
+became column-at-a-time (bounded memory), so the rewrite is checked row for row, in order.
 
 The golden file holds, per table and row, the row's key fields and a digest of its full
 content (`row_digest`): small enough to keep in the repository, and a difference names the row."""

@@ -1,6 +1,6 @@
 """The statistics use public scipy/numpy/sklearn API only, and run on the versions pyproject allows.
 
-Issue 14: a private scipy ufunc or a copy of numpy internals can break silently when a resolver
+A private scipy ufunc or a copy of numpy internals can break silently when a resolver
 picks another release. The ranges in pyproject.toml are narrowed to the tested minor versions;
 these tests fail when the installed (tested) versions fall outside them, or when the lowest
 allowed minor is not the one tested, or when a private name comes back.

@@ -1,5 +1,5 @@
 """Column sources: the engine reads each column on its own and gets the same tables as from
-Arrow tables in memory (issue 16: memory bounded by a column pair, not by the table)."""
+Arrow tables in memory (bounded memory: a column pair at a time, not the table)."""
 
 from __future__ import annotations
 

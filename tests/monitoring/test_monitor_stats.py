@@ -234,7 +234,7 @@ def test_strong_drift_p_value_is_scipys_exact_zero(n, nx2):
 def test_large_sample_p_values_do_not_need_scipy_stats():
     """Large windows without drift or with strong drift never import scipy.stats (1 s of CPU):
     checked in a fresh interpreter, with p-values in the Pelz-Good and underflow branches. (The
-    Smirnov branch uses the public scipy.stats.binom.pmf since issue 14, so it imports it.)"""
+    Smirnov branch uses the public scipy.stats.binom.pmf, so it imports it.)"""
     import subprocess
     import sys
 

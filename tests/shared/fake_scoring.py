@@ -15,8 +15,8 @@ PREDICTION = {"prediction": 1, "prediction_proba": 0.9}
 
 
 class FakeScoring(BaseHTTPRequestHandler):
-    """Answers 200 with one PREDICTION per `dataframe_records` row whatever the values (as the
-    server of issue 17 answered 200 to the poison pill), 500 to a body with "boom", 400 to
+    """Answers 200 with one PREDICTION per `dataframe_records` row whatever the values (as a
+    lenient scoring server answers 200 to a poison pill), 500 to a body with "boom", 400 to
     anything else (not JSON, too deeply nested, no dataframe_records). `received` records the
     bodies it could parse."""
 

@@ -2,7 +2,7 @@
 
 Apache Spark with parquet tables in `spark_catalog` stands in for Databricks (Delta jars cannot
 be fetched here; /work/shared/notes/spark.md). The session time zone is America/New_York, not
-UTC, on purpose: issue 11 item 8 (timestamps must come out right for any session time zone).
+UTC, on purpose (timestamps must come out right for any session time zone).
 
 Every `spark.sql` statement the engine runs is counted; the count is printed at the end of the
 test session ("Spark lane: N SQL statements ran on Spark"). The lane is skipped, with the

@@ -1,4 +1,4 @@
-"""The env stacks as synthesized: outdir layout, issue 2's table of values, backend/provider,
+"""The env stacks as synthesized: outdir layout, the values each env sets, backend/provider,
 snapshots (exact after normalization), and no secret or local path anywhere."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ENVS = ("dev", "aut", "prod")
 
-# Issue 2's table: (catalog, workload size, scale to zero, retention days, granularity, cron, threshold)
+# The values each env sets: (catalog, workload size, scale to zero, retention days, granularity, cron, threshold)
 EXPECTED = {
     "dev": ("mlops_dev", "Small", "true", "90", "1 day", "0 0 0 * * ?", 0.1),
     "aut": ("mlops_aut", "Small", "true", "90", "1 day", "0 0 0 * * ?", 0.1),
@@ -51,7 +51,7 @@ def test_env_values_from_issue_table(stacks, env):
     tags = {t["key"]: t["value"] for t in serving["tags"]}
     assert tags["lakemon_workload_size"] == size
     assert tags["lakemon_scale_to_zero"] == scale_to_zero
-    # the inference table lakemon deploy enables (issue 11 item 6: no ai_gateway in Terraform)
+    # the inference table lakemon deploy enables (deploy owns the AI gateway: no ai_gateway in Terraform)
     assert "ai_gateway" not in serving
     assert tags["lakemon_inference_table"] == f"{catalog}.marvel_characters.alive_classifier"
     log = _one(stack, "databricks_sql_table", lambda t: t["name"] == "alive_classifier_inference_log")
@@ -125,7 +125,7 @@ def test_monitor_gets_no_probability_column_and_the_local_engine_agrees(stacks, 
 
 
 def test_aut_and_prod_protect_data_dev_does_not(stacks):
-    """A deploy must never drop aut's or prod's tables (issue 11 item 4): prevent_destroy makes a
+    """A deploy must never drop aut's or prod's tables (data never lost by a deploy): prevent_destroy makes a
     plan that would destroy one fail. dev stays disposable."""
     for env in ENVS:
         protected = [
@@ -234,7 +234,7 @@ OWN_REFERENCE = re.compile(r"\$\{(var\.[a-z0-9_]+|databricks_[a-z0-9_]+\.[A-Za-z
 
 @pytest.mark.parametrize("env", ENVS)
 def test_only_lakemon_references_are_terraform_expressions(synth_outdir, env):
-    """Issue 17: config text never becomes a Terraform template. Every `${` or `%{` in the
+    """Config text never becomes a Terraform template. Every `${` or `%{` in the
     synthesized JSON is one of lakemon's own references (config refuses both sequences)."""
     text = (synth_outdir / "stacks" / env / "cdk.tf.json").read_text()
     openers = len(re.findall(r"[$%]\{", text))

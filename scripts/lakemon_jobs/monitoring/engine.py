@@ -3,7 +3,7 @@
 `compute_metrics` is the pure entry point. Internally the work is split so a refresh can reuse
 a stored baseline profile (`BaselineProfile`) and recompute only some windows (`emit`).
 
-Column at a time (issue 16): the rows of each group (whole table, each slice value, each model
+Column at a time (bounded memory): the rows of each group (whole table, each slice value, each model
 id) of each window are found once, from the timestamp, model-id and slicing columns. Then each
 monitored column is one task: read its baseline and inference values, profile every group of
 every window, compare each with the baseline and the previous window, keep only the resulting

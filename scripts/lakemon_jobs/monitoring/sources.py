@@ -1,7 +1,7 @@
 """Where the engine reads its columns from, one column at a time.
 
 The engine never needs a whole table in memory: it reads the timestamp, model-id and slicing
-columns once, then each monitored column in turn (issue 16: peak memory is set by the largest
+columns once, then each monitored column in turn (bounded memory: the peak is set by the largest
 column pair, not by the table). A source is anything with `schema`, `num_rows`, `column_names`
 and `column(name) -> pyarrow.ChunkedArray`:
 

@@ -57,7 +57,7 @@ def sorted_quantiles(v: np.ndarray, qs: np.ndarray) -> np.ndarray:
 
     Public numpy only: numpy partitions a copy of v, which on sorted input costs one linear
     pass; a hand copy of numpy's private interpolation (`_lerp`) saved that pass but could
-    drift from numpy silently (issue 14)."""
+    drift from numpy silently."""
     return np.quantile(v, qs)
 
 

@@ -5,7 +5,7 @@ the SQL text and the pure functions, which both engines share. tests/spark runs 
 Apache Spark (local[2], parquet tables; MERGE and DELETE need Delta, so there they are checked
 to get past parsing and column resolution).
 
-Time zones (issue 11 item 8): Spark hands `mapInPandas` timestamps as naive values in the
+Time zones (correct instants for any session time zone): Spark hands `mapInPandas` timestamps as naive values in the
 session time zone (`spark.sql.session.timeZone`, UTC by default on Databricks but settable), and
 reads a `TIMESTAMP '...'` literal without a zone in that zone too. So timestamps cross into
 Python as exact epoch microseconds and become UTC-aware there (no local wall-clock step, so no

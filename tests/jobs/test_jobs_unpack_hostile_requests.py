@@ -1,4 +1,4 @@
-"""Issue 17 items 1 and 4 re-run as written: hostile requests sent through the embedded logging
+"""Hostile-input reports re-run as written: hostile requests sent through the embedded logging
 layer (the scoring server answers 200), then `lakemon unpack` from the command line."""
 
 from __future__ import annotations
