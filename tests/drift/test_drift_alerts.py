@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from drift_fixtures import START, count_row, dev_env, drift_row, tables, with_destinations
+from ports import refused_port
 
 from lakemon.alerting import drift_alert_spec
 from lakemon.config.model import EmailDestination, SecretDestination
@@ -48,10 +48,11 @@ def server():
     srv.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def down_port():
+    """Refuses connections for the whole test (tests/shared/ports.py)."""
+    with refused_port() as port:
+        yield port
 
 
 def drift_report(env):
@@ -92,8 +93,8 @@ def test_webhook_gets_the_message_and_a_500_is_retried(server, tmp_path):
     assert "id" in message["text"] and "js_distance 0.3" in message["text"]
 
 
-def test_a_down_destination_is_reported_and_the_others_still_get_theirs(server, tmp_path):
-    down = f"http://127.0.0.1:{free_port()}/alerts"
+def test_a_down_destination_is_reported_and_the_others_still_get_theirs(server, down_port, tmp_path):
+    down = f"http://127.0.0.1:{down_port}/alerts"
     env = with_destinations(dev_env(), [
         webhook("down", down),
         webhook("up", f"http://127.0.0.1:{server.server_port}/alerts"),

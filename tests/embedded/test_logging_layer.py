@@ -17,6 +17,7 @@ import pytest
 import requests
 from deltalake import DeltaTable
 from fake_scoring import FakeScoring, fake_scoring_server
+from ports import refused_port
 
 from lakemon_jobs.embedded.logging_layer import (
     REQUEST_TIME_HEADER,
@@ -26,7 +27,7 @@ from lakemon_jobs.embedded.logging_layer import (
     strip_client_request_id,
 )
 from lakemon_jobs.embedded.payload_log import PayloadLog, PayloadLogError
-from lakemon_jobs.embedded.processes import free_port, port_is_free
+from lakemon_jobs.embedded.processes import port_is_free
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 
 
@@ -84,9 +85,9 @@ def test_non_200_responses_are_logged_with_the_upstream_status(tmp_path, upstrea
 
 
 def test_unreachable_scoring_server_is_logged_as_503(tmp_path):
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     table = tmp_path / "payload"
-    with LoggingLayer(Upstream(dead, "ep", "m-1", timeout_s=2), PayloadLog(table)) as layer:
+    with refused_port() as port, LoggingLayer(Upstream(f"http://127.0.0.1:{port}", "ep", "m-1", timeout_s=2),
+                                              PayloadLog(table)) as layer:
         resp = requests.post(layer.invocations_url, json={"dataframe_records": [{"x": 1}]})
         assert resp.status_code == 503
     assert [r["status_code"] for r in read_payload(table).to_pylist()] == [503]

@@ -5,7 +5,6 @@ or a closed connection, and what the servers keep is bounded."""
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 import requests
@@ -76,15 +75,14 @@ def test_a_post_without_content_length_is_answered_411(upstream, tmp_path):
 def test_idle_connections_are_closed(monkeypatch, upstream, tmp_path):
     monkeypatch.setattr(loopback.LoopbackHandler, "timeout", 0.5)
     with LoggingLayer(Upstream(upstream.base_url, "e", "m-1"), PayloadLog(tmp_path / "p")) as layer:
+        # The server closes them (recv returns b""); had it not, our own 10 s timeout would raise.
         conns = [socket.create_connection(("127.0.0.1", layer.port), timeout=10) for _ in range(20)]
-        started = time.monotonic()
         try:
             for conn in conns:
                 assert conn.recv(1) == b""  # closed by the server, not by our own timeout
         finally:
             for conn in conns:
                 conn.close()
-        assert time.monotonic() - started < 9
         assert requests.post(layer.invocations_url, data=BODY, timeout=10).status_code == 200
 
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from lakemon_jobs.embedded import processes
 from lakemon_jobs.embedded.processes import (
     ManagedProcess,
     WaitTimeout,
@@ -75,17 +76,33 @@ def test_stop_is_idempotent_and_reports_exit_code(tmp_path):
     p.stop()
 
 
-def test_wait_until_aborts_early_and_times_out():
+class FakeClock:
+    """Stands in for the `time` module in `processes`: sleeping advances `now` by exactly that much."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_wait_until_aborts_early_and_times_out(monkeypatch):
     with pytest.raises(RuntimeError, match="server died"):
         wait_until(lambda: False, timeout=30, what="x", abort=lambda: "server died")
+    # A fake clock, not the wall clock: on a loaded machine a real sleep may take any time, so the
+    # test fixes what "1 s" means and checks the polls, progress calls and give-up time exactly.
+    clock = FakeClock()
+    monkeypatch.setattr(processes, "time", clock)
     seen: list[float] = []
-    start = time.monotonic()
     with pytest.raises(WaitTimeout, match="timed out after 1s waiting for nothing"):
         wait_until(
-            lambda: False, timeout=1, what="nothing", interval=0.05, progress=seen.append, progress_every=0.3
+            lambda: False, timeout=1, what="nothing", interval=0.25, progress=seen.append, progress_every=0.25
         )
-    assert time.monotonic() - start < 3
-    assert len(seen) >= 2
+    assert seen == [0.25, 0.5, 0.75]  # every progress_every, never after the timeout
+    assert clock.now == 1.0  # gave up at the first poll at or past the timeout, not later
 
 
 def test_sigterm_becomes_keyboard_interrupt_inside_the_block():

@@ -124,12 +124,42 @@ def test_each_column_is_read_once_and_its_baseline_and_inference_values_together
     ]
 
 
+def _run_and_count_in_flight(specs, at_once: int) -> tuple[list[str], int]:
+    """Runs `engine._run_columns` with no sleeps: the first `at_once` tasks meet at a barrier, so
+    they provably run together (a bound of 2 run one at a time breaks the barrier), and every
+    submit counts the tasks submitted and not yet finished, so a bound exceeded is seen whatever
+    the timing. Returns the result's column order and the most tasks in flight."""
+    import threading
+
+    lock = threading.Lock()
+    first_batch = threading.Barrier(at_once, timeout=30)
+    started, in_flight, most = [0], [0], [0]
+
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, fn, *args):
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            return super().submit(fn, *args)
+
+    def task(spec):
+        with lock:
+            started[0] += 1
+            in_first_batch = started[0] <= at_once
+        if in_first_batch:
+            first_batch.wait()
+        with lock:
+            in_flight[0] -= 1
+        return spec.name
+
+    with CountingPool(4) as pool:
+        out = engine._run_columns(pool, specs, task, engine._Progress(None, len(specs)), at_once)
+    return list(out), most[0]
+
+
 def test_columns_in_flight_are_bounded_by_the_memory_budget(monkeypatch):
     """Small tables: one column per thread; a table whose column pairs do not all fit the
     budget runs fewer at once (never none), so a 100M-row table cannot exhaust memory."""
-    import threading
-    import time
-
     per_row = engine.BYTES_PER_ROW
     assert engine.columns_at_once(1_000_000, 2, budget=8 * 2**30) == 2
     assert engine.columns_at_once(200_000_000, 2, budget=per_row * 200_000_000 * 2 - 1) == 1
@@ -137,24 +167,11 @@ def test_columns_in_flight_are_bounded_by_the_memory_budget(monkeypatch):
     monkeypatch.setenv("LAKEMON_MONITOR_MEMORY_GB", "3")
     assert engine.memory_budget() == 3 * 2**30
 
-    running, most = [0], [0]
-    lock = threading.Lock()
-
-    def task(spec):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.02)
-        with lock:
-            running[0] -= 1
-        return spec.name
-
-    specs = golden_case()["one_model_one_window"][2].columns
-    with ThreadPoolExecutor(4) as pool:
-        for at_once in (1, 2):
-            most[0] = 0
-            out = engine._run_columns(pool, list(specs), task, engine._Progress(None, len(specs)), at_once)
-            assert list(out) == [s.name for s in specs] and most[0] == at_once
+    specs = list(golden_case()["one_model_one_window"][2].columns)
+    assert len(specs) > 2
+    for at_once in (1, 2):
+        names, most = _run_and_count_in_flight(specs, at_once)
+        assert names == [s.name for s in specs] and most == at_once
 
 
 def test_codes_follow_the_rows_not_the_order_a_dictionary_lists_its_values():
