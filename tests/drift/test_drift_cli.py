@@ -126,3 +126,15 @@ def test_drift_exit_code_is_configurable_for_the_databricks_job(tmp_path, server
                    "--as-of", AS_OF, "--no-alerts", "--drift-exit-code", "0")
     out = capsys.readouterr().out
     assert code == 0 and "drifted features:" in out
+
+
+def test_windows_older_than_the_lookback_are_counted_and_said(tmp_path, server, capsys):
+    _, held_out = marvel_split()
+    write_tables(tmp_path / "home", [held_out.sample(500, random_state=i) for i in range(3)])
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    late = (START + timedelta(days=32)).isoformat()  # lookback 30 days: the first two windows are older
+    code = run_cli("--env-file", env_file(tmp_path, url), "--home", str(tmp_path / "home"), "--as-of", late, "--no-alerts")
+    err = capsys.readouterr().err
+    assert code == 0, err
+    (line,) = [x for x in err.splitlines() if "before the lookback period" in x]
+    assert "2 window(s) of 1 day with 1000 rows" in line and "not judged" in line

@@ -96,7 +96,7 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
     from .alerts import fire_local_alerts
     from .report import write_report
     from .rule import RuleError
-    from .sources import TablesMissing, read_tables
+    from .sources import TablesMissing, older_windows_sql, read_tables
     from .store import new_run_id, write_verdicts
     from .verdicts import analyze
 
@@ -114,6 +114,13 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
         print(f"reading {ctx.tables.drift_metrics} and {ctx.tables.profile_metrics} ...", file=sys.stderr)
         drift, profile = read_tables(engine, ctx.tables, since)
         stage(f"read {drift.num_rows} drift rows and {0 if profile is None else profile.num_rows} profile rows")
+        for older in engine.query_arrow(older_windows_sql(ctx.tables, since)).to_pylist():
+            print(
+                f"analyze-drift: {older['windows']} window(s) of {older['granularity']} with {older['rows'] or 0} rows end "
+                f"before the lookback period ({ctx.env.monitoring.drift.lookback_days} days, from {since:%Y-%m-%d %H:%M} UTC): "
+                "not judged (monitoring.drift.lookback_days or --as-of choose the period)",
+                file=sys.stderr,
+            )
         report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
         stage(f"judged {len(report.windows())} window(s): {len(report.judgements)} verdicts")
     except RuleError as exc:

@@ -39,6 +39,18 @@ def metrics_queries(tables: ModelTables, since: datetime) -> tuple[str, str]:
     return drift, profile
 
 
+def older_windows_sql(tables: ModelTables, since: datetime) -> str:
+    """Per granularity: how many windows (and inference rows) of the profile table end at or
+    before `since`, the start of the lookback period: analyze-drift does not judge them, and
+    says so (never dropped without a line)."""
+    model_id = f"`{tables.model.model_id_column}`"
+    return (
+        f"SELECT granularity, COUNT(*) AS windows, SUM(`count`) AS rows FROM {tables.profile_metrics} "
+        f"WHERE log_type = 'INPUT' AND column_name = ':table' AND slice_key IS NULL AND {model_id} = '*' "
+        f"AND `window`.`end` <= {timestamp_sql(since)} GROUP BY granularity ORDER BY granularity"
+    )
+
+
 def read_tables(engine: TableEngine, tables: ModelTables, since: datetime) -> tuple[pa.Table, pa.Table]:
     """(drift, profile): the rows of the lookback period that starts at `since`.
 
