@@ -127,3 +127,19 @@ def test_batches_are_written_by_size_too(tmp_path):
     assert log.rows_written == 0
     log.append({**big, "databricks_request_id": "s"})
     assert log.rows_written == 2  # 3,200 bytes of text buffered: written at once
+
+
+def test_an_unwritable_payload_table_bounds_the_buffer_and_answers_503(monkeypatch, upstream, tmp_path):
+    def read_only(*_args, **_kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(payload_log, "write_deltalake", read_only)
+    monkeypatch.setattr(payload_log, "MAX_BUFFER_BYTES", 2000)
+    log = PayloadLog(tmp_path / "p", batch_rows=1)
+    with LoggingLayer(Upstream(upstream.base_url, "e", "m-1"), log) as layer:
+        body = b'{"dataframe_records": [{"x": "' + b"y" * 600 + b'"}]}'
+        codes = [requests.post(layer.invocations_url, data=body, timeout=10).status_code for _ in range(10)]
+        buffered = log._buffered_bytes
+    assert codes[0] == 200 and codes[-1] == 503, codes
+    assert buffered < 2000 + 2 * 1000  # stops growing once over the cap (one request's text past it at most)
+    assert codes.count(200) == len(log._buffer)  # every answered request is still buffered: nothing dropped

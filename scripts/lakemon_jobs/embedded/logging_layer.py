@@ -196,6 +196,9 @@ class LoggingLayer:
     def forward(self, body: bytes, content_type: str, request_time: datetime) -> tuple[int, bytes, str, str]:
         """Forward one request, log it, return (status, body, content type, databricks_request_id)."""
         request_id = str(uuid.uuid4())
+        if not self.payload_log.accepting():  # the payload table cannot be written and the buffer is full
+            message = f"the payload log cannot be written ({self.payload_log.last_error}); request not served"
+            return 503, json.dumps({"error_code": "SERVICE_UNAVAILABLE", "message": message}).encode(), "application/json", request_id
         client_request_id, forwarded = strip_client_request_id(body)
         started = time.perf_counter()
         try:

@@ -24,6 +24,11 @@ BATCH_BYTES = 32 << 20
 9.5 MiB requests grew the layer by 419 MB before; memory now stays near one batch."""
 
 
+MAX_BUFFER_BYTES = 4 * BATCH_BYTES
+"""While batches cannot be written, at most this much request/response text waits in memory;
+beyond it the layer answers new requests 503 instead of growing (nothing is dropped unsaid)."""
+
+
 class PayloadLogError(RuntimeError):
     """Buffered rows could not be written to the payload table (said once, in one line)."""
 
@@ -61,6 +66,12 @@ class PayloadLog:
                 if self.failed_writes == 1:
                     print(f"logging layer: {exc}; the rows stay buffered and are retried", file=sys.stderr)
 
+    def accepting(self) -> bool:
+        """False while the last write failed and the buffer is over MAX_BUFFER_BYTES: the caller
+        refuses the request (it would be neither logged nor bounded)."""
+        with self._lock:
+            return not (self.last_error and self._buffered_bytes >= MAX_BUFFER_BYTES)
+
     def flush(self) -> int:
         """Write the buffered rows as one Delta commit; return how many were written."""
         with self._write_lock:  # one writer at a time: Delta commits on a local path are serialized
@@ -85,6 +96,7 @@ class PayloadLog:
                     f"{self.last_error}"
                 ) from None
             self.rows_written += len(rows)
+            self.last_error = None
             return len(rows)
 
     def close(self) -> None:
