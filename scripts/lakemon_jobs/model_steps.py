@@ -43,6 +43,14 @@ def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFra
     Unity Catalog table on Databricks, the local Delta table of that name on the embedded default.
     """
     source = source or ctx.model.training.source
+    if source == "bundled:co2":
+        from .datasets.co2 import load_co2
+
+        frame = load_co2()
+        missing = [c for c in [*ctx.model.feature_names(), ctx.model.label.name] if c not in frame.columns]
+        if missing:
+            raise ValueError(f"bundled data {source} has no column(s) {', '.join(missing)}")
+        return frame
     if source.startswith("bundled:"):
         from .datasets import load_comic
 
@@ -60,6 +68,20 @@ def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFra
     if missing:
         raise ValueError(f"training table {source} lacks column(s) {', '.join(missing)}")
     return frame.dropna(subset=[ctx.model.label.name])
+
+
+def split_for(training, frame: pd.DataFrame, *, time_column: str | None = None,
+              test_fraction: float | None = None, seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test) as `training` (a model's `training:`) splits: chronologically by its
+    `time_column` (a backtest), else at random with its seed. Keyword values override the config
+    (register re-creates a run's split from the run's logged params)."""
+    from .datasets import split_by_time, split_train_test
+
+    column = time_column if time_column is not None else training.time_column
+    fraction = test_fraction if test_fraction is not None else training.test_fraction
+    if column:
+        return split_by_time(frame, fraction, column)
+    return split_train_test(frame, fraction, training.seed if seed is None else seed)
 
 
 def classification_metrics(y_true, predicted, proba) -> dict[str, float]:

@@ -15,6 +15,9 @@
   test split (less noise in every drift distance), and independent of held-out traffic. Its
   model-quality metrics are training-set quality, i.e. optimistic; quality alerts use the
   absolute `monitoring.quality_threshold`, not the baseline's quality.
+  With `training.baseline: backtest` (the forecasting template, whose split is chronological)
+  it holds the TEST split scored out of sample instead: a forecast's in-sample errors would set
+  a bar the live forecasts can never meet, so forecasting metrics are compared with a backtest.
 """
 
 from __future__ import annotations
@@ -85,11 +88,13 @@ def run_split(ctx: JobContext, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]
     """The run's (train, test) rows, re-created from the params it logged."""
     import mlflow
 
-    from .datasets import split_train_test
+    from .model_steps import split_for
 
     params = mlflow.get_run(run_id).data.params
     data = load_training_data(ctx, params["source"])
-    return split_train_test(data, float(params["test_fraction"]), int(params["seed"]))
+    # a run logs time_column only when its split was chronological
+    return split_for(ctx.model.training, data, time_column=params.get("time_column", ""),
+                     test_fraction=float(params["test_fraction"]), seed=int(params["seed"]))
 
 
 def score(model: Model, pyfunc, frame: pd.DataFrame) -> pd.DataFrame:
@@ -205,8 +210,12 @@ def register_model(
     client.set_model_version_tag(name, version, f"lakemon.test_{metric}", f"{challenger_score:.6f}")
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
-        rows = write_baseline(ctx, train_rows, score(model, challenger, train_rows), version)
-        progress(f"register: version {version} is champion; baseline {ctx.tables.baseline} rewritten ({rows} rows)")
+        # training rows scored (Databricks' recommendation), or the backtest: the test period scored
+        # out of sample, the errors a forecast really makes (training.baseline)
+        base_rows = frame if model.training.baseline == "backtest" else train_rows
+        rows = write_baseline(ctx, base_rows, score(model, challenger, base_rows) if base_rows is train_rows else outputs, version)
+        progress(f"register: version {version} is champion; baseline {ctx.tables.baseline} rewritten "
+                 f"({rows} {'backtest' if base_rows is frame else 'training'} rows)")
     return RegisterResult(name, version, run_id, metric, challenger_score, champion_version, champion_score, promoted)
 
 

@@ -52,6 +52,8 @@ DEFAULT_PARAMS: dict[str, float | int | str | bool] = {
     "l2_regularization": 0.0,
 }
 """HistGradientBoosting{Classifier,Regressor} settings unless the env's model.training.params says otherwise."""
+RIDGE_PARAMS: dict[str, float | int | str | bool] = {"alpha": 1.0}
+"""Ridge's settings (training.estimator ridge: the forecasting template)."""
 ONE_HOT_MIN_FREQUENCY = 10
 """Categories seen fewer times than this share one 'infrequent' column (long-tailed EYE/HAIR)."""
 
@@ -80,6 +82,8 @@ class TrainResult:
 
 
 BUNDLED_ORIGIN = "https://github.com/fivethirtyeight/data/tree/master/comic-characters"
+BUNDLED_ORIGINS = {"bundled:co2": "https://www.statsmodels.org/stable/datasets/generated/co2.html"}
+"""Public origin of each bundled data set other than the comic characters."""
 
 
 def dataset_source(source: str):
@@ -88,7 +92,7 @@ def dataset_source(source: str):
     from mlflow.data.http_dataset_source import HTTPDatasetSource
 
     if source.startswith("bundled:"):
-        return HTTPDatasetSource(url=BUNDLED_ORIGIN)
+        return HTTPDatasetSource(url=BUNDLED_ORIGINS.get(source, BUNDLED_ORIGIN))
     return DeltaDatasetSource(delta_table_name=source)
 
 
@@ -134,7 +138,13 @@ def is_regression(model: Model) -> bool:
 
 
 def estimator_name(model: Model) -> str:
+    if model.training.estimator == "ridge":
+        return "Ridge"
     return "HistGradientBoostingRegressor" if is_regression(model) else "HistGradientBoostingClassifier"
+
+
+def default_params(model: Model) -> dict[str, float | int | str | bool]:
+    return dict(RIDGE_PARAMS) if model.training.estimator == "ridge" else dict(DEFAULT_PARAMS)
 
 
 def build_pipeline(model: Model, params: dict[str, object], seed: int):
@@ -165,7 +175,12 @@ def build_pipeline(model: Model, params: dict[str, object], seed: int):
             ("numeric", SimpleImputer(strategy="median", add_indicator=True), numeric),
         ]
     )
-    estimator = getattr(ensemble, estimator_name(model))(random_state=seed, **params)
+    if model.training.estimator == "ridge":
+        from sklearn.linear_model import Ridge
+
+        estimator = Ridge(random_state=seed, **params)
+    else:
+        estimator = getattr(ensemble, estimator_name(model))(random_state=seed, **params)
     return Pipeline([("features", columns), ("model", estimator)])
 
 
@@ -239,14 +254,14 @@ def train_model(
     import mlflow
     import sklearn
 
-    from .datasets import split_train_test
     from .model_code.served_model import prepare_features
+    from .model_steps import split_for
     from .tracking import configure_mlflow, use_experiment
 
     model, training = ctx.model, ctx.model.training
     progress(f"train: loading {training.source}")
     data = load_training_data(ctx)
-    train_df, test_df = split_train_test(data, training.test_fraction, training.seed)
+    train_df, test_df = split_for(training, data)
     categorical, numeric = feature_kinds(model)
     label = model.label.name
     recent_rows = 0 if extra_rows is None else len(extra_rows)
@@ -255,7 +270,7 @@ def train_model(
         train_df = pd.concat([train_df[columns], extra_rows[columns]], ignore_index=True)
     x_train = prepare_features(train_df, categorical, numeric)
     x_test = prepare_features(test_df, categorical, numeric)
-    params = {**DEFAULT_PARAMS, **training.params}
+    params = {**default_params(model), **training.params}
     configure_mlflow(ctx)  # after the data loaded: a bad source leaves MLflow untouched
     experiment_id = use_experiment(ctx, experiment)
 
@@ -276,6 +291,7 @@ def train_model(
                 "source": training.source,
                 "test_fraction": training.test_fraction,
                 "seed": training.seed,
+                **({"time_column": training.time_column} if training.time_column else {}),
                 "train_rows": len(train_df),
                 "test_rows": len(test_df),
                 "recent_rows": recent_rows,

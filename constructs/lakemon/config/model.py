@@ -387,6 +387,21 @@ class Training(Strict):
         return value
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     """Estimator hyper-parameters, logged to MLflow."""
+    estimator: Literal["hist_gradient_boosting", "ridge"] = "hist_gradient_boosting"
+    """scikit-learn's HistGradientBoosting{Classifier,Regressor}, or Ridge (regression only: a
+    linear model extrapolates a trending series, which trees cannot)."""
+    time_column: Identifier | None = None
+    """Set: the split is chronological, the latest `test_fraction` of this column's values are the
+    test set (a backtest); None: a random split."""
+    baseline: Literal["training", "backtest"] = "training"
+    """What register writes as the monitor's baseline: the training rows scored by the model, or
+    the test rows scored out of sample (`backtest`, with a `time_column`: a forecast's errors)."""
+
+    @model_validator(mode="after")
+    def _backtest_needs_time(self) -> Training:
+        if self.baseline == "backtest" and self.time_column is None:
+            raise ValueError("baseline: backtest needs a time_column (the backtest is the chronological test split)")
+        return self
 
 
 class Retraining(Strict):
@@ -479,7 +494,7 @@ class Model(Strict):
 
     name: Identifier
     """Registered model name; the Unity Catalog name is `<catalog>.<schema>.<name>`."""
-    template: Literal["classification", "regression"] | None = None
+    template: Literal["classification", "regression", "forecasting"] | None = None
     """Preset this model started from (see lakemon/templates); merged before validation."""
     problem_type: ProblemType
     """`classification` or `regression`; picks the monitor's problem type and quality metrics."""
@@ -524,6 +539,8 @@ class Model(Strict):
             raise ValueError(f"column names must be unique across features, label and outputs; repeated: {', '.join(dupes)}")
         if self.prediction_proba and self.problem_type is not ProblemType.CLASSIFICATION:
             raise ValueError("prediction_proba is only allowed for classification models")
+        if self.training.estimator == "ridge" and self.problem_type is not ProblemType.REGRESSION:
+            raise ValueError("training.estimator ridge is a regressor; use it with problem_type regression")
         metrics = self.monitoring.custom_metrics
         if metrics:
             if self.model_id_column in {m.name for m in metrics}:

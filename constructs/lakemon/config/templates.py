@@ -11,10 +11,10 @@ from importlib import resources
 
 import yaml
 
-TEMPLATE_NAMES = ("classification", "regression")
-"""No forecasting template: lakemon trains and serves tabular classifiers and regressors only, and
-a forecast needs a time-series model; a forecast is monitored as a regression model with a
-`horizon` feature and `slicing_exprs: ["horizon"]` (README, "Configuration reference")."""
+TEMPLATE_NAMES = ("classification", "regression", "forecasting")
+"""Forecasting is a regression over lag and calendar features with the horizon as a column, a
+chronological split, a backtest baseline, the monitor sliced by horizon and forecasting metrics
+as custom metrics (docs/forecasting.md)."""
 
 
 @cache

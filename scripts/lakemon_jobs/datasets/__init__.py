@@ -83,6 +83,23 @@ def load_comic(publisher: Literal["marvel", "dc"]) -> pd.DataFrame:
     return out.reset_index(drop=True)[COLUMNS]
 
 
+def split_by_time(df: pd.DataFrame, test_fraction: float, time_column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chronological split (a backtest): the rows of the latest `test_fraction` of the distinct
+    values of `time_column` are the test set, the earlier ones the training set; rows of one time
+    value (a forecast's horizons) stay together. Rows keep their order within each part."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    if time_column not in df.columns:
+        raise ValueError(f"the training data has no time column {time_column!r} (training.time_column)")
+    times = np.sort(pd.unique(df[time_column].dropna()))
+    n_test = int(round(len(times) * test_fraction))
+    if n_test == 0 or n_test == len(times):
+        raise ValueError(f"{len(times)} distinct {time_column} values cannot be split with test_fraction={test_fraction}")
+    data = df.reset_index(drop=True)
+    test_mask = (data[time_column] >= times[-n_test]).to_numpy()
+    return data[~test_mask].reset_index(drop=True), data[test_mask].reset_index(drop=True)
+
+
 def split_train_test(df: pd.DataFrame, test_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reproducible random split: the same frame, fraction and seed give the same rows, in the
     same order. Rows keep their positional order within each part, so the split does not depend

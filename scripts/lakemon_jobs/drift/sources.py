@@ -4,7 +4,8 @@ Databricks (Spark, `SparkEngine`) and on the embedded default (DuckDB over local
 
 Both return pyarrow tables with the columns of monitoring/schema.py, so the decision code never
 knows where the rows came from. Only the rows analyze-drift uses are read: BASELINE drift and
-whole-table profile rows of the lookback period, plus the baseline profile.
+whole-table profile rows of the lookback period, plus the baseline profile (every slice's rows
+for a model whose custom metrics carry a threshold: they are judged per slice).
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ def metrics_queries(tables: ModelTables, since: datetime) -> tuple[str, str]:
     ts = timestamp_sql(since)
     # The model-id column is named after the monitor's model_id_col (docs/monitoring.md).
     model_id = f"`{tables.model.model_id_column}`"
+    # Custom metrics with a threshold are judged per slice too (drift/custom.py): their models
+    # read every slice's rows; the built-in rule still uses the whole-table rows only.
+    judged_per_slice = any(m.threshold is not None for m in tables.model.monitoring.custom_metrics)
+    scope = f"{model_id} = '*'" if judged_per_slice else f"slice_key IS NULL AND {model_id} = '*'"
     drift = (
-        f"SELECT * FROM {tables.drift_metrics} WHERE drift_type = 'BASELINE' AND slice_key IS NULL "
-        f"AND {model_id} = '*' AND `window`.`end` > {ts}"
+        f"SELECT * FROM {tables.drift_metrics} WHERE drift_type = 'BASELINE' AND {scope} "
+        f"AND `window`.`end` > {ts}"
     )
     profile = (
-        f"SELECT * FROM {tables.profile_metrics} WHERE slice_key IS NULL AND {model_id} = '*' "
+        f"SELECT * FROM {tables.profile_metrics} WHERE {scope} "
         f"AND (log_type = 'BASELINE' OR `window`.`end` > {ts})"
     )
     return drift, profile

@@ -10,6 +10,8 @@ retrain (judged against the first baseline) and after it (against the new one).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from lakemon.statistics import QUALITY_METRIC
 from datetime import date
 
 
@@ -44,7 +46,7 @@ def day_views(ctx, day_sources: dict[date, str]) -> dict[date, DayView]:
             view.judged += 1
             if row["verdict"] == "drift":
                 view.drifted.append(row["feature"])
-        elif row["subject"] == "quality":
+        elif row["subject"] == "quality" and row["statistic"] in QUALITY_METRIC.values():  # not a custom metric
             view.quality_metric, view.quality, view.quality_verdict = row["statistic"], row["value"], row["verdict"]
     log = DeltaTable(str(ctx.runtime.table_path(ctx.tables.inference_log))).to_pyarrow_table(
         columns=[ctx.model.model_id_column, ctx.model.timestamp_column]

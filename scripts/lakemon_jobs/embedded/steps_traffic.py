@@ -28,6 +28,9 @@ def send_first_days(run: Run) -> None:
     from .traffic import plan_days
 
     ctx, options = run.job, run.options
+    if ctx.model.training.source == "bundled:co2":
+        send_forecast_days(run)
+        return
     training, label = ctx.model.training, ctx.model.label.name
     # The test split train held out (same rows, same order), and the DC rows with a label.
     _, marvel_test = split_train_test(load_training_data(ctx), training.test_fraction, training.seed)
@@ -47,6 +50,44 @@ def send_first_days(run: Run) -> None:
     run.reporter.info(
         f"{len(marvel_test)} held-out Marvel rows (test split, seed {training.seed}, fraction "
         f"{training.test_fraction}), {len(dc)} DC rows; {options.rows_per_day} rows/day, "
+        f"{options.batch_size} rows/request, 4 request formats, {options.workers} clients"
+    )
+    send_and_label(run, plans)
+
+
+def send_forecast_days(run: Run) -> None:
+    """The forecaster's days: the backtest period replayed (`--marvel-days` days of the test
+    split's forecasts, the rows the baseline scored), then `--dc-days` days after a regime change
+    (the same period of a series whose every move is REGIME_K times as large: lags, last year's
+    values and actual values alike). The labels (actual values) follow as for every model."""
+    import pandas as pd
+
+    from ..datasets.co2 import REGIME_K, load_co2_series, regime_change, supervised
+    from ..model_steps import load_training_data, split_for
+    from .traffic import plan_days
+
+    ctx, options = run.job, run.options
+    training = ctx.model.training
+    _, backtest = split_for(training, load_training_data(ctx))
+    series = load_co2_series()
+    start = pd.Timestamp(backtest[training.time_column].min()) - pd.Timedelta(weeks=60)
+    changed = supervised(regime_change(series, start, REGIME_K))
+    changed = changed[changed[training.time_column] >= backtest[training.time_column].min()].reset_index(drop=True)
+    today = datetime.now(UTC).date()
+    first_day = today - timedelta(days=options.marvel_days + options.dc_days + run.after_days)
+    try:
+        plans = plan_days(
+            [("co2", backtest, options.marvel_days), ("regime", changed, options.dc_days)],
+            rows_per_day=options.rows_per_day,
+            batch_size=options.batch_size,
+            first_day=first_day,
+            seed=training.seed,
+        )
+    except ValueError as exc:
+        raise StepFailed(str(exc)) from None
+    run.reporter.info(
+        f"{len(backtest)} backtest forecasts (origins from {backtest[training.time_column].min():%Y-%m-%d}), "
+        f"{len(changed)} after a regime change (every move x{REGIME_K}); {options.rows_per_day} rows/day, "
         f"{options.batch_size} rows/request, 4 request formats, {options.workers} clients"
     )
     send_and_label(run, plans)
