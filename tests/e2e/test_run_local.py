@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -286,3 +286,70 @@ def test_reduced_run_local_of_the_regression_model(tmp_path):
     assert drifted == days[MARVEL_DAYS:]  # the DC days, not the Marvel ones
     judged = [r for r in verdicts if r["subject"] == "quality"]
     assert judged and {r["statistic"] for r in judged} == {"r2_score"}
+
+
+FORECAST_ROWS_PER_DAY, BACKTEST_DAYS, REGIME_DAYS = 600, 3, 2
+
+
+def test_reduced_run_local_of_the_forecaster(tmp_path):
+    """The forecasting template end to end: `run-local --model co2_forecaster` replays the
+    backtest period, then days after a regime change. The custom metrics in the profile table
+    equal a pandas computation over the inference log per day and horizon; the regime days (and
+    only they) drift and are judged `degraded` by mape_ratio, for the table and every horizon;
+    the quality alert's own SQL names a regime window and stays quiet after a backtest day."""
+    env_file, _ = dev_env_file(tmp_path)
+    home = tmp_path / "home"
+    cmd = [
+        str(Path(sys.executable).parent / "lakemon"), "run-local", "--env-file", str(env_file), "--home", str(home),
+        "--model", "co2_forecaster", "--skip-synth", "--rows-per-day", str(FORECAST_ROWS_PER_DAY),
+        "--marvel-days", str(BACKTEST_DAYS), "--dc-days", str(REGIME_DAYS), "--batch-size", "40",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    outcome = json.loads((home / "runs" / "latest" / "outcome.json").read_text())
+    sources = {datetime.fromisoformat(d).date(): s for d, s in outcome["day_sources"].items()}
+    regime = {d for d, s in sources.items() if s == "regime"}
+    backtest = {d for d, s in sources.items() if s == "co2"}
+    assert len(regime) == REGIME_DAYS and len(backtest) == BACKTEST_DAYS
+    assert {datetime.fromisoformat(d).date() for d in outcome["drifted"]} == regime
+    assert {datetime.fromisoformat(d).date() for d in outcome["alerted_windows"]} == {max(regime)}
+
+    envc = load_environment(env_file)
+    model = envc.model("co2_forecaster")
+    tables = ModelTables(envc, model)
+    runtime = LocalRuntime((home / "runs" / "latest").resolve())
+
+    def read(name: str) -> pa.Table:
+        return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
+
+    log = read(tables.inference_log).to_pandas()
+    assert len(log) == FORECAST_ROWS_PER_DAY * (BACKTEST_DAYS + REGIME_DAYS) and log["co2_ppm"].notna().all()
+    log["day"] = log["timestamp"].dt.date
+    profile = read(tables.profile_metrics).to_pylist()
+    rows = {(r["window"]["start"].date(), r["slice_value"]): r for r in profile
+            if r["log_type"] == "INPUT" and r["column_name"] == ":table" and r["model_version"] == "*"}
+    groups = [((day, str(h)), part) for (day, h), part in log.groupby(["day", "horizon"])]
+    groups += [((day, None), part) for day, part in log.groupby("day")]  # the whole table
+    assert len(groups) == (BACKTEST_DAYS + REGIME_DAYS) * 5
+    for key, part in groups:
+        err = part["prediction"] - part["co2_ppm"]
+        assert rows[key]["mape"] == pytest.approx((err.abs() / part["co2_ppm"].abs()).mean(), rel=1e-9)
+        assert rows[key]["bias"] == pytest.approx(err.mean(), rel=1e-9, abs=1e-12)
+        smape = (2 * err.abs() / (part["prediction"].abs() + part["co2_ppm"].abs())).mean()
+        assert rows[key]["smape"] == pytest.approx(smape, rel=1e-9)
+
+    verdicts = [r for r in read(tables.drift_verdicts).to_pylist() if r["statistic"] == "mape_ratio"]
+    assert {r["feature"] for r in verdicts} == {":table", *(f":table [horizon={h}]" for h in (1, 2, 3, 4))}
+    degraded = {r["window_start"].date() for r in verdicts if r["verdict"] == "degraded"}
+    assert degraded == regime
+    assert all(r["verdict"] == "ok" for r in verdicts if r["window_start"].date() in backtest)
+
+    _drift_spec, quality_spec = local_alert_specs(envc, model)
+    engine = LocalEngine(runtime)
+    after_regime = evaluate_alert(engine, quality_spec)
+    assert after_regime.fired
+    named = {datetime.fromisoformat(r["window_start"]).date() for r in after_regime.rows}
+    assert named == {max(regime)} and "mape_ratio" in {r["metric"] for r in after_regime.rows}
+    last_backtest = datetime.combine(max(backtest), datetime.min.time()).replace(tzinfo=UTC)
+    assert not evaluate_alert(engine, quality_spec, as_of_window=last_backtest).fired

@@ -284,3 +284,22 @@ def test_jobs_install_the_uploaded_wheel_named_by_version_and_hash(synth_outdir,
         dependencies = [d for e in job["environment"] for d in e["spec"]["dependencies"]]
         assert dependencies == [wheel["path"] + "[jobs]"], job["name"]
         assert job["tags"]["lakemon_version"] == lakemon.__version__
+
+
+def test_dev_forecaster_monitor_has_its_custom_metrics_sliced_by_horizon(stacks):
+    """The forecasting template's monitor: regression, sliced by horizon, the forecasting metrics
+    as the provider's custom_metrics (Databricks' StructField JSON, the template unrendered)."""
+    monitors = stacks["dev"]["resource"]["databricks_data_quality_monitor"]
+    (monitor,) = [m for k, m in monitors.items() if k.startswith("co2-forecaster_")]
+    config = monitor["data_profiling_config"]
+    assert config["slicing_exprs"] == ["horizon"]
+    assert config["inference_log"]["problem_type"] == "INFERENCE_PROBLEM_TYPE_REGRESSION"
+    assert config["inference_log"]["label_column"] == "co2_ppm"
+    metrics = {m["name"]: m for m in config["custom_metrics"]}
+    assert list(metrics) == ["mape", "smape", "bias", "mape_ratio"]
+    assert {m["type"] for n, m in metrics.items() if n != "mape_ratio"} == {"DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE"}
+    assert metrics["mape_ratio"]["type"] == "DATA_PROFILING_CUSTOM_METRIC_TYPE_DRIFT"
+    assert "{{current_df}}.mape" in metrics["mape_ratio"]["definition"]
+    assert json.loads(metrics["mape"]["output_data_type"])["type"] == "double"
+    for env in ("aut", "prod"):  # the other environments declare no forecaster
+        assert not any(k.startswith("co2-") for k in stacks[env]["resource"]["databricks_data_quality_monitor"])

@@ -51,7 +51,7 @@ def supervised(series: pd.Series, horizons: tuple[int, ...] = HORIZONS) -> pd.Da
     n = len(y)
     frames = []
     for h in horizons:
-        origins = np.arange(YEAR, n - h)  # a year of history, and a known target
+        origins = np.arange(YEAR, n - max(horizons))  # a year of history, every horizon known
         target = origins + h
         week_of_year = weeks[target].isocalendar().week.to_numpy(dtype="float64")
         angle = 2 * np.pi * week_of_year / 52.1775
