@@ -10,9 +10,9 @@ retrain (judged against the first baseline) and after it (against the new one).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from lakemon.statistics import QUALITY_METRIC
-from datetime import date
 
 
 @dataclass
