@@ -65,6 +65,7 @@ JOBS_EXTRA_MODULES = {
     "pyarrow": "pyarrow",
     "duckdb": "duckdb",
     "deltalake": "deltalake",
+    "statsmodels": "statsmodels",
     "matplotlib": "matplotlib",
     "requests": "requests",
     "jinja2": "jinja2",
