@@ -360,8 +360,8 @@ class Promotion(Strict):
     """The challenger becomes champion only if it beats the champion by more than this."""
 
 
-BUNDLED_SOURCES = ("marvel", "dc")
-"""Data sets shipped in the wheel (lakemon_jobs.datasets.load_comic's publishers)."""
+BUNDLED_SOURCES = ("marvel", "dc", "co2")
+"""Data sets shipped with lakemon: load_comic's publishers, and co2 (statsmodels' weekly CO2, the forecasting template)."""
 TABLE_SOURCE = r"[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+"
 
 
