@@ -344,14 +344,24 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .run_lock import add_lock_argument
+
     add_context_arguments(parser, reads_a_run=True)
+    add_lock_argument(parser)
     parser.add_argument(
         "--force", action="store_true", help="retrain even if this drift was already acted on"
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    from .run_lock import RunInProgress
     from .tables import TableError
 
     ctx = JobContext.from_args(args)
-    return run_job("retrain", lambda: retrain(ctx, force=args.force), RetrainError, TableError)
+
+    def work():
+        # under the model's run lock: retrain rewrites the baseline a refresh reads
+        with ctx.run_lock("retrain", args.wait_for_lock):
+            return retrain(ctx, force=args.force)
+
+    return run_job("retrain", work, RetrainError, TableError, RunInProgress)

@@ -132,6 +132,6 @@ def add_lock_argument(parser) -> None:
         type=_wait_seconds,
         default=0.0,
         metavar="SECONDS",
-        help="embedded default: if another unpack/refresh/analyze-drift of this model is running, wait up to "
+        help="embedded default: if another unpack/refresh/analyze-drift/retrain of this model is running, wait up to "
         "SECONDS for it (default 0: stop at once with one line naming it)",
     )

@@ -151,3 +151,17 @@ def test_a_model_version_star_from_the_request_params_is_quarantined(uctx):
     write_payloads(uctx, [payload(1, {"dataframe_records": [REC], "params": {"model_version": "*"}}, response(0.7),
                                   served=None)])
     assert unpack_payloads(uctx, progress=lambda _m: None).quarantined == 1
+
+
+def test_retrain_takes_the_model_lock_too(tmp_path, capsys):
+    """retrain rewrites the baseline a refresh reads: it refuses to run beside another job."""
+    from jobs_helpers import DEV_ENV
+
+    from lakemon_jobs.cli import main
+    from lakemon_jobs.context import JobContext
+
+    ctx = JobContext.load(DEV_ENV, home=tmp_path)
+    with model_lock(tmp_path, ctx.tables.inference_log, "refresh"):
+        code = main(["retrain", "--env-file", str(DEV_ENV), "--home", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1 and f"lakemon retrain: lakemon refresh (pid {os.getpid()}" in out, out
