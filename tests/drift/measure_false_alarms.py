@@ -58,7 +58,9 @@ def rates(threshold, baseline, source, n, draws, seed) -> dict[str, float]:
         if j.verdict == "drift":
             ours.add(j.window_start)
         warns += j.verdict == "warn"
-        if j.value is not None and j.value >= j.threshold and j.test_pvalue is not None and j.test_pvalue < d.max_pvalue:
+        # the configured statistic's own raw value (signals[0]), also where a guard decided
+        raw, threshold = (j.signals[0].value, j.signals[0].threshold) if j.signals else (j.value, j.threshold)
+        if raw is not None and raw >= threshold and j.test_pvalue is not None and j.test_pvalue < d.max_pvalue:
             plain.add(j.window_start)
     with tempfile.TemporaryDirectory() as home:
         engine = LocalEngine(LocalRuntime(Path(home)))
