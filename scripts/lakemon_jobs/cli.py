@@ -132,6 +132,33 @@ def missing_extra_hint(name: str, error: ModuleNotFoundError) -> str | None:
     )
 
 
+def missing_jobs_modules() -> list[str]:
+    """Import names of the [jobs] extra that cannot be found, without importing anything.
+
+    Why before the subcommand runs: a module imported late (mlflow inside run-local's second
+    step, after minutes of work) would otherwise end the run with a ModuleNotFoundError."""
+    import importlib.util
+
+    missing = []
+    for module in JOBS_EXTRA_MODULES:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a module set to None, or one whose finder refuses it
+            found = False
+        if not found:
+            missing.append(module)
+    return missing
+
+
+def missing_extra_message(name: str, modules: list[str]) -> str:
+    distributions = ", ".join(f"{JOBS_EXTRA_MODULES[m]} (module {m!r})" for m in modules)
+    return (
+        f"lakemon {name}: this subcommand needs the job scripts' dependencies, and {distributions} "
+        f"{'is' if len(modules) == 1 else 'are'} not installed.\n"
+        f'Install lakemon with the [jobs] extra:  pip install "lakemon[jobs]=={installed_version()}"'
+    )
+
+
 def databricks_error_message(name: str, error: Exception) -> str | None:
     """One line for a Databricks API error no job turned into its own message, else None.
 
@@ -165,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     if name not in NEEDS_NO_JOBS_EXTRA and "DATABRICKS_RUNTIME_VERSION" in os.environ:
         # Every job run's log names the code it ran (the jobs install one exact wheel).
         print(f"lakemon {installed_version()}: {name}", file=sys.stderr)
+    wants_help = any(a in ("-h", "--help") for a in rest)
+    if name not in NEEDS_NO_JOBS_EXTRA and not wants_help:
+        missing = missing_jobs_modules()
+        if missing:
+            print(missing_extra_message(name, missing), file=sys.stderr)
+            return 2
     try:
         module = importlib.import_module(module_name)
         subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)

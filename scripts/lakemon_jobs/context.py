@@ -84,6 +84,8 @@ class JobContext:
     tables: ModelTables
     runtime: LocalRuntime | None
     """None on Databricks; the embedded default's folders otherwise."""
+    env_file: Path | None = None
+    """The file the environment was read from: errors about a key name it (file, key path)."""
 
     @classmethod
     def load(cls, env_file: str | Path, model: str | None = None, home: str | Path | None = None) -> JobContext:
@@ -92,7 +94,7 @@ class JobContext:
         env = load_environment(Path(env_file))
         chosen = env.model(model)
         runtime = None if on_databricks() else LocalRuntime.from_env(home)
-        return cls(env=env, model=chosen, tables=ModelTables(env, chosen), runtime=runtime)
+        return cls(env=env, model=chosen, tables=ModelTables(env, chosen), runtime=runtime, env_file=Path(env_file))
 
     def run_lock(self, job: str, wait_s: float = 0.0, progress: Callable[[str], None] = print):
         """The model's run lock (run_lock.model_lock): unpack, refresh and analyze-drift of one
@@ -116,13 +118,27 @@ class JobContext:
             _exit_config(f"lakemon: {exc}")
 
 
+class JobConfigError(ValueError):
+    """The configuration does not fit the data a job found (e.g. a feature the training data
+    lacks): one line per problem naming the env file and key path; run_job exits 2 with it."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
 def run_job(job: str, work: Callable[[], object], *expected: type[Exception]) -> int:
     """Run a subcommand's work: exit 0 and print the line `work` returns (if it returns text), or, when it
     raises one of the failures the job expects (bad input, a state it will not act on), print
     `lakemon <job>: <why>` and exit 1. Why: the user gets one line saying what to fix, not a
-    traceback; anything unexpected still raises (cli.main turns workspace refusals into a line)."""
+    traceback; anything unexpected still raises (cli.main turns workspace refusals into a line).
+    A JobConfigError (the config does not fit the data) exits 2 with its lines on stderr."""
     try:
         done = work()
+    except JobConfigError as exc:  # before `expected`: it is a ValueError, and a usage error (2)
+        for problem in exc.problems:
+            print(f"lakemon {job}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     except expected as exc:
         print(f"lakemon {job}: {exc}")
         return 1

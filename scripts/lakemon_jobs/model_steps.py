@@ -17,7 +17,7 @@ import pandas as pd
 
 from lakemon.config.model import Model
 
-from .context import JobContext
+from .context import JobConfigError, JobContext
 
 MODEL_ARTIFACT = "model"
 """Artifact path of the logged model inside a training run."""
@@ -36,11 +36,64 @@ def served_entity_name(model: Model, version: str) -> str:
     return f"{model.name}-{version}"
 
 
+class TrainingColumnsError(JobConfigError):
+    """The model's columns do not match the training data: one line per problem, each naming
+    the env file, the key path and the nearest columns the data has. A configuration error
+    (exit 2), found before anything is fitted or logged."""
+
+
+
+NEAREST = 3
+"""How many close column names a problem suggests (difflib ratio >= 0.6)."""
+
+
+def _nearest(name: str, available: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, available, n=NEAREST, cutoff=0.6)
+    if close:
+        return f"nearest: {', '.join(close)}"
+    shown = available[:12]
+    more = f", ... ({len(available)} in all)" if len(available) > len(shown) else ""
+    return f"no close name; columns: {', '.join(shown)}{more}"
+
+
+def check_training_columns(ctx: JobContext, frame: pd.DataFrame, source: str) -> None:
+    """TrainingColumnsError unless every feature and the label is a column of `frame`, and the
+    timestamp column, where the training data has one of that name, holds times.
+
+    Why here and not in the config loader: the columns are only known once the data is read,
+    and a job that fits first fails half a minute later with a pandas KeyError and no key path.
+    The timestamp column is not a training input (the serving layer stamps each request), so
+    it is only checked where the data has a column of that name that could be mistaken for it."""
+    available = [str(c) for c in frame.columns]
+    where = str(ctx.env_file) if ctx.env_file is not None else f"env {ctx.env.name}"
+    index = next((i for i, m in enumerate(ctx.env.models) if m.name == ctx.model.name), 0)
+    model = ctx.model
+    wanted = [(f"features[{i}].name", c.name, "feature") for i, c in enumerate(model.features)]
+    wanted.append(("label.name", model.label.name, "label"))
+    problems = [
+        f"{where}: models[{index}].{key}: {role} {name!r} is not a column of the training data {source}; "
+        f"{_nearest(name, available)}"
+        for key, name, role in wanted
+        if name not in available
+    ]
+    ts = model.timestamp_column
+    if ts in available and not pd.api.types.is_datetime64_any_dtype(frame[ts].dtype):
+        problems.append(
+            f"{where}: models[{index}].timestamp_column: {ts!r} is a {frame[ts].dtype} column of the training "
+            f"data {source}, not a time; name the request-time column something else"
+        )
+    if problems:
+        raise TrainingColumnsError(problems)
+
+
 def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFrame:
     """The configured training source as a pandas frame with the model's feature and label columns.
 
     `bundled:<publisher>` is the data shipped in the wheel. Anything else is a table name: a
     Unity Catalog table on Databricks, the local Delta table of that name on the embedded default.
+    Raises TrainingColumnsError when the model's columns are not the data's (check_training_columns).
     """
     source = source or ctx.model.training.source
     if source == "bundled:co2":
@@ -54,20 +107,15 @@ def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFra
     if source.startswith("bundled:"):
         from .datasets import load_comic
 
-        # A row without a label teaches nothing (appearances is missing for some characters).
         frame = load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
-        if ctx.model.label.name not in frame.columns:
-            raise ValueError(f"bundled data {source} has no column {ctx.model.label.name} (the model's label)")
-        return frame.dropna(subset=[ctx.model.label.name]).reset_index(drop=True)
-    from .tables import engine_for
+    else:
+        from .tables import engine_for
 
-    frame = engine_for(ctx).read_table(source)
-    frame.columns = [str(c).lower() for c in frame.columns]
-    wanted = [*ctx.model.feature_names(), ctx.model.label.name]
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise ValueError(f"training table {source} lacks column(s) {', '.join(missing)}")
-    return frame.dropna(subset=[ctx.model.label.name])
+        frame = engine_for(ctx).read_table(source)
+        frame.columns = [str(c).lower() for c in frame.columns]
+    check_training_columns(ctx, frame, source)
+    # A row without a label teaches nothing (appearances is missing for some characters).
+    return frame.dropna(subset=[ctx.model.label.name]).reset_index(drop=True)
 
 
 def split_for(training, frame: pd.DataFrame, *, time_column: str | None = None,

@@ -89,7 +89,7 @@ def test_the_closing_sentence_states_what_was_found():
         retrain=RetrainFacts("kept", "", metric="roc_auc", challenger_score=0.5, champion_score=0.6),
     )
     assert loop.found(outcome) == (
-        "Daily windows that drifted: marvel 0/2, dc 1/2; windows the drift alert named: 2026-11-23; "
+        "Daily windows that drifted: marvel 0/2, dc 1/2; windows the drift alert's SQL named: 2026-11-23; "
         "retrain: kept, roc_auc challenger 0.5000 vs champion 0.6000."
     )
 

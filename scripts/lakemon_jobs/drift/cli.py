@@ -94,9 +94,9 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
     """The run, under the model's run lock (run_lock): read, judge, report, write verdicts, alert."""
     from ..tables import TableError, engine_for
     from .alerts import fire_local_alerts
-    from .report import write_report
+    from .report import add_alerts_to_summary, write_report
     from .rule import RuleError
-    from .sources import TablesMissing, older_windows_sql, read_tables
+    from .sources import TablesMissing, judged_against, older_windows_sql, read_tables
     from .store import new_run_id, write_verdicts
     from .verdicts import analyze
 
@@ -122,6 +122,9 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
+        run_id = new_run_id()
+        home = str(ctx.runtime.root) if ctx.runtime else None
+        report.basis = judged_against(engine, ctx.tables, analysis_run=run_id, home=home)
         stage(f"judged {len(report.windows())} window(s): {len(report.judgements)} verdicts")
     except RuleError as exc:
         _error(f"configuration error: {exc}")
@@ -146,7 +149,6 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
         print(f"drifted features: {', '.join(report.drifted_features)}")
     print(f"report: {paths.html}\nsummary: {paths.json}")
 
-    run_id = new_run_id()
     try:
         rows = write_verdicts(engine, ctx.tables, report, run_id)
     except (TableError, OSError, ValueError) as exc:
@@ -170,4 +172,9 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
             print(f"alert {outcome.spec.display_name!r}: {state} ({len(outcome.rows)} row(s))")
             for d in deliveries:
                 print(f"alert {d.destination} ({d.type}): {'sent' if d.delivered else 'NOT sent'}: {d.detail}")
+        try:
+            add_alerts_to_summary(paths.json, fired)
+        except OSError as exc:
+            _error(f"cannot add the alerts to {paths.json}: {exc}")
+            return EXIT_ERROR
     return args.drift_exit_code if report.drifted else EXIT_OK

@@ -67,6 +67,10 @@ svg { max-width: 100%; height: auto; }
 <h1>Drift report: {{ s.model }} in {{ s.env }}</h1>
 <p class="meta">{{ header.granularity }} windows from {{ header.first }} to {{ header.last }} ({{ header.year }}, UTC);
 generated {{ header.generated }} UTC by lakemon analyze-drift.</p>
+{% if s.judged_against %}{% set b = s.judged_against %}<p class="meta" id="judged-against">Judged against: baseline
+<code>{{ b.baseline_table }}</code>{% if b.baseline_version is not none %} (Delta version {{ b.baseline_version }}){% endif %}{% if not b.baseline_exists %} (not found){% endif %},
+champion model version {{ b.champion or "unknown" }}; every window above is compared with this baseline.
+Analysis run {{ b.analysis_run }}{% if b.home %}, run folder {{ b.home }}{% endif %}; thresholds in <a href="#thresholds">Thresholds used</a>.</p>{% endif %}
 <p class="summary" id="summary"><span class="status {{ s.status }}">{{ s.status }}</span>&nbsp; {{ summary_line }}</p>
 
 <table class="grid" id="verdict-grid" title="Verdict per feature and window; hover a cell for the numbers">
@@ -113,7 +117,7 @@ table for these windows (labels have not arrived, or the monitor has no label co
 <td>{{ j.statistic }}</td><td>{{ "%.4g" | format(j.value) }}</td><td>{{ "%.4g" | format(j.adjusted) }}</td>
 <td>{{ j.threshold }}</td><td>{{ "%.3g" | format(j.pvalue) }}</td><td>{{ j.count }}</td></tr>{% endfor %}</table>
 
-<h2>Thresholds used</h2>
+<h2 id="thresholds">Thresholds used</h2>
 <table><tr><th>feature</th><th>kind</th><th>statistic</th><th>threshold</th><th>from</th></tr>
 {% for t in s.thresholds %}<tr><td>{{ t.feature }}</td><td>{{ t.kind }}</td><td>{{ t.statistic }}</td>
 <td>{{ t.threshold }}</td><td>{{ t.threshold_source }}</td></tr>{% endfor %}</table>
@@ -361,3 +365,28 @@ def write_report(report: DriftReport, out_dir: str | Path) -> ReportPaths:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     return paths
+
+
+def add_alerts_to_summary(json_path: Path, fired: list) -> None:
+    """Add what the local alerts did to the JSON summary (`alerts`): per alert whether its SQL
+    fired, the windows its rows name, and each delivery. Why in the summary: the alert's own
+    query decides which windows it names, whatever destination then received it (an email in
+    the outbox counts as much as a webhook); run-local reads its closing line from here."""
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    data["alerts"] = [
+        {
+            "alert": outcome.spec.display_name,
+            "fired": outcome.fired,
+            "windows": sorted({str(r["window_start"]) for r in outcome.rows if r.get("window_start")})
+            if outcome.fired
+            else [],
+            "deliveries": [
+                {"destination": d.destination, "type": d.type, "delivered": d.delivered, "detail": d.detail}
+                for d in deliveries
+            ],
+        }
+        for outcome, deliveries in fired
+    ]
+    tmp = json_path.with_suffix(json_path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp.replace(json_path)

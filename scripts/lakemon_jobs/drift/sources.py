@@ -68,3 +68,36 @@ def read_tables(engine: TableEngine, tables: ModelTables, since: datetime) -> tu
             )
     drift_sql, profile_sql = metrics_queries(tables, since)
     return engine.query_arrow(drift_sql), engine.query_arrow(profile_sql)
+
+
+def judged_against(engine: TableEngine, tables: ModelTables, *, analysis_run: str, home: str | None) -> dict:
+    """What this analysis judged against, for the report and the JSON summary: the baseline
+    table and its Delta version, the model version(s) the baseline holds (register writes the
+    champion's rows; the monitor's drift metrics compare each window with it), this analysis's
+    run id (the `run_id` of its rows in the verdicts table), and the embedded default's run
+    folder (None on Databricks).
+
+    Why read at analysis time: after a retrain the baseline is replaced and the next refresh
+    re-computes every window's drift against it, so a report must say which baseline it used.
+    A baseline that cannot be read is reported as such (None), never an error: the metrics
+    tables, not the baseline, are what the verdicts come from."""
+    baseline = tables.baseline
+    version: int | None = None
+    model_versions: list[str] = []
+    if engine.exists(baseline):
+        try:
+            version = engine.table_version(baseline).version
+        except Exception:  # noqa: BLE001 - a version the engine cannot tell is reported as unknown
+            version = None
+        column = tables.model.model_id_column
+        rows = engine.query_arrow(f"SELECT DISTINCT `{column}` AS v FROM {baseline}").column("v").to_pylist()
+        model_versions = sorted(str(v) for v in rows if v is not None)
+    return {
+        "baseline_table": baseline,
+        "baseline_version": version,
+        "baseline_exists": bool(engine.exists(baseline)),
+        "champion": model_versions[-1] if len(model_versions) == 1 else (", ".join(model_versions) or None),
+        "analysis_run": analysis_run,
+        "home": home,
+        "metrics_tables": [tables.drift_metrics, tables.profile_metrics],
+    }

@@ -37,6 +37,7 @@ def to_summary(report: DriftReport) -> dict[str, Any]:
         "status": report.status,
         "verdict_counts": counts,
         "drifted_features": report.drifted_features,
+        "judged_against": report.basis or None,
         "settings": report.settings,
         "thresholds": [
             {"feature": r.feature, "kind": r.kind, "statistic": r.statistic, "threshold": r.threshold,
@@ -64,6 +65,16 @@ SUMMARY_SCHEMA: dict[str, Any] = {
         "model": {"type": "string"},
         "status": {"enum": ["ok", "warn", "drift", "no_data"]},
         "drifted_features": {"type": "array", "items": {"type": "string"}},
+        "judged_against": {
+            "type": ["object", "null"],
+            "properties": {
+                "baseline_table": {"type": "string"},
+                "baseline_version": {"type": ["integer", "null"]},
+                "champion": {"type": ["string", "null"]},
+                "analysis_run": {"type": "string"},
+                "home": {"type": ["string", "null"]},
+            },
+        },
         "thresholds": {
             "type": "array",
             "items": {

@@ -118,6 +118,9 @@ class DriftReport:
     """The model-quality verdict of each window (quality metric against quality_threshold)."""
     custom_judgements: list[CustomJudgement] = field(default_factory=list)
     """Verdicts of the custom metrics that carry a threshold (drift/custom.py), per window and slice."""
+    basis: dict[str, Any] = field(default_factory=dict)
+    """What the windows were judged against: baseline table and version, champion, analysis run,
+    run folder (sources.judged_against); empty when the caller did not say (unit tests)."""
 
     @property
     def status(self) -> str:

@@ -134,7 +134,10 @@ def found(outcome: RunOutcome) -> str:
         counts[1] += 1
     drift = ", ".join(f"{source} {n}/{of}" for source, (n, of) in by_source.items()) or "none judged"
     named = ", ".join(map(str, sorted(outcome.alerted_windows))) or "none"
-    text = f"Daily windows that drifted: {drift}; windows the drift alert named: {named}"
+    text = f"Daily windows that drifted: {drift}; windows the drift alert's SQL named: {named}"
+    if outcome.alert_deliveries:
+        sent = sum(": sent" in d for d in outcome.alert_deliveries)
+        text += f" (notifications sent {sent} of {len(outcome.alert_deliveries)})"
     r = outcome.retrain
     if r is not None and r.challenger_score is not None and r.champion_score is not None:
         text += f"; retrain: {r.status}, {r.metric} challenger {r.challenger_score:.4f} vs champion {r.champion_score:.4f}"
@@ -151,9 +154,10 @@ def run_local(options: RunOptions, reporter: Reporter) -> RunOutcome:
     started is stopped in all cases."""
     from ..context import JobContext
     from .runs import mark_completed, new_run_folder, prune_runs
-    from .synth import find_app
+    from .synth import find_app, stack_names
 
     probe = _load(options, options.home)
+    _check_training_columns(probe)
     webhook_urls = [d.local_url for d in probe.env.alerts.destinations if getattr(d, "local_url", None)]
     for url in webhook_urls:  # fail before a long run, not at the analysis
         port = _port_of(url)
@@ -162,11 +166,14 @@ def run_local(options: RunOptions, reporter: Reporter) -> RunOutcome:
                 f"before any step: port {port} of the local alert destination {url} is in use; stop what listens "
                 "there or change local_url in the env file"
             )
+    app = find_app(options.env_file)
     plan = plan_steps(
         skip_synth=options.skip_synth,
-        has_app=find_app(options.env_file) is not None,
+        has_app=app is not None,
         retraining=probe.model.retraining is not None,
         skip_retrain=options.skip_retrain,
+        stacks=tuple(stack_names(app)) if app is not None else (),
+        training_source=probe.model.training.source,
     )
     root = new_run_folder(options.home)
     pruned = prune_runs(options.home, options.keep_runs, current=root)
@@ -260,6 +267,23 @@ def _load(options: RunOptions, home: Path):
         return JobContext.load(options.env_file, options.model, home)
     except (ConfigError, KeyError) as exc:
         raise BadSetup(f"cannot load {options.env_file}:\n{exc}") from None
+
+
+def _check_training_columns(ctx) -> None:
+    """BadSetup before any step when the model's features or label are not columns of its
+    training data (each line names the env file, the key path and the nearest columns).
+
+    Only a source readable before the run is checked here (bundled data, a table in the home
+    folder); anything else is checked by `lakemon train` itself, before it fits."""
+    from ..model_steps import TrainingColumnsError, load_training_data
+    from ..tables import TableError
+
+    try:
+        load_training_data(ctx)
+    except TrainingColumnsError as exc:  # printed after "lakemon run-local: ", one line per problem
+        raise BadSetup("\nlakemon run-local: ".join(exc.problems)) from None
+    except (TableError, OSError, ValueError):
+        return
 
 
 def _port_of(url: str) -> int:

@@ -113,6 +113,9 @@ class RunOutcome:
     """Daily windows judged drift -> their drifted features (the first analysis, step analyze)."""
     judged_days: list[date] = field(default_factory=list)
     alerted_windows: set[date] = field(default_factory=set)
+    """Windows the drift alert's own SQL named when it fired (whichever destinations received it)."""
+    alert_deliveries: list[str] = field(default_factory=list)
+    """How each notification of the fired alerts went: `<alert> -> <destination> (<type>): sent|NOT sent`."""
     alerts_received: int = 0
     alert_destinations: int = 0
     retrain: RetrainFacts | None = None
@@ -120,7 +123,11 @@ class RunOutcome:
     before_after: list[str] = field(default_factory=list)
     table_rows: dict[str, int] = field(default_factory=dict)
     report_html: Path | None = None
+    """The newest report (after a retrain: the one judged against the new baseline)."""
     report_json: Path | None = None
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    """Every report the run wrote, oldest first: html, json, first and last window, baseline
+    version and champion it judged against, and which step wrote it."""
     servers: list[tuple[str, int]] = field(default_factory=list)
     """(what, port) of every server started, to check each port is free after the stop."""
     sent_page_ids: set[int] = field(default_factory=set)

@@ -11,7 +11,7 @@ docs/embedded.md's step table is this list for a full run (a test keeps the two 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import steps_model, steps_monitor, steps_traffic
 from .run_context import Run
@@ -36,7 +36,7 @@ class Step:
 ALL_STEPS: tuple[Step, ...] = (
     Step(
         "synth",
-        "Synthesize the dev, aut and prod stacks (in the background, while the model trains)",
+        "Synthesize the stacks (in the background, while the model trains)",
         runs="the CDKTF app (stacks/app.py) as a subprocess, as `cdktf synth` runs it",
         produces="<run>/cdktf.out/stacks/<env>/cdk.tf.json; resources by type per stack",
         action=steps_model.start_synth,
@@ -44,7 +44,7 @@ ALL_STEPS: tuple[Step, ...] = (
     ),
     Step(
         "train",
-        "Train on the Marvel characters, register, promote the champion",
+        "Train on the training data, register, promote the champion",
         runs="`lakemon train`, `lakemon register`",
         produces="<run>/mlflow.db and mlartifacts/ (the run, version 1 as champion), the baseline table",
         action=steps_model.train_and_register,
@@ -131,11 +131,39 @@ class Plan:
         return any(step.name == name for step in self.steps)
 
 
-def plan_steps(*, skip_synth: bool, has_app: bool, retraining: bool, skip_retrain: bool) -> Plan:
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+TRAINING_NAMES = {"bundled:marvel": "the Marvel characters", "bundled:dc": "the DC characters"}
+
+
+def _titled(step: Step, stacks: tuple[str, ...], training_source: str | None) -> Step:
+    """The step with a title naming this run's stacks and training data (a starter project
+    has no `aut` stack; a team's model trains on its own table)."""
+    if step.name == "synth" and stacks:
+        noun = "stack" if len(stacks) == 1 else "stacks"
+        return replace(step, title=step.title.replace("the stacks", f"the {_and(list(stacks))} {noun}"))
+    if step.name == "train" and training_source:
+        data = TRAINING_NAMES.get(training_source, training_source)
+        return replace(step, title=step.title.replace("the training data", data))
+    return step
+
+
+def plan_steps(
+    *,
+    skip_synth: bool,
+    has_app: bool,
+    retraining: bool,
+    skip_retrain: bool,
+    stacks: tuple[str, ...] = (),
+    training_source: str | None = None,
+) -> Plan:
     """The steps of this run, in order, and why any were left out.
 
     `has_app`: a CDKTF app was found next to the env file; `retraining`: the model has a
-    `retraining:` section (only then do the retrain steps apply at all).
+    `retraining:` section (only then do the retrain steps apply at all); `stacks` and
+    `training_source` name what the synth and train steps' titles say.
     """
     skipped: dict[str, str] = {}
     if skip_synth:
@@ -145,5 +173,9 @@ def plan_steps(*, skip_synth: bool, has_app: bool, retraining: bool, skip_retrai
     if retraining and skip_retrain:
         skipped.update(dict.fromkeys(RETRAIN_STEPS, "--skip-retrain"))
     not_applicable = set() if retraining else set(RETRAIN_STEPS)
-    steps = tuple(s for s in ALL_STEPS if s.name not in skipped and s.name not in not_applicable)
+    steps = tuple(
+        _titled(s, stacks, training_source)
+        for s in ALL_STEPS
+        if s.name not in skipped and s.name not in not_applicable
+    )
     return Plan(steps, skipped)

@@ -85,9 +85,15 @@ def analyze_drift(run: Run) -> None:
     else:
         report.info("alerts: no synthesized stack; the alert SQL the constructs generate")
     run_job(report, "analyze-drift", run.job_args, run.root, *extra)
-    reports = sorted(ctx.runtime.reports_dir.glob("drift_*.html"))
-    outcome.report_html = reports[-1] if reports else None
-    outcome.report_json = reports[-1].with_suffix(".json") if reports else None
+    summary = record_report(run, "analyze")
+    for alert in (summary or {}).get("alerts", []):
+        if not alert.get("fired"):
+            continue
+        if str(alert.get("alert", "")).endswith(DRIFT_ALERT):
+            outcome.alerted_windows |= {datetime.fromisoformat(w).date() for w in alert.get("windows", [])}
+        for d in alert.get("deliveries", []):
+            state = "sent" if d.get("delivered") else "NOT sent"
+            outcome.alert_deliveries.append(f"{alert['alert']} -> {d['destination']} ({d['type']}): {state}")
 
     verdicts = _verdicts(ctx)
     for row in verdicts:
@@ -111,7 +117,10 @@ def analyze_drift(run: Run) -> None:
                 report.info(f"alerts: model-quality alert received ({days}): quality below its threshold")
                 continue
             outcome.alerts_received += 1
-            outcome.alerted_windows |= windows
+            if not windows <= outcome.alerted_windows:
+                outcome.failed_checks.append(
+                    f"the webhook received drift windows {sorted(map(str, windows))} the alert's SQL did not name"
+                )
 
 
 ALERT_KINDS = (DRIFT_ALERT, QUALITY_ALERT)
@@ -135,6 +144,41 @@ def lakemon_alert(body: object) -> tuple[str, set] | None:
         except (TypeError, ValueError):
             return None
     return kind, days
+
+
+def record_report(run: Run, step: str) -> dict | None:
+    """Record the report analyze-drift just wrote (the newest JSON summary in the reports
+    folder): which windows it covers and what it judged against. Returns the summary."""
+    import json
+
+    outcome, reports_dir = run.outcome, run.job.runtime.reports_dir
+    summaries = sorted(reports_dir.glob("drift_*.json"))
+    if not summaries:
+        return None
+    path = summaries[-1]
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    starts = sorted({j["window_start"][:10] for j in summary.get("judgements", [])})
+    basis = summary.get("judged_against") or {}
+    outcome.report_json, outcome.report_html = path, path.with_suffix(".html")
+    outcome.reports.append(
+        {
+            "step": step,
+            "html": str(outcome.report_html),
+            "json": str(path),
+            "first_window": starts[0] if starts else None,
+            "last_window": starts[-1] if starts else None,
+            "baseline_version": basis.get("baseline_version"),
+            "champion": basis.get("champion"),
+        }
+    )
+    return summary
+
+
+def describe_report(entry: dict) -> str:
+    """`windows 2026-11-20 to 2026-11-28, against the baseline of alive_classifier-2 (Delta version 3)`."""
+    span = f"windows {entry['first_window']} to {entry['last_window']}" if entry["first_window"] else "no windows"
+    version = "" if entry.get("baseline_version") is None else f" (Delta version {entry['baseline_version']})"
+    return f"{span}, judged against the baseline of {entry.get('champion') or 'an unknown model version'}{version}"
 
 
 def _verdicts(ctx) -> list[dict]:
@@ -163,12 +207,20 @@ def where_everything_is(run: Run) -> None:
         report.info(
             f"table:        {name} ({'absent' if rows is None else f'{rows} rows'}) at {ctx.runtime.table_path(name)}"
         )
-    report.info(f"report:       {outcome.report_html}")
+    newest_first = list(reversed(outcome.reports))
+    for i, entry in enumerate(newest_first):
+        label = "report:      " if i == 0 else "earlier:     "
+        report.info(f"{label} {entry['html']}")
+        report.info(f"              {'newest; ' if i == 0 and len(newest_first) > 1 else ''}{describe_report(entry)}")
+    if not outcome.reports:
+        report.info("report:       none written")
     report.info(f"summary:      {outcome.report_json}")
+    named = ", ".join(map(str, sorted(outcome.alerted_windows))) or "none (it did not fire)"
+    report.info(f"drift alert:  windows its SQL named: {named}")
+    for delivery in outcome.alert_deliveries:
+        report.info(f"              {delivery}")
     report.info(
         f"alerts:       {outcome.alerts_received} received at the local webhook ({root / 'alerts' / 'received.jsonl'})"
     )
-    if outcome.alerted_windows:
-        report.info(f"              windows named: {', '.join(map(str, sorted(outcome.alerted_windows)))}")
     report.info(f"logs:         {root / 'logs'}")
     report.info(f"outcome:      {root / 'outcome.json'}")

@@ -171,6 +171,11 @@ def after_retrain(run: Run) -> None:
     run_job(run.reporter, "refresh", run.job_args, run.root)
     # The alerts were rehearsed by the first analysis; this one writes verdicts and the report only.
     run_job(run.reporter, "analyze-drift", run.job_args, run.root, "--drift-exit-code", "0", "--no-alerts")
+    from .steps_monitor import describe_report, record_report
+
+    record_report(run, "after-retrain")
+    if run.outcome.reports:
+        run.reporter.info(f"report {run.outcome.reports[-1]['html']}: {describe_report(run.outcome.reports[-1])}")
     new_days = {p.day for p in plans}
     after = {d: v for d, v in day_views(ctx, outcome.day_sources).items() if d in new_days}
     before = run.before_retrain or {}

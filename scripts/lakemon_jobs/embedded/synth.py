@@ -40,6 +40,12 @@ def project_root(app: Path) -> Path:
     return app.parent.parent if app.parent.name == "stacks" else app.parent
 
 
+def stack_names(app: Path) -> list[str]:
+    """The stacks the app synthesizes: one per env file in the project's `envs/` folder (the
+    convention of stacks/app.py and the starter's app.py), sorted by name."""
+    return sorted(p.stem for p in (project_root(app) / "envs").glob("*.yml"))
+
+
 class BackgroundSynth:
     """`stacks/app.py` as a managed subprocess that runs while the model trains.
 
