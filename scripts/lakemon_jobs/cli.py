@@ -46,13 +46,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "lakemon_jobs.project_init",
         "write a new project (env files, app.py, cdktf.json, package.json) that needs no clone of lakemon",
     ),
+    "diff": (
+        "lakemon_jobs.stack_diff",
+        "offline review of a change: synthesize an environment's stack and compare it with the committed snapshot or last synth",
+    ),
     "doctor": (
         "lakemon_jobs.doctor",
         "check Node, Terraform, the cdktf CLI, the Azure login and the state backend, and say how to fix each",
     ),
 }
 
-NEEDS_NO_JOBS_EXTRA = {"init", "doctor"}
+NEEDS_NO_JOBS_EXTRA = {"init", "doctor", "diff"}
 """Subcommands that run with the construct library alone (`pip install lakemon`)."""
 
 JOBS_EXTRA_MODULES = {
@@ -181,28 +185,55 @@ def databricks_error_message(name: str, error: Exception) -> str | None:
     )
 
 
+def add_arguments_of(name: str, parser: argparse.ArgumentParser) -> None:
+    """Define subcommand `name`'s options without importing its job (lakemon_jobs.arguments);
+    the three light modules (analyze-drift, preflight, init) define their own."""
+    from . import arguments
+
+    light = {"train": arguments.train, "register": arguments.register, "deploy": arguments.deploy,
+             "unpack": arguments.unpack, "refresh": arguments.refresh, "retrain": arguments.retrain,
+             "run-local": arguments.run_local, "doctor": arguments.doctor, "diff": arguments.diff}  # fmt: skip
+    if name in light:
+        light[name](parser)
+    else:
+        importlib.import_module(SUBCOMMANDS[name][0]).add_arguments(parser)
+
+
+def unknown_subcommand(word: str) -> str:
+    """One line for a word that is no subcommand, with the nearest ones (difflib)."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(SUBCOMMANDS), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"lakemon: unknown subcommand {word!r}{hint} (`lakemon --help` lists them: {', '.join(SUBCOMMANDS)})"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    if argv and not argv[0].startswith("-") and argv[0] not in SUBCOMMANDS:
+        print(unknown_subcommand(argv[0]), file=sys.stderr)
+        return 2
     if not argv or argv[0] not in SUBCOMMANDS:
         parser.parse_args(argv)  # prints help or the error and exits
         return 2
     name, rest = argv[0], argv[1:]
     module_name, help_text = SUBCOMMANDS[name]
+    # Parse first, with nothing heavy imported: --help and a bad option answer at once.
+    subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)
+    add_arguments_of(name, subparser)
+    args = subparser.parse_args(rest)
+    args.command = name  # jobs say which model and run they use (context.JobContext.from_args)
     if name not in NEEDS_NO_JOBS_EXTRA and "DATABRICKS_RUNTIME_VERSION" in os.environ:
         # Every job run's log names the code it ran (the jobs install one exact wheel).
         print(f"lakemon {installed_version()}: {name}", file=sys.stderr)
-    wants_help = any(a in ("-h", "--help") for a in rest)
-    if name not in NEEDS_NO_JOBS_EXTRA and not wants_help:
+    if name not in NEEDS_NO_JOBS_EXTRA:
         missing = missing_jobs_modules()
         if missing:
             print(missing_extra_message(name, missing), file=sys.stderr)
             return 2
     try:
         module = importlib.import_module(module_name)
-        subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)
-        module.add_arguments(subparser)
-        args = subparser.parse_args(rest)
         return int(module.run(args) or 0)
     except Exception as exc:
         # a missing extra is a usage error (2); a workspace refusal means the job could not work (1)

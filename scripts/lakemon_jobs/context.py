@@ -16,26 +16,10 @@ from pathlib import Path
 from lakemon.config import ConfigError, Environment, Model, load_environment
 from lakemon.tables import ModelTables
 
+from .arguments import add_context_arguments  # noqa: F401  (re-exported: where jobs have always found it)
 from .runtime import HomeError, LocalRuntime, on_databricks
 
 DEFAULT_HOME = Path(".lakemon")
-
-
-def add_context_arguments(parser: argparse.ArgumentParser, *, reads_a_run: bool = False) -> None:
-    """The common options. `reads_a_run`: the subcommand works on data an earlier step wrote
-    (unpack, refresh, analyze-drift), so without --home it may use the latest run-local folder."""
-    parser.set_defaults(reads_a_run=reads_a_run)
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--env", default="dev", help="environment name: reads envs/<env>.yml (default: dev)")
-    where.add_argument("--env-file", type=Path, help="path of the environment file (overrides --env)")
-    parser.add_argument("--model", help="model name from the env file (default: the first model)")
-    parser.add_argument(
-        "--home",
-        type=Path,
-        help="embedded default's root folder (default: $LAKEMON_HOME or ./.lakemon"
-        + ("; after `lakemon run-local`, its latest run .lakemon/runs/latest" if reads_a_run else "")
-        + ")",
-    )
 
 
 def latest_run_home(default: Path = DEFAULT_HOME) -> Path | None:
@@ -60,12 +44,68 @@ def resolve_home(home: Path | None, *, reads_a_run: bool) -> Path | None:
     if home is not None or os.environ.get("LAKEMON_HOME") or on_databricks() or not reads_a_run:
         return home
     latest = latest_run_home()
-    if latest is not None:
+    if latest is not None and ANNOUNCE:
         print(
             f"lakemon: using the latest run-local folder {latest} (pass --home <folder> to use another)",
             file=sys.stderr,
         )
     return latest
+
+
+ANNOUNCE = True
+"""Whether a subcommand run from the CLI says which model and run it uses (stderr). run-local
+turns it off while it runs its steps in process: its own headings say it once."""
+
+
+def run_model(folder: Path) -> str | None:
+    """The model a run-local run folder was made for (its outcome.json), else None."""
+    import json
+
+    try:
+        return str(json.loads((folder / "outcome.json").read_text(encoding="utf-8"))["model"]) or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def other_model_problem(folder: Path, env: Environment, asked: str | None, chosen: Model) -> str | None:
+    """The one line to stop with when `folder`, the latest run-local run a follow-up command
+    picked by itself, belongs to another model than the one the command would work on (its
+    tables are not there, so every step would only point to the one before it)."""
+    ran = run_model(folder)
+    if ran is None or ran == chosen.name:
+        return None
+    which = f"--model {asked}" if asked else f"the first model of env {env.name}"
+    known = {m.name for m in env.models}
+    fix = f"pass --model {ran} to work on that run" if ran in known else f"model {ran} is not in env {env.name}"
+    return (
+        f"the latest run-local run {folder} is of model {ran}, not {chosen.name} ({which}): {fix}, "
+        f"or --home <folder> of a run of {chosen.name}"
+    )
+
+
+def suggest(word: str, known: list[str]) -> str:
+    """` (did you mean 'x'?)` for the nearest of `known` (difflib), else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def missing_environment(env: str, env_file: Path | None) -> str | None:
+    """One line when `--env NAME` names no file in ./envs: the environments there and the
+    nearest name; None when the file exists or an --env-file was given (its own error names it)."""
+    if env_file is not None:
+        return None
+    path = Path("envs") / f"{env}.yml"
+    if path.exists():
+        return None
+    known = sorted(p.stem for p in Path("envs").glob("*.yml"))
+    if not known:
+        return (
+            f"no environment {env!r}: there is no envs/ folder with env files in {Path.cwd()}; run from a project "
+            "folder (`lakemon init <folder>` writes one) or pass --env-file PATH"
+        )
+    return f"no environment {env!r}: no {path}{suggest(env, known)}; environments here: {', '.join(known)}"
 
 
 EXIT_CONFIG = 2
@@ -106,16 +146,37 @@ class JobContext:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> JobContext:
+        """The context of a CLI subcommand; a command run from the CLI (cli.main sets
+        `args.command`) says on stderr which model, env and run or home it uses."""
         path = args.env_file or Path("envs") / f"{args.env}.yml"
+        given_home = getattr(args, "home", None)
+        command = getattr(args, "command", None)
+        missing = missing_environment(args.env, args.env_file)
+        if missing:
+            _exit_config(f"lakemon {command or 'job'}: {missing}")
         try:
-            home = resolve_home(getattr(args, "home", None), reads_a_run=getattr(args, "reads_a_run", False))
-            return cls.load(path, args.model, home)
+            home = resolve_home(given_home, reads_a_run=getattr(args, "reads_a_run", False))
+            ctx = cls.load(path, args.model, home)
         except ConfigError as exc:
             _exit_config(f"lakemon: configuration error:\n{exc}")
         except KeyError as exc:
             _exit_config(f"lakemon: {exc.args[0]}")
         except HomeError as exc:
             _exit_config(f"lakemon: {exc}")
+        picked_run = home is not None and given_home is None and not os.environ.get("LAKEMON_HOME")
+        if picked_run:
+            problem = other_model_problem(home, ctx.env, args.model, ctx.model)
+            if problem:
+                _exit_config(f"lakemon {command or 'job'}: {problem}")
+        if command and ANNOUNCE:
+            if ctx.runtime is None:
+                where = "on Databricks"
+            elif (ctx.runtime.root / "outcome.json").exists():
+                where = f"run-local run {ctx.runtime.root}"
+            else:
+                where = f"home {ctx.runtime.root}"
+            print(f"lakemon {command}: model {ctx.model.name} of env {ctx.env.name} ({path}), {where}", file=sys.stderr)
+        return ctx
 
 
 class JobConfigError(ValueError):

@@ -33,13 +33,14 @@ from pathlib import Path
 from lakemon.gateway import GatewaySpec
 from lakemon.tables import output_columns
 
-from .context import JobContext, add_context_arguments, run_job
+from . import arguments
+from .context import JobContext, run_job
 from .gateway import GatewayError, apply_ai_gateway
 from .gateway import sdk_message as _sdk_message
 from .model_steps import CHAMPION, served_entity_name
 from .runtime import write_atomically
 
-DEFAULT_TIMEOUT_S = 45 * 60
+DEFAULT_TIMEOUT_S = arguments.DEPLOY_TIMEOUT_S
 """Databricks endpoint updates can take up to 45 minutes."""
 
 
@@ -270,11 +271,8 @@ def deploy_champion(
     return deploy_local(ctx, version, progress)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_context_arguments(parser)
-    parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help=f"seconds to wait for the endpoint (default {DEFAULT_TIMEOUT_S})"
-    )
+add_arguments = arguments.deploy
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:

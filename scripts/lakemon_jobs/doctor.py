@@ -26,6 +26,8 @@ from lakemon.config import ConfigError, Environment, environment_files, load_env
 from lakemon.config.model import AzurermState
 from lakemon.tooling import NODE_MAJOR_TESTED, quiet_cdktf_environment
 
+from . import arguments
+
 PROBE_TIMEOUT_S = 20.0
 CONNECT_TIMEOUT_S = 5.0
 TRIAL_HINT = "for a trial without Azure, set `state: {backend: local}` in the env file"
@@ -342,10 +344,17 @@ def checks(args: argparse.Namespace) -> Iterator[Check]:
     if not files:
         yield Check("env files", "FAIL", f"no env file in {args.project / 'envs'}", "run `lakemon init <folder>`, or pass --env-file")
     for path in files:
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yml"))) or "none"
+            yield Check(
+                f"env file {path}", "FAIL", f"{path} does not exist (env files in {path.parent}: {known})",
+                "pass --env-file with an existing file, or run `lakemon init <folder>` to write one",
+            )
+            continue
         try:
             env = load_environment(path)
         except ConfigError as exc:
-            yield Check(f"env file {path.name}", "FAIL", str(exc).replace("\n", "; "), "fix the keys named above")
+            yield Check(f"env file {path.name}", "FAIL", str(exc).replace("\n", "; "), "fix the keys named in the detail")
             continue
         yield check_jobs_artifact(env, path, args.project)
         yield check_state_backend(env, path)
@@ -354,14 +363,17 @@ def checks(args: argparse.Namespace) -> Iterator[Check]:
         yield check_monitor_api(env, args.project)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--project", type=Path, default=Path("."), help="project folder (default: .)")
-    parser.add_argument("--env-file", type=Path, help="check this env file only (default: every envs/*.yml)")
-    parser.add_argument("--offline", action="store_true", help="skip the workspace reachability probe")
+add_arguments = arguments.doctor
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:
     failed = 0
+    if getattr(args, "json", False):
+        found = list(checks(args))
+        failed = sum(c.status == "FAIL" for c in found)
+        print(json.dumps({"ok": not failed, "failed": failed, "checks": [vars(c) for c in found]}, indent=2))
+        return 1 if failed else 0
     for check in checks(args):
         print(f"{check.status:>4}  {check.name}: {check.detail}")
         if check.fix and check.status != "ok":

@@ -412,13 +412,22 @@ def read_state(stack_dir: Path, terraform: str = "terraform") -> dict:
 
 def workspace_lookup(host: str, client=None) -> Callable[[Resource], str | None]:
     """`lookup(resource)` backed by the stack's workspace (databricks-sdk, one call or list per
-    resource); any failure other than "not found" stops the deploy with one line."""
-    if client is None:
-        from databricks.sdk import WorkspaceClient
+    resource); any failure other than "not found" stops the deploy with one line. The client is
+    made at the first question: a state that already holds every resource needs no login."""
+    clients = [client] if client is not None else []
 
-        client = WorkspaceClient(host=host)  # credentials: environment / Azure CLI, as the provider
+    def workspace():
+        if not clients:
+            from databricks.sdk import WorkspaceClient
+
+            try:  # credentials: environment / Azure CLI, as the provider
+                clients.append(WorkspaceClient(host=host))
+            except ValueError as exc:  # the SDK found no credentials
+                raise PreflightError(f"cannot log in to {host}: {exc}") from None
+        return clients[0]
 
     def lookup(resource: Resource) -> str | None:
+        client = workspace()
         try:
             return resource.kind.lookup(client, resource.identity)
         except PreflightError:
@@ -439,7 +448,11 @@ def run_preflight(
     lookup: Callable[[Resource], str | None] | None = None,
     terraform: str = "terraform",
     out: Callable[[str], None] = print,
+    result: dict | None = None,
 ) -> int:
+    """Check one synthesized stack; `result` (for --json) receives the stack, the stateful
+    resources declared, the decision (`clear`, `stop`, `adopted`) and the blocks found."""
+    result = {} if result is None else result
     stack_file = stack_dir / STACK_FILE
     try:
         stack = json.loads(stack_file.read_text())
@@ -456,11 +469,15 @@ def run_preflight(
     findings = find(declared, state_resources(state), lookup)
     output = stack_dir / OUTPUT_FILE
     name = stack_dir.name
+    result.update({"stack": name, "resources_declared": len(declared), "blocks": findings.blocks(),
+                   "findings": [line.strip() for line in findings.describe()]})  # fmt: skip
     if findings.empty:
+        result["decision"] = "clear"
         output.unlink(missing_ok=True)
         out(f"preflight {name}: {len(declared)} stateful resources declared; nothing to adopt, nothing would be dropped")
         return EXIT_OK
     if not adopt:
+        result["decision"] = "stop"
         out(f"preflight {name}: STOP. Applying this stack now would create what exists, or drop data:")
         for line in findings.describe():
             out(line)
@@ -470,6 +487,7 @@ def run_preflight(
         )
         return EXIT_STOP
     output.write_text(json.dumps(findings.blocks(), indent=2) + "\n")
+    result.update({"decision": "adopted", "written": str(output)})
     out(f"preflight {name}: {findings.summary()}; wrote {output}:")
     for line in findings.describe():
         out(line)
@@ -481,15 +499,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adopt", action="store_true", help=f"write import/moved/removed blocks to {OUTPUT_FILE} instead of stopping")
     parser.add_argument("--state-json", type=Path, help="`terraform show -json` output to use instead of running terraform")
     parser.add_argument("--terraform", default="terraform", help="terraform binary (default: terraform on PATH)")
+    parser.add_argument(  # written out, not lakemon_jobs.arguments: this module also runs as a plain script
+        "--json", action="store_true",
+        help="print the decision (clear, stop, adopted), the stateful resources declared and the blocks found as one JSON "
+        "document on stdout (the human lines go to stderr)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    as_json = getattr(args, "json", False)
+    result: dict = {}
+
+    def out(line: str) -> None:  # with --json the human lines go to stderr, the document to stdout
+        print(line, file=sys.stderr if as_json else sys.stdout)
+
     try:
         state = json.loads(args.state_json.read_text()) if args.state_json else None
-        return run_preflight(args.stack_dir, adopt=args.adopt, state=state, terraform=args.terraform)
+        code = run_preflight(args.stack_dir, adopt=args.adopt, state=state, terraform=args.terraform, out=out, result=result)
     except (PreflightError, OSError, ValueError) as exc:
         print(f"lakemon preflight: {exc}", file=sys.stderr)
-        return EXIT_STOP
+        result.update({"decision": "error", "error": str(exc)})
+        code = EXIT_STOP
+    if as_json:
+        print(json.dumps({**result, "exit_code": code}, indent=2))
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,10 +13,11 @@ import argparse
 import time
 from collections.abc import Callable
 
-from .context import JobContext, add_context_arguments, run_job
+from . import arguments
+from .context import JobContext, run_job
 
-DEFAULT_TIMEOUT_S = 60 * 60
-POLL_S = 20
+DEFAULT_TIMEOUT_S = arguments.REFRESH_TIMEOUT_S
+POLL_S = arguments.REFRESH_POLL_S
 
 
 class RefreshError(RuntimeError):
@@ -185,17 +186,13 @@ def refresh_monitor(
         raise RefreshError(f"{damaged(tables, None, exc, 'refreshing from')}; the metrics tables were left as they were") from None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .run_lock import add_lock_argument
-
-    add_context_arguments(parser, reads_a_run=True)
-    add_lock_argument(parser)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait (Databricks)")
-    parser.add_argument("--poll", type=float, default=POLL_S, help="seconds between status checks (Databricks)")
+add_arguments = arguments.refresh
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
+    from .monitoring.refresh import InferenceLogMissing
     from .monitoring.windows import TimestampRangeError
     from .run_lock import RunInProgress
 
@@ -203,4 +200,4 @@ def run(args: argparse.Namespace) -> int:
         with ctx.run_lock("refresh", args.wait_for_lock):
             return refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll)
 
-    return run_job("refresh", work, RefreshError, TimestampRangeError, RunInProgress)
+    return run_job("refresh", work, RefreshError, TimestampRangeError, RunInProgress, InferenceLogMissing)

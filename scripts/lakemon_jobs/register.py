@@ -31,7 +31,8 @@ import pandas as pd
 from lakemon.config.model import Model
 from lakemon.tables import baseline_columns
 
-from .context import JobContext, add_context_arguments, run_job
+from . import arguments
+from .context import JobContext, run_job
 from .model_steps import (
     CHALLENGER,
     CHAMPION,
@@ -219,9 +220,8 @@ def register_model(
     return RegisterResult(name, version, run_id, metric, challenger_score, champion_version, champion_score, promoted)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_context_arguments(parser)
-    parser.add_argument("--run-id", help="training run to register (default: the newest finished run)")
+add_arguments = arguments.register
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:

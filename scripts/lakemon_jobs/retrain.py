@@ -37,7 +37,8 @@ import pandas as pd
 
 from lakemon.tables import Verdict
 
-from .context import JobContext, add_context_arguments, run_job
+from . import arguments
+from .context import JobContext, run_job
 
 TAG_TRIGGER = "lakemon.retrain.trigger"
 TAG_REASON = "lakemon.retrain.reason"
@@ -343,14 +344,8 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
     return result
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .run_lock import add_lock_argument
-
-    add_context_arguments(parser, reads_a_run=True)
-    add_lock_argument(parser)
-    parser.add_argument(
-        "--force", action="store_true", help="retrain even if this drift was already acted on"
-    )
+add_arguments = arguments.retrain
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,7 +34,8 @@ from lakemon.config.model import Column, Model, ProblemType
 from lakemon.statistics import is_numeric
 from lakemon.tables import output_columns
 
-from .context import JobContext, add_context_arguments, run_job
+from . import arguments
+from .context import JobContext, run_job
 from .model_steps import (
     MODEL_ARTIFACT,
     MODEL_URI_TAG,
@@ -336,9 +337,8 @@ def train_model(
     return TrainResult(run_id, experiment_id, info.model_uri, metrics)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_context_arguments(parser)
-    parser.add_argument("--experiment", help="MLflow experiment (default: /Shared/lakemon/<env>/<model>)")
+add_arguments = arguments.train
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:

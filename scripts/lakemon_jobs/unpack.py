@@ -33,12 +33,13 @@ import pandas as pd
 from lakemon.config.model import Column, Model
 from lakemon.tables import ModelTables, ddl_columns, inference_log_columns, labels_columns
 
-from .context import JobContext, add_context_arguments
+from . import arguments
+from .context import JobContext
 from .payload_table import PAYLOAD_SCHEMA
 from .payloads import OUT_OF_RANGE_TIME, parse_payloads, unpacked_columns
 from .progress import EVERY_S, Ticker
 from .retention import enforce_retention
-from .run_lock import RunInProgress, add_lock_argument
+from .run_lock import RunInProgress
 from .tables import TableEngine, TableError, engine_for
 from .tables.conflicts import CommitConflict
 from .tables.engine import ChangesUnavailable, TableVersion, check_types, timestamp_sql
@@ -444,19 +445,8 @@ def _unpack_new(
         progress(f"unpack:   quarantined x{n}: {reason}")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_context_arguments(parser, reads_a_run=True)
-    add_lock_argument(parser)
-    parser.add_argument(
-        "--full",
-        action="store_true",
-        help="read the whole payload table, not only the rows inserted since the last run (still idempotent)",
-    )
-    parser.add_argument(
-        "--no-retention",
-        action="store_true",
-        help="skip deleting inference-log rows older than inference.retention_days (done by default)",
-    )
+add_arguments = arguments.unpack
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ would, through the real `lakemon` entry point in a subprocess.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,6 +74,49 @@ def test_run_local_stops_on_a_missing_feature_before_any_step(tmp_path):
     assert not (home / "runs").exists(), "no run folder, no step started"
 
 
+# --- which model and run a command works on ---------------------------------------------------------
+
+
+def _a_finished_run_of(tmp_path: Path, model: str) -> Path:
+    """A completed run-local run folder of `model` under ./.lakemon (its outcome.json and the
+    `latest` link, as run-local leaves them; its tables are not needed to pick the run)."""
+    folder = tmp_path / ".lakemon" / "runs" / "20261128-080000"
+    folder.mkdir(parents=True)
+    (folder / "outcome.json").write_text(f'{{"env": "dev", "model": "{model}"}}', encoding="utf-8")
+    (folder / "COMPLETED").write_text("done\n", encoding="utf-8")
+    (folder.parent / "latest").symlink_to(folder.name)
+    return folder
+
+
+@pytest.mark.parametrize("subcommand", ["unpack", "refresh", "analyze-drift", "retrain"])
+def test_a_follow_up_after_a_run_of_another_model_says_so_and_names_the_option(tmp_path, subcommand):
+    folder = _a_finished_run_of(tmp_path, "appearances_regressor")
+    done = _lakemon(subcommand, "--env-file", str(REPO / "envs" / "dev.yml"), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"lakemon {subcommand}: the latest run-local run {folder.resolve()} is of model appearances_regressor, "
+        "not alive_classifier (the first model of env dev): pass --model appearances_regressor to work on that "
+        "run, or --home <folder> of a run of alive_classifier"
+    )
+
+
+def test_the_command_names_its_model_and_run_and_a_missing_table_is_one_line(tmp_path):
+    folder = _a_finished_run_of(tmp_path, "appearances_regressor")
+    env_file = REPO / "envs" / "dev.yml"
+    done = _lakemon("refresh", "--env-file", str(env_file), "--model", "appearances_regressor", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr[-2000:]
+    assert (
+        f"lakemon refresh: model appearances_regressor of env dev ({env_file}), run-local run {folder.resolve()}"
+        in done.stderr
+    )
+    assert "lakemon refresh: no inference-log table at " in done.stdout
+    assert "run `lakemon unpack` first" in done.stdout
+    unpacked = _lakemon("unpack", "--env-file", str(env_file), "--model", "appearances_regressor", cwd=tmp_path)
+    assert unpacked.returncode == 2 and "Traceback" not in unpacked.stdout + unpacked.stderr
+    assert "appearances_regressor_payload" in unpacked.stdout and "does not exist" in unpacked.stdout
+
+
 # --- the [jobs] extra, really missing ------------------------------------------------------------
 
 
@@ -128,3 +172,86 @@ def test_the_starters_gitignore_covers_what_its_next_steps_create(tmp_path):
     assert sorted(s for s in status if s != "??") == sorted(
         [".gitignore", "app.py", "cdktf.json", "envs/dev.yml", "envs/prod.yml", "package.json", "requirements.txt"]
     )
+
+
+# --- CLI conventions -------------------------------------------------------------------------------
+
+HEAVY = ("pandas", "numpy", "pyarrow", "pydantic", "mlflow", "sklearn", "duckdb", "deltalake", "lakemon.config")
+
+
+@pytest.mark.parametrize("subcommand", ["train", "register", "deploy", "unpack", "refresh", "analyze-drift",
+                                        "retrain", "preflight", "run-local", "doctor", "init"])  # fmt: skip
+def test_help_imports_nothing_heavy_before_parsing(subcommand, tmp_path):
+    # What makes `--help` slow is what it imports: checked by name, not timed (speed belongs in benchmarks/).
+    code = (
+        "import sys\nfrom lakemon_jobs import cli\n"
+        f"try:\n    cli.main([{subcommand!r}, '--help'])\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+        f"print('HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"usage: lakemon {subcommand}" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_a_mistyped_subcommand_gets_a_suggestion(tmp_path):
+    done = _lakemon("trian", cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("lakemon: unknown subcommand 'trian'; did you mean 'train' or 'retrain'?")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_environment_lists_the_environments_in_one_line():
+    for subcommand in ("train", "analyze-drift", "run-local"):
+        done = _lakemon(subcommand, "--env", "staging", cwd=REPO)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.strip() == (
+            f"lakemon {subcommand}: no environment 'staging': no envs/staging.yml; environments here: aut, dev, prod"
+        )
+    typo = _lakemon("unpack", "--env", "deb", cwd=REPO)
+    assert typo.returncode == 2
+    assert "no envs/deb.yml (did you mean 'dev'?); environments here: aut, dev, prod" in typo.stderr
+
+
+def test_a_mistyped_model_gets_a_suggestion(tmp_path):
+    for subcommand in ("train", "run-local"):
+        done = _lakemon(subcommand, "--env-file", str(REPO / "envs" / "dev.yml"), "--model", "alive_clasifier",
+                        "--home", str(tmp_path / "home"), cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
+        assert "no model 'alive_clasifier' in env dev (did you mean 'alive_classifier'?); known: " \
+               "alive_classifier, appearances_regressor" in done.stdout + done.stderr  # fmt: skip
+
+
+def test_doctor_names_a_missing_env_file_and_answers_in_json(tmp_path):
+    done = _lakemon("doctor", "--project", str(REPO), "--env-file", str(REPO / "envs" / "nope.yml"), "--offline",
+                    "--json", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1
+    document = json.loads(done.stdout)
+    [check] = [c for c in document["checks"] if "nope.yml" in c["name"]]
+    assert check["status"] == "FAIL" and "does not exist (env files in" in check["detail"]
+    assert "aut, dev, prod" in check["detail"] and "keys named above" not in check["fix"]
+    assert document["failed"] >= 1 and document["ok"] is False
+
+
+def test_preflight_answers_in_json_and_needs_no_login_when_the_state_is_complete(tmp_path):
+    from lakemon_jobs.preflight import declared_resources
+
+    stack = tmp_path / "prod"
+    stack.mkdir()
+    snapshot = REPO / "tests" / "stacks" / "snapshots" / "prod.json"
+    (stack / "cdk.tf.json").write_text(snapshot.read_text(encoding="utf-8"), encoding="utf-8")
+    declared = declared_resources(json.loads(snapshot.read_text(encoding="utf-8")))
+    resources = []
+    for r in declared:  # the shape of `terraform show -json`, as tests/delivery/test_delivery_preflight.py writes it
+        values = dict(zip(r.kind.fields, r.identity.split(".", len(r.kind.fields) - 1), strict=True))
+        resources.append({"address": r.address, "mode": "managed", "type": r.type,
+                          "name": r.address.split(".", 1)[1], "values": {"id": r.identity, **values}})  # fmt: skip
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"format_version": "1.0", "values": {"root_module": {"resources": resources}}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "AZURE_", "ARM_"))}
+    done = _lakemon("preflight", "--stack-dir", str(stack), "--state-json", str(state), "--json", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document == {"stack": "prod", "resources_declared": len(declared), "blocks": {}, "findings": [],
+                        "decision": "clear", "exit_code": 0}  # fmt: skip
+    assert "nothing to adopt, nothing would be dropped" in done.stderr  # the human line, on stderr

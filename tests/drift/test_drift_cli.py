@@ -138,3 +138,50 @@ def test_windows_older_than_the_lookback_are_counted_and_said(tmp_path, server, 
     assert code == 0, err
     (line,) = [x for x in err.splitlines() if "before the lookback period" in x]
     assert "2 window(s) of 1 day with 1000 rows" in line and "not judged" in line
+def test_json_output_names_what_was_judged_against_and_what_the_alerts_did(tmp_path, server, capsys):
+    _, held_out = marvel_split()
+    write_tables(tmp_path / "home", [held_out.sample(500, random_state=1), dc().sample(500, random_state=2)])
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    code = run_cli("--env-file", env_file(tmp_path, url), "--home", str(tmp_path / "home"), "--as-of", AS_OF, "--json")
+    captured = capsys.readouterr()
+    assert code == 3, captured.err
+    document = json.loads(captured.out)  # stdout is the one JSON document; the human lines went to stderr
+    assert "status: drift" in captured.err and "report: " in captured.err
+    assert document["status"] == "drift" and document["exit_code"] == 3 and "align" in document["drifted_features"]
+    env = load_environment(DEV_ENV)
+    tables = ModelTables(env, env.model())
+    basis = document["judged_against"]
+    assert basis["baseline_table"] == tables.baseline and basis["home"] == str((tmp_path / "home").resolve())
+    assert basis["baseline_exists"] is False and basis["champion"] is None  # no baseline table in this home
+    assert document["verdicts_table"] == tables.drift_verdicts and document["analysis_run"] == basis["analysis_run"]
+    [drift_alert] = [a for a in document["alerts"] if a["alert"].endswith("feature drift")]
+    assert drift_alert["fired"] and drift_alert["windows"] == [server.bodies[0]["windows"][0]]
+    assert {(d["type"], d["delivered"]) for d in drift_alert["deliveries"]} == {("email", True), ("webhook", True)}
+    summary = json.loads(open(document["report_json"], encoding="utf-8").read())
+    assert summary["judged_against"] == basis and summary["alerts"] == document["alerts"]
+    html = open(document["report_html"], encoding="utf-8").read()
+    assert f"Judged against: baseline\n<code>{tables.baseline}</code> (not found)" in html
+    assert f"Analysis run {basis['analysis_run']}" in html
+
+
+def test_the_report_names_the_baseline_version_and_champion_it_judged_against(tmp_path, capsys):
+    import pandas as pd
+
+    from lakemon.tables import baseline_columns
+    from lakemon_jobs.context import JobContext
+    from lakemon_jobs.tables import engine_for
+
+    _, held_out = marvel_split()
+    home = tmp_path / "home"
+    write_tables(home, [held_out.sample(500, random_state=1)])
+    ctx = JobContext.load(DEV_ENV, None, home)
+    columns = baseline_columns(ctx.model)
+    frame = pd.DataFrame({c.name: [None, None] for c in columns})
+    frame[ctx.model.model_id_column] = ["alive_classifier-7", "alive_classifier-7"]
+    engine = engine_for(ctx)
+    engine.overwrite(ctx.tables.baseline, frame, columns)
+    engine.overwrite(ctx.tables.baseline, frame, columns)  # a second commit: Delta version 1
+    code = run_cli("--env-file", str(DEV_ENV), "--home", str(home), "--as-of", AS_OF, "--no-alerts", "--json")
+    assert code == 0, capsys.readouterr().err
+    basis = json.loads(capsys.readouterr().out)["judged_against"]
+    assert (basis["baseline_version"], basis["champion"], basis["baseline_exists"]) == (1, "alive_classifier-7", True)

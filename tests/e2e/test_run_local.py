@@ -216,6 +216,28 @@ def test_reduced_run_local_end_to_end(tmp_path):
     assert "| day | traffic | served by |" in proc.stdout and "after retrain" in proc.stdout
 
     # --- the run's drift report, in headless Chromium at 1000x800 ------------------------------------
+    # --- each report says what it judged against; the summary points to the newest ------------------
+    first, second = outcome["reports"]
+    assert (first["step"], second["step"]) == ("analyze", "after-retrain")
+    assert (first["champion"], second["champion"]) == (f"{model.name}-1", f"{model.name}-2")
+    assert second["baseline_version"] > first["baseline_version"]
+    assert outcome["report_html"] == second["html"] == str(sorted((run_root / "reports").glob("drift_*.html"))[-1])
+    assert second["last_window"] == str(max(by_source["dc"])) and first["last_window"] == str(max(before_retrain))
+    summary_step = proc.stdout[proc.stdout.index("Where everything is"):]
+    assert summary_step.index(second["html"]) < summary_step.index(first["html"])
+    assert f"newest; windows {second['first_window']} to {second['last_window']}, judged against the baseline of {model.name}-2" in summary_step
+    run_ids = set(verdicts["run_id"].to_pylist())  # the second analysis rewrote every window's verdicts
+    for entry in (first, second):
+        judged = json.loads(Path(entry["json"]).read_text())["judged_against"]
+        assert judged["baseline_table"] == tables.baseline
+        assert (judged["analysis_run"] in run_ids) == (entry is second)
+        assert judged["home"] == str(run_root)
+        assert "Judged against: baseline" in Path(entry["html"]).read_text()
+    # the closing line names the windows the alert's SQL named, from the alert's own evaluation
+    assert outcome["alerted_windows"] == [str(max(before_retrain))]
+    assert f"windows the drift alert's SQL named: {max(before_retrain)}" in proc.stdout
+
+    # --- the run's drift report, in headless Chromium at 1000x800 (issue 13) ------------------------
     sys.path.insert(0, str(REPO / "tests" / "drift"))
     from browser_check import SCREENSHOTS, assert_report_reads_well, chromium_or_skip
 
@@ -353,3 +375,20 @@ def test_reduced_run_local_of_the_forecaster(tmp_path):
     assert named == {max(regime)} and "mape_ratio" in {r["metric"] for r in after_regime.rows}
     last_backtest = datetime.combine(max(backtest), datetime.min.time()).replace(tzinfo=UTC)
     assert not evaluate_alert(engine, quality_spec, as_of_window=last_backtest).fired
+    # --- bare follow-ups in the folder of that run: the run is of another model than the env's first --
+    (tmp_path / ".lakemon").symlink_to(home)
+    lakemon = str(Path(sys.executable).parent / "lakemon")
+    plain_env = {k: v for k, v in os.environ.items() if k != "LAKEMON_HOME"}
+    for sub in ("unpack", "refresh", "analyze-drift"):
+        bare = subprocess.run([lakemon, sub, "--env-file", str(env_file)], cwd=tmp_path, env=plain_env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert bare.returncode == 2 and "Traceback" not in bare.stdout + bare.stderr, bare.stderr[-2000:]
+        assert f"lakemon {sub}: the latest run-local run {runtime.root} is of model appearances_regressor, " \
+               "not alive_classifier" in bare.stderr  # fmt: skip
+        assert "pass --model appearances_regressor" in bare.stderr
+    named = subprocess.run(
+        [lakemon, "analyze-drift", "--env-file", str(env_file), "--model", "appearances_regressor", "--no-alerts",
+         "--drift-exit-code", "0"], cwd=tmp_path, env=plain_env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr[-2000:]
+    assert f"lakemon analyze-drift: model appearances_regressor of env dev ({env_file}), run-local run {runtime.root}" in named.stderr

@@ -204,14 +204,7 @@ def test_webhook_comes_from_a_sensitive_variable(stacks, env):
 # --- snapshots ---------------------------------------------------------------------------------------
 
 
-def normalize(text: str) -> str:
-    """Asset folders and the wheel's volume path carry a content hash, and the lakemon version
-    (the wheel's name, the stack output, the job tags) changes with every commit."""
-    import lakemon
-
-    text = re.sub(r"(assets/[^/\"]+/)[0-9A-F]{32}/", r"\1<HASH>/", text)
-    text = re.sub(r"(/wheels/)[0-9a-f]{16}/", r"\1<SHA256>/", text)
-    return text.replace(lakemon.__version__, "<VERSION>")
+from lakemon_jobs.stack_diff import normalize  # noqa: E402  (the one normalization `lakemon diff` uses too)
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -645,4 +645,9 @@ class Environment(Strict):
         for m in self.models:
             if m.name == name:
                 return m
-        raise KeyError(f"no model {name!r} in env {self.name}; known: {', '.join(m.name for m in self.models)}")
+        import difflib
+
+        known = [m.name for m in self.models]
+        close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        raise KeyError(f"no model {name!r} in env {self.name}{hint}; known: {', '.join(known)}")

@@ -33,7 +33,7 @@ an .eml file per email destination to <reports>/outbox/. The decision rule is in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..context import add_context_arguments
+    from ..arguments import add_context_arguments, add_json_argument
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
@@ -56,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"exit code when drift is found (default {EXIT_DRIFT}); the Databricks monitoring job passes 0, "
         "because its SQL alerts notify and a run that found drift did its work",
     )
+    add_json_argument(parser, "the result (status, verdict counts, report paths, verdicts written, alerts)")
 
 
 def _timestamp(text: str) -> datetime:
@@ -66,19 +67,42 @@ def _timestamp(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+_RESULT: dict = {}
+"""What this run found, for --json (filled as the run goes; printed once at the end)."""
+
+
 def _error(message: str) -> None:
+    _RESULT["error"] = message
     print(f"lakemon analyze-drift: {message}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
+    """The CLI entry. With --json, the human lines go to stderr and stdout gets one JSON
+    document: status, windows, verdict counts, drifted features, report paths, what the
+    windows were judged against, verdict rows written, alerts, and the exit code."""
+    import contextlib
+    import json
+
+    _RESULT.clear()
+    if not getattr(args, "json", False):
+        return _run(args)
+    with contextlib.redirect_stdout(sys.stderr):
+        code = _run(args)
+    print(json.dumps({"status": "error", **_RESULT, "exit_code": code}, indent=2, default=str))
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..context import JobContext
 
     try:
         ctx = JobContext.from_args(args)
     except SystemExit as exc:  # from_args exits with the config error's message
+        _RESULT["error"] = exc.code if isinstance(exc.code, str) else "bad configuration or arguments (see stderr)"
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
         return EXIT_USAGE
+    _RESULT.update({"env": ctx.env.name, "model": ctx.model.name})
 
     from ..run_lock import RunInProgress
 
@@ -148,6 +172,11 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
     if report.drifted:
         print(f"drifted features: {', '.join(report.drifted_features)}")
     print(f"report: {paths.html}\nsummary: {paths.json}")
+    _RESULT.update({
+        "status": report.status, "windows": len(report.windows()), "verdict_counts": counts,
+        "drifted_features": report.drifted_features, "report_html": str(paths.html), "report_json": str(paths.json),
+        "judged_against": report.basis,
+    })  # fmt: skip
 
     try:
         rows = write_verdicts(engine, ctx.tables, report, run_id)
@@ -155,6 +184,7 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
         _error(f"cannot write the verdicts to {ctx.tables.drift_verdicts}: {exc}")
         return EXIT_ERROR
     print(f"verdicts: {rows} row(s) written to {ctx.tables.drift_verdicts} (run {run_id})")
+    _RESULT.update({"verdicts_written": rows, "verdicts_table": ctx.tables.drift_verdicts, "analysis_run": run_id})
 
     if ctx.runtime is None:
         print("alerts: on Databricks the stack's SQL alerts read the verdicts and notify the destinations")
@@ -173,7 +203,7 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
             for d in deliveries:
                 print(f"alert {d.destination} ({d.type}): {'sent' if d.delivered else 'NOT sent'}: {d.detail}")
         try:
-            add_alerts_to_summary(paths.json, fired)
+            _RESULT["alerts"] = add_alerts_to_summary(paths.json, fired)
         except OSError as exc:
             _error(f"cannot add the alerts to {paths.json}: {exc}")
             return EXIT_ERROR

@@ -367,7 +367,7 @@ def write_report(report: DriftReport, out_dir: str | Path) -> ReportPaths:
     return paths
 
 
-def add_alerts_to_summary(json_path: Path, fired: list) -> None:
+def add_alerts_to_summary(json_path: Path, fired: list) -> list[dict[str, Any]]:
     """Add what the local alerts did to the JSON summary (`alerts`): per alert whether its SQL
     fired, the windows its rows name, and each delivery. Why in the summary: the alert's own
     query decides which windows it names, whatever destination then received it (an email in
@@ -390,3 +390,4 @@ def add_alerts_to_summary(json_path: Path, fired: list) -> None:
     tmp = json_path.with_suffix(json_path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
     tmp.replace(json_path)
+    return data["alerts"]

@@ -23,17 +23,25 @@ class StepFailed(RuntimeError):
     """A step could not do its work; the message says what and where to look (exit code 1)."""
 
 
+WARNINGS_LOG = "warnings.log"
+"""<run>/logs/warnings.log: every library warning and MLflow log record of the in-process jobs."""
+
+
 @contextlib.contextmanager
-def job_output_for_the_run(reporter: Reporter) -> Iterator[None]:
-    """For the whole run: the jobs' stdout indented under their step, MLflow's advisory
-    UserWarnings hidden, MLflow's INFO logs off (unless MLFLOW_LOGGING_LEVEL says otherwise).
+def job_output_for_the_run(reporter: Reporter, log_dir: Path | None = None) -> Iterator[None]:
+    """For the whole run: the jobs' stdout indented under their step; library warnings (e.g.
+    scikit-learn's "single label" on a window with one class, MLflow's pickle and type-hint
+    advice) and MLflow's log records written to `<log_dir>/warnings.log` instead of the console,
+    with one line at the end saying how many there were and where (without a `log_dir`:
+    MLflow's advice dropped, other warnings shown as usual); MLflow's INFO logs off unless
+    MLFLOW_LOGGING_LEVEL says otherwise.
 
     This changes interpreter-wide state (sys.stdout, warnings.showwarning, the `mlflow`
-    logger's level), which is why it is entered ONCE, before the first step starts any thread
-    or process, and left after every server thread and process has stopped: nothing is swapped
-    while threads run. It cannot be an argument instead, because the jobs are the CLI's own
-    functions, which print to stdout on Databricks too. The reporter writes to the stream it
-    was given (the real stdout), so only the jobs' output is indented.
+    logger's level and handlers), which is why it is entered ONCE, before the first step starts
+    any thread or process, and left after every server thread and process has stopped: nothing
+    is swapped while threads run. It cannot be an argument instead, because the jobs are the
+    CLI's own functions, which print to stdout on Databricks too. The reporter writes to the
+    stream it was given (the real stdout), so only the jobs' output is indented.
 
     Why a `showwarning` hook and not a warnings filter: the libraries the jobs import reset
     the warning filters, so a filter set here would not last; the hook does. Why the logger
@@ -42,31 +50,55 @@ def job_output_for_the_run(reporter: Reporter) -> Iterator[None]:
     writing the process environment (the scoring server subprocess gets the variable in its
     own environment, scoring.py).
     """
+    from .. import context
+
     try:
         import mlflow  # noqa: F401  (configures its loggers on import; we adjust them after)
     except ModuleNotFoundError:  # no [jobs] extra: the first job says so, with the install command
         pass
     mlflow_logger = logging.getLogger("mlflow")
-    level = mlflow_logger.level
+    level, handlers, propagate = mlflow_logger.level, list(mlflow_logger.handlers), mlflow_logger.propagate
     if "MLFLOW_LOGGING_LEVEL" not in os.environ:
         mlflow_logger.setLevel(logging.WARNING)
     shown = warnings.showwarning
+    log_file = None
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(log_dir / WARNINGS_LOG, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        handler = logging.StreamHandler(log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        mlflow_logger.handlers = [handler]
+        mlflow_logger.propagate = False
+    count = [0]
 
-    def show_unless_mlflow_advice(message, category, filename, lineno, file=None, line=None):
-        # MLflow's advisory UserWarnings (type hints, pickle format) are noise in this output
+    def to_the_log(message, category, filename, lineno, file=None, line=None):
+        if log_file is not None:
+            count[0] += 1
+            log_file.write(warnings.formatwarning(message, category, filename, lineno, line))
+            log_file.flush()
+            return
+        # no log folder: MLflow's advisory UserWarnings (type hints, pickle format) are dropped
         if issubclass(category, UserWarning) and f"{os.sep}mlflow{os.sep}" in str(filename):
             return
         shown(message, category, filename, lineno, file, line)
 
     stdout = sys.stdout
-    warnings.showwarning = show_unless_mlflow_advice
+    announce = context.ANNOUNCE
+    warnings.showwarning = to_the_log
     sys.stdout = JobOutput(reporter.out)
+    context.ANNOUNCE = False  # the run's headings already name the model and the run folder
     try:
         yield
     finally:
+        context.ANNOUNCE = announce
         sys.stdout = stdout
         warnings.showwarning = shown
         mlflow_logger.setLevel(level)
+        mlflow_logger.handlers, mlflow_logger.propagate = handlers, propagate
+        if log_file is not None:
+            log_file.close()
+            if count[0]:
+                reporter.say(f"({count[0]} library warning(s) written to {log_dir / WARNINGS_LOG}, not shown here)")
 
 
 def run_job(reporter: Reporter, name: str, job_args: list[str], root: Path, *extra: str) -> None:

@@ -23,74 +23,39 @@ import sys
 import traceback
 from pathlib import Path
 
+from ..arguments import RUN_LOCAL_EXIT, RUN_LOCAL_EXIT_CODES_HELP
+from ..arguments import run_local as run_local_arguments
 from .job_runner import StepFailed, job_output_for_the_run
 from .processes import port_is_free, sigterm_as_interrupt
 from .reporter import Reporter
 from .run_context import BadSetup, Run, RunOptions, RunOutcome, StepRecord
 from .steps import Plan, plan_steps
 
-EXIT_OK = 0
+EXIT_OK = RUN_LOCAL_EXIT["ok"]
 """Every step ran and every check of the run held."""
-EXIT_STEP_FAILED = 1
+EXIT_STEP_FAILED = RUN_LOCAL_EXIT["step_failed"]
 """A step could not do its work (a job failed, a server did not start, a bug): the run stopped."""
-EXIT_CONFIG = 2
+EXIT_CONFIG = RUN_LOCAL_EXIT["config"]
 """Bad arguments, env file, model name or home folder: nothing was started (as in every job)."""
-EXIT_CHECK_FAILED = 3
+EXIT_CHECK_FAILED = RUN_LOCAL_EXIT["check_failed"]
 """Every step ran, but a check of the run did not hold (a request unanswered, a prediction not
 unpacked or without its label, a port still bound, the days after a promotion not served by
 the new champion); each is listed."""
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = RUN_LOCAL_EXIT["interrupted"]
 """Ctrl-C or SIGTERM; everything started was stopped."""
 
-EXIT_CODES_HELP = (
-    f"Exit codes: {EXIT_OK} every step ran and every check held; {EXIT_STEP_FAILED} a step failed (the run stopped);\n"
-    f"{EXIT_CONFIG} bad arguments, configuration or home folder (nothing started); {EXIT_CHECK_FAILED} every step ran\n"
-    "but a check did not hold (a request unanswered, a prediction lost or unlabelled, a port still bound,\n"
-    f"the retrained champion not serving); {EXIT_INTERRUPTED} interrupted."
-)
+EXIT_CODES_HELP = RUN_LOCAL_EXIT_CODES_HELP
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..context import add_context_arguments
-
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = (
-        "Each run starts clean in <home>/runs/<timestamp>/ (<home>/runs/latest points to the newest completed run); the last\n"
-        "--keep-runs runs are kept. What the run found (windows drifted, windows the alert named, the retrain's decision)\n"
-        "is printed and written to <run>/outcome.json.\n"
-        f"{EXIT_CODES_HELP}\n"
-        "See docs/embedded.md."
-    )
-    add_context_arguments(parser)
-    parser.add_argument(
-        "--rows-per-day", type=int, default=800, help="rows of traffic per simulated day (default 800)"
-    )
-    parser.add_argument(
-        "--marvel-days", type=int, default=4, help="days of held-out Marvel traffic (default 4)"
-    )
-    parser.add_argument("--dc-days", type=int, default=3, help="days of DC traffic that follow (default 3)")
-    parser.add_argument("--batch-size", type=int, default=20, help="rows per request (default 20)")
-    parser.add_argument("--workers", type=int, default=4, help="concurrent HTTP clients (default 4)")
-    parser.add_argument(
-        "--keep-runs", type=int, default=3, help="run folders to keep under <home>/runs (default 3)"
-    )
-    parser.add_argument(
-        "--skip-synth", action="store_true", help="leave out the synthesis of the stacks (e.g. without Node)"
-    )
-    parser.add_argument(
-        "--skip-retrain",
-        action="store_true",
-        help="stop after the drift analysis: no retrain, no traffic after it (models with `retraining:` only)",
-    )
-    parser.add_argument(
-        "--after-days", type=int, default=2, help="days of DC traffic after the retrain (default 2)"
-    )
+add_arguments = run_local_arguments
+"""The command line (lakemon_jobs.arguments: parsed before this module is imported)."""
 
 
 def run(args: argparse.Namespace) -> int:
     """The CLI entry: run the loop and map how it ended to the exit code."""
+    from ..context import missing_environment
+
     options = RunOptions.from_args(args, os.environ.get("LAKEMON_HOME") or ".lakemon")
-    problem = options.problem()
+    problem = missing_environment(args.env, args.env_file) or options.problem()
     if problem:
         print(f"lakemon run-local: {problem}", file=sys.stderr)
         return EXIT_CONFIG
@@ -189,7 +154,7 @@ def run_local(options: RunOptions, reporter: Reporter) -> RunOutcome:
 
     try:
         # Installed before the first thread or process starts, removed after the last one stopped.
-        with job_output_for_the_run(reporter), contextlib.ExitStack() as stack:
+        with job_output_for_the_run(reporter, root / "logs"), contextlib.ExitStack() as stack:
             run = Run(
                 options=options, job=ctx, root=root, reporter=reporter, stack=stack, webhook_urls=webhook_urls,
                 outcome=outcome, after_days=options.after_days if "after-retrain" in plan else 0,

@@ -66,6 +66,10 @@ def delta_identity(path: Path) -> str | None:
     return f"{dt.metadata().id}@{dt.version()}"
 
 
+class InferenceLogMissing(FileNotFoundError):
+    """The inference log does not exist yet (nothing unpacked): an expected state, one line, exit 1."""
+
+
 def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None = None) -> RefreshResult:
     """Refresh `<inference_log>_profile_metrics` and `_drift_metrics` of `model` in `env` on the
     embedded default (`runtime`: lakemon_jobs.runtime.LocalRuntime)."""
@@ -182,7 +186,10 @@ def refresh_paths(
         report(f"refresh: {message}, {time.perf_counter() - t0:.1f}s")
 
     if delta_identity(inference_path) is None:
-        raise FileNotFoundError(f"no inference-log Delta table at {inference_path}; run unpack first")
+        raise InferenceLogMissing(
+            f"no inference-log table at {inference_path}: nothing has been unpacked here yet "
+            "(run `lakemon unpack` first)"
+        )
 
     baseline_id = delta_identity(baseline_path)
     baseline_fp = hashlib.sha256(f"{settings.fingerprint()}|{baseline_id}".encode()).hexdigest()[:24]
