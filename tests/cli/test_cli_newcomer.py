@@ -170,7 +170,8 @@ def test_the_starters_gitignore_covers_what_its_next_steps_create(tmp_path):
         check=True, timeout=60,
     ).stdout.split()
     assert sorted(s for s in status if s != "??") == sorted(
-        [".gitignore", "app.py", "cdktf.json", "envs/dev.yml", "envs/prod.yml", "package.json", "requirements.txt"]
+        [".gitignore", "README.md", "app.py", "cdktf.json", "envs/dev.yml", "envs/prod.yml", "package.json",
+         "requirements.txt"]
     )
 
 
