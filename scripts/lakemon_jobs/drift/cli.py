@@ -76,6 +76,10 @@ def _error(message: str) -> None:
     print(f"lakemon analyze-drift: {message}", file=sys.stderr)
 
 
+def _say(message: str) -> None:  # progress (waiting for the run lock): stderr, not an error
+    print(f"lakemon analyze-drift: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """The CLI entry. With --json, the human lines go to stderr and stdout gets one JSON
     document: status, windows, verdict counts, drifted features, report paths, what the
@@ -107,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..run_lock import RunInProgress
 
     try:
-        with ctx.run_lock("analyze-drift", args.wait_for_lock, progress=_error):
+        with ctx.run_lock("analyze-drift", args.wait_for_lock, progress=_say):
             return _analyze(ctx, args)
     except RunInProgress as exc:
         _error(str(exc))
