@@ -55,7 +55,9 @@ def test_html_is_self_contained_and_puts_the_answer_first(tmp_path):
         assert f'data-chart="{feature}" data-window="2026-01-03T00:00:00+00:00">' in html
         assert f"{feature}: 01-03 (first drifted window), drift" in html
     assert html.count("<select") == len(FEATURES)
-    assert "model quality per window" in html and "threshold 0.7 (accuracy)" in html
+    # each quality metric in its own panel: the judged one against its threshold, the rest marked not judged
+    assert "accuracy: judged, threshold 0.7 (dashed)" in html and "roc_auc: not judged (no threshold configured)" in html
+    assert "quality (acc)" in html
     assert "population_stability_index" in html and "js_distance" in html  # thresholds table
     assert list(tmp_path.joinpath("out").glob("*.tmp")) == []
 
@@ -108,3 +110,26 @@ def test_json_summary_follows_the_schema(tmp_path):
         pass
     else:
         raise AssertionError("schema accepted an unknown verdict")
+
+
+def test_the_report_reads_without_colour_scientific_notation_or_cut_labels(tmp_path):
+    """Verdicts carry a symbol as well as a colour; axis numbers are written as a reader writes
+    them; a long category label ends in an ellipsis with the full text as its hover text."""
+    from lakemon_jobs.drift.charts import _fmt, categorical_bars, numeric_histogram
+    from lakemon_jobs.drift.report import CUES
+
+    report = _report()
+    html = write_report(report, tmp_path).html.read_text(encoding="utf-8")
+    cells = re.findall(r'<td class="([a-z_]+)" title="[^"]*"><span class="cue" aria-label="\1">([^<]+)</span>', html)
+    verdict_cells = re.findall(r'<td class="[a-z_]+"', html)
+    assert cells and len(cells) == len(verdict_cells)  # every verdict cell has its symbol
+    assert all(symbol == CUES[verdict] for verdict, symbol in cells)
+    assert len({CUES[v] for v in ("ok", "warn", "drift")}) == 3
+    # no number in scientific notation on any axis or label of the page's charts
+    assert not re.search(r">[^<]*\d\.\d+e[+-]\d+[^<]*</text>", html), re.search(r">[^<]*\de[+-]\d+[^<]*</text>", html)
+    assert [_fmt(v) for v in (1939.0, 4040.0, 12500.0, 0.123, 0.004)] == ["1939", "4040", "12,500", "0.123", "0.004"]
+    years = numeric_histogram("year", [1935.0 + i * 0.8 for i in range(101)], [1950.0 + i * 0.6 for i in range(101)])
+    assert ">1935<" in years and "e+03" not in years
+    label = "Variable Eyes And Glowing Pupils"
+    bars = categorical_bars("eye", {label: 0.6, "Blue Eyes": 0.4}, {label: 0.2, "Blue Eyes": 0.8})
+    assert f"<title>{label}</title>Variable Eyes A\u2026</text>" in bars

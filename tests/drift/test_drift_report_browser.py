@@ -33,3 +33,27 @@ def test_the_check_catches_a_request_an_error_and_a_buried_grid(tmp_path):
     assert check.above_fold == {"summary": False, "verdict grid": False}
     assert any("127.0.0.1:9" in r for r in check.requests)
     assert any("nosuchfunction" in e for e in check.console_errors)
+
+
+def test_the_check_catches_clipped_text_a_colour_only_verdict_low_contrast_and_tiny_legends(tmp_path):
+    import re
+
+    chromium_or_skip()
+    html = write_report(_report(), tmp_path).html
+    text = html.read_text(encoding="utf-8")
+    assert 'class="cue"' in text
+    bad = tmp_path / "bad.html"
+    doctored = re.sub(r'<span class="cue" aria-label="[a-z_]+">[^<]*</span>', "", text)  # colour alone
+    doctored = doctored.replace("td.warn, .status.warn { color: #212121; }", "td.warn, .status.warn { color: #fff; }")
+    doctored = doctored.replace(  # a label running off the right edge of the first distribution chart
+        "</svg></div>", '<text x="400" y="40">a category label far too long for its chart</text></svg></div>', 1
+    )
+    doctored = doctored.replace("<figure>", '<figure style="font-size:6px">', 1)
+    doctored = doctored.replace('font-size="12"', 'font-size="7"', 1)  # one distribution chart's legend at 7 px
+    bad.write_text(doctored, encoding="utf-8")
+    check = check_report(bad)
+    assert check.cells_without_cue and all(v.split(":")[0] in ("ok", "warn", "drift", "too_few_rows", "unavailable", "degraded")
+                                           for v in check.cells_without_cue)  # fmt: skip
+    assert any("far too long" in o for o in check.overflowing), check.overflowing
+    assert any(line.startswith("warn") for line in check.low_contrast), check.low_contrast
+    assert check.small_text, "a 7 px legend must be reported"

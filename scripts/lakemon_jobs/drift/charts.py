@@ -16,33 +16,52 @@ from html import escape
 
 import numpy as np
 
-WIDTH, PLOT_H = 440, 120
-LEFT, RIGHT, TOP = 44, 12, 30
+WIDTH, PLOT_H = 460, 120
+LEFT, RIGHT, TOP = 48, 12, 34
+FONT_PX = 12
+"""Every text of a chart, legends included, at the report's note size (0.8em of 16 px, rounded up)."""
 BASE_COLOR, WINDOW_COLOR = "#78909c", "#c62828"
 TOP_CATEGORIES = 8
+LABEL_CHARS = 16
+"""Longest category label shown in full; longer ones end in an ellipsis, the full text on hover."""
+TITLE_CHARS = 56
+"""Longest chart title shown in full at 13 px bold in WIDTH (the full title is the chart's hover text)."""
+SHARE_TEXT_PX = 84
+"""Room kept right of the longest bar for its "99% / 100%" text (11 characters at 12 px)."""
 
 
 def _fmt(x: float) -> str:
+    """An axis value as a reader writes it: whole numbers (years, counts) never in scientific
+    notation (`1939`, `4040`, `12,500`), others to 3 significant digits."""
     if x == 0:
         return "0"
-    if abs(x) >= 1e4 or abs(x) < 1e-2:
-        return f"{x:.2g}"
-    return f"{x:.3g}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.0f}"
+    if abs(x) >= 1e-2:
+        return f"{x:.3g}"
+    return f"{x:.2g}"
+
+
+def ellipsis(label: str, limit: int = LABEL_CHARS) -> str:
+    """`label`, or its first `limit - 1` characters and an ellipsis."""
+    return label if len(label) <= limit else label[: limit - 1] + "\u2026"
 
 
 def _frame(title: str, height: int, body: list[str], legend_y: int, note: str = "") -> str:
     legend = (
-        f'<rect x="{LEFT}" y="{legend_y}" width="10" height="10" fill="{BASE_COLOR}" fill-opacity="0.6"/>'
-        f'<text x="{LEFT + 14}" y="{legend_y + 9}">baseline</text>'
-        f'<rect x="{LEFT + 80}" y="{legend_y}" width="10" height="10" fill="{WINDOW_COLOR}" fill-opacity="0.55"/>'
-        f'<text x="{LEFT + 94}" y="{legend_y + 9}">window</text>'
-        + (f'<text x="{WIDTH - RIGHT}" y="{legend_y + 9}" text-anchor="end" fill="#555">{escape(note)}</text>' if note else "")
+        f'<rect x="{LEFT}" y="{legend_y}" width="12" height="12" fill="{BASE_COLOR}" fill-opacity="0.6"/>'
+        f'<text x="{LEFT + 16}" y="{legend_y + 11}">baseline</text>'
+        f'<rect x="{LEFT + 90}" y="{legend_y}" width="12" height="12" fill="{WINDOW_COLOR}" fill-opacity="0.55"/>'
+        f'<text x="{LEFT + 106}" y="{legend_y + 11}">window</text>'
     )
+    # the note gets a line of its own under the legend: beside it, a long note ran off the edge
+    note_line = f'<text x="{LEFT}" y="{legend_y + 28}" fill="#555">{escape(note)}</text>' if note else ""
+    shown = title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "\u2026"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'role="img" font-family="system-ui,sans-serif" font-size="10"><title>{escape(title)}</title>'
-        f'<text x="{LEFT}" y="14" font-size="11" font-weight="bold">{escape(title)}</text>'
-        + "".join(body) + legend + "</svg>"
+        f'role="img" font-family="system-ui,sans-serif" font-size="{FONT_PX}"><title>{escape(title)}</title>'
+        f'<text x="4" y="16" font-size="{FONT_PX + 1}" font-weight="bold">{escape(shown)}</text>'
+        + "".join(body) + legend + note_line + "</svg>"
     )
 
 
@@ -96,11 +115,11 @@ def numeric_histogram(title: str, base_q: list[float], window_q: list[float]) ->
     axis_y = TOP + PLOT_H
     body.append(f'<line x1="{LEFT}" y1="{axis_y}" x2="{WIDTH - RIGHT}" y2="{axis_y}" stroke="#444"/>')
     for v, anchor in ((edges[0], "start"), (edges[len(edges) // 2], "middle"), (edges[-1], "end")):
-        body.append(f'<text x="{px(v):.1f}" y="{axis_y + 12}" text-anchor="{anchor}">{_fmt(v)}</text>')
-    body.append(f'<text x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end">{top:.0%}</text>')
+        body.append(f'<text x="{px(v):.1f}" y="{axis_y + 14}" text-anchor="{anchor}">{_fmt(v)}</text>')
+    body.append(f'<text x="{LEFT - 4}" y="{TOP + 10}" text-anchor="end">{top:.0%}</text>')
     body.append(f'<text x="{LEFT - 4}" y="{axis_y}" text-anchor="end">0</text>')
     axis = "log" if log else "linear"
-    return _frame(title, axis_y + 36, body, axis_y + 20, f"share of rows per baseline decile bin; x: {axis} scale")
+    return _frame(title, axis_y + 60, body, axis_y + 22, f"share of rows per baseline decile bin; x: {axis} scale")
 
 
 def top_categories(base: dict[str, float], window: dict[str, float], n: int = TOP_CATEGORIES) -> tuple[list[str], list[float], list[float]]:
@@ -118,20 +137,25 @@ def top_categories(base: dict[str, float], window: dict[str, float], n: int = TO
 
 def categorical_bars(title: str, base: dict[str, float], window: dict[str, float]) -> str:
     labels, b, w = top_categories(base, window)
-    row, label_w = 18, 110
+    row, label_w = 20, 128
+    room = WIDTH - label_w - RIGHT - SHARE_TEXT_PX  # the longest bar ends here; its text fits after it
     top = max([*b, *w, 1e-9])
     body = []
     for i, label in enumerate(labels):
         y = TOP + i * row
-        body.append(f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end">{escape(label[:18])}</text>')
+        # a long label is cut with an ellipsis; the full text is its hover text
+        body.append(
+            f'<text x="{label_w - 4}" y="{y + 13}" text-anchor="end"><title>{escape(label)}</title>'
+            f"{escape(ellipsis(label))}</text>"
+        )
         for k, (share, color, opacity) in enumerate(((b[i], BASE_COLOR, 0.6), (w[i], WINDOW_COLOR, 0.55))):
-            length = share / top * (WIDTH - label_w - 60)
+            length = share / top * room
             body.append(
-                f'<rect x="{label_w}" y="{y + 2 + k * 7}" width="{length:.1f}" height="7" fill="{color}" '
+                f'<rect x="{label_w}" y="{y + 2 + k * 8}" width="{length:.1f}" height="8" fill="{color}" '
                 f'fill-opacity="{opacity}"><title>{escape(label)}: {"baseline" if k == 0 else "window"} '
                 f"{share:.1%}</title></rect>"
             )
-        body.append(f'<text x="{label_w + (max(b[i], w[i]) / top) * (WIDTH - label_w - 60) + 4:.1f}" y="{y + 12}" '
+        body.append(f'<text x="{label_w + (max(b[i], w[i]) / top) * room + 4:.1f}" y="{y + 13}" '
                     f'fill="#555">{b[i]:.0%} / {w[i]:.0%}</text>')
     end = TOP + len(labels) * row
-    return _frame(title, end + 24, body, end + 6, "share of rows (baseline / window)")
+    return _frame(title, end + 46, body, end + 8, "share of rows (baseline / window)")

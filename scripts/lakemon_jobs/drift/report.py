@@ -33,6 +33,13 @@ class ReportPaths:
     json: Path
 
 
+CUES = {"drift": "\u2715", "degraded": "\u2715", "warn": "!", "ok": "\u2713", "too_few_rows": "\u2013",
+        "unavailable": "?", "no_data": "\u2013"}
+"""Each verdict's symbol, shown with its colour in the grid, the status badge and the legend, so a
+reader who cannot tell red from green still reads the verdict (tests/drift/browser_check.py)."""
+QUALITY_SHORT = {"accuracy_score": "acc", "r2_score": "R\u00b2"}
+"""The judged quality metric's short name in the grid's quality row."""
+
 SCRIPT = """document.querySelectorAll("select[data-feature]").forEach(function (s) {
   s.addEventListener("change", function () {
     document.querySelectorAll('[data-chart="' + s.dataset.feature + '"]').forEach(function (c) {
@@ -56,8 +63,10 @@ th { background: #f5f5f5; }
 table.grid td { text-align: center; min-width: 3.4em; }
 .status { display: inline-block; padding: 0.15em 0.8em; border-radius: 1em; color: #fff; font-weight: bold; }
 .ok { background: #2e7d32; } .warn { background: #f9a825; } .drift, .degraded { background: #c62828; }
-.too_few_rows, .unavailable, .no_data { background: #9e9e9e; }
-td.ok, td.warn, td.drift, td.degraded, td.too_few_rows, td.unavailable { color: #fff; }
+.too_few_rows, .unavailable, .no_data { background: #616161; }
+td.ok, td.drift, td.degraded, td.too_few_rows, td.unavailable, .status { color: #fff; }
+td.warn, .status.warn { color: #212121; }
+.cue { font-weight: bold; margin-right: 0.25em; }
 .note { font-size: 0.8em; color: #616161; max-width: 60em; }
 .cards { display: flex; flex-wrap: wrap; gap: 1em; } figure { margin: 0; }
 figcaption { font-size: 0.78em; color: #616161; max-width: 440px; }
@@ -71,20 +80,23 @@ generated {{ header.generated }} UTC by lakemon analyze-drift.</p>
 <code>{{ b.baseline_table }}</code>{% if b.baseline_version is not none %} (Delta version {{ b.baseline_version }}){% endif %}{% if not b.baseline_exists %} (not found){% endif %},
 champion model version {{ b.champion or "unknown" }}; every window above is compared with this baseline.
 Analysis run {{ b.analysis_run }}{% if b.home %}, run folder {{ b.home }}{% endif %}; thresholds in <a href="#thresholds">Thresholds used</a>.</p>{% endif %}
-<p class="summary" id="summary"><span class="status {{ s.status }}">{{ s.status }}</span>&nbsp; {{ summary_line }}</p>
+<p class="summary" id="summary"><span class="status {{ s.status }}"><span class="cue">{{ cues.get(s.status, '?') }}</span>{{ s.status }}</span>&nbsp; {{ summary_line }}</p>
 
 <table class="grid" id="verdict-grid" title="Verdict per feature and window; hover a cell for the numbers">
 <tr><th>feature</th>{% for w in grid.windows %}<th title="{{ w.full }}">{{ w.short }}</th>{% endfor %}</tr>
 {% for row in grid.rows %}<tr><th>{{ row.feature }}</th>
-{% for c in row.cells %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>
-{% endfor %}{% if grid.quality %}<tr><th title="model quality verdict (labelled rows)">quality</th>
-{% for c in grid.quality %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endif %}{% for row in grid.custom %}
+{% for c in row.cells %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}"><span class="cue" aria-label="{{ c.verdict }}">{{ cues.get(c.verdict, '?') }}</span>{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>
+{% endfor %}{% if grid.quality %}<tr><th title="model quality verdict of the labelled rows: {{ grid.quality_metric }} against its threshold">quality ({{ grid.quality_metric }})</th>
+{% for c in grid.quality %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}"><span class="cue" aria-label="{{ c.verdict }}">{{ cues.get(c.verdict, '?') }}</span>{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endif %}{% for row in grid.custom %}
 <tr class="custom-metric"><th title="custom metric verdict (threshold from models[].monitoring.custom_metrics)">{{ row.label }}</th>
-{% for c in row.cells %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}">{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endfor %}
+{% for c in row.cells %}{% if c %}<td class="{{ c.verdict }}" title="{{ c.tip }}"><span class="cue" aria-label="{{ c.verdict }}">{{ cues.get(c.verdict, '?') }}</span>{{ c.text }}</td>{% else %}<td></td>{% endif %}{% endfor %}</tr>{% endfor %}
 </table>
 <p class="note" id="grid-note">Cells: the drift statistic with sampling noise removed (hover for raw value, threshold,
-p-values and row count); colour = verdict: <span class="status drift">drift</span> <span class="status warn">warn</span>
-<span class="status ok">ok</span> <span class="status too_few_rows">too few rows / unavailable</span>.
+p-values and row count); symbol and colour = verdict: <span class="status drift"><span class="cue">{{ cues.drift }}</span>drift</span>
+<span class="status warn"><span class="cue">{{ cues.warn }}</span>warn</span> <span class="status ok"><span class="cue">{{ cues.ok }}</span>ok</span>
+<span class="status too_few_rows"><span class="cue">{{ cues.too_few_rows }}</span>too few rows</span>
+<span class="status unavailable"><span class="cue">{{ cues.unavailable }}</span>unavailable</span>{% if grid.quality %};
+the quality row judges {{ grid.quality_metric }} only (<span class="status degraded"><span class="cue">{{ cues.degraded }}</span>degraded</span> below its threshold){% endif %}.
 <b>Why many categorical p-values read {{ pfloor.text }}:</b> a categorical feature's p-value comes from
 {{ pfloor.draws }} bootstrap draws of windows with no drift; the smallest value such a bootstrap can give is
 1 / ({{ pfloor.draws }} + 1) = {{ pfloor.text }}, so {{ pfloor.text }} means "no draw came close", i.e. far below
@@ -105,9 +117,9 @@ by verdict), the threshold (red dashed) and the warning level (yellow dotted).</
 <div class="cards">{% for svg in trend_svgs %}<figure>{{ svg | safe }}</figure>{% endfor %}</div>
 
 <h2>Model quality over time</h2>
-{% if quality_svg %}<figure>{{ quality_svg | safe }}<figcaption>Quality metrics of each window's labelled rows;
-the dashed line is the threshold the quality verdict compares with
-(the model's quality_threshold, else monitoring.quality_threshold).</figcaption></figure>{% else %}<p>No model-quality metrics in the profile
+{% if quality_svg %}<figure>{{ quality_svg | safe }}<figcaption>Quality metrics of each window's labelled rows, one
+panel each: only the judged metric has a threshold (the model's quality_threshold, else
+monitoring.quality_threshold; dashed) and verdict shapes; the others are shown, not judged.</figcaption></figure>{% else %}<p>No model-quality metrics in the profile
 table for these windows (labels have not arrived, or the monitor has no label column).</p>{% endif %}
 
 <h2>Drifted windows</h2>
@@ -285,6 +297,7 @@ def _grid(report: DriftReport, granularity: str) -> dict[str, Any]:
                 cells[index[j.window_start]] = {"verdict": str(j.verdict), "text": _cell_text(j), "tip": _tip(j)}
         rows.append({"feature": rule.feature, "cells": cells})
     quality: list[dict | None] = [None] * len(windows)
+    metric = next((q.metric for q in report.quality_judgements), "")
     for q in report.quality_judgements:
         if q.granularity == granularity and q.window_start in index:
             text = "n/a" if q.value is None else f"{q.value:.2f}"
@@ -296,6 +309,7 @@ def _grid(report: DriftReport, granularity: str) -> dict[str, Any]:
         "rows": rows,
         "quality": quality if any(quality) else None,
         "custom": _custom_rows(report, granularity, index),
+        "quality_metric": QUALITY_SHORT.get(metric, metric.removesuffix("_score")),
     }
 
 
@@ -343,13 +357,14 @@ def render_html(report: DriftReport) -> str:
             if name not in ("granularity", "window_start", "window_end") and value is not None:
                 series[name].append((q["window_start"], value))
     thresholds = {q.metric.removesuffix("_score"): q.threshold for q in report.quality_judgements}
-    quality_svg = plots.quality_over_time(series, thresholds) if series else None
+    quality_verdicts = {q.window_start: str(q.verdict) for q in report.quality_judgements if q.granularity == granularity}
+    quality_svg = plots.quality_over_time(series, thresholds, quality_verdicts) if series else None
     drifted = [{**vars(j), "short": _short(j.window_start, j.granularity)} for j in report.judgements if str(j.verdict) == "drift"]
     return TEMPLATE.render(
         threshold_words=threshold_words(sorted({r.threshold for r in report.rules})),
         s=summary, header=header, summary_line=_summary_line(report, granularity), grid=_grid(report, granularity),
         pfloor=pfloor, cards=_cards(report, granularity), trend_svgs=trend_svgs, quality_svg=quality_svg,
-        drifted=drifted, script=SCRIPT,
+        drifted=drifted, script=SCRIPT, cues=CUES,
     )
 
 
