@@ -55,9 +55,10 @@ def test_diff_shows_what_a_config_change_does_to_the_stack_without_credentials(t
              for address, changes in document["changed"].items() for c in changes}  # fmt: skip
     assert paths == {
         ("databricks_job", "schedule.quartz_cron_expression", "0 0 0 * * ?", "0 0 6 * * ?"),
-        ("databricks_quality_monitor", "schedule[0].quartz_cron_expression", "0 0 0 * * ?", "0 0 6 * * ?"),
+        ("databricks_data_quality_monitor", "data_profiling_config.schedule.quartz_cron_expression", "0 0 0 * * ?",
+         "0 0 6 * * ?"),
     }
-    assert "~ databricks_quality_monitor." in changed.stderr  # the human lines, on stderr with --json
+    assert "~ databricks_data_quality_monitor." in changed.stderr  # the human lines, on stderr with --json
     assert last_synth.read_text(encoding="utf-8") == before, "the diff must not overwrite the project's synth"
 
 
