@@ -110,7 +110,7 @@ def test_the_command_names_its_model_and_run_and_a_missing_table_is_one_line(tmp
         f"lakemon refresh: model appearances_regressor of env dev ({env_file}), run-local run {folder.resolve()}"
         in done.stderr
     )
-    assert "lakemon refresh: no inference-log table at " in done.stdout
+    assert "lakemon refresh: no inference-log table " in done.stdout
     assert "run `lakemon unpack` first" in done.stdout
     unpacked = _lakemon("unpack", "--env-file", str(env_file), "--model", "appearances_regressor", cwd=tmp_path)
     assert unpacked.returncode == 2 and "Traceback" not in unpacked.stdout + unpacked.stderr
