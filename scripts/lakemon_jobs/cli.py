@@ -219,14 +219,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name, rest = argv[0], argv[1:]
     module_name, help_text = SUBCOMMANDS[name]
+    if name not in NEEDS_NO_JOBS_EXTRA and "DATABRICKS_RUNTIME_VERSION" in os.environ:
+        # Every job run's log names the code it ran (the jobs install one exact wheel).
+        print(f"lakemon {installed_version()}: {name}", file=sys.stderr)
     # Parse first, with nothing heavy imported: --help and a bad option answer at once.
     subparser = argparse.ArgumentParser(prog=f"lakemon {name}", description=help_text)
     add_arguments_of(name, subparser)
     args = subparser.parse_args(rest)
     args.command = name  # jobs say which model and run they use (context.JobContext.from_args)
-    if name not in NEEDS_NO_JOBS_EXTRA and "DATABRICKS_RUNTIME_VERSION" in os.environ:
-        # Every job run's log names the code it ran (the jobs install one exact wheel).
-        print(f"lakemon {installed_version()}: {name}", file=sys.stderr)
     if name not in NEEDS_NO_JOBS_EXTRA:
         missing = missing_jobs_modules()
         if missing:
