@@ -215,7 +215,6 @@ def test_reduced_run_local_end_to_end(tmp_path):
     assert set(baseline["model_version"].to_pylist()) == {f"{model.name}-2"}  # the new baseline
     assert "| day | traffic | served by |" in proc.stdout and "after retrain" in proc.stdout
 
-    # --- the run's drift report, in headless Chromium at 1000x800 ------------------------------------
     # --- each report says what it judged against; the summary points to the newest ------------------
     first, second = outcome["reports"]
     assert (first["step"], second["step"]) == ("analyze", "after-retrain")
@@ -237,7 +236,7 @@ def test_reduced_run_local_end_to_end(tmp_path):
     assert outcome["alerted_windows"] == [str(max(before_retrain))]
     assert f"windows the drift alert's SQL named: {max(before_retrain)}" in proc.stdout
 
-    # --- the run's drift report, in headless Chromium at 1000x800 (issue 13) ------------------------
+    # --- the run's drift report, in headless Chromium at 1000x800 ------------------------------------
     sys.path.insert(0, str(REPO / "tests" / "drift"))
     from browser_check import SCREENSHOTS, assert_report_reads_well, chromium_or_skip
 
