@@ -308,6 +308,24 @@ def test_reduced_run_local_of_the_regression_model(tmp_path):
     judged = [r for r in verdicts if r["subject"] == "quality"]
     assert judged and {r["statistic"] for r in judged} == {"r2_score"}
 
+    # --- bare follow-ups in the folder of that run: the run is of another model than the env's first --
+    (tmp_path / ".lakemon").symlink_to(home)
+    lakemon = str(Path(sys.executable).parent / "lakemon")
+    plain_env = {k: v for k, v in os.environ.items() if k != "LAKEMON_HOME"}
+    for sub in ("unpack", "refresh", "analyze-drift"):
+        bare = subprocess.run([lakemon, sub, "--env-file", str(env_file)], cwd=tmp_path, env=plain_env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert bare.returncode == 2 and "Traceback" not in bare.stdout + bare.stderr, bare.stderr[-2000:]
+        assert f"lakemon {sub}: the latest run-local run {runtime.root} is of model appearances_regressor, " \
+               "not alive_classifier" in bare.stderr  # fmt: skip
+        assert "pass --model appearances_regressor" in bare.stderr
+    named = subprocess.run(
+        [lakemon, "analyze-drift", "--env-file", str(env_file), "--model", "appearances_regressor", "--no-alerts",
+         "--drift-exit-code", "0"], cwd=tmp_path, env=plain_env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr[-2000:]
+    assert f"lakemon analyze-drift: model appearances_regressor of env dev ({env_file}), run-local run {runtime.root}" in named.stderr
+
 
 FORECAST_ROWS_PER_DAY, BACKTEST_DAYS, REGIME_DAYS = 600, 3, 2
 
@@ -374,20 +392,3 @@ def test_reduced_run_local_of_the_forecaster(tmp_path):
     assert named == {max(regime)} and "mape_ratio" in {r["metric"] for r in after_regime.rows}
     last_backtest = datetime.combine(max(backtest), datetime.min.time()).replace(tzinfo=UTC)
     assert not evaluate_alert(engine, quality_spec, as_of_window=last_backtest).fired
-    # --- bare follow-ups in the folder of that run: the run is of another model than the env's first --
-    (tmp_path / ".lakemon").symlink_to(home)
-    lakemon = str(Path(sys.executable).parent / "lakemon")
-    plain_env = {k: v for k, v in os.environ.items() if k != "LAKEMON_HOME"}
-    for sub in ("unpack", "refresh", "analyze-drift"):
-        bare = subprocess.run([lakemon, sub, "--env-file", str(env_file)], cwd=tmp_path, env=plain_env,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
-        assert bare.returncode == 2 and "Traceback" not in bare.stdout + bare.stderr, bare.stderr[-2000:]
-        assert f"lakemon {sub}: the latest run-local run {runtime.root} is of model appearances_regressor, " \
-               "not alive_classifier" in bare.stderr  # fmt: skip
-        assert "pass --model appearances_regressor" in bare.stderr
-    named = subprocess.run(
-        [lakemon, "analyze-drift", "--env-file", str(env_file), "--model", "appearances_regressor", "--no-alerts",
-         "--drift-exit-code", "0"], cwd=tmp_path, env=plain_env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert named.returncode == 0, named.stderr[-2000:]
-    assert f"lakemon analyze-drift: model appearances_regressor of env dev ({env_file}), run-local run {runtime.root}" in named.stderr
