@@ -100,9 +100,7 @@ def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFra
         from .datasets.co2 import load_co2
 
         frame = load_co2()
-        missing = [c for c in [*ctx.model.feature_names(), ctx.model.label.name] if c not in frame.columns]
-        if missing:
-            raise ValueError(f"bundled data {source} has no column(s) {', '.join(missing)}")
+        check_training_columns(ctx, frame, source)
         return frame
     if source.startswith("bundled:"):
         from .datasets import load_comic
