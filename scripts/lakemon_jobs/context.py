@@ -175,7 +175,8 @@ class JobContext:
                 where = f"run-local run {ctx.runtime.root}"
             else:
                 where = f"home {ctx.runtime.root}"
-            print(f"lakemon {command}: model {ctx.model.name} of env {ctx.env.name} ({path}), {where}", file=sys.stderr)
+            # no colon after the command: "lakemon <command>:" starts the lines that report a problem
+            print(f"lakemon {command} works on model {ctx.model.name} of env {ctx.env.name} ({path}), {where}", file=sys.stderr)
         return ctx
 
 

@@ -107,7 +107,7 @@ def test_the_command_names_its_model_and_run_and_a_missing_table_is_one_line(tmp
     done = _lakemon("refresh", "--env-file", str(env_file), "--model", "appearances_regressor", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr[-2000:]
     assert (
-        f"lakemon refresh: model appearances_regressor of env dev ({env_file}), run-local run {folder.resolve()}"
+        f"lakemon refresh works on model appearances_regressor of env dev ({env_file}), run-local run {folder.resolve()}"
         in done.stderr
     )
     assert "lakemon refresh: no inference-log table " in done.stdout

@@ -324,7 +324,7 @@ def test_reduced_run_local_of_the_regression_model(tmp_path):
          "--drift-exit-code", "0"], cwd=tmp_path, env=plain_env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert named.returncode == 0, named.stderr[-2000:]
-    assert f"lakemon analyze-drift: model appearances_regressor of env dev ({env_file}), run-local run {runtime.root}" in named.stderr
+    assert f"lakemon analyze-drift works on model appearances_regressor of env dev ({env_file}), run-local run {runtime.root}" in named.stderr
 
 
 FORECAST_ROWS_PER_DAY, BACKTEST_DAYS, REGIME_DAYS = 600, 3, 2
