@@ -139,9 +139,8 @@ def is_regression(model: Model) -> bool:
 
 
 def estimator_name(model: Model) -> str:
-    if model.training.estimator == "ridge":
-        return "Ridge"
-    return "HistGradientBoostingRegressor" if is_regression(model) else "HistGradientBoostingClassifier"
+    """The scikit-learn class; the config checks `training.params` against the same name."""
+    return model.estimator_class()
 
 
 def default_params(model: Model) -> dict[str, float | int | str | bool]:

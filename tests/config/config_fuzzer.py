@@ -12,7 +12,8 @@ Outcomes per case:
 A sixth of the cases are hostile ones that must be refused (HOSTILE: YAML complex keys, alias
 bombs, `..` in the state path or the training source, unknown drift features, a statistic of
 the wrong kind, a negative seed, an infinite threshold, an email destination without
-addresses); loading one is counted as wrong ("silently accepted"). Their counts per class are
+addresses, a slicing expression reading an unknown column, an unknown training param, a tiny
+threshold); loading one is counted as wrong ("silently accepted"). Their counts per class are
 in the result as `hostile:<class>:<outcome>`.
 
     .venv/bin/python tests/config/config_fuzzer.py [cases] [seed]   # prints the counts
@@ -173,13 +174,20 @@ def _hostile(original: str, rng: random.Random) -> tuple[str, bytes]:
         _set(data, ("models", model, "training", "seed"), rng.choice([-1, -(2**40), 2**33]))
     elif kind == "infinite_threshold":
         data.setdefault("monitoring", {}).setdefault("drift", {})["statistic_thresholds"] = {"ks_test": float("inf")}
+    elif kind == "unknown_slicing_column":
+        _set(data, ("models", model, "slicing_exprs"), [rng.choice(["no_such_column", "sexx = 'M'", "upper(nope)"])])
+    elif kind == "unknown_training_param":
+        _set(data, ("models", model, "training", "params"), {rng.choice(["learning_rat", "n_estimators", "random_state"]): 1})
+    elif kind == "tiny_threshold":
+        data.setdefault("monitoring", {}).setdefault("drift", {})["threshold"] = rng.choice([1e-300, 5e-324, 1e-7])
     elif kind == "empty_email_list":
         data.setdefault("alerts", {})["destinations"] = [{"type": "email", "name": "team", "addresses": []}]
     return kind, yaml.safe_dump(data, allow_unicode=True).encode()
 
 
 HOSTILE = ("complex_key", "alias_bomb", "state_path_traversal", "training_source_traversal", "unknown_drift_feature",
-           "wrong_kind_statistic", "negative_seed", "infinite_threshold", "empty_email_list")
+           "wrong_kind_statistic", "negative_seed", "infinite_threshold", "empty_email_list", "unknown_slicing_column",
+           "unknown_training_param", "tiny_threshold")
 
 
 def _load_outcome(file: Path) -> tuple[str, object]:

@@ -82,7 +82,7 @@ def test_bad_cron(tmp_path, cron, expected):
 def test_threshold_outside_zero_one(tmp_path, threshold):
     text = _problems(tmp_path, _edited(lambda d: d["monitoring"]["drift"].update(threshold=threshold)))
     assert "monitoring.drift.threshold:" in text
-    assert "greater than 0" in text or "less than or equal to 1" in text
+    assert "greater than or equal to 0.000001" in text or "less than or equal to 1" in text
 
 
 def test_warn_max_pvalue_below_max_pvalue_is_refused(tmp_path):

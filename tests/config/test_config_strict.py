@@ -138,7 +138,7 @@ def _maximal() -> dict:
     data["jobs"] = {"package_index": "https://pkgs.example.com/simple/"}
     data["models"][0]["endpoint_name"] = "alive-prod"
     data["models"][0]["prediction_proba"] = "alive_proba"
-    data["models"][0]["training"]["params"] = {"criterion": "gini"}
+    data["models"][0]["training"]["params"] = {"loss": "log_loss"}
     data["monitoring"]["drift"]["features"] = {"eye": {"statistic": "js_distance"}}
     return data
 

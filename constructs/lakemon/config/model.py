@@ -196,19 +196,25 @@ CategoricalStatistic = Literal[statistic_names(CATEGORICAL)]
 Statistic = Literal[statistic_names()]
 
 
+MIN_THRESHOLD = 1e-6
+"""Smallest drift or quality threshold accepted (a chosen bound, not a Databricks rule): below it a
+threshold calls every difference drift, however tiny, or every model good; a value like 1e-300
+is a typo, refused at load rather than silently alerting on every window (docs/reliability.md)."""
+
+
 class FeatureDrift(Strict):
     """Per-feature override of which statistic judges drift and at what threshold."""
 
     statistic: Statistic | None = None
-    threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    threshold: Annotated[float, Field(ge=MIN_THRESHOLD, allow_inf_nan=False)] | None = None
 
 
 class Drift(Strict):
-    threshold: Annotated[float, Field(gt=0, le=1)] = 0.1
-    """Threshold for the default statistics (JS distance, PSI); must be in (0, 1]."""
+    threshold: Annotated[float, Field(ge=MIN_THRESHOLD, le=1)] = 0.1
+    """Threshold for the default statistics (JS distance, PSI); must be in [1e-6, 1] (MIN_THRESHOLD)."""
     numeric_statistic: NumericStatistic = DEFAULT_STATISTIC[NUMERIC].name
     categorical_statistic: CategoricalStatistic = DEFAULT_STATISTIC[CATEGORICAL].name
-    statistic_thresholds: dict[Statistic, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    statistic_thresholds: dict[Statistic, Annotated[float, Field(ge=MIN_THRESHOLD, allow_inf_nan=False)]] = Field(default_factory=dict)
     """Per-statistic thresholds that replace `threshold` for that statistic."""
     features: dict[str, FeatureDrift] = Field(default_factory=dict)
     max_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
@@ -242,7 +248,7 @@ class Monitoring(Strict):
     granularities: tuple[Granularity, ...] = ("1 day",)
     schedule: Schedule = Schedule()
     drift: Drift = Drift()
-    quality_threshold: Annotated[float, Field(gt=0, le=1)] = 0.7
+    quality_threshold: Annotated[float, Field(ge=MIN_THRESHOLD, le=1)] = 0.7
     """Model-quality alert fires when the newest window's quality metric falls below this."""
 
     @field_validator("granularities")
@@ -363,6 +369,24 @@ class Promotion(Strict):
 BUNDLED_SOURCES = ("marvel", "dc", "co2")
 """Data sets shipped with lakemon: load_comic's publishers, and co2 (statsmodels' weekly CO2, the forecasting template)."""
 TABLE_SOURCE = r"[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+"
+
+
+ESTIMATOR_PARAMS: dict[str, frozenset[str]] = {
+    "HistGradientBoostingClassifier": frozenset(
+        "categorical_features class_weight early_stopping interaction_cst l2_regularization learning_rate loss "
+        "max_bins max_depth max_features max_iter max_leaf_nodes min_samples_leaf monotonic_cst n_iter_no_change "
+        "scoring tol validation_fraction verbose warm_start".split()
+    ),
+    "HistGradientBoostingRegressor": frozenset(
+        "categorical_features early_stopping interaction_cst l2_regularization learning_rate loss max_bins "
+        "max_depth max_features max_iter max_leaf_nodes min_samples_leaf monotonic_cst n_iter_no_change quantile "
+        "scoring tol validation_fraction verbose warm_start".split()
+    ),
+    "Ridge": frozenset("alpha copy_X fit_intercept max_iter positive solver tol".split()),
+}
+"""`training.params` keys each estimator takes: its scikit-learn `get_params()` keys without
+`random_state` (that is `training.seed`). A table, so loading a config does not import
+scikit-learn (about a second); a test keeps it equal to the installed scikit-learn's."""
 
 
 class Training(Strict):
@@ -520,7 +544,7 @@ class Model(Strict):
     """Training data, split and hyper-parameters."""
     retraining: Retraining | None = None
     """Retrain on confirmed drift (opt in); None: never retrained automatically."""
-    quality_threshold: Annotated[float, Field(gt=0, le=1)] | None = None
+    quality_threshold: Annotated[float, Field(ge=MIN_THRESHOLD, le=1)] | None = None
     """This model's model-quality threshold (accuracy or R2); None: `monitoring.quality_threshold`.
     Models of one environment can differ: a regressor's R2 is not comparable to an accuracy."""
     monitoring: ModelMonitoring = ModelMonitoring()
@@ -541,6 +565,8 @@ class Model(Strict):
             raise ValueError("prediction_proba is only allowed for classification models")
         if self.training.estimator == "ridge" and self.problem_type is not ProblemType.REGRESSION:
             raise ValueError("training.estimator ridge is a regressor; use it with problem_type regression")
+        self._params_known()
+        self._slicing_columns_known()
         metrics = self.monitoring.custom_metrics
         if metrics:
             if self.model_id_column in {m.name for m in metrics}:
@@ -551,6 +577,56 @@ class Model(Strict):
             except ValueError as exc:
                 raise ValueError(f"monitoring.{exc}") from None
         return self
+
+    def estimator_class(self) -> str:
+        """The scikit-learn estimator class training builds (training.estimator and problem_type)."""
+        if self.training.estimator == "ridge":
+            return "Ridge"
+        regression = self.problem_type is ProblemType.REGRESSION
+        return "HistGradientBoostingRegressor" if regression else "HistGradientBoostingClassifier"
+
+    def _params_known(self) -> None:
+        """Every `training.params` key is a parameter of the estimator training builds (an unknown
+        one would only fail at train time, in the workspace)."""
+        allowed = ESTIMATOR_PARAMS[self.estimator_class()]
+        for key in self.training.params:
+            if key == "random_state":
+                raise ValueError("training.params.random_state: set training.seed instead (it seeds the estimator)")
+            if key not in allowed:
+                raise ValueError(
+                    f"training.params.{key}: not a parameter of {self.estimator_class()}{_nearest(key, allowed)}; "
+                    f"parameters: {', '.join(sorted(allowed))}"
+                )
+
+    def _slicing_columns_known(self) -> None:
+        """Every column a slicing expression reads is a column of the inference log the monitor
+        reads (features, label, outputs, model id, timestamp): Databricks would only fail at the
+        monitor's refresh. A plain column name is checked directly; anything else is parsed with
+        SQLGlot in the Databricks dialect, as custom metrics are."""
+        import re
+
+        known = {**self.monitored_columns(), self.model_id_column: "string", self.timestamp_column: "timestamp"}
+        lower = {name.lower(): name for name in known}
+        for i, expr in enumerate(self.slicing_exprs):
+            where = f"slicing_exprs[{i}]"
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", expr.strip()):
+                names = [expr.strip()]
+            else:
+                from sqlglot import exp
+
+                from .custom_metrics import parse
+
+                try:
+                    tree = parse(expr)
+                except ValueError as exc:
+                    raise ValueError(f"{where}: {expr!r}: {exc}") from None
+                names = [c.name for c in tree.find_all(exp.Column)]
+            for name in names:
+                if name.lower() not in lower:
+                    raise ValueError(
+                        f"{where}: {expr!r} reads {name!r}, not a column of the inference log"
+                        f"{_nearest(name, known)}; columns: {', '.join(sorted(known))}"
+                    )
 
     def monitored_columns(self) -> dict[str, str]:
         """Inference-log columns a custom metric may read (name -> config type): features,
@@ -567,6 +643,14 @@ class Model(Strict):
 
     def feature_names(self) -> list[str]:
         return [c.name for c in self.features]
+
+
+def _nearest(name: str, known) -> str:
+    """' (nearest: a, b)' for the closest known names (difflib), or ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+    return f" (nearest: {', '.join(close)})" if close else ""
 
 
 # --- the environment -----------------------------------------------------------------------------
