@@ -21,11 +21,33 @@ def traffic_failure(result, scoring) -> str | None:
     return f"{result.failed} of {result.requests_sent} requests failed because {cause}"
 
 
+def _plan_days(run: Run, parts, *, first_day=None, seed: int | None = None):
+    """The days of traffic for `parts` ((source, rows, days) in order), with the run's rows per
+    day and batch size. By default the first day is far enough back that the first days, the
+    after-retrain days and today fit, and the seed is the model's; a plan that cannot be made is
+    the step's failure, in one line."""
+    from .traffic import plan_days
+
+    options, training = run.options, run.job.model.training
+    if first_day is None:
+        today = datetime.now(UTC).date()
+        first_day = today - timedelta(days=options.marvel_days + options.dc_days + run.after_days)
+    try:
+        return plan_days(
+            parts,
+            rows_per_day=options.rows_per_day,
+            batch_size=options.batch_size,
+            first_day=first_day,
+            seed=training.seed if seed is None else seed,
+        )
+    except ValueError as exc:
+        raise StepFailed(str(exc)) from None
+
+
 def send_first_days(run: Run) -> None:
     """Held-out Marvel days, then DC days, ending so that the days after a retrain fit before today."""
     from ..datasets import load_comic, split_train_test
     from ..model_steps import load_training_data
-    from .traffic import plan_days
 
     ctx, options = run.job, run.options
     if ctx.model.training.source == "bundled:co2":
@@ -35,18 +57,7 @@ def send_first_days(run: Run) -> None:
     # The test split train held out (same rows, same order), and the DC rows with a label.
     _, marvel_test = split_train_test(load_training_data(ctx), training.test_fraction, training.seed)
     dc = load_comic("dc").dropna(subset=[label]).reset_index(drop=True)
-    today = datetime.now(UTC).date()
-    first_day = today - timedelta(days=options.marvel_days + options.dc_days + run.after_days)
-    try:
-        plans = plan_days(
-            [("marvel", marvel_test, options.marvel_days), ("dc", dc, options.dc_days)],
-            rows_per_day=options.rows_per_day,
-            batch_size=options.batch_size,
-            first_day=first_day,
-            seed=training.seed,
-        )
-    except ValueError as exc:
-        raise StepFailed(str(exc)) from None
+    plans = _plan_days(run, [("marvel", marvel_test, options.marvel_days), ("dc", dc, options.dc_days)])
     run.reporter.info(
         f"{len(marvel_test)} held-out Marvel rows (test split, seed {training.seed}, fraction "
         f"{training.test_fraction}), {len(dc)} DC rows; {options.rows_per_day} rows/day, "
@@ -64,7 +75,6 @@ def send_forecast_days(run: Run) -> None:
 
     from ..datasets.co2 import REGIME_K, load_co2_series, regime_change, supervised
     from ..model_steps import load_training_data, split_for
-    from .traffic import plan_days
 
     ctx, options = run.job, run.options
     training = ctx.model.training
@@ -73,18 +83,7 @@ def send_forecast_days(run: Run) -> None:
     start = pd.Timestamp(backtest[training.time_column].min()) - pd.Timedelta(weeks=60)
     changed = supervised(regime_change(series, start, REGIME_K))
     changed = changed[changed[training.time_column] >= backtest[training.time_column].min()].reset_index(drop=True)
-    today = datetime.now(UTC).date()
-    first_day = today - timedelta(days=options.marvel_days + options.dc_days + run.after_days)
-    try:
-        plans = plan_days(
-            [("co2", backtest, options.marvel_days), ("regime", changed, options.dc_days)],
-            rows_per_day=options.rows_per_day,
-            batch_size=options.batch_size,
-            first_day=first_day,
-            seed=training.seed,
-        )
-    except ValueError as exc:
-        raise StepFailed(str(exc)) from None
+    plans = _plan_days(run, [("co2", backtest, options.marvel_days), ("regime", changed, options.dc_days)])
     run.reporter.info(
         f"{len(backtest)} backtest forecasts (origins from {backtest[training.time_column].min():%Y-%m-%d}), "
         f"{len(changed)} after a regime change (every move x{REGIME_K}); {options.rows_per_day} rows/day, "
@@ -149,22 +148,12 @@ def after_retrain(run: Run) -> None:
     monitored and judged against the new baseline; the before/after table."""
     from ..datasets import load_comic
     from .rehearsal import day_views, table_lines
-    from .traffic import plan_days
 
     ctx, options, outcome = run.job, run.options, run.outcome
     dc = load_comic("dc").dropna(subset=[ctx.model.label.name])
     rest = dc[~dc["page_id"].isin(outcome.sent_page_ids)].reset_index(drop=True)
     first_day = max(outcome.day_sources) + timedelta(days=1)
-    try:
-        plans = plan_days(
-            [("dc", rest, options.after_days)],
-            rows_per_day=options.rows_per_day,
-            batch_size=options.batch_size,
-            first_day=first_day,
-            seed=ctx.model.training.seed + 1,
-        )
-    except ValueError as exc:
-        raise StepFailed(str(exc)) from None
+    plans = _plan_days(run, [("dc", rest, options.after_days)], first_day=first_day, seed=ctx.model.training.seed + 1)
     run.reporter.info(f"{len(rest)} DC rows not sent before; {options.after_days} day(s) from {first_day}")
     send_and_label(run, plans)
     run_job(run.reporter, "unpack", run.job_args, run.root)
