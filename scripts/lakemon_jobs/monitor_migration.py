@@ -86,18 +86,26 @@ def declared_monitors(stack: dict) -> list[Monitor]:
     return monitors
 
 
-def _state_resources(module: dict):
+def _module_resources(module: dict):
     yield from module.get("resources", [])
     for child in module.get("child_modules", []):
-        yield from _state_resources(child)
+        yield from _module_resources(child)
+
+
+def managed_state_resources(show_json: dict):
+    """Managed resources (root and child modules) of `terraform show -json` output; an empty
+    state has no `values`. The preflight reads its adoptable resources from the same walk."""
+    root = (show_json.get("values") or {}).get("root_module") or {}
+    for r in _module_resources(root):
+        if r.get("mode", "managed") == "managed":
+            yield r
 
 
 def state_monitors(show_json: dict) -> list[Monitor]:
     """Monitors in `terraform show -json` (what `lakemon doctor` reports)."""
-    root = (show_json.get("values") or {}).get("root_module") or {}
     monitors = []
-    for r in _state_resources(root):
-        if r.get("type") in MONITOR_TYPES and r.get("mode", "managed") == "managed":
+    for r in managed_state_resources(show_json):
+        if r.get("type") in MONITOR_TYPES:
             table = state_table(r.get("values") or {})
             if table:
                 monitors.append(Monitor(r["address"], str(table)))

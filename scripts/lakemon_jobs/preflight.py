@@ -320,19 +320,12 @@ def declared_tables(stack: dict) -> list[Resource]:
     return [r for r in declared_resources(stack) if r.type == TABLE_TYPE]
 
 
-def _state_resources(module: dict):
-    yield from module.get("resources", [])
-    for child in module.get("child_modules", []):
-        yield from _state_resources(child)
-
-
 def state_resources(show_json: dict) -> list[Resource]:
     """Adoptable resources in `terraform show -json` output (an empty state has no `values`)."""
-    root = (show_json.get("values") or {}).get("root_module") or {}
     found = []
-    for r in _state_resources(root):
+    for r in monitor_migration.managed_state_resources(show_json):
         kind = KINDS.get(r.get("type", ""))
-        if kind is None or r.get("mode", "managed") != "managed":
+        if kind is None:
             continue
         values = r.get("values") or {}
         try:
