@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_data import CARDINALITY, CATEGORICAL, ensure, remove  # noqa: E402
 
-from lakemon.statistics import (  # noqa: E402
+from lakemon.contract.statistics import (  # noqa: E402
     CHI_SQUARED_TEST,
     JS_DISTANCE,
     KS_TEST,

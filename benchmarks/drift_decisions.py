@@ -55,8 +55,8 @@ from drift_benchmark import PEERS, PEERS_DIR, install_peer  # noqa: E402
 from lakemon.config import load_environment  # noqa: E402
 from lakemon.config.model import Column  # noqa: E402
 from lakemon_jobs.drift import analyze  # noqa: E402
-from lakemon_jobs.monitoring.engine import compute_metrics  # noqa: E402
-from lakemon_jobs.monitoring.settings import MonitorSettings  # noqa: E402
+from lakemon_jobs.monitor_engine.engine import compute_metrics  # noqa: E402
+from lakemon_jobs.monitor_engine.settings import MonitorSettings  # noqa: E402
 
 BASELINE_ROWS = 20_000
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -24,12 +24,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pyarrow.compute as pc  # noqa: E402
 
 from lakemon import statistics as kinds  # noqa: E402
-from lakemon.statistics import statistic_names  # noqa: E402
-from lakemon_jobs.monitoring import engine, state  # noqa: E402
-from lakemon_jobs.monitoring.prepare import Vocabulary, monitored_columns  # noqa: E402
-from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings  # noqa: E402
-from lakemon_jobs.monitoring.sources import ParquetColumns  # noqa: E402
-from lakemon_jobs.monitoring.stats import preload_slow_imports  # noqa: E402
+from lakemon.contract.statistics import statistic_names  # noqa: E402
+from lakemon_jobs.monitor_engine import engine, state  # noqa: E402
+from lakemon_jobs.monitor_engine.prepare import Vocabulary, monitored_columns  # noqa: E402
+from lakemon_jobs.monitor_engine.settings import ColumnSpec, MonitorSettings  # noqa: E402
+from lakemon_jobs.monitor_engine.sources import ParquetColumns  # noqa: E402
+from lakemon_jobs.monitor_engine.stats import preload_slow_imports  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import CATEGORICAL, NUMERIC  # noqa: E402
@@ -48,7 +48,7 @@ def floor(base_path: Path, cur_path: Path) -> None:
     (numeric) or count the values (categorical), a column at a time on the engine's threads."""
     import numpy as np
 
-    from lakemon_jobs.monitoring.arrow_numpy import float_values
+    from lakemon_jobs.monitor_engine.arrow_numpy import float_values
 
     sources = ParquetColumns(base_path), ParquetColumns(cur_path)
 

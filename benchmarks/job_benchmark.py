@@ -166,7 +166,7 @@ def duckdb_unpack_sql(model) -> str:
     the four formats, one row per prediction with the inference-log columns, typed by casts.
     No checks at all (row counts, types, ranges, Unicode), no quarantine, no dedup, no Delta:
     a lower bound for a vectorised unpack, not a replacement for payloads.parse_payloads."""
-    from lakemon.tables import inference_log_columns, output_columns
+    from lakemon.contract.tables import inference_log_columns, output_columns
 
     features, outputs = model.features, output_columns(model)
 

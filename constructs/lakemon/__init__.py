@@ -10,7 +10,7 @@ Public API (see docs/constructs.md)::
     MonitoredModel(stack, "alive", env=env, model=env.model())
     app.synth()
 
-Names are loaded lazily: the job scripts import `lakemon.config` and `lakemon.tables` without
+Names are loaded lazily: the job scripts import `lakemon.config` and `lakemon.contract.tables` without
 paying for the CDK for Terraform bindings (about 2 s to import).
 
 Importing lakemon also (1) installs an exception hook that prints lakemon's own errors (config,
@@ -41,7 +41,7 @@ _EXPORTS = {
     "Model": "lakemon.config",
     "load_environment": "lakemon.config",
     "load_environments": "lakemon.config",
-    "ModelTables": "lakemon.tables",
+    "ModelTables": "lakemon.contract.tables",
     # stack and composition
     "LakemonStack": "lakemon.stack",
     "MonitoredModel": "lakemon.monitored_model",
@@ -58,9 +58,9 @@ _EXPORTS = {
     "VerdictsTable": "lakemon.monitoring",
     "QualityMonitor": "lakemon.monitoring",
     "CustomMetric": "lakemon.monitoring",
-    "InferenceLogAnalysis": "lakemon.monitor_analysis",
-    "TimeSeriesAnalysis": "lakemon.monitor_analysis",
-    "SnapshotAnalysis": "lakemon.monitor_analysis",
+    "InferenceLogAnalysis": "lakemon.contract.monitor_analysis",
+    "TimeSeriesAnalysis": "lakemon.contract.monitor_analysis",
+    "SnapshotAnalysis": "lakemon.contract.monitor_analysis",
     "AlertDestination": "lakemon.alerting",
     "AlertFolder": "lakemon.alerting",
     "DriftAlert": "lakemon.alerting",
@@ -147,9 +147,10 @@ if TYPE_CHECKING:
     from .alerting import AlertDestination, AlertFolder, DriftAlert, QualityAlert
     from .catalog import ModelCatalog, SchemaHome
     from .config import ConfigError, Environment, Model, load_environment, load_environments
+    from .contract.monitor_analysis import InferenceLogAnalysis, SnapshotAnalysis, TimeSeriesAnalysis
+    from .contract.tables import ModelTables
     from .errors import LakemonConstructError
     from .jobs import JobArtifacts, MonitoringPipeline, TrainingPipeline, WheelJob, WheelTask
-    from .monitor_analysis import InferenceLogAnalysis, SnapshotAnalysis, TimeSeriesAnalysis
     from .monitored_model import MonitoredModel
     from .monitoring import (
         BaselineTable,
@@ -172,4 +173,3 @@ if TYPE_CHECKING:
     )
     from .serving import RateLimitSpec, ServingEndpoint
     from .stack import LakemonStack
-    from .tables import ModelTables

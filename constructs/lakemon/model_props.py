@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from .alerting.queries import drift_alert_spec, quality_alert_spec
 from .config.model import Environment, Model
-from .monitor_analysis import CustomMetric, InferenceLogAnalysis
-from .tables import (
+from .contract.alert_queries import drift_alert_spec, quality_alert_spec
+from .contract.monitor_analysis import CustomMetric, InferenceLogAnalysis
+from .contract.tables import (
     ModelTables,
     baseline_columns,
     inference_log_columns,

@@ -13,11 +13,11 @@ from ._signatures import init_signature
 from .alerting import AlertDestination, AlertFolder, DriftAlert, QualityAlert, alert_folder_path
 from .catalog import ModelCatalog
 from .config.model import Environment, Model
+from .contract.tables import ModelTables
 from .jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
 from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor, VerdictsTable
 from .serving import GatewaySpec, ServingEndpoint
 from .stack import LakemonStack
-from .tables import ModelTables
 
 
 @init_signature
@@ -82,7 +82,7 @@ class MonitoredModel(Construct):
         self.catalog = ModelCatalog.for_model(self, "catalog", env=env, model=model, home=stack.home if shared else None)
         schema = self.catalog.schema
         serving = env.serving
-        # The same declaration `lakemon deploy` puts on the endpoint (lakemon_jobs.gateway).
+        # The same declaration `lakemon deploy` puts on the endpoint (lakemon_jobs.gateway_apply).
         gateway = GatewaySpec.for_model(env, model)
         self.endpoint = ServingEndpoint(
             self,

@@ -13,6 +13,8 @@ import importlib
 import os
 import sys
 
+from .jobs_extra import JOBS_EXTRA_MODULES, missing_jobs_modules
+
 # subcommand -> (module, one-line help). Order is the order of the production loop.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("lakemon_jobs.train", "train the model on the training data and log the run to MLflow"),
@@ -58,24 +60,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 NEEDS_NO_JOBS_EXTRA = {"init", "doctor", "diff"}
 """Subcommands that run with the construct library alone (`pip install lakemon`)."""
-
-JOBS_EXTRA_MODULES = {
-    "databricks": "databricks-sdk",
-    "mlflow": "mlflow",
-    "sklearn": "scikit-learn",
-    "pandas": "pandas",
-    "numpy": "numpy",
-    "scipy": "scipy",
-    "pyarrow": "pyarrow",
-    "duckdb": "duckdb",
-    "deltalake": "deltalake",
-    "statsmodels": "statsmodels",
-    "matplotlib": "matplotlib",
-    "requests": "requests",
-    "jinja2": "jinja2",
-}
-"""Import name -> distribution of every dependency in the `[jobs]` extra (a test keeps this
-equal to pyproject.toml): a missing one means the extra was not installed."""
 
 EPILOG = """\
 The job subcommands read names (catalog, schema, model, tables) from an environment file
@@ -134,24 +118,6 @@ def missing_extra_hint(name: str, error: ModuleNotFoundError) -> str | None:
         f"(module {top!r}) is not installed.\n"
         f'Install lakemon with the [jobs] extra:  pip install "lakemon[jobs]=={installed_version()}"'
     )
-
-
-def missing_jobs_modules() -> list[str]:
-    """Import names of the [jobs] extra that cannot be found, without importing anything.
-
-    Why before the subcommand runs: a module imported late (mlflow inside run-local's second
-    step, after minutes of work) would otherwise end the run with a ModuleNotFoundError."""
-    import importlib.util
-
-    missing = []
-    for module in JOBS_EXTRA_MODULES:
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):  # a module set to None, or one whose finder refuses it
-            found = False
-        if not found:
-            missing.append(module)
-    return missing
 
 
 def missing_extra_message(name: str, modules: list[str]) -> str:

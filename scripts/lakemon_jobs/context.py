@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakemon.config import ConfigError, Environment, Model, load_environment
-from lakemon.tables import ModelTables
+from lakemon.contract.tables import ModelTables
 
 from .arguments import add_context_arguments  # noqa: F401  (re-exported: where jobs have always found it)
-from .runtime import HomeError, LocalRuntime, on_databricks
+from .local.runtime import HomeError, LocalRuntime, on_databricks
 
 DEFAULT_HOME = Path(".lakemon")
 
@@ -31,7 +31,7 @@ def latest_run_home(default: Path = DEFAULT_HOME) -> Path | None:
     latest = runs / "latest"
     if latest.exists():
         return latest.resolve()
-    from .embedded.runs import is_completed, run_folders
+    from .local.runs import is_completed, run_folders
 
     folders = run_folders(default)
     completed = [p for p in folders if is_completed(p)]

@@ -30,15 +30,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lakemon.gateway import GatewaySpec
-from lakemon.tables import output_columns
+from lakemon.contract.gateway import GatewaySpec
+from lakemon.contract.tables import output_columns
 
 from . import arguments
 from .context import JobContext, run_job
-from .gateway import GatewayError, apply_ai_gateway
-from .gateway import sdk_message as _sdk_message
+from .gateway_apply import GatewayError, apply_ai_gateway
+from .gateway_apply import sdk_message as _sdk_message
+from .local.runtime import write_atomically
 from .model_steps import CHAMPION, served_entity_name
-from .runtime import write_atomically
 
 DEFAULT_TIMEOUT_S = arguments.DEPLOY_TIMEOUT_S
 """Databricks endpoint updates can take up to 45 minutes."""
@@ -160,7 +160,7 @@ def deploy_local(ctx: JobContext, version: str, progress: Callable[[str], None])
     path = ctx.runtime.deployment_path(endpoint)
     write_atomically(path, json.dumps(asdict(deployment), indent=2) + "\n")
     progress(f"deploy: {endpoint} now serves {model_uri} ({path})")
-    from .local_endpoints import LocalServingEndpoints
+    from .local.endpoints import LocalServingEndpoints
 
     apply_ai_gateway(LocalServingEndpoints(ctx.runtime), endpoint, GatewaySpec.for_model(ctx.env, ctx.model), progress)
     return deployment

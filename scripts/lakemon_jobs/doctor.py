@@ -77,7 +77,7 @@ def check_jobs_extra() -> Check:
 
     from lakemon._version import __version__
 
-    from .cli import JOBS_EXTRA_MODULES
+    from .jobs_extra import JOBS_EXTRA_MODULES
 
     missing = sorted(dist for module, dist in JOBS_EXTRA_MODULES.items() if find_spec(module) is None)
     if missing:

@@ -107,7 +107,7 @@ def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFra
 
         frame = load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
     else:
-        from .tables import engine_for
+        from .table_engines import engine_for
 
         frame = engine_for(ctx).read_table(source)
         frame.columns = [str(c).lower() for c in frame.columns]
@@ -148,7 +148,7 @@ def regression_metrics(y_true, predicted) -> dict[str, float]:
     the local monitor computes them with."""
     import numpy as np
 
-    from .monitoring.quality import regression_metrics as window_metrics
+    from .monitor_engine.quality import regression_metrics as window_metrics
 
     y = np.asarray(y_true, dtype="float64")
     p = np.asarray(predicted, dtype="float64")

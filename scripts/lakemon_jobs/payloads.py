@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from lakemon.config.model import Column, Model
-from lakemon.tables import inference_log_columns, output_columns
+from lakemon.contract.tables import inference_log_columns, output_columns
 
-from .tables.schemas import to_arrow
+from .table_engines.schemas import to_arrow
 
 REQUEST_FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 EXTRA_COLUMNS = [

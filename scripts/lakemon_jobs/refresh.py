@@ -171,9 +171,9 @@ def refresh_monitor(
     """Refresh the monitor of ctx's model; returns the Databricks state or refresh_local's result."""
     if ctx.runtime is None:
         return refresh_databricks(ctx, timeout_s, poll_s, progress)
-    from .monitoring.refresh import refresh_local  # imported lazily: the local engine is heavy
-    from .tables.engine import TableError
-    from .tables.integrity import damaged, storage_errors
+    from .monitor_engine.incremental import refresh_local  # imported lazily: the local engine is heavy
+    from .table_engines.engine import TableError
+    from .table_engines.integrity import damaged, storage_errors
 
     if not ctx.runtime.table_path(ctx.tables.inference_log).exists():
         raise RefreshError(f"no inference-log table {ctx.tables.inference_log} yet; run `lakemon unpack` first")
@@ -192,8 +192,8 @@ add_arguments = arguments.refresh
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
-    from .monitoring.refresh import InferenceLogMissing
-    from .monitoring.windows import TimestampRangeError
+    from .monitor_engine.incremental import InferenceLogMissing
+    from .monitor_engine.windows import TimestampRangeError
     from .run_lock import RunInProgress
 
     def work():

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lakemon.config.model import Model
-from lakemon.tables import baseline_columns
+from lakemon.contract.tables import baseline_columns
 
 from . import arguments
 from .context import JobContext, run_job
@@ -152,7 +152,7 @@ def _find_or_register(client, name: str, run_id: str, progress: Callable[[str], 
 
 
 def write_baseline(ctx: JobContext, frame: pd.DataFrame, outputs: pd.DataFrame, version: str) -> int:
-    from .tables import engine_for
+    from .table_engines import engine_for
 
     model = ctx.model
     baseline = frame[[*model.feature_names(), model.label.name]].reset_index(drop=True).copy()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .context import JobContext
-from .tables import engine_for
-from .tables.engine import TableEngine
+from .table_engines import engine_for
+from .table_engines.engine import TableEngine
 
 
 @dataclass(frozen=True)

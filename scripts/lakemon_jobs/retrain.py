@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from lakemon.tables import Verdict
+from lakemon.contract.tables import Verdict
 
 from . import arguments
 from .context import JobContext, run_job
@@ -208,7 +208,7 @@ def promote_and_deploy(ctx: JobContext, client, run_id: str, version: str, champ
     (GatewayError) comes after the rollout, so `version` serves: its alias stays, and the error is
     returned for the caller to raise once the baseline matches the served version."""
     from . import deploy
-    from .gateway import GatewayError
+    from .gateway_apply import GatewayError
     from .model_steps import CHAMPION
 
     name = ctx.tables.registered_model
@@ -235,7 +235,7 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
     from .datasets import split_train_test
     from .model_steps import CHALLENGER, CHAMPION, load_training_data
     from .register import is_better, score, write_baseline
-    from .tables import engine_for
+    from .table_engines import engine_for
     from .tracking import configure_mlflow
     from .train import train_model
 
@@ -350,7 +350,7 @@ add_arguments = arguments.retrain
 
 def run(args: argparse.Namespace) -> int:
     from .run_lock import RunInProgress
-    from .tables import TableError
+    from .table_engines import TableError
 
     ctx = JobContext.from_args(args)
 

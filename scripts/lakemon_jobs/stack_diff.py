@@ -189,7 +189,7 @@ add_arguments = arguments.diff
 
 def run(args: argparse.Namespace) -> int:
     from .context import missing_environment
-    from .embedded.synth import find_app, project_root
+    from .project_layout import find_app, project_root
 
     env_file = (args.env_file or Path("envs") / f"{args.env}.yml").resolve()
     env = env_file.stem

@@ -31,8 +31,8 @@ import pandas as pd
 
 from lakemon._version import __version__
 from lakemon.config.model import Column, Model, ProblemType
-from lakemon.statistics import is_numeric
-from lakemon.tables import output_columns
+from lakemon.contract.statistics import is_numeric
+from lakemon.contract.tables import output_columns
 
 from . import arguments
 from .context import JobContext, run_job
@@ -341,7 +341,7 @@ add_arguments = arguments.train
 
 
 def run(args: argparse.Namespace) -> int:
-    from .tables import TableError
+    from .table_engines import TableError
 
     ctx = JobContext.from_args(args)
     return run_job("train", lambda: train_model(ctx, experiment=args.experiment).run_id, ValueError, TableError)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from lakemon.config.model import Column, Model
-from lakemon.tables import ModelTables, ddl_columns, inference_log_columns, labels_columns
+from lakemon.contract.tables import ModelTables, ddl_columns, inference_log_columns, labels_columns
 
 from . import arguments
 from .context import JobContext
@@ -40,10 +40,10 @@ from .payloads import OUT_OF_RANGE_TIME, parse_payloads, unpacked_columns
 from .progress import EVERY_S, Ticker
 from .retention import enforce_retention
 from .run_lock import RunInProgress
-from .tables import TableEngine, TableError, engine_for
-from .tables.conflicts import CommitConflict
-from .tables.engine import ChangesUnavailable, TableVersion, check_types, timestamp_sql
-from .tables.integrity import TableDamaged
+from .table_engines import TableEngine, TableError, engine_for
+from .table_engines.conflicts import CommitConflict
+from .table_engines.engine import ChangesUnavailable, TableVersion, check_types, timestamp_sql
+from .table_engines.integrity import TableDamaged
 
 SOURCE_VIEW = "lakemon_payload_source"
 """The payload rows this run reads (change feed or snapshot, see choose_source)."""

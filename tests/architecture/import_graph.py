@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def module_files(root: Path) -> dict[str, Path]:
-    """`lakemon.alerting.queries` -> its file, for every module under the package folder `root`."""
+    """`lakemon.contract.alert_queries` -> its file, for every module under the package folder `root`."""
     mods = {}
     for file in sorted(root.rglob("*.py")):
         parts = list(file.relative_to(root.parent).with_suffix("").parts)

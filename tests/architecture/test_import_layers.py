@@ -1,12 +1,22 @@
-"""The packages have no import circles, and the construct library is layered.
+"""The packages have no import circles, and both are layered by folder: no arrow runs up.
 
 Layers of `lakemon` (lower never imports higher):
-  base:  config, names and helpers every layer uses (no construct classes);
-  L2:    one construct per concept (catalog, serving, monitoring, alerting, jobs) and the policy
-         aspects; they take what they need as props and never look up the stack;
-  L3:    the patterns that compose them: `MonitoredModel` and `LakemonStack`;
-  top:   the package itself (its lazy re-exports).
-The job scripts (`lakemon_jobs`) use the base layer only, never cdktf.
+  0 contract: `lakemon.contract` (the names and shapes both halves share) and `lakemon.config`;
+  1 base:     the helper modules at the package's top level (no construct classes);
+  2 L2:       one construct per concept, one folder each (catalog, serving, monitoring, alerting,
+              jobs) and the policy aspects; they take what they need as props and never look up
+              the stack;
+  3 L3:       the patterns that compose them: `MonitoredModel` and `LakemonStack`;
+  4 top:      the package itself (its lazy re-exports).
+The contract imports nothing but itself and the config, never cdktf.
+
+Layers of `lakemon_jobs`:
+  0 `lakemon_jobs.local`:         the local runtime pieces (root folders, Delta files, endpoints, runs);
+  1 `lakemon_jobs.table_engines`: the Delta/Spark table engines, on top of the local layer;
+  2 the jobs:                     every other module (the job scripts and their helpers);
+  3 `lakemon_jobs.embedded` and `lakemon_jobs.cli`: the rehearsal and the command line on top.
+The job scripts import from `lakemon` only layers 0 and 1 (contract, config, base helpers), never
+cdktf: a Databricks job runs without the CDK bindings.
 """
 
 from __future__ import annotations
@@ -22,28 +32,47 @@ REPO = Path(__file__).resolve().parents[2]
 LAKEMON = REPO / "constructs" / "lakemon"
 JOBS = REPO / "scripts" / "lakemon_jobs"
 
-BASE = {
-    "lakemon._version", "lakemon._marks", "lakemon._signatures", "lakemon.errors", "lakemon.principals",
-    "lakemon.statistics", "lakemon.tables", "lakemon.tooling", "lakemon.variables", "lakemon.wheel",
-    "lakemon.alerting.queries", "lakemon.templates", "lakemon.starter", "lakemon.model_props",
-    "lakemon.monitor_analysis", "lakemon.gateway", "lakemon.serverless",
-}  # fmt: skip
-L2_PACKAGES = ("lakemon.catalog", "lakemon.serving", "lakemon.monitoring", "lakemon.alerting", "lakemon.jobs", "lakemon.policy")
+CONTRACT_PACKAGES = ("contract", "config")
+L2_PACKAGES = ("catalog", "serving", "monitoring", "alerting", "jobs", "policy")
 L3 = {"lakemon.monitored_model", "lakemon.stack"}
-TOP = {"lakemon"}
 CDK_LIBRARIES = ("cdktf", "cdktf_cdktf_provider_databricks", "constructs")
 
 
 def layer(module: str) -> int:
-    if module in TOP:
-        return 3
+    """The layer of a `lakemon` module, from its folder (see the module docstring)."""
+    parts = module.split(".")
+    if module == "lakemon":
+        return 4
     if module in L3:
-        return 2
-    if module in BASE or module.startswith("lakemon.config"):
+        return 3
+    if parts[1] in CONTRACT_PACKAGES:
         return 0
-    if module.startswith(L2_PACKAGES):
+    if parts[1] in L2_PACKAGES:
+        return 2
+    if (LAKEMON / f"{parts[1]}.py").is_file() or (LAKEMON / parts[1] / "__init__.py").is_file():
         return 1
-    raise AssertionError(f"{module} has no layer: add it to tests/architecture/test_import_layers.py")
+    raise AssertionError(f"{module}: no such module under constructs/lakemon")
+
+
+def jobs_layer(module: str) -> int:
+    """The layer of a `lakemon_jobs` module, from its folder (see the module docstring)."""
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else ""
+    return {"local": 0, "table_engines": 1, "embedded": 3, "cli": 3}.get(top, 2)
+
+
+def _upward(graph: dict[str, set[str]], layer_of) -> list[str]:
+    return sorted(
+        f"{module} (layer {layer_of(module)}) imports {target} (layer {layer_of(target)})"
+        for module, targets in graph.items()
+        for target in targets
+        if layer_of(target) > layer_of(module) and not _own_init(module, target)
+    )
+
+
+def _own_init(module: str, target: str) -> bool:
+    """A package's __init__ re-exporting its own submodules is not an upward import."""
+    return target.startswith(module + ".")
 
 
 @pytest.mark.parametrize("root", [LAKEMON, JOBS], ids=["lakemon", "lakemon_jobs"])
@@ -57,16 +86,42 @@ def test_the_circle_check_finds_a_circle():
 
 
 def test_lower_layers_never_import_higher_ones():
-    graph = internal_graph(LAKEMON)
-    upward = [
-        f"{module} (layer {layer(module)}) imports {target} (layer {layer(target)})"
-        for module, targets in graph.items()
-        for target in targets
-        if layer(target) > layer(module) and not (module in L2_PACKAGES and target.startswith(module + "."))
+    assert _upward(internal_graph(LAKEMON), layer) == []
+
+
+def test_lower_job_layers_never_import_higher_ones():
+    assert _upward(internal_graph(JOBS), jobs_layer) == []
+
+
+def test_the_layer_check_finds_an_upward_arrow():
+    graph = {"lakemon_jobs.local.runs": {"lakemon_jobs.embedded.loop"}, "lakemon_jobs.train": {"lakemon_jobs.local.runs"}}
+    assert _upward(graph, jobs_layer) == [
+        "lakemon_jobs.local.runs (layer 0) imports lakemon_jobs.embedded.loop (layer 3)"
     ]
-    # a package's __init__ re-exporting its own submodules is not an upward import
-    upward = [u for u in upward if not any(u.startswith(f"{p} ") and f"imports {p}." in u for p in L2_PACKAGES)]
-    assert upward == []
+
+
+def test_nothing_outside_the_rehearsal_imports_it():
+    offenders = sorted(
+        f"{module} imports {target}"
+        for module, targets in internal_graph(JOBS).items()
+        if not module.startswith("lakemon_jobs.embedded")
+        for target in targets
+        if target.startswith("lakemon_jobs.embedded")
+    )
+    assert offenders == []
+
+
+def test_the_contract_imports_only_itself_and_the_config():
+    files = module_files(LAKEMON)
+    offenders = sorted(
+        f"{module}: {name}"
+        for module, file in files.items()
+        if layer(module) == 0
+        for name in imported_names(module, file)
+        if name.split(".")[0] in CDK_LIBRARIES
+        or (name.startswith("lakemon") and name.split(".")[:2] != ["lakemon", "contract"] and not name.startswith("lakemon.config"))
+    )
+    assert offenders == []
 
 
 def test_constructs_below_the_patterns_never_look_up_the_stack():
@@ -89,7 +144,7 @@ def test_the_job_scripts_never_import_cdktf_or_the_constructs():
                 target = name
                 while target not in library:
                     target = target.rpartition(".")[0]
-                if layer(target) > 0:
+                if layer(target) > 1:
                     offenders.append(f"{module}: {name}")
     assert offenders == []
 

@@ -316,7 +316,7 @@ def test_one_node_version_everywhere():
 
 
 def test_run_local_finds_the_app_of_a_starter_project(tmp_path):
-    from lakemon_jobs.embedded.synth import find_app, project_root
+    from lakemon_jobs.project_layout import find_app, project_root
 
     write_starter(tmp_path / "team", ("dev",))
     app = find_app(tmp_path / "team" / "envs" / "dev.yml")

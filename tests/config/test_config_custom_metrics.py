@@ -118,7 +118,7 @@ def test_output_data_type_is_the_json_pyspark_writes():
 
 
 def test_built_in_column_list_is_the_metrics_tables_columns():
-    from lakemon_jobs.monitoring.schema import drift_metrics_schema, profile_metrics_schema
+    from lakemon_jobs.monitor_engine.schema import drift_metrics_schema, profile_metrics_schema
 
     names = set(profile_metrics_schema("model_version").names) | set(drift_metrics_schema("model_version").names)
     assert names - {"model_version"} == cm.BUILT_IN_COLUMNS

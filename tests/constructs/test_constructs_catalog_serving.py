@@ -8,8 +8,8 @@ import cdktf
 import pytest
 
 from lakemon import LakemonConstructError, ModelCatalog, RateLimitSpec, ServingEndpoint
+from lakemon.contract.tables import ModelTables
 from lakemon.serving import GatewaySpec, InferenceTableSpec
-from lakemon.tables import ModelTables
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import pytest
 from lakemon import QualityMonitor
 from lakemon.config import parse_environment
 from lakemon.config.loader import read_yaml
-from lakemon.monitor_analysis import CUSTOM_METRIC_TYPES
+from lakemon.contract.monitor_analysis import CUSTOM_METRIC_TYPES
 
 REPO = Path(__file__).resolve().parents[2]
 

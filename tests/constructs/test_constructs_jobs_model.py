@@ -184,7 +184,7 @@ def test_import_constructs_from_repo_root_is_the_cdk_library():
 def test_public_api_is_lazy_and_complete():
     code = (
         "import sys, lakemon; assert 'cdktf' not in sys.modules, 'lakemon import pulled in cdktf';"
-        "import lakemon.config, lakemon.tables; assert 'cdktf' not in sys.modules;"
+        "import lakemon.config, lakemon.contract.tables; assert 'cdktf' not in sys.modules;"
         "missing = [n for n in lakemon.__all__ if not hasattr(lakemon, n)]; assert not missing, missing; print('ok')"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -7,10 +7,10 @@ import pytest
 from lakemon import BaselineTable, DriftAlert, InferenceLogTable, QualityAlert, QualityMonitor, VerdictsTable
 from lakemon.alerting import drift_alert_spec, quality_alert_spec
 from lakemon.config import Column
+from lakemon.contract.monitor_analysis import InferenceLogAnalysis
+from lakemon.contract.tables import ModelTables, verdicts_columns
 from lakemon.errors import LakemonConstructError
 from lakemon.model_props import ForModel, props_for_model
-from lakemon.monitor_analysis import InferenceLogAnalysis
-from lakemon.tables import ModelTables, verdicts_columns
 
 
 def test_a_table_needs_no_app_config(make_stack, dev_env, resources_of):

@@ -15,7 +15,7 @@ from lakemon import (
     SnapshotAnalysis,
     TimeSeriesAnalysis,
 )
-from lakemon.tables import SQL_TYPES, baseline_columns, inference_log_columns, labels_columns
+from lakemon.contract.tables import SQL_TYPES, baseline_columns, inference_log_columns, labels_columns
 
 
 def test_inference_log_table_is_managed_with_cdf_and_model_typed_columns(make_stack, dev_env, resources_of):
@@ -156,7 +156,7 @@ def test_data_quality_spellings_are_the_sdks_enum_values():
     from databricks.sdk.service import dataquality as dq
 
     from lakemon.config.validators import GRANULARITIES
-    from lakemon.monitor_analysis import PROBLEM_TYPES as LEGACY_PROBLEM_TYPES
+    from lakemon.contract.monitor_analysis import PROBLEM_TYPES as LEGACY_PROBLEM_TYPES
     from lakemon.monitoring import data_profiling
     from lakemon.monitoring.monitor import CUSTOM_METRIC_TYPES
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from lakemon.config import load_environment
 from lakemon.config.model import Environment
 from lakemon_jobs.datasets import CATEGORICAL, NUMERIC, load_comic, split_train_test
-from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from lakemon_jobs.monitor_engine.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_ENV = ROOT / "envs" / "dev.yml"

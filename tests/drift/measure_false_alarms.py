@@ -29,12 +29,12 @@ from scipy_drift_metrics import build_tables  # noqa: E402
 
 from lakemon.alerting import drift_alert_spec  # noqa: E402
 from lakemon.config import load_environment  # noqa: E402
-from lakemon.tables import ModelTables  # noqa: E402
+from lakemon.contract.tables import ModelTables  # noqa: E402
 from lakemon_jobs.datasets import CATEGORICAL, NUMERIC, load_comic, split_train_test  # noqa: E402
 from lakemon_jobs.drift import analyze, write_verdicts  # noqa: E402
 from lakemon_jobs.drift.alerts import evaluate_alert  # noqa: E402
-from lakemon_jobs.runtime import LocalRuntime  # noqa: E402
-from lakemon_jobs.tables.local import LocalEngine  # noqa: E402
+from lakemon_jobs.local.runtime import LocalRuntime  # noqa: E402
+from lakemon_jobs.table_engines.local import LocalEngine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES = {**{c: "categorical" for c in CATEGORICAL}, **{c: "numeric" for c in NUMERIC}}

@@ -1,7 +1,7 @@
 """Drift and profile metrics rows computed directly with scipy, in the monitor tables' schema.
 
 An independent reference for the drift tests: the statistics are computed here the way
-lakemon_jobs/monitoring/schema.py defines them, by calling scipy on the raw values, so the
+lakemon_jobs/monitor_engine/schema.py defines them, by calling scipy on the raw values, so the
 analyze-drift tests do not depend on the engine (tests/drift/test_engine_roundtrip.py checks the
 same acceptance through the engine when it is present). Data sets used here have fewer than 100
 categories per column, so the engine's "other" bucket never applies.
@@ -17,7 +17,7 @@ import pyarrow as pa
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from lakemon_jobs.monitor_engine.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
 
 GRANULARITY = "1 day"
 

@@ -15,11 +15,11 @@ from ports import refused_port
 
 from lakemon.alerting import drift_alert_spec
 from lakemon.config.model import EmailDestination, SecretDestination
-from lakemon.tables import ModelTables
+from lakemon.contract.tables import ModelTables
 from lakemon_jobs.drift import analyze, write_verdicts
 from lakemon_jobs.drift.alerts import alert_message, deliver, evaluate_alert, fire_local_alerts
-from lakemon_jobs.runtime import LocalRuntime
-from lakemon_jobs.tables.local import LocalEngine
+from lakemon_jobs.local.runtime import LocalRuntime
+from lakemon_jobs.table_engines.local import LocalEngine
 
 
 class Recorder(BaseHTTPRequestHandler):

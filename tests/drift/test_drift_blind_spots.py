@@ -18,8 +18,8 @@ import pytest
 from drift_fixtures import START, dev_env
 
 from lakemon_jobs.drift import Verdict, analyze
-from lakemon_jobs.monitoring.engine import compute_metrics
-from lakemon_jobs.monitoring.settings import MonitorSettings
+from lakemon_jobs.monitor_engine.engine import compute_metrics
+from lakemon_jobs.monitor_engine.settings import MonitorSettings
 
 DAY_US = 86_400_000_000
 WINDOWS = 5

@@ -14,9 +14,9 @@ from scipy_drift_metrics import build_tables
 from test_drift_alerts import Recorder
 
 from lakemon.config import load_environment
-from lakemon.tables import ModelTables
+from lakemon.contract.tables import ModelTables
 from lakemon_jobs.cli import main
-from lakemon_jobs.runtime import LocalRuntime
+from lakemon_jobs.local.runtime import LocalRuntime
 
 AS_OF = (START + timedelta(days=2)).isoformat()
 
@@ -167,9 +167,9 @@ def test_json_output_names_what_was_judged_against_and_what_the_alerts_did(tmp_p
 def test_the_report_names_the_baseline_version_and_champion_it_judged_against(tmp_path, capsys):
     import pandas as pd
 
-    from lakemon.tables import baseline_columns
+    from lakemon.contract.tables import baseline_columns
     from lakemon_jobs.context import JobContext
-    from lakemon_jobs.tables import engine_for
+    from lakemon_jobs.table_engines import engine_for
 
     _, held_out = marvel_split()
     home = tmp_path / "home"

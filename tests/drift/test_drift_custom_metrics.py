@@ -15,16 +15,16 @@ from drift_fixtures import DEV_ENV
 from lakemon.alerting import quality_alert_spec
 from lakemon.config import parse_environment
 from lakemon.config.loader import read_yaml
-from lakemon.tables import ModelTables, Verdict
+from lakemon.contract.tables import ModelTables, Verdict
 from lakemon_jobs.drift import analyze, write_verdicts
 from lakemon_jobs.drift.alerts import evaluate_alert
 from lakemon_jobs.drift.custom import judge_custom
 from lakemon_jobs.drift.report import render_html
 from lakemon_jobs.drift.summary import to_summary
-from lakemon_jobs.monitoring.engine import compute_metrics
-from lakemon_jobs.monitoring.settings import MonitorSettings
-from lakemon_jobs.runtime import LocalRuntime
-from lakemon_jobs.tables.local import LocalEngine
+from lakemon_jobs.local.runtime import LocalRuntime
+from lakemon_jobs.monitor_engine.engine import compute_metrics
+from lakemon_jobs.monitor_engine.settings import MonitorSettings
+from lakemon_jobs.table_engines.local import LocalEngine
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 DAYS = 4

@@ -16,8 +16,8 @@ from drift_fixtures import FEATURES, START, dc, dev_env, marvel_split
 from scipy_drift_metrics import build_tables
 
 from lakemon_jobs.drift import Verdict, analyze
-from lakemon_jobs.monitoring.engine import compute_metrics
-from lakemon_jobs.monitoring.settings import MonitorSettings
+from lakemon_jobs.monitor_engine.engine import compute_metrics
+from lakemon_jobs.monitor_engine.settings import MonitorSettings
 
 MARVEL_SIZES = [300, 300, 300, 300, 600, 1000]
 DC_SIZES = [300, 300, 1000]

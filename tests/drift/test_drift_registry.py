@@ -1,4 +1,4 @@
-"""One registry of statistics and feature kinds (lakemon.statistics): every statistic name and
+"""One registry of statistics and feature kinds (lakemon.contract.statistics): every statistic name and
 feature kind is spelled in exactly one source file, and config, schema and rule follow it."""
 
 from __future__ import annotations
@@ -8,12 +8,19 @@ import typing
 from pathlib import Path
 
 from lakemon.config.model import CategoricalStatistic, ColumnType, NumericStatistic, Statistic
-from lakemon.statistics import CATEGORICAL, FEATURE_KINDS, KINDS, NUMERIC, STATISTICS, statistic_names
+from lakemon.contract.statistics import (
+    CATEGORICAL,
+    FEATURE_KINDS,
+    KINDS,
+    NUMERIC,
+    STATISTICS,
+    statistic_names,
+)
 from lakemon_jobs.drift.rule import feature_rules
-from lakemon_jobs.monitoring.schema import DRIFT_STATISTIC_FIELDS, TEST_TYPE
+from lakemon_jobs.monitor_engine.schema import DRIFT_STATISTIC_FIELDS, TEST_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTRY = ROOT / "constructs" / "lakemon" / "statistics.py"
+REGISTRY = ROOT / "constructs" / "lakemon" / "contract" / "statistics.py"
 SOURCES = [
     p for folder in ("constructs", "scripts", "stacks", "benchmarks") for p in (ROOT / folder).rglob("*.py")
     if "peers" not in p.parts and not any(part.startswith(".venv") for part in p.parts)
@@ -22,7 +29,7 @@ SOURCES = [
 CONFIG_KEYS = {ROOT / "scripts" / "lakemon_jobs" / "train.py",
                ROOT / "scripts" / "lakemon_jobs" / "model_code" / "served_model.py"}
 """They use "numeric"/"categorical" as keys of the served model's own config (the pyfunc cannot
-import lakemon), not as kinds: train.py fills them from `lakemon.statistics.is_numeric`."""
+import lakemon), not as kinds: train.py fills them from `lakemon.contract.statistics.is_numeric`."""
 
 
 def files_spelling(word: str) -> set[Path]:

@@ -168,8 +168,8 @@ def test_a_constant_baseline_against_another_constant_is_drift_through_the_ks_fa
     import numpy as np
     import pyarrow as pa
 
-    from lakemon_jobs.monitoring.engine import compute_metrics
-    from lakemon_jobs.monitoring.settings import MonitorSettings
+    from lakemon_jobs.monitor_engine.engine import compute_metrics
+    from lakemon_jobs.monitor_engine.settings import MonitorSettings
 
     env = dev_env()
     model = env.model()

@@ -11,12 +11,12 @@ import pytest
 from deltalake import write_deltalake
 from drift_fixtures import KEY, dev_env
 
-from lakemon.tables import ModelTables
+from lakemon.contract.tables import ModelTables
 from lakemon_jobs.drift import sources
-from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
-from lakemon_jobs.runtime import LocalRuntime
-from lakemon_jobs.tables.engine import TableError
-from lakemon_jobs.tables.local import LocalEngine
+from lakemon_jobs.local.runtime import LocalRuntime
+from lakemon_jobs.monitor_engine.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from lakemon_jobs.table_engines.engine import TableError
+from lakemon_jobs.table_engines.local import LocalEngine
 
 SINCE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
@@ -98,7 +98,7 @@ def test_a_table_without_the_queried_columns_is_one_clear_table_error(local):
 
 def test_utc_timestamps_relabels_nested_zones_without_moving_an_instant():
     """What a Spark client may hand back: timestamps labelled with the session time zone."""
-    from lakemon_jobs.tables.schemas import utc_timestamps
+    from lakemon_jobs.table_engines.schemas import utc_timestamps
 
     new_york = pa.timestamp("us", tz="America/New_York")
     kind = pa.struct([("start", new_york), ("ends", pa.list_(new_york))])

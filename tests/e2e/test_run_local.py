@@ -26,7 +26,7 @@ from acceptance import rehearsal_deviations
 from deltalake import DeltaTable
 
 from lakemon.config import load_environment
-from lakemon.tables import (
+from lakemon.contract.tables import (
     ModelTables,
     baseline_columns,
     inference_log_columns,
@@ -35,10 +35,10 @@ from lakemon.tables import (
 )
 from lakemon_jobs.drift.alerts import evaluate_alert, local_alert_specs
 from lakemon_jobs.embedded.processes import free_port, port_is_free
-from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from lakemon_jobs.local.runtime import LocalRuntime
+from lakemon_jobs.monitor_engine.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
-from lakemon_jobs.runtime import LocalRuntime
-from lakemon_jobs.tables.local import LocalEngine
+from lakemon_jobs.table_engines.local import LocalEngine
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS_PER_DAY, MARVEL_DAYS, DC_DAYS, BATCH = 250, 2, 2, 25

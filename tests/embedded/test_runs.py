@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from lakemon_jobs.embedded.runs import mark_completed, new_run_folder, prune_runs
+from lakemon_jobs.local.runs import mark_completed, new_run_folder, prune_runs
 
 
 def test_each_run_gets_a_fresh_folder_and_latest_follows(tmp_path):

@@ -41,8 +41,8 @@ from unpack_helpers import REC, REC2, payload, response, write_payloads  # noqa:
 
 from lakemon_jobs.cli import main  # noqa: E402
 from lakemon_jobs.context import JobContext  # noqa: E402
-from lakemon_jobs.tables import engine_for  # noqa: E402
-from lakemon_jobs.tables.integrity import TableDamaged  # noqa: E402
+from lakemon_jobs.table_engines import engine_for  # noqa: E402
+from lakemon_jobs.table_engines.integrity import TableDamaged  # noqa: E402
 
 AS_OF = "2026-01-04T00:00:00+00:00"
 JOB_ARGS = {"unpack": ["--no-retention"], "refresh": [], "analyze-drift": ["--as-of", AS_OF, "--no-alerts"]}

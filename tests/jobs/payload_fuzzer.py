@@ -458,7 +458,7 @@ def run(home, seed: int = 17, cases: int = 150, commits: int = 3) -> tuple[dict[
 
     from lakemon_jobs.context import JobContext
     from lakemon_jobs.payload_table import PAYLOAD_SCHEMA, PAYLOAD_TABLE_PROPERTIES
-    from lakemon_jobs.tables import engine_for
+    from lakemon_jobs.table_engines import engine_for
     from lakemon_jobs.unpack import unpack_payloads
 
     ctx = JobContext.load(DEV_ENV, home=home)

@@ -59,7 +59,7 @@ def test_the_sql_unpack_floor_computes_the_rows_unpack_writes(tmp_path):
     from deltalake import DeltaTable
     from job_data import write_job_data
 
-    from lakemon.tables import inference_log_columns
+    from lakemon.contract.tables import inference_log_columns
     from lakemon_jobs.payloads import parse_payloads
 
     data = write_job_data(tmp_path / "home", job_benchmark.ENV_FILE, requests=8, rows_per_request=3, days=2,

@@ -27,7 +27,7 @@ from unpack_helpers import REC, REC2, payload, response, write_payloads
 from lakemon_jobs.cli import main
 from lakemon_jobs.context import JobContext
 from lakemon_jobs.run_lock import lock_path
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 
 TIMEOUT_S = 120
 AS_OF = "2026-01-04T00:00:00+00:00"

@@ -31,11 +31,11 @@ from databricks.sdk.service.serving import (
 )
 from jobs_helpers import quiet
 
-from lakemon.gateway import GatewaySpec, InferenceTableSpec, RateLimitSpec
+from lakemon.contract.gateway import GatewaySpec, InferenceTableSpec, RateLimitSpec
 from lakemon_jobs.deploy import DeployError, deploy_databricks
-from lakemon_jobs.gateway import GatewayError, apply_ai_gateway
-from lakemon_jobs.local_endpoints import LocalServingEndpoints
-from lakemon_jobs.runtime import LocalRuntime
+from lakemon_jobs.gateway_apply import GatewayError, apply_ai_gateway
+from lakemon_jobs.local.endpoints import LocalServingEndpoints
+from lakemon_jobs.local.runtime import LocalRuntime
 
 ENDPOINT = "alive-classifier-dev"
 DECLARED_TABLE = AiGatewayInferenceTableConfig(
@@ -279,6 +279,6 @@ def test_a_moved_table_keeps_the_ui_added_limits_in_both_calls(ctx):
     (AiGatewayRateLimit(tokens=5000, key=AiGatewayRateLimitKey.USER, renewal_period=AiGatewayRateLimitRenewalPeriod.MINUTE), False),
 ])
 def test_which_rate_limits_lakemon_owns(limit, owned):
-    from lakemon_jobs.gateway import owned_rate_limit
+    from lakemon_jobs.gateway_apply import owned_rate_limit
 
     assert owned_rate_limit(limit) is owned

@@ -15,7 +15,7 @@ from lakemon_jobs.datasets import split_by_time
 from lakemon_jobs.datasets.co2 import FEATURES, HORIZONS, LABEL, load_co2_series, regime_change, supervised
 from lakemon_jobs.model_steps import split_for
 from lakemon_jobs.register import register_model
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 from lakemon_jobs.train import train_model
 
 

@@ -14,7 +14,7 @@ from lakemon_jobs.datasets import load_comic, split_train_test
 from lakemon_jobs.model_steps import CHAMPION
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 from lakemon_jobs.refresh import refresh_monitor
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 from lakemon_jobs.tracking import configure_mlflow
 from lakemon_jobs.unpack import unpack_payloads
 
@@ -63,10 +63,10 @@ def test_refresh_refuses_timestamps_whose_windows_cannot_be_written(tmp_path, ca
     import pandas as pd
 
     from lakemon.config import load_environment
-    from lakemon.tables import ModelTables, baseline_columns, inference_log_columns
+    from lakemon.contract.tables import ModelTables, baseline_columns, inference_log_columns
     from lakemon_jobs.cli import main
-    from lakemon_jobs.runtime import LocalRuntime
-    from lakemon_jobs.tables.schemas import to_arrow
+    from lakemon_jobs.local.runtime import LocalRuntime
+    from lakemon_jobs.table_engines.schemas import to_arrow
 
     env_file = Path(__file__).resolve().parents[2] / "envs" / "dev.yml"
     env = load_environment(env_file)

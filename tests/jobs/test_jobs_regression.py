@@ -13,12 +13,12 @@ import pytest
 from jobs_helpers import DEV_ENV, quiet
 from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, r2_score
 
-from lakemon.tables import baseline_columns
+from lakemon.contract.tables import baseline_columns
 from lakemon_jobs.context import JobContext
 from lakemon_jobs.datasets import load_comic, split_train_test
 from lakemon_jobs.deploy import Deployment, deploy_champion
 from lakemon_jobs.register import register_model
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 from lakemon_jobs.tracking import configure_mlflow
 from lakemon_jobs.train import train_model
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from jobs_helpers import DEV_ENV, WEAK_PARAMS, quiet
 
-from lakemon.tables import inference_log_columns, verdicts_columns
+from lakemon.contract.tables import inference_log_columns, verdicts_columns
 from lakemon_jobs.context import JobContext
 from lakemon_jobs.datasets import load_comic, split_train_test
 from lakemon_jobs.deploy import Deployment, deploy_champion
@@ -31,7 +31,7 @@ from lakemon_jobs.retrain import (
     retrain,
     verdict_id,
 )
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 from lakemon_jobs.tracking import configure_mlflow
 from lakemon_jobs.train import train_model
 

@@ -14,11 +14,16 @@ import pytest
 from deltalake.exceptions import CommitFailedError
 from unpack_helpers import REC, payload, response, write_payloads
 
+from lakemon_jobs.local.runtime import LocalRuntime
 from lakemon_jobs.run_lock import RunInProgress, model_lock
-from lakemon_jobs.runtime import LocalRuntime
-from lakemon_jobs.tables.conflicts import ATTEMPTS, CommitConflict, is_commit_conflict, retry_on_conflict
-from lakemon_jobs.tables.engine import TableError
-from lakemon_jobs.tables.local import SPILL_PREFIX, LocalEngine, remove_stale_spills
+from lakemon_jobs.table_engines.conflicts import (
+    ATTEMPTS,
+    CommitConflict,
+    is_commit_conflict,
+    retry_on_conflict,
+)
+from lakemon_jobs.table_engines.engine import TableError
+from lakemon_jobs.table_engines.local import SPILL_PREFIX, LocalEngine, remove_stale_spills
 from lakemon_jobs.unpack import unpack_payloads
 
 
@@ -35,13 +40,13 @@ class _Flaky:
 
 
 def test_a_commit_conflict_is_retried_then_the_write_succeeds(monkeypatch):
-    monkeypatch.setattr("lakemon_jobs.tables.conflicts.BACKOFF_S", 0.0)
+    monkeypatch.setattr("lakemon_jobs.table_engines.conflicts.BACKOFF_S", 0.0)
     flaky = _Flaky(ATTEMPTS - 1, CommitFailedError("Failed to commit transaction: conflict"))
     assert flaky.write("c.s.t") == "written" and flaky.calls == ATTEMPTS
 
 
 def test_a_commit_conflict_that_persists_is_one_line_naming_the_table(monkeypatch):
-    monkeypatch.setattr("lakemon_jobs.tables.conflicts.BACKOFF_S", 0.0)
+    monkeypatch.setattr("lakemon_jobs.table_engines.conflicts.BACKOFF_S", 0.0)
     flaky = _Flaky(ATTEMPTS, CommitFailedError("Failed to commit transaction: 17\nmore"))
     with pytest.raises(CommitConflict) as caught:
         flaky.write("c.s.t")
@@ -71,8 +76,8 @@ def test_spark_conflicts_are_recognised_by_class_or_error_class():
 _HOLD_SPILL = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from lakemon_jobs.runtime import LocalRuntime
-    from lakemon_jobs.tables.local import LocalEngine
+    from lakemon_jobs.local.runtime import LocalRuntime
+    from lakemon_jobs.table_engines.local import LocalEngine
     engine = LocalEngine(LocalRuntime(Path(sys.argv[1])))
     print(engine._spill_dir(), flush=True)
     time.sleep(300)

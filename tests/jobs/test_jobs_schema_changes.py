@@ -14,7 +14,7 @@ from unpack_helpers import REC, payload, response, write_payloads
 
 from lakemon_jobs.cli import main
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 from lakemon_jobs.unpack import unpack_payloads
 
 

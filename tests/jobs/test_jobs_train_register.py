@@ -10,10 +10,10 @@ from jobs_helpers import quiet
 from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
-from lakemon.tables import baseline_columns
+from lakemon.contract.tables import baseline_columns
 from lakemon_jobs.datasets import load_comic, split_train_test
 from lakemon_jobs.register import CHALLENGER, CHAMPION, is_better, register_model
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 from lakemon_jobs.tracking import configure_mlflow
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")

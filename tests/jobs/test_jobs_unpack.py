@@ -12,11 +12,11 @@ from deltalake import write_deltalake
 from jobs_helpers import DEV_ENV, quiet, write_env
 from unpack_helpers import REC, REC2, T0, log, payload, response, version, write_labels, write_payloads
 
-from lakemon.tables import inference_log_columns
+from lakemon.contract.tables import inference_log_columns
 from lakemon_jobs.cli import main
 from lakemon_jobs.context import JobContext
 from lakemon_jobs.payloads import parse_payloads
-from lakemon_jobs.tables import TableError, engine_for
+from lakemon_jobs.table_engines import TableError, engine_for
 from lakemon_jobs.unpack import unpack_payloads
 
 ALL_FORMATS = [

@@ -14,7 +14,7 @@ from unpack_helpers import REC
 from lakemon_jobs.cli import main
 from lakemon_jobs.embedded.logging_layer import REQUEST_TIME_HEADER, LoggingLayer, Upstream
 from lakemon_jobs.embedded.payload_log import PayloadLog
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from unpack_helpers import REC, REC2, T0, log, payload, response, write_payloads
 
 from lakemon_jobs.cli import main
 from lakemon_jobs.payloads import RAW_KEEP_CHARS, parse_payloads
-from lakemon_jobs.tables import engine_for
+from lakemon_jobs.table_engines import engine_for
 from lakemon_jobs.unpack import RowsLost, unpack_payloads
 
 NOW = pd.Timestamp("2026-06-01", tz="UTC")
@@ -187,7 +187,7 @@ def test_cli_prints_the_accounting_and_exits_1_when_rows_are_lost(uctx, capsys, 
     assert main(args) == 0
     assert "check: 2 payload rows in = 1 unpacked + 1 quarantined" in capsys.readouterr().out
     write_payloads(uctx, [good(3)])
-    monkeypatch.setattr("lakemon_jobs.tables.local.LocalEngine.insert_new", lambda self, name, *a: 0)
+    monkeypatch.setattr("lakemon_jobs.table_engines.local.LocalEngine.insert_new", lambda self, name, *a: 0)
     assert main(args) == 1
     out = capsys.readouterr().out
     assert "1 LOST" in out and "the next run reads them again" in out and "Traceback" not in out

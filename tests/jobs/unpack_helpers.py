@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from lakemon.tables import labels_columns
+from lakemon.contract.tables import labels_columns
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
-from lakemon_jobs.tables import arrow_schema, engine_for
+from lakemon_jobs.table_engines import arrow_schema, engine_for
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 REC = {

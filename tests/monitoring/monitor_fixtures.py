@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings
+from lakemon_jobs.monitor_engine.settings import ColumnSpec, MonitorSettings
 
 DAY_US = 86_400_000_000
 T0 = 19_000 * DAY_US  # 2022-01-08 00:00 UTC

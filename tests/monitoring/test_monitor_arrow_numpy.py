@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from lakemon_jobs.monitoring.arrow_numpy import float_values, int_values
+from lakemon_jobs.monitor_engine.arrow_numpy import float_values, int_values
 
 
 def _float_column():

@@ -13,9 +13,9 @@ import pytest
 from deltalake import write_deltalake
 from monitor_fixtures import DAY_US, T0
 
-from lakemon_jobs.monitoring.engine import compute_metrics
-from lakemon_jobs.monitoring.refresh import refresh_paths
-from lakemon_jobs.monitoring.settings import ColumnSpec, CustomMetricSpec, MonitorSettings
+from lakemon_jobs.monitor_engine.engine import compute_metrics
+from lakemon_jobs.monitor_engine.incremental import refresh_paths
+from lakemon_jobs.monitor_engine.settings import ColumnSpec, CustomMetricSpec, MonitorSettings
 
 METRICS = (
     CustomMetricSpec("ape", "aggregate", "avg(abs({{prediction_col}} - {{label_col}}) / abs({{label_col}}))", (":table",)),

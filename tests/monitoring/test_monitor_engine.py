@@ -10,9 +10,9 @@ from monitor_fixtures import DAY_US, T0, baseline, settings, table
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
-from lakemon_jobs.monitoring.engine import compute_metrics
-from lakemon_jobs.monitoring.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
-from lakemon_jobs.monitoring.settings import ColumnSpec, MonitorSettings
+from lakemon_jobs.monitor_engine.engine import compute_metrics
+from lakemon_jobs.monitor_engine.schema import DRIFT_METRICS_SCHEMA, PROFILE_METRICS_SCHEMA
+from lakemon_jobs.monitor_engine.settings import ColumnSpec, MonitorSettings
 
 DOCUMENTED_PROFILE = {
     "window", "log_type", "logging_table_commit_version", "monitor_version", "granularity", "slice_key",
@@ -201,7 +201,7 @@ def test_parquet_read_as_dictionaries_gives_the_same_tables(tmp_path):
     also when several row groups (chunks) carry different dictionaries and nulls."""
     import pyarrow.parquet as pq
 
-    from lakemon_jobs.monitoring.prepare import read_parquet
+    from lakemon_jobs.monitor_engine.prepare import read_parquet
 
     inf = table(900, shift=0.5, models=("1", "2"))
     color = inf["color"].to_pylist()
@@ -221,7 +221,7 @@ def test_parquet_read_as_dictionaries_gives_the_same_tables(tmp_path):
 def test_calendar_window_starts_equal_numpy_datetime_conversion():
     """Month/year starts come from a per-day lookup; they must equal numpy's conversion, also
     before 1970, at month ends, and for a range too wide for the lookup."""
-    from lakemon_jobs.monitoring.windows import window_starts
+    from lakemon_jobs.monitor_engine.windows import window_starts
 
     rng = np.random.default_rng(3)
     ts = np.concatenate([rng.integers(-40 * 365 * DAY_US, 60 * 365 * DAY_US, 5000),
@@ -267,7 +267,7 @@ def test_model_id_column_is_named_after_the_monitors_model_id_col():
 @pytest.mark.parametrize("unit", ["s", "ms", "us"])
 def test_timestamps_whose_windows_cannot_be_written_are_one_clear_error(granularity, unit):
     """Before: an OverflowError from pyarrow (day/week windows) or wrapped month/year windows."""
-    from lakemon_jobs.monitoring.windows import TimestampRangeError
+    from lakemon_jobs.monitor_engine.windows import TimestampRangeError
 
     inf = table(60)
     per = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit]
@@ -335,7 +335,7 @@ def test_the_other_bucket_of_the_drift_statistics_does_not_depend_on_row_order()
         assert x_first[stat] == pytest.approx(y_first[stat], rel=1e-12), stat
     assert x_first["chi_squared_test"]["statistic"] == pytest.approx(y_first["chi_squared_test"]["statistic"], rel=1e-12)
     # and it is the table that keeps x: the 100 kept columns are b00..b98 and x
-    from lakemon_jobs.monitoring.stats import category_table
+    from lakemon_jobs.monitor_engine.stats import category_table
 
     names = big + ["x", "y"] + [f"f{i}" for i in range(5)] + ["g0", "g1"]
     cur_counts = np.array([cur.count(n) for n in names] + [0])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from golden_case import golden_case, row_digest
 
-from lakemon_jobs.monitoring.engine import compute_metrics
+from lakemon_jobs.monitor_engine.engine import compute_metrics
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "engine_rows.json").read_text())
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from lakemon_jobs.monitoring.quality import classification_metrics, regression_metrics, roc_auc
+from lakemon_jobs.monitor_engine.quality import classification_metrics, regression_metrics, roc_auc
 
 RNG = np.random.default_rng(3)
 

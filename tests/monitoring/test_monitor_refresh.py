@@ -9,9 +9,9 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 from monitor_fixtures import baseline, settings, table
 
-from lakemon_jobs.monitoring import refresh as refresh_mod
-from lakemon_jobs.monitoring.engine import compute_metrics
-from lakemon_jobs.monitoring.refresh import refresh_local, refresh_paths
+from lakemon_jobs.monitor_engine import incremental as refresh_mod
+from lakemon_jobs.monitor_engine.engine import compute_metrics
+from lakemon_jobs.monitor_engine.incremental import refresh_local, refresh_paths
 
 SORT_KEYS = ["granularity", "log_type", "slice_key", "slice_value", "model_version", "column_name"]
 
@@ -123,7 +123,7 @@ def test_bad_input_fails_clearly_and_leaves_tables(tmp_path):
 def test_timestamps_out_of_range_fail_clearly_and_leave_tables(tmp_path):
     """The window fingerprints run in a thread beside the baseline profile and the engine's
     window plan: an error there still stops the refresh before anything is written."""
-    from lakemon_jobs.monitoring.windows import TimestampRangeError
+    from lakemon_jobs.monitor_engine.windows import TimestampRangeError
 
     p = _paths(tmp_path)
     write_deltalake(str(p["inference_path"]), table(100))
@@ -143,8 +143,8 @@ def test_timestamps_out_of_range_fail_clearly_and_leave_tables(tmp_path):
 
 def test_refresh_local_uses_model_tables(tmp_path):
     from lakemon.config.loader import load_environment
-    from lakemon.tables import ModelTables
-    from lakemon_jobs.runtime import LocalRuntime
+    from lakemon.contract.tables import ModelTables
+    from lakemon_jobs.local.runtime import LocalRuntime
 
     env = load_environment(Path(__file__).resolve().parents[2] / "envs" / "dev.yml")
     model = env.model()

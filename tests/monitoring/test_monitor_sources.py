@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from golden_case import golden_case
 
-from lakemon_jobs.delta_files import plain_parquet_files
-from lakemon_jobs.monitoring import engine
-from lakemon_jobs.monitoring.engine import compute_metrics
-from lakemon_jobs.monitoring.prepare import monitored_columns
-from lakemon_jobs.monitoring.sources import ParquetColumns, delta_columns, scan_view
+from lakemon_jobs.local.delta_files import plain_parquet_files
+from lakemon_jobs.monitor_engine import engine
+from lakemon_jobs.monitor_engine.engine import compute_metrics
+from lakemon_jobs.monitor_engine.prepare import monitored_columns
+from lakemon_jobs.monitor_engine.sources import ParquetColumns, delta_columns, scan_view
 
 
 def _same(a: tuple[pa.Table, pa.Table], b: tuple[pa.Table, pa.Table]) -> None:
@@ -178,7 +178,7 @@ def test_codes_follow_the_rows_not_the_order_a_dictionary_lists_its_values():
     """A Parquet dictionary may list values in another order than the rows use them, or list
     values no row uses: the codes (and so slice and category order) are those of the plain
     strings, first occurrence first, unused values left out."""
-    from lakemon_jobs.monitoring.prepare import Vocabulary
+    from lakemon_jobs.monitor_engine.prepare import Vocabulary
 
     rows = ["b", None, "c", "b", "a", "c", None, "a"]
     plain = Vocabulary()
@@ -194,7 +194,7 @@ def test_codes_follow_the_rows_not_the_order_a_dictionary_lists_its_values():
 def test_slicing_by_a_text_column_reads_it_without_duckdb_and_gives_what_duckdb_gives(tmp_path):
     """`sex`-style slicing (the expression is a text column's name) reads the column itself, as
     dictionaries from a plain Delta table's files; the codes and names are DuckDB's CAST."""
-    from lakemon_jobs.monitoring.prepare import _duckdb_text, _encode, _slice
+    from lakemon_jobs.monitor_engine.prepare import _duckdb_text, _encode, _slice
 
     inf, _, _ = golden_case()["slices_models_two_granularities"]
     for i in range(0, inf.num_rows, 130):

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
-from lakemon_jobs.monitoring.stats import (
+from lakemon_jobs.monitor_engine.stats import (
     SortedSample,
     _ks_and_w1,
     categorical_drift,
@@ -165,7 +165,7 @@ SMIRNOV_CASES = [(n, nx2) for n in (141, 500, 8_571, 32_000, 300_000) for nx2 in
 @pytest.mark.parametrize("n,nx2", SMIRNOV_CASES)
 def test_smirnov_sum_equals_scipy_kstwo(n, nx2):
     """The vectorised Smirnov sum gives scipy's kstwo.sf wherever scipy itself uses that sum."""
-    from lakemon_jobs.monitoring.stats import _uses_smirnov_sum, smirnov_sf
+    from lakemon_jobs.monitor_engine.stats import _uses_smirnov_sum, smirnov_sf
 
     x = float(np.sqrt(nx2 / n)) * 1.0001
     assert _uses_smirnov_sum(n, x)
@@ -173,7 +173,7 @@ def test_smirnov_sum_equals_scipy_kstwo(n, nx2):
 
 
 def test_smirnov_sum_is_used_only_in_its_branch():
-    from lakemon_jobs.monitoring.stats import _uses_smirnov_sum
+    from lakemon_jobs.monitor_engine.stats import _uses_smirnov_sum
 
     assert not _uses_smirnov_sum(32_000, 0.001)  # n x^2 < 2.2: Pelz-Good / Durbin in scipy
     assert not _uses_smirnov_sum(32_000, 0.2)  # n x^2 >= 370: scipy returns 0
@@ -194,7 +194,7 @@ def test_ks_pvalue_of_large_samples_equals_scipy_in_every_branch(shift):
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 999, 10_001])
 def test_sorted_quantiles_are_numpy_quantiles_bit_for_bit(n):
     """PSI bin edges must be numpy's deciles exactly: a value on an edge changes its bin."""
-    from lakemon_jobs.monitoring.stats import sorted_quantiles
+    from lakemon_jobs.monitor_engine.stats import sorted_quantiles
 
     for values in (np.sort(RNG.normal(0, 1, n)), np.sort(np.round(RNG.normal(0, 3, n)))):
         qs = np.linspace(0.0, 1.0, 101)
@@ -209,7 +209,7 @@ PELZ_GOOD_CASES = [(n, nx2) for n in (141, 1_000, 8_571, 100_001, 500_000, 5_000
 
 @pytest.mark.parametrize("n,nx2", PELZ_GOOD_CASES)
 def test_pelz_good_series_equals_scipy_kstwo_where_scipy_uses_it(n, nx2):
-    from lakemon_jobs.monitoring.stats import _uses_pelz_good, pelz_good_sf
+    from lakemon_jobs.monitor_engine.stats import _uses_pelz_good, pelz_good_sf
 
     x = float(np.sqrt(nx2 / n))
     want = float(sps.kstwo.sf(x, n))
@@ -222,7 +222,7 @@ def test_pelz_good_series_equals_scipy_kstwo_where_scipy_uses_it(n, nx2):
 @pytest.mark.parametrize("n", [141, 10_000, 500_000, 3_000_000])
 @pytest.mark.parametrize("nx2", [370.0, 400.0, 5_000.0])
 def test_strong_drift_p_value_is_scipys_exact_zero(n, nx2):
-    from lakemon_jobs.monitoring.stats import _underflows
+    from lakemon_jobs.monitor_engine.stats import _underflows
 
     x = float(np.sqrt(nx2 / n)) * 1.0001
     if x < 0.5:
@@ -240,7 +240,7 @@ def test_large_sample_p_values_do_not_need_scipy_stats():
 
     code = (
         "import sys, numpy as np\n"
-        "from lakemon_jobs.monitoring.stats import SortedSample, ks_test\n"
+        "from lakemon_jobs.monitor_engine.stats import SortedSample, ks_test\n"
         "r = np.random.default_rng(1)\n"
         "ref = SortedSample.from_unsorted(r.normal(0, 1, 50_000))\n"
         "for shift in (0.0, 0.5):\n"
@@ -253,7 +253,7 @@ def test_large_sample_p_values_do_not_need_scipy_stats():
 
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_blocked_searchsorted_equals_numpy(side):
-    from lakemon_jobs.monitoring.stats import searchsorted_sorted
+    from lakemon_jobs.monitor_engine.stats import searchsorted_sorted
 
     a = np.sort(np.round(RNG.normal(0, 50, 200_000)))  # many ties
     for keys in (np.sort(np.round(RNG.normal(3, 60, 50_000))), np.sort(RNG.normal(0, 1, 30_000)),
@@ -264,8 +264,8 @@ def test_blocked_searchsorted_equals_numpy(side):
 def test_a_profiled_samples_psi_edges_are_its_own_deciles():
     """numeric_state computes the profile quantiles and the PSI deciles in one numpy.quantile
     call; the edges must be those psi_edges computes on its own (ties and tiny samples too)."""
-    from lakemon_jobs.monitoring.columns import numeric_state
-    from lakemon_jobs.monitoring.stats import PSI_QUANTILES, SortedSample
+    from lakemon_jobs.monitor_engine.columns import numeric_state
+    from lakemon_jobs.monitor_engine.stats import PSI_QUANTILES, SortedSample
 
     rng = np.random.default_rng(7)
     for n in (1, 2, 9, 10, 11, 1001, 50_000):

@@ -19,14 +19,14 @@ import pytest
 from deltalake import write_deltalake
 
 from lakemon.config import load_environment
-from lakemon.tables import ModelTables, baseline_columns, inference_log_columns, labels_columns
+from lakemon.contract.tables import ModelTables, baseline_columns, inference_log_columns, labels_columns
 from lakemon_jobs.context import JobContext
+from lakemon_jobs.local.runtime import LocalRuntime
 from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 from lakemon_jobs.payloads import parse_payloads, unpacked_columns
 from lakemon_jobs.retention import enforce_retention
-from lakemon_jobs.runtime import LocalRuntime
-from lakemon_jobs.tables.local import LocalEngine
-from lakemon_jobs.tables.spark import SparkEngine, timestamp_sql
+from lakemon_jobs.table_engines.local import LocalEngine
+from lakemon_jobs.table_engines.spark import SparkEngine, timestamp_sql
 from lakemon_jobs.unpack import (
     QUARANTINE_COLUMNS,
     UNPACK_RUN_COLUMNS,
@@ -132,7 +132,7 @@ def tables_with_payloads(spark, spark_ctx, local_ctx):
     spark.createDataFrame(labels, schema=label_ddl).write.mode("overwrite").saveAsTable(tables.labels)
     runtime = local_ctx.runtime
     write_deltalake(str(runtime.table_path(tables.payload)), pa.Table.from_pylist(PAYLOADS, schema=PAYLOAD_SCHEMA))
-    from lakemon_jobs.tables import arrow_schema
+    from lakemon_jobs.table_engines import arrow_schema
 
     write_deltalake(str(runtime.table_path(tables.labels)), pa.Table.from_pandas(labels, schema=arrow_schema(labels_columns(model))))
     return tables
@@ -298,7 +298,7 @@ def test_timestamp_sql_is_exact():
 def test_register_baseline_overwrite_on_spark(engine, spark_ctx, monkeypatch):
     """register's write_baseline through the Spark engine: the table holds exactly the frame,
     and a second promotion replaces (not appends to) it."""
-    import lakemon_jobs.tables as tables_module
+    import lakemon_jobs.table_engines as tables_module
     from lakemon_jobs.register import write_baseline
 
     monkeypatch.setattr(tables_module, "engine_for", lambda ctx: engine)
@@ -341,7 +341,7 @@ def test_analyze_drift_reads_the_same_rows_on_spark_and_locally(spark, engine, s
     zone-less literal would be read 5 hours late and keep neither); the nested `window` comes
     back as UTC instants from both engines."""
     from lakemon_jobs.drift.sources import read_tables
-    from lakemon_jobs.monitoring import schema as metric_schema
+    from lakemon_jobs.monitor_engine import schema as metric_schema
 
     tables = spark_ctx.tables
     since = dt.datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -395,7 +395,7 @@ def _spark_schema(arrow_schema: pa.Schema):
 
 
 def test_query_arrow_failure_is_one_table_error(engine, spark_ctx):
-    from lakemon_jobs.tables.engine import TableError
+    from lakemon_jobs.table_engines.engine import TableError
 
     with pytest.raises(TableError, match="query failed: .*no_such_table"):
         engine.query_arrow(f"SELECT * FROM {spark_ctx.env.catalog}.{spark_ctx.env.schema_}.no_such_table")

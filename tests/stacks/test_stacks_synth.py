@@ -110,7 +110,7 @@ def test_monitor_gets_no_probability_column_and_the_local_engine_agrees(stacks, 
     log holds a DOUBLE. So the monitor is given none, and the local engine (a rehearsal of the
     monitor) is configured from the same decision: it must not compute a ROC AUC either."""
     from lakemon.config import load_environment
-    from lakemon_jobs.monitoring.settings import MonitorSettings
+    from lakemon_jobs.monitor_engine.settings import MonitorSettings
 
     block = _monitor_of(stacks[env], "alive_classifier_inference_log")["data_profiling_config"]["inference_log"]
     assert not [k for k in block if "proba" in k]

@@ -9,7 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .queries import AlertSpec, drift_alert_spec, drift_query, quality_alert_spec, quality_query
+from ..contract.alert_queries import (
+    AlertSpec,
+    drift_alert_spec,
+    drift_query,
+    quality_alert_spec,
+    quality_query,
+)
 
 __all__ = [
     "AlertDestination",

@@ -4,7 +4,7 @@ Why SQL alerts in Databricks (not only the analyze-drift job): on-call sees them
 Databricks SQL alert list with the query that fired, and their notification destinations hold
 the secrets. What they fire on is decided by analyze-drift (`<model>_drift_verdicts`, written by
 the monitoring job): the alert SQL only reads the newest judged window's verdicts, so production
-pages on exactly the decisions the embedded default rehearses (lakemon.alerting.queries).
+pages on exactly the decisions the embedded default rehearses (lakemon.contract.alert_queries).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from cdktf_cdktf_provider_databricks.alert_v2 import AlertV2, AlertV2EvaluationN
 from constructs import Construct
 
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
+from ..contract.alert_queries import count_alert_spec, drift_query, quality_query
 from ..errors import LakemonConstructError
 from ..model_props import ForModel
 from .destination import AlertDestination
-from .queries import count_alert_spec, drift_query, quality_query
 
 DEFAULT_ALERT_CRON = "0 30 * * * ?"
 """Hourly at :30: picks up verdicts soon after the monitoring job; an alert stays TRIGGERED (no

@@ -61,7 +61,7 @@ BUILT_IN_COLUMNS = frozenset(
     "population_stability_index precision quantiles r2_score recall roc_auc_score root_mean_squared_error "
     "slice_key slice_value stddev tv_distance wasserstein_distance window window_cmp".split()
 )
-"""Columns the metrics tables already have (lakemon_jobs.monitoring.schema; a test keeps the two
+"""Columns the metrics tables already have (lakemon_jobs.monitor_engine.schema; a test keeps the two
 equal): a custom metric is a new column, so its name must differ from these and the model-id column."""
 
 TEMPLATE_VARIABLES = {

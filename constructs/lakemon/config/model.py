@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..statistics import CATEGORICAL, COLUMN_TYPES, DEFAULT_STATISTIC, NUMERIC, statistic_names
+from ..contract.statistics import CATEGORICAL, COLUMN_TYPES, DEFAULT_STATISTIC, NUMERIC, statistic_names
 from .custom_metrics import BUILT_IN_COLUMNS, NUMERIC_OUTPUTS, OUTPUT_TYPES, TABLE, check_metrics
 from .validators import (
     check_endpoint_name,
@@ -705,7 +705,7 @@ class Environment(Strict):
     def _drift_features_known(self) -> None:
         """`monitoring.drift.features` names a feature of some model, and its statistic is of that
         feature's kind (a numeric statistic for a string feature would never be computed)."""
-        from ..statistics import BY_NAME, feature_kind
+        from ..contract.statistics import BY_NAME, feature_kind
 
         kinds = {c.name: feature_kind(c.type) for m in self.models for c in m.features}
         for name, override in self.monitoring.drift.features.items():

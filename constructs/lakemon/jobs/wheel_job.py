@@ -31,10 +31,10 @@ from cdktf_cdktf_provider_databricks.permissions import Permissions
 
 from constructs import Construct
 
+from ..access import access_control
 from ..alerting.destination import AlertDestination
 from ..config.validators import check_quartz_cron, check_timezone
 from ..errors import LakemonConstructError
-from ..principals import access_control
 from ..serverless import ENVIRONMENT_VERSION
 from .artifacts import JobArtifacts
 

@@ -44,9 +44,7 @@ from constructs import Construct
 
 from .._marks import mark_data_role, protect
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
-from ..errors import LakemonConstructError
-from ..model_props import ForModel
-from ..monitor_analysis import (
+from ..contract.monitor_analysis import (
     CUSTOM_METRIC_TYPES,
     PROBLEM_TYPES,
     CustomMetric,
@@ -55,6 +53,8 @@ from ..monitor_analysis import (
     SnapshotAnalysis,
     TimeSeriesAnalysis,
 )
+from ..errors import LakemonConstructError
+from ..model_props import ForModel
 from .data_profiling import data_profiling_config
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Why declare them in Terraform (instead of letting the jobs create them): the quality monitor
 needs its table to exist when it is created, and the schema is the contract between the unpack
-job, the monitor and the local engine. Columns come from `lakemon.tables`, never re-spelled.
+job, the monitor and the local engine. Columns come from `lakemon.contract.tables`, never re-spelled.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from constructs import Construct
 from .._marks import mark_data_role, protect
 from ..config.model import Column
 from ..config.validators import check_identifier
+from ..contract.tables import SQL_TYPES
 from ..errors import LakemonConstructError
 from ..model_props import ForModel
-from ..tables import SQL_TYPES
 from ..variables import stack_variable
 
 RETENTION_PROPERTY = "lakemon.retention_days"
@@ -106,8 +106,8 @@ class _ModelTable(ForModel, DeltaTable):
     """A table of one served model; a subclass says its data role and comment.
 
     Props (default in brackets):
-        full_name: `catalog.schema.table` (required; `for_model`: `lakemon.tables.ModelTables`).
-        columns: the columns (required; `for_model`: the model's, from `lakemon.tables`).
+        full_name: `catalog.schema.table` (required; `for_model`: `lakemon.contract.tables.ModelTables`).
+        columns: the columns (required; `for_model`: the model's, from `lakemon.contract.tables`).
         model_name: the served model's name, used in the table comment (required).
         warehouse_id: SQL warehouse that runs the DDL [the stack's Terraform variable `warehouse_id`].
         protect_data: prevent_destroy [False; `for_model`: the env's `protect_data`].
@@ -173,7 +173,7 @@ class VerdictsTable(_ModelTable):
     """`<model>_drift_verdicts`: analyze-drift's verdict per window and feature (and model
     quality), written by the monitoring job, read by the DriftAlert and QualityAlert SQL.
     Declared here so the alerts' table exists before the first job run, with the columns of
-    `lakemon.tables.verdicts_columns` (the job refuses to write a table with other columns)."""
+    `lakemon.contract.tables.verdicts_columns` (the job refuses to write a table with other columns)."""
 
     role = "metrics"
     comment = "lakemon: drift and quality verdicts of {model} per window (written by analyze-drift); read by its alerts"

@@ -15,8 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from .._marks import PROTECTED_ROLES
-from ..gateway import INFERENCE_TABLE_TAG, InferenceTableSpec
-from ..principals import ALL_USERS
+from ..contract.gateway import INFERENCE_TABLE_TAG, InferenceTableSpec
+from ..contract.principals import ALL_USERS
 
 
 class Compliance(StrEnum):
@@ -163,7 +163,7 @@ def ENDPOINT_INFERENCE_TABLE(resource: ResourceView) -> RuleResult:
 
     Compliant when Terraform sets an enabled inference table itself, or when the endpoint hands it
     to `lakemon deploy`: the tag names catalog.schema.prefix (what the deploy job puts,
-    lakemon.gateway) and `ignore_changes` holds `ai_gateway` (else the next apply would remove
+    lakemon.contract.gateway) and `ignore_changes` holds `ai_gateway` (else the next apply would remove
     the job's gateway; docs/deploy.md, "Endpoint without served entities")."""
     table = _one(_one(resource.config.get("ai_gateway")).get("inference_table_config"))
     missing = [k for k in ("catalog_name", "schema_name", "table_name_prefix") if not table.get(k)]

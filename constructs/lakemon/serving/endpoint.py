@@ -28,10 +28,17 @@ from cdktf_cdktf_provider_databricks.permissions import Permissions
 
 from constructs import Construct
 
+from ..access import access_control
 from ..config.validators import check_endpoint_name, check_identifier
+from ..contract.gateway import (
+    INFERENCE_TABLE_TAG,
+    GatewaySpec,
+    InferenceTableSpec,
+    RateLimitSpec,
+    rate_limits_of,
+)
+from ..contract.principals import ALL_USERS
 from ..errors import LakemonConstructError
-from ..gateway import INFERENCE_TABLE_TAG, GatewaySpec, InferenceTableSpec, RateLimitSpec, rate_limits_of
-from ..principals import ALL_USERS, access_control
 
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
 WORKLOAD_TYPES = ("CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM")

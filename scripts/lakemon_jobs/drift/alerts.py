@@ -4,7 +4,7 @@ On Databricks the stack's `databricks_alert_v2` (DriftAlert, QualityAlert) run t
 verdicts table that analyze-drift wrote, and notify the destinations with their secrets from
 sensitive Terraform variables; analyze-drift sends nothing itself there. Locally the SAME query
 text (read back from the synthesized stack when there is one, else from
-`lakemon.alerting.queries`, the functions the constructs call) runs on the local verdicts table,
+`lakemon.contract.alert_queries`, the functions the constructs call) runs on the local verdicts table,
 transpiled to DuckDB by SQLGlot through the LocalEngine, and the alert's `evaluation` (source
 column, aggregation, operator, threshold, empty-result state) is applied as Databricks applies it.
 Only an alert that fires notifies:
@@ -31,8 +31,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from lakemon.alerting.queries import AlertSpec, drift_alert_spec, quality_alert_spec
 from lakemon.config.model import EmailDestination, Environment, Model
+from lakemon.contract.alert_queries import AlertSpec, drift_alert_spec, quality_alert_spec
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 

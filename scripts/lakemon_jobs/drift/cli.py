@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _analyze(ctx, args: argparse.Namespace) -> int:
     """The run, under the model's run lock (run_lock): read, judge, report, write verdicts, alert."""
-    from ..tables import TableError, engine_for
+    from ..table_engines import TableError, engine_for
     from .alerts import fire_local_alerts
     from .report import add_alerts_to_summary, write_report
     from .rule import RuleError

@@ -20,9 +20,9 @@ import pyarrow as pa
 
 from lakemon.config import custom_metrics as cm
 from lakemon.config.model import Environment, Model
-from lakemon.tables import TABLE_FEATURE, Verdict
+from lakemon.contract.tables import TABLE_FEATURE, Verdict
 
-from ..monitoring.schema import ALL_MODELS, TABLE_COLUMN
+from ..monitor_engine.schema import ALL_MODELS, TABLE_COLUMN
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Any
 
 import jinja2
 
-from lakemon.statistics import NUMERIC
+from lakemon.contract.statistics import NUMERIC
 
-from ..monitoring.schema import ALL_MODELS
+from ..monitor_engine.schema import ALL_MODELS
 from . import charts, plots
 from .null import draws_for
 from .rule import share_to_sd

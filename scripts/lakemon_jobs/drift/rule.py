@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 
 from lakemon.config.model import Drift, Model
-from lakemon.statistics import NUMERIC, feature_kind, statistic_names
-from lakemon.tables import Verdict
+from lakemon.contract.statistics import NUMERIC, feature_kind, statistic_names
+from lakemon.contract.tables import Verdict
 
 from .null import NullCalibration
 
@@ -29,7 +29,7 @@ class FeatureRule:
     """Which statistic judges one feature, against which threshold."""
 
     feature: str
-    kind: str  # NUMERIC or CATEGORICAL (lakemon.statistics)
+    kind: str  # NUMERIC or CATEGORICAL (lakemon.contract.statistics)
     statistic: str
     threshold: float
     threshold_source: str  # "feature" | "statistic" | "default"

@@ -14,9 +14,9 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from lakemon.tables import ModelTables
+from lakemon.contract.tables import ModelTables
 
-from ..tables.engine import TableEngine, timestamp_sql
+from ..table_engines.engine import TableEngine, timestamp_sql
 
 
 class TablesMissing(RuntimeError):

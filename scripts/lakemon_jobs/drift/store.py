@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from lakemon.tables import (
+from lakemon.contract.tables import (
     DRIFT_SUBJECT,
     QUALITY_SUBJECT,
     TABLE_FEATURE,
@@ -25,7 +25,7 @@ from lakemon.tables import (
     verdicts_columns,
 )
 
-from ..tables.engine import Bound, TableEngine
+from ..table_engines.engine import Bound, TableEngine
 from .rule import RULE_VERSION
 from .verdicts import DriftReport
 

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from lakemon.config.model import Environment, Model
-from lakemon.statistics import (
+from lakemon.contract.statistics import (
     CATEGORICAL,
     EVIDENCE_TEST,
     JS_DISTANCE,
@@ -30,7 +30,7 @@ from lakemon.statistics import (
     statistic,
 )
 
-from ..monitoring.schema import ALL_MODELS, TABLE_COLUMN
+from ..monitor_engine.schema import ALL_MODELS, TABLE_COLUMN
 from .custom import CustomJudgement, custom_judgements
 from .null import (
     NullCalibration,

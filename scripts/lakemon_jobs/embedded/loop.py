@@ -118,8 +118,8 @@ def run_local(options: RunOptions, reporter: Reporter) -> RunOutcome:
     step's number and name), KeyboardInterrupt on Ctrl-C/SIGTERM; every server and process
     started is stopped in all cases."""
     from ..context import JobContext
-    from .runs import mark_completed, new_run_folder, prune_runs
-    from .synth import find_app, stack_names
+    from ..local.runs import mark_completed, new_run_folder, prune_runs
+    from ..project_layout import find_app, stack_names
 
     probe = _load(options, options.home)
     _check_training_columns(probe)
@@ -222,7 +222,7 @@ def _load(options: RunOptions, home: Path):
     from lakemon.config import ConfigError
 
     from ..context import JobContext
-    from ..runtime import HomeError, usable_home
+    from ..local.runtime import HomeError, usable_home
 
     try:
         usable_home(home)
@@ -241,7 +241,7 @@ def _check_training_columns(ctx) -> None:
     Only a source readable before the run is checked here (bundled data, a table in the home
     folder); anything else is checked by `lakemon train` itself, before it fits."""
     from ..model_steps import TrainingColumnsError, load_training_data
-    from ..tables import TableError
+    from ..table_engines import TableError
 
     try:
         load_training_data(ctx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from lakemon.statistics import QUALITY_METRIC
+from lakemon.contract.statistics import QUALITY_METRIC
 
 
 @dataclass

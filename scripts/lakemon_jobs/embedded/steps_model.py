@@ -16,7 +16,8 @@ from .run_context import RetrainFacts, Run
 
 def start_synth(run: Run) -> None:
     """Start `stacks/app.py` in the background (it needs no model; training overlaps it)."""
-    from .synth import BackgroundSynth, find_app
+    from ..project_layout import find_app
+    from .synth import BackgroundSynth
 
     app = find_app(run.options.env_file)
     if app is None:  # the step list leaves the step out then (steps.plan_steps); a race is a bug
@@ -67,7 +68,7 @@ def train_and_register(run: Run) -> None:
 
 def deploy_and_serve(run: Run) -> None:
     """`lakemon deploy`, the champion's scoring server, the logging layer in front of it."""
-    from ..local_endpoints import LocalServingEndpoints
+    from ..local.endpoints import LocalServingEndpoints
     from .logging_layer import LoggingLayer, Upstream
     from .payload_log import PayloadLog
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from lakemon.alerting.queries import DRIFT_ALERT, QUALITY_ALERT
+from lakemon.contract.alert_queries import DRIFT_ALERT, QUALITY_ALERT
 
 from .job_runner import StepFailed, run_job
 from .run_context import Run

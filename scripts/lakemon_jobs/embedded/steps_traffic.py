@@ -96,9 +96,9 @@ def send_and_label(run: Run, plans) -> None:
     """Send the planned days through the logging layer, then write their labels."""
     from deltalake import write_deltalake
 
-    from lakemon.tables import labels_columns
+    from lakemon.contract.tables import labels_columns
 
-    from ..tables.schemas import to_arrow
+    from ..table_engines.schemas import to_arrow
     from .traffic import label_rows, send_traffic
 
     ctx, outcome = run.job, run.outcome

@@ -195,7 +195,7 @@ def send_traffic(
 
 
 def label_rows(plans: list[DayPlan], label: str) -> pd.DataFrame:
-    """The labels table rows (lakemon.tables.labels_columns) for every planned request."""
+    """The labels table rows (lakemon.contract.tables.labels_columns) for every planned request."""
     frames = []
     for plan in plans:
         for request in plan.requests:

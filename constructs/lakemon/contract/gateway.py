@@ -38,7 +38,7 @@ class InferenceTableSpec:
     @classmethod
     def from_tag(cls, value: object) -> InferenceTableSpec | None:
         """The spec a `lakemon_inference_table` tag value names, or None if it names none."""
-        from .config.validators import check_identifier
+        from ..config.validators import check_identifier
 
         parts = str(value or "").split(".")
         try:

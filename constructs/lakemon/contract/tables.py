@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .config.model import Column, Environment, Model, ProblemType
+from ..config.model import Column, Environment, Model, ProblemType
 
 # Columns the unpack job adds to every inference-log row besides the model's own columns.
 REQUEST_ID = "databricks_request_id"

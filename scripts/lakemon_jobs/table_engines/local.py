@@ -26,8 +26,8 @@ from sqlglot import exp
 
 from lakemon.config.model import Column
 
-from ..delta_files import plain_parquet_files, read_parquet_view_sql
-from ..runtime import LocalRuntime
+from ..local.delta_files import plain_parquet_files, read_parquet_view_sql
+from ..local.runtime import LocalRuntime
 from .batches import BatchFn, OnBatch
 from .conflicts import is_commit_conflict, retry_on_conflict
 from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate

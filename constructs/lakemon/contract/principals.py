@@ -24,9 +24,3 @@ def principal_field(principal: str) -> str:
         return "user_name"
     return "group_name"
 
-
-def access_control(principal: str, level: str):
-    """A `PermissionsAccessControl` entry granting `level` to `principal`."""
-    from cdktf_cdktf_provider_databricks.permissions import PermissionsAccessControl
-
-    return PermissionsAccessControl(**{principal_field(principal): principal, "permission_level": level})

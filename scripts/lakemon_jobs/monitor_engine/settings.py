@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from lakemon.statistics import CATEGORICAL, NUMERIC, profile_kind
+from lakemon.contract.statistics import CATEGORICAL, NUMERIC, profile_kind
 
 KEY_COLUMNS = ("databricks_request_id", "client_request_id", "row_index", "label_time")
 
@@ -19,7 +19,7 @@ KEY_COLUMNS = ("databricks_request_id", "client_request_id", "row_index", "label
 class ColumnSpec:
     name: str
     kind: str
-    """NUMERIC (KS, Wasserstein, PSI) or CATEGORICAL (chi-squared, TV, L-inf, JS), lakemon.statistics."""
+    """NUMERIC (KS, Wasserstein, PSI) or CATEGORICAL (chi-squared, TV, L-inf, JS), lakemon.contract.statistics."""
     data_type: str
     """Spark SQL type name as in config ('double', 'string', ...)."""
 
@@ -59,7 +59,7 @@ class MonitorSettings:
 
         Features are numeric or categorical by their type; for classification the label and
         prediction are categorical (classes), for regression numeric."""
-        from lakemon.tables import monitor_prediction_proba_col
+        from lakemon.contract.tables import monitor_prediction_proba_col
 
         classification = model.problem_type.value == "classification"
         cols = [ColumnSpec(c.name, profile_kind(c.type), c.type) for c in model.features]

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lakemon.config.model import Column
-from lakemon.tables import SQL_TYPES
+from lakemon.contract.tables import SQL_TYPES
 
 ARROW_TYPES = {
     "string": pa.string(),

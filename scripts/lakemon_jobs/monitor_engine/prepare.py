@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemon.statistics import CATEGORICAL, NUMERIC
+from lakemon.contract.statistics import CATEGORICAL, NUMERIC
 
 from .arrow_numpy import float_values, int_values
 from .settings import ColumnSpec, MonitorSettings

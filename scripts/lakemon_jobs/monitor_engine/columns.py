@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lakemon.statistics import CATEGORICAL, NUMERIC
+from lakemon.contract.statistics import CATEGORICAL, NUMERIC
 
 from .stats import PSI_QUANTILES, TOP_CATEGORIES, SortedSample, sorted_quantiles
 

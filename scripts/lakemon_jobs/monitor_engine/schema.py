@@ -24,7 +24,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from lakemon.config.model import Model
-from lakemon.statistics import STATISTICS
+from lakemon.contract.statistics import STATISTICS
 
 DEFAULT_MODEL_ID_COL: str = Model.model_fields["model_id_column"].default
 """The model-id column of a model that does not set `model_id_column` (`model_version`)."""
@@ -196,7 +196,7 @@ DRIFT_DELTA_FIELDS = [
 null/absent now but were not in the comparison (`missing`)."""
 
 DRIFT_STATISTIC_FIELDS = [pa.field(s.name, TEST_TYPE if s.is_test else pa.float64()) for s in STATISTICS]
-"""One column per statistic of lakemon.statistics (the registry), in its order. Distribution distances; null when either side has no values (or the column is absent there).
+"""One column per statistic of lakemon.contract.statistics (the registry), in its order. Distribution distances; null when either side has no values (or the column is absent there).
 Categorical (nulls are a category of their own; the 100 most frequent values of both sides (ties by value)
 together keep their own category, the rest share "other"): `js_distance` = Jensen-Shannon
 distance, base 2 (scipy.spatial.distance.jensenshannon); `chi_squared_test` = scipy.stats.

@@ -72,8 +72,8 @@ class InferenceLogMissing(FileNotFoundError):
 
 def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None = None) -> RefreshResult:
     """Refresh `<inference_log>_profile_metrics` and `_drift_metrics` of `model` in `env` on the
-    embedded default (`runtime`: lakemon_jobs.runtime.LocalRuntime)."""
-    from lakemon.tables import ModelTables
+    embedded default (`runtime`: lakemon_jobs.local.runtime.LocalRuntime)."""
+    from lakemon.contract.tables import ModelTables
 
     tables = ModelTables(env, model)
     settings = MonitorSettings.from_config(env, model)
@@ -95,7 +95,7 @@ def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None
 def check_versions(named: dict[str, Path]) -> None:
     """tables.integrity.check_version for each existing Delta table (name -> path): TableDamaged
     if one went back to an older version than lakemon saw, or its log cannot be read."""
-    from ..tables.integrity import check_version, damaged, storage_errors
+    from ..table_engines.integrity import check_version, damaged, storage_errors
 
     for name, path in named.items():
         try:

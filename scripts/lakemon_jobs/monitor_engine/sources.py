@@ -154,7 +154,7 @@ def delta_columns(path: str | Path) -> tuple[DatasetColumns, str] | None:
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
-    from ..delta_files import plain_parquet_files
+    from ..local.delta_files import plain_parquet_files
 
     try:
         dt = DeltaTable(str(path))
@@ -188,7 +188,7 @@ def scan_view(con, name: str, source: ColumnSource) -> None:
         return
     import duckdb
 
-    from ..delta_files import read_parquet_view_sql
+    from ..local.delta_files import read_parquet_view_sql
 
     try:
         con.execute(read_parquet_view_sql(name, files, source.column_names))

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemon.statistics import (
+from lakemon.contract.statistics import (
     CHI_SQUARED_TEST,
     JS_DISTANCE,
     KS_TEST,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lakemon.statistics import CATEGORICAL, NUMERIC
+from lakemon.contract.statistics import CATEGORICAL, NUMERIC
 
 from .columns import ColumnState
 from .engine import BaselineProfile, Group

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .config.model import ProblemType
+from ..config.model import ProblemType
 
 PROBLEM_TYPES = {
     "classification": "PROBLEM_TYPE_CLASSIFICATION",
@@ -31,7 +31,7 @@ class InferenceLogAnalysis:
     Fields: problem_type (`classification` or `regression`, required), prediction_col,
     timestamp_col, model_id_col (required), label_col (default none: no quality metrics),
     prediction_proba_col (default none; classification only, a MAP<STRING, DOUBLE> column, class ->
-    probability, see lakemon.tables.monitor_prediction_proba_col).
+    probability, see lakemon.contract.tables.monitor_prediction_proba_col).
     """
 
     problem_type: ProblemType | str | None

@@ -2,7 +2,7 @@
 
 The endpoint is created by Terraform without `ai_gateway` (docs/deploy.md, "Endpoint without
 served entities"); once it serves a version, the deploy job makes its inference table and rate
-limits what the env file declares (`lakemon.gateway.GatewaySpec.for_model`, the construct's own
+limits what the env file declares (`lakemon.contract.gateway.GatewaySpec.for_model`, the construct's own
 declaration). One function for both places: on Databricks `endpoints` is the SDK's
 `ServingEndpointsAPI`; on the embedded default it is `LocalServingEndpoints`, whose state the
 local logging layer reads to know where to log.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lakemon.gateway import GatewaySpec
+from lakemon.contract.gateway import GatewaySpec
 
 
 class GatewayError(RuntimeError):
