@@ -16,7 +16,7 @@ from .config.model import Environment, Model
 from .contract.tables import ModelTables
 from .jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
 from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor, VerdictsTable
-from .serving import GatewaySpec, ServingEndpoint
+from .serving import ServingEndpoint
 from .stack import LakemonStack
 
 
@@ -81,26 +81,8 @@ class MonitoredModel(Construct):
 
         self.catalog = ModelCatalog.for_model(self, "catalog", env=env, model=model, home=stack.home if shared else None)
         schema = self.catalog.schema
-        serving = env.serving
-        # The same declaration `lakemon deploy` puts on the endpoint (lakemon_jobs.gateway_apply).
-        gateway = GatewaySpec.for_model(env, model)
-        self.endpoint = ServingEndpoint(
-            self,
-            "endpoint",
-            name=model.endpoint(env.name),
-            inference_catalog=gateway.inference_table.catalog,
-            inference_schema=gateway.inference_table.schema,
-            inference_table_prefix=gateway.inference_table.table_prefix,
-            workload_size=serving.workload_size.value,
-            workload_type=serving.workload_type,
-            scale_to_zero=serving.scale_to_zero,
-            rate_limits=gateway.rate_limits,
-            tags=serving.tags,
-            query_principals=env.permissions.query,
-            manage_principals=env.permissions.manage,
-            served_model=tables.registered_model,
-            depends_on=[schema],
-        )
+        # The gateway it records is the one `lakemon deploy` puts (GatewaySpec.for_model, both sides).
+        self.endpoint = ServingEndpoint.for_model(self, "endpoint", env=env, model=model, depends_on=[schema])
         from_config = {"env": env, "model": model, "warehouse_id": warehouse_id}
         self.inference_log = InferenceLogTable.for_model(self, "inference-log", **from_config, depends_on=[schema])
         self.baseline = BaselineTable.for_model(self, "baseline", **from_config, depends_on=[schema])

@@ -1,4 +1,5 @@
-"""L2 constructs take typed props; (env, model) -> props is one mapping (lakemon.model_props)."""
+"""L2 constructs take typed props; each maps (env, model) to its own props (`props_for_model`), and
+`for_model` (lakemon.model_props) merges them with the explicit ones."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from lakemon.config import Column
 from lakemon.contract.monitor_analysis import InferenceLogAnalysis
 from lakemon.contract.tables import ModelTables, verdicts_columns
 from lakemon.errors import LakemonConstructError
-from lakemon.model_props import ForModel, props_for_model
+from lakemon.model_props import ForModel
 
 
 def test_a_table_needs_no_app_config(make_stack, dev_env, resources_of):
@@ -41,7 +42,7 @@ def test_retention_days_must_be_positive(make_stack, dev_env):
 
 def test_for_model_fills_props_from_the_env_and_explicit_props_win(make_stack, dev_env, prod_env, resources_of):
     model = prod_env.model()
-    props = props_for_model(VerdictsTable, prod_env, model)
+    props = VerdictsTable.props_for_model(prod_env, model)
     assert props["full_name"] == ModelTables(prod_env, model).drift_verdicts
     assert list(props["columns"]) == list(verdicts_columns())
     assert props["protect_data"] is True  # prod protects its data
@@ -57,20 +58,20 @@ def test_a_subclass_uses_its_lakemon_parents_mapping_and_an_unmapped_class_is_re
     class TeamVerdicts(VerdictsTable):
         pass
 
-    assert props_for_model(TeamVerdicts, dev_env, dev_env.model()) == props_for_model(
-        VerdictsTable, dev_env, dev_env.model()
+    assert TeamVerdicts.props_for_model(dev_env, dev_env.model()) == VerdictsTable.props_for_model(
+        dev_env, dev_env.model()
     )
 
     class Unmapped(ForModel):
         pass
 
     with pytest.raises(TypeError, match="Unmapped has no props mapping"):
-        props_for_model(Unmapped, dev_env, dev_env.model())
+        Unmapped.props_for_model(dev_env, dev_env.model())
 
 
 def test_the_monitor_from_the_env_is_an_inference_log_analysis(dev_env):
     model = dev_env.model()
-    analysis = props_for_model(QualityMonitor, dev_env, model)["analysis"]
+    analysis = QualityMonitor.props_for_model(dev_env, model)["analysis"]
     assert isinstance(analysis, InferenceLogAnalysis)
     assert (analysis.prediction_col, analysis.label_col) == (model.prediction.name, model.label.name)
 
@@ -86,8 +87,8 @@ def test_alerts_from_the_env_evaluate_what_the_embedded_default_evaluates(make_s
 def test_alert_emails_are_the_fallback_when_no_destination_is_given(dev_env):
     assert dev_env.alerts.recipients
     model = dev_env.model()
-    assert props_for_model(DriftAlert, dev_env, model)["emails"] == dev_env.alerts.recipients
-    assert props_for_model(DriftAlert, dev_env, model, {"destinations": ["d"]})["emails"] == ()
+    assert DriftAlert.props_for_model(dev_env, model)["emails"] == dev_env.alerts.recipients
+    assert DriftAlert.props_for_model(dev_env, model, {"destinations": ["d"]})["emails"] == ()
 
 
 def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resources_of, fake_wheel):
@@ -139,10 +140,10 @@ def test_only_a_model_that_opts_in_gets_retraining_props(dev_env):
 
     opted = next(m for m in dev_env.models if m.retraining is not None)
     other = next(m for m in dev_env.models if m.retraining is None)
-    assert props_for_model(RetrainingPipeline, dev_env, opted)["verdicts_table"] == ModelTables(dev_env, opted).drift_verdicts
+    assert RetrainingPipeline.props_for_model(dev_env, opted)["verdicts_table"] == ModelTables(dev_env, opted).drift_verdicts
     with pytest.raises(ValueError, match=f"model {other.name} has no `retraining:`"):
-        props_for_model(RetrainingPipeline, dev_env, other)
-    schedule = props_for_model(MonitoringPipeline, dev_env, opted)
+        RetrainingPipeline.props_for_model(dev_env, other)
+    schedule = MonitoringPipeline.props_for_model(dev_env, opted)
     assert (schedule["schedule_cron"], schedule["failure_emails"]) == (
         dev_env.monitoring.schedule.quartz_cron, dev_env.alerts.recipients,
     )

@@ -9,17 +9,26 @@ pages on exactly the decisions the embedded default rehearses (lakemon.contract.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_databricks.alert_v2 import AlertV2, AlertV2EvaluationNotificationSubscriptions
 
 from constructs import Construct
 
+from ..config.model import Environment, Model
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
-from ..contract.alert_queries import count_alert_spec, drift_query, quality_query
+from ..contract.alert_queries import (
+    count_alert_spec,
+    drift_alert_spec,
+    drift_query,
+    quality_alert_spec,
+    quality_query,
+)
+from ..contract.tables import ModelTables
 from ..errors import LakemonConstructError
-from ..model_props import ForModel
+from ..model_props import NO_PROPS, ForModel
 from .destination import AlertDestination
 
 DEFAULT_ALERT_CRON = "0 30 * * * ?"
@@ -31,6 +40,16 @@ def _subscriptions(destinations: Sequence[AlertDestination], emails: Sequence[st
     subs = [AlertV2EvaluationNotificationSubscriptions(destination_id=d.destination_id) for d in destinations]
     subs += [AlertV2EvaluationNotificationSubscriptions(user_email=e) for e in emails]
     return subs
+
+
+class VerdictAlertProps(TypedDict):
+    """What `DriftAlert.for_model` and `QualityAlert.for_model` fill from the env file."""
+
+    display_name: str
+    verdicts_table: str
+    granularity: str
+    emails: Sequence[str]
+    schedule_timezone: str
 
 
 class _VerdictAlert(ForModel, Construct):
@@ -51,12 +70,26 @@ class _VerdictAlert(ForModel, Construct):
             inconsistent result, see lakemon.alerting.folder).
         depends_on: resources created first, normally the verdicts table [none].
     `for_model(scope, id, *, env, model, warehouse_id=..., **props)` fills the name, table,
-    granularity, time zone and (without destinations) the env's e-mail recipients (lakemon.model_props).
+    granularity, time zone and (without destinations) the env's e-mail recipients (`props_for_model`).
     Thresholds and statistics are analyze-drift's settings (`monitoring.drift`), not the alert's.
     """
 
     query = staticmethod(drift_query)
+    spec_for_model = staticmethod(drift_alert_spec)
+    """The (env, model) -> AlertSpec the embedded default evaluates too (its display name is the alert's)."""
     source_column = "feature"
+
+    @classmethod
+    def props_for_model(cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS) -> VerdictAlertProps:
+        """The alert of `model`'s verdicts table on the env's first granularity and time zone."""
+        return VerdictAlertProps(
+            display_name=cls.spec_for_model(env, model).display_name,
+            verdicts_table=ModelTables(env, model).drift_verdicts,
+            granularity=env.monitoring.granularities[0],
+            # e-mail recipients only when no notification destination is given (they hold the secrets)
+            emails=() if given.get("destinations") else env.alerts.recipients,
+            schedule_timezone=env.monitoring.schedule.timezone,
+        )
 
     def __init__(
         self,
@@ -145,6 +178,7 @@ class DriftAlert(_VerdictAlert):
     """
 
     query = staticmethod(drift_query)
+    spec_for_model = staticmethod(drift_alert_spec)
     source_column = "feature"
 
 
@@ -154,4 +188,5 @@ class QualityAlert(_VerdictAlert):
     least min_rows labelled rows). Needs a label column. Props: those of DriftAlert."""
 
     query = staticmethod(quality_query)
+    spec_for_model = staticmethod(quality_alert_spec)
     source_column = "metric"

@@ -6,7 +6,8 @@ must be declared once per stack, the registered model once per model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 from cdktf_cdktf_provider_databricks.grants import Grants, GrantsGrant
 from cdktf_cdktf_provider_databricks.schema import Schema
@@ -18,9 +19,19 @@ from .._marks import mark_data_role, protect
 from ..config.model import Environment
 from ..config.validators import check_identifier
 from ..errors import LakemonConstructError
-from ..model_props import schema_home
+from ..model_props import NO_PROPS, check_prop_names
 
 VOLUME_NAME = "artifacts"
+
+
+class SchemaHomeProps(TypedDict):
+    """What `SchemaHome.for_env` fills from the env file."""
+
+    catalog: str
+    schema: str
+    readers: Sequence[str]
+    managers: Sequence[str]
+    protect_data: bool
 
 
 class SchemaHome(Construct):
@@ -43,9 +54,21 @@ class SchemaHome(Construct):
     """
 
     @classmethod
+    def props_for_env(cls, env: Environment, given: Mapping[str, Any] = NO_PROPS) -> SchemaHomeProps:
+        """The environment's schema, its principals and its protection."""
+        return SchemaHomeProps(
+            catalog=env.catalog,
+            schema=env.schema_,
+            readers=env.permissions.read_tables,
+            managers=env.permissions.manage,
+            protect_data=env.protect_data,
+        )
+
+    @classmethod
     def for_env(cls, scope: Construct, id: str, *, env: Environment, **props) -> SchemaHome:
         """The environment's schema and volume; explicit `props` win (lakemon.model_props)."""
-        return cls(scope, id, **(schema_home(env) | props))
+        check_prop_names(cls, props, "for_env")
+        return cls(scope, id, **(dict(cls.props_for_env(env, props)) | props))
 
     def __init__(
         self,

@@ -3,16 +3,26 @@ in the schema and volume of its environment (a SchemaHome)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_databricks.grants import Grants, GrantsGrant
 from cdktf_cdktf_provider_databricks.registered_model import RegisteredModel
 
 from constructs import Construct
 
+from ..config.model import Environment, Model
 from ..errors import LakemonConstructError
-from ..model_props import ForModel
-from .home import SchemaHome
+from ..model_props import NO_PROPS, ForModel
+from .home import SchemaHome, SchemaHomeProps
+
+
+class ModelCatalogProps(SchemaHomeProps):
+    """What `ModelCatalog.for_model` fills from the env file: the schema's props (for a home of
+    its own) and the registered model."""
+
+    model_name: str
+    comment: str
 
 
 class ModelCatalog(ForModel, Construct):
@@ -42,6 +52,16 @@ class ModelCatalog(ForModel, Construct):
         protect_data: prevent_destroy on a home created here [False; `for_model`: `protect_data`].
         comment: the registered model's comment ["lakemon: model; aliases are set by the register job"].
     """
+
+    @classmethod
+    def props_for_model(cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS) -> ModelCatalogProps:
+        """The registered model in the env's schema; the same principals as the schema (EXECUTE
+        for readers, ALL_PRIVILEGES for managers), and the schema's props for a home of its own."""
+        return ModelCatalogProps(
+            **SchemaHome.props_for_env(env),
+            model_name=model.name,
+            comment=f"lakemon: {model.problem_type.value} model; aliases are set by the register job",
+        )
 
     def __init__(
         self,

@@ -9,21 +9,46 @@
   starts it; it retrains only on confirmed drift not yet acted on (docs/retraining.md).
 
 Each takes typed props (what the job needs, no app config); `for_model(scope, id, *, env, model,
-**props)` fills them from the env file (lakemon.model_props).
+**props)` fills them from the env file (each pipeline's `props_for_model`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 from cdktf import ITerraformDependable
 
 from constructs import Construct
 
 from ..alerting.destination import AlertDestination
-from ..model_props import ForModel
+from ..config.model import Environment, Model
+from ..contract.tables import ModelTables
+from ..model_props import NO_PROPS, ForModel
 from .artifacts import JobArtifacts
 from .wheel_job import WheelJob, WheelTask
+
+
+class ModelPipelineProps(TypedDict):
+    """What `for_model` fills for every model pipeline (the training pipeline's whole mapping)."""
+
+    env_name: str
+    model_name: str
+    failure_emails: Sequence[str]
+    managers: Sequence[str]
+
+
+class MonitoringPipelineProps(ModelPipelineProps):
+    """What `MonitoringPipeline.for_model` fills: a pipeline's, and the env's monitoring schedule."""
+
+    schedule_cron: str
+    schedule_timezone: str
+
+
+class RetrainingPipelineProps(ModelPipelineProps):
+    """What `RetrainingPipeline.for_model` fills: a pipeline's, and the verdicts table."""
+
+    verdicts_table: str
 
 
 class _ModelPipeline(ForModel, WheelJob):
@@ -43,6 +68,17 @@ class _ModelPipeline(ForModel, WheelJob):
 
     kind: str
     """`training`, `monitoring` or `retraining`: the job name's suffix and its `lakemon_pipeline` tag."""
+
+    @classmethod
+    def props_for_model(
+        cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS
+    ) -> ModelPipelineProps:
+        return ModelPipelineProps(
+            env_name=env.name,
+            model_name=model.name,
+            failure_emails=env.alerts.recipients,
+            managers=env.permissions.manage,
+        )
 
     def __init__(
         self,
@@ -126,6 +162,17 @@ class MonitoringPipeline(_ModelPipeline):
 
     kind = "monitoring"
 
+    @classmethod
+    def props_for_model(
+        cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS
+    ) -> MonitoringPipelineProps:
+        schedule = env.monitoring.schedule
+        return MonitoringPipelineProps(
+            **super().props_for_model(env, model, given),
+            schedule_cron=schedule.quartz_cron,
+            schedule_timezone=schedule.timezone,
+        )
+
     def __init__(
         self, scope: Construct, id: str, *, model_name: str, artifacts: JobArtifacts,
         schedule_cron: str = "0 0 0 * * ?", schedule_timezone: str = "UTC", **props,
@@ -185,6 +232,16 @@ class RetrainingPipeline(_ModelPipeline):
     """
 
     kind = "retraining"
+
+    @classmethod
+    def props_for_model(
+        cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS
+    ) -> RetrainingPipelineProps:
+        if model.retraining is None:
+            raise ValueError(f"model {model.name} has no `retraining:`; only opted-in models get a retraining job")
+        return RetrainingPipelineProps(
+            **super().props_for_model(env, model, given), verdicts_table=ModelTables(env, model).drift_verdicts
+        )
 
     def __init__(self, scope: Construct, id: str, *, verdicts_table: str, **props) -> None:
         super().__init__(

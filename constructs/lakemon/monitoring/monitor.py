@@ -20,8 +20,8 @@ monitor's dashboard to a new warehouse.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn, TypedDict
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_databricks.data_quality_monitor import (
@@ -43,6 +43,8 @@ from cdktf_cdktf_provider_databricks.quality_monitor import (
 from constructs import Construct
 
 from .._marks import mark_data_role, protect
+from ..config.custom_metrics import METRIC_TYPES, output_data_type_json
+from ..config.model import Environment, Model
 from ..config.validators import GRANULARITIES, check_quartz_cron, check_timezone
 from ..contract.monitor_analysis import (
     CUSTOM_METRIC_TYPES,
@@ -53,8 +55,9 @@ from ..contract.monitor_analysis import (
     SnapshotAnalysis,
     TimeSeriesAnalysis,
 )
+from ..contract.tables import ModelTables, monitor_prediction_proba_col
 from ..errors import LakemonConstructError
-from ..model_props import ForModel
+from ..model_props import NO_PROPS, ForModel
 from .data_profiling import data_profiling_config
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "InferenceLogAnalysis",
     "MonitorAnalysis",
     "QualityMonitor",
+    "QualityMonitorProps",
     "SnapshotAnalysis",
     "TimeSeriesAnalysis",
 ]
@@ -72,6 +76,38 @@ MONITOR_APIS = ("data_quality", "legacy")
 """`data_quality`: databricks_data_quality_monitor (default); `legacy`: databricks_quality_monitor."""
 WAREHOUSE_ATTRIBUTE = {"data_quality": "data_profiling_config.warehouse_id", "legacy": "warehouse_id"}
 """Where each resource holds the dashboard's warehouse: create-only for lakemon (ignore_changes)."""
+
+
+class QualityMonitorProps(TypedDict):
+    """What `QualityMonitor.for_model` fills from the env file (the table and schema UUIDs, the
+    warehouse and depends_on come from the composition)."""
+
+    table_name: str
+    output_schema_name: str
+    assets_dir: str
+    analysis: MonitorAnalysis
+    granularities: Sequence[str]
+    baseline_table_name: str
+    slicing_exprs: Sequence[str]
+    custom_metrics: Sequence[CustomMetric]
+    schedule_cron: str
+    schedule_timezone: str
+    notify_on_failure: Sequence[str]
+    protect_data: bool
+    api: str
+
+
+def custom_metrics_of(model: Model) -> tuple[CustomMetric, ...]:
+    """The model's `monitoring.custom_metrics` as CustomMetric values: the definition as written
+    (Databricks renders its Jinja template), the type and the output type in the provider's
+    spelling (lakemon.config.custom_metrics)."""
+    return tuple(
+        CustomMetric(
+            name=m.name, definition=m.definition, input_columns=tuple(m.input_columns),
+            output_data_type=output_data_type_json(m.output_data_type), type=METRIC_TYPES[m.type],
+        )
+        for m in model.monitoring.custom_metrics
+    )
 
 
 class QualityMonitor(ForModel, Construct):
@@ -106,8 +142,39 @@ class QualityMonitor(ForModel, Construct):
         output_schema_id: UUID of the output schema, e.g. `Schema.schema_id` (required for data_quality).
         protect_data: prevent_destroy, the monitor owns the metrics tables [False].
         depends_on: resources created first, normally the monitored and baseline tables [none].
-    `for_model(scope, id, *, env, model, **props)` fills them from the env config (lakemon.model_props).
+    `for_model(scope, id, *, env, model, **props)` fills them from the env config (`props_for_model`):
+    an inference-log monitor of the model's inference-log table against its baseline.
     """
+
+    @classmethod
+    def props_for_model(
+        cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS
+    ) -> QualityMonitorProps:
+        """An inference-log monitor of the model's inference-log table against its baseline."""
+        tables = ModelTables(env, model)
+        schedule = env.monitoring.schedule
+        return QualityMonitorProps(
+            table_name=tables.inference_log,
+            output_schema_name=f"{env.catalog}.{env.schema_}",
+            assets_dir=f"/Workspace/Shared/lakemon/{env.name}/{model.name}/monitoring",
+            analysis=InferenceLogAnalysis(
+                problem_type=model.problem_type,
+                prediction_col=model.prediction.name,
+                timestamp_col=model.timestamp_column,
+                model_id_col=model.model_id_column,
+                label_col=model.label.name,
+                prediction_proba_col=monitor_prediction_proba_col(model),
+            ),
+            granularities=env.monitoring.granularities,
+            baseline_table_name=tables.baseline,
+            slicing_exprs=model.slicing_exprs,
+            custom_metrics=custom_metrics_of(model),
+            schedule_cron=schedule.quartz_cron,
+            schedule_timezone=schedule.timezone,
+            notify_on_failure=env.alerts.recipients,
+            protect_data=env.protect_data,
+            api=env.monitoring.api,
+        )
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ job, the monitor and the local engine. Columns come from `lakemon.contract.table
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_databricks.sql_table import SqlTable, SqlTableColumn
@@ -15,11 +16,18 @@ from cdktf_cdktf_provider_databricks.sql_table import SqlTable, SqlTableColumn
 from constructs import Construct
 
 from .._marks import mark_data_role, protect
-from ..config.model import Column
+from ..config.model import Column, Environment, Model
 from ..config.validators import check_identifier
-from ..contract.tables import SQL_TYPES
+from ..contract.tables import (
+    SQL_TYPES,
+    ModelTables,
+    baseline_columns,
+    inference_log_columns,
+    labels_columns,
+    verdicts_columns,
+)
 from ..errors import LakemonConstructError
-from ..model_props import ForModel
+from ..model_props import NO_PROPS, ForModel
 from ..variables import stack_variable
 
 RETENTION_PROPERTY = "lakemon.retention_days"
@@ -102,6 +110,21 @@ def _warehouse(scope: Construct, warehouse_id: str | None) -> str | None:
     ).string_value
 
 
+class ModelTableProps(TypedDict):
+    """What `for_model` fills for every model table."""
+
+    full_name: str
+    columns: Sequence[Column]
+    model_name: str
+    protect_data: bool
+
+
+class InferenceLogTableProps(ModelTableProps):
+    """What `InferenceLogTable.for_model` fills: a model table's, and the retention."""
+
+    retention_days: int
+
+
 class _ModelTable(ForModel, DeltaTable):
     """A table of one served model; a subclass says its data role and comment.
 
@@ -131,6 +154,13 @@ class _ModelTable(ForModel, DeltaTable):
             **props,
         )
 
+    @staticmethod
+    def _model_table(env: Environment, model: Model, full_name: str, columns: Sequence[Column]) -> ModelTableProps:
+        """A subclass's `props_for_model`: its name (`ModelTables`) and columns (`lakemon.contract.tables`)."""
+        return ModelTableProps(
+            full_name=full_name, columns=columns, model_name=model.name, protect_data=env.protect_data
+        )
+
 
 class InferenceLogTable(_ModelTable):
     """The unpacked inference log the monitor watches: one row per prediction, with features,
@@ -149,6 +179,13 @@ class InferenceLogTable(_ModelTable):
     role = "inference_log"
     comment = "lakemon: unpacked inference log of {model} (one row per prediction); watched by its monitor"
 
+    @classmethod
+    def props_for_model(
+        cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS
+    ) -> InferenceLogTableProps:
+        props = cls._model_table(env, model, ModelTables(env, model).inference_log, inference_log_columns(model))
+        return InferenceLogTableProps(**props, retention_days=env.inference.retention_days)
+
     def __init__(self, scope: Construct, id: str, *, retention_days: int = 90, **props) -> None:
         if retention_days <= 0:
             raise LakemonConstructError(f"{scope.node.path}/{id}", f"retention_days must be positive; got {retention_days}")
@@ -161,12 +198,20 @@ class BaselineTable(_ModelTable):
     role = "baseline"
     comment = "lakemon: training baseline of {model} (written by the register job when a champion is promoted)"
 
+    @classmethod
+    def props_for_model(cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS) -> ModelTableProps:
+        return cls._model_table(env, model, ModelTables(env, model).baseline, baseline_columns(model))
+
 
 class LabelsTable(_ModelTable):
     """Ground truth that arrives after the prediction; unpack joins it into the inference log."""
 
     role = "labels"
     comment = "lakemon: late-arriving labels of {model}, keyed by client_request_id and row_index"
+
+    @classmethod
+    def props_for_model(cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS) -> ModelTableProps:
+        return cls._model_table(env, model, ModelTables(env, model).labels, labels_columns(model))
 
 
 class VerdictsTable(_ModelTable):
@@ -177,3 +222,7 @@ class VerdictsTable(_ModelTable):
 
     role = "metrics"
     comment = "lakemon: drift and quality verdicts of {model} per window (written by analyze-drift); read by its alerts"
+
+    @classmethod
+    def props_for_model(cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS) -> ModelTableProps:
+        return cls._model_table(env, model, ModelTables(env, model).drift_verdicts, verdicts_columns())

@@ -21,6 +21,7 @@ Design decisions (see docs/constructs.md and docs/deploy.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_databricks.model_serving import ModelServing, ModelServingTags
@@ -29,6 +30,7 @@ from cdktf_cdktf_provider_databricks.permissions import Permissions
 from constructs import Construct
 
 from ..access import access_control
+from ..config.model import Environment, Model
 from ..config.validators import check_endpoint_name, check_identifier
 from ..contract.gateway import (
     INFERENCE_TABLE_TAG,
@@ -38,13 +40,32 @@ from ..contract.gateway import (
     rate_limits_of,
 )
 from ..contract.principals import ALL_USERS
+from ..contract.tables import ModelTables
 from ..errors import LakemonConstructError
+from ..model_props import NO_PROPS, ForModel
 
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
 WORKLOAD_TYPES = ("CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM")
 
 
-class ServingEndpoint(Construct):
+class ServingEndpointProps(TypedDict):
+    """What `ServingEndpoint.for_model` fills from the env file."""
+
+    name: str
+    inference_catalog: str
+    inference_schema: str
+    inference_table_prefix: str
+    workload_size: str
+    workload_type: str
+    scale_to_zero: bool
+    rate_limits: Sequence[RateLimitSpec]
+    tags: Mapping[str, str]
+    query_principals: Sequence[str]
+    manage_principals: Sequence[str]
+    served_model: str
+
+
+class ServingEndpoint(ForModel, Construct):
     """`databricks_model_serving` + `databricks_permissions` (CAN_QUERY / CAN_MANAGE).
 
     Example::
@@ -53,6 +74,7 @@ class ServingEndpoint(Construct):
                         inference_catalog="mlops_dev", inference_schema="marvel_characters",
                         inference_table_prefix="alive_classifier",
                         query_principals=["ml-serving-consumers-dev"], manage_principals=["ml-admins"])
+        ServingEndpoint.for_model(stack, "endpoint", env=env, model=model, depends_on=[schema])
 
     Props:
       name: endpoint name (letters, digits, '-', '_'; at most 63).
@@ -65,10 +87,37 @@ class ServingEndpoint(Construct):
       query_principals/manage_principals: CAN_QUERY / CAN_MANAGE; `users` is refused.
       served_model: the registered model this endpoint serves (tag, for the deploy job and people).
       depends_on: resources that must exist first (the schema of the inference table).
+    `for_model(scope, id, *, env, model, **props)` fills all but depends_on from the env file:
+    the endpoint name (`models[].endpoint_name`), the inference table and rate limits of
+    `GatewaySpec.for_model` (the deploy job's own call), `serving.*`, `permissions.query` /
+    `permissions.manage`, and the registered model.
 
     Attributes: endpoint, permissions, gateway (the GatewaySpec the deploy job puts),
     inference_table (the payload table's three-part name).
     """
+
+    @classmethod
+    def props_for_model(
+        cls, env: Environment, model: Model, given: Mapping[str, Any] = NO_PROPS
+    ) -> ServingEndpointProps:
+        """The env's endpoint of `model`, with the gateway `lakemon deploy` puts (the same call)."""
+        gateway = GatewaySpec.for_model(env, model)
+        table = gateway.inference_table
+        serving = env.serving
+        return ServingEndpointProps(
+            name=model.endpoint(env.name),
+            inference_catalog=table.catalog,
+            inference_schema=table.schema,
+            inference_table_prefix=table.table_prefix,
+            workload_size=serving.workload_size.value,
+            workload_type=serving.workload_type,
+            scale_to_zero=serving.scale_to_zero,
+            rate_limits=gateway.rate_limits,
+            tags=serving.tags,
+            query_principals=env.permissions.query,
+            manage_principals=env.permissions.manage,
+            served_model=ModelTables(env, model).registered_model,
+        )
 
     def __init__(
         self,
