@@ -27,9 +27,12 @@ _NOT_PROPS = {"self", "scope", "id"}
 
 def prop_names(cls: type) -> frozenset[str]:
     """The keyword props `cls(scope, id, **props)` takes: those of its `__init__`, and of each
-    parent `__init__` it hands `**props` on to (a table's to DeltaTable, a pipeline's to WheelJob)."""
+    parent `__init__` it hands `**props` on to (a table's to DeltaTable, a pipeline's to WheelJob),
+    less those a class on the way sets itself (its `fixed_props`: a table's role, a job's name)."""
     names: set[str] = set()
+    fixed: set[str] = set()
     for klass in cls.__mro__:
+        fixed |= set(vars(klass).get("fixed_props", ()))
         init = vars(klass).get("__init__")
         if init is None:
             continue
@@ -37,7 +40,7 @@ def prop_names(cls: type) -> frozenset[str]:
         names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - _NOT_PROPS
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
             break
-    return frozenset(names)
+    return frozenset(names - fixed)
 
 
 def check_prop_names(cls: type, given: Mapping[str, Any], method: str) -> None:

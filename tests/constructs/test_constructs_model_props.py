@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from lakemon import BaselineTable, DriftAlert, InferenceLogTable, QualityAlert, QualityMonitor, VerdictsTable
+from lakemon import (
+    BaselineTable,
+    DriftAlert,
+    InferenceLogTable,
+    LabelsTable,
+    ModelCatalog,
+    QualityAlert,
+    QualityMonitor,
+    ServingEndpoint,
+    VerdictsTable,
+)
 from lakemon.alerting import drift_alert_spec, quality_alert_spec
 from lakemon.config import Column
 from lakemon.contract.monitor_analysis import InferenceLogAnalysis
@@ -93,7 +103,7 @@ def test_alert_emails_are_the_fallback_when_no_destination_is_given(dev_env):
 
 def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resources_of, fake_wheel):
     """SchemaHome, ModelCatalog and the three pipelines from typed props alone."""
-    from lakemon.catalog import ModelCatalog, SchemaHome
+    from lakemon.catalog import SchemaHome
     from lakemon.jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
 
     stack = make_stack(dev_env)
@@ -129,8 +139,6 @@ def test_the_catalog_and_the_jobs_need_no_app_config(make_stack, dev_env, resour
 
 
 def test_a_model_catalog_without_a_home_needs_catalog_and_schema(make_stack, dev_env):
-    from lakemon.catalog import ModelCatalog
-
     with pytest.raises(LakemonConstructError, match="catalog and schema are required without a home"):
         ModelCatalog(make_stack(dev_env), "catalog", model_name="events")
 
@@ -147,3 +155,155 @@ def test_only_a_model_that_opts_in_gets_retraining_props(dev_env):
     assert (schedule["schedule_cron"], schedule["failure_emails"]) == (
         dev_env.monitoring.schedule.quartz_cron, dev_env.alerts.recipients,
     )
+
+
+def _tags(resource: dict) -> dict:
+    return {t["key"]: t["value"] for t in resource["tags"]}
+
+
+def _composition_props(stack, cls) -> dict:
+    """What a composition passes besides (env, model): the ids, warehouse, folder, artifacts."""
+    from lakemon.jobs import WheelJob
+
+    if cls is QualityMonitor:
+        return {"table_id": "tid", "output_schema_id": "sid"}
+    if issubclass(cls, DriftAlert | QualityAlert):
+        return {"warehouse_id": "w", "parent_path": stack.alert_folder.path}
+    if issubclass(cls, WheelJob):
+        return {"artifacts": stack.artifacts}
+    return {}
+
+
+def _override_cases():
+    from lakemon.jobs import MonitoringPipeline, RetrainingPipeline, TrainingPipeline
+
+    team_table = "mlops_dev.marvel_characters.team_table"
+    # construct, prop, explicit value, resource type, what the resource shows, what it should show
+    cases = [
+        (ModelCatalog, "comment", "team model", "databricks_registered_model", lambda r: r["comment"], "team model"),
+        (ServingEndpoint, "workload_size", "Large", "databricks_model_serving",
+         lambda r: _tags(r)["lakemon_workload_size"], "Large"),
+        (InferenceLogTable, "retention_days", 7, "databricks_sql_table",
+         lambda r: r["properties"]["lakemon.retention_days"], "7"),
+        (BaselineTable, "full_name", team_table, "databricks_sql_table", lambda r: r["name"], "team_table"),
+        (LabelsTable, "full_name", team_table, "databricks_sql_table", lambda r: r["name"], "team_table"),
+        (VerdictsTable, "protect_data", True, "databricks_sql_table", lambda r: r.get("lifecycle"),
+         {"prevent_destroy": True}),
+        (QualityMonitor, "schedule_cron", "0 0 5 * * ?", "databricks_data_quality_monitor",
+         lambda r: r["data_profiling_config"]["schedule"]["quartz_cron_expression"], "0 0 5 * * ?"),
+        (DriftAlert, "display_name", "team drift", "databricks_alert_v2", lambda r: r["display_name"], "team drift"),
+        (QualityAlert, "schedule_timezone", "Europe/Amsterdam", "databricks_alert_v2",
+         lambda r: r["schedule"]["timezone_id"], "Europe/Amsterdam"),
+        (TrainingPipeline, "failure_emails", ["team@example.com"], "databricks_job",
+         lambda r: r["email_notifications"]["on_failure"], ["team@example.com"]),
+        (MonitoringPipeline, "schedule_cron", "0 0 5 * * ?", "databricks_job",
+         lambda r: r["schedule"]["quartz_cron_expression"], "0 0 5 * * ?"),
+        (RetrainingPipeline, "verdicts_table", team_table, "databricks_job",
+         lambda r: r["trigger"]["table_update"]["table_names"], [team_table]),
+    ]
+    return [pytest.param(*case, id=case[0].__name__) for case in cases]
+
+
+OVERRIDES = _override_cases()
+
+
+@pytest.mark.parametrize(("cls", "prop", "value", "resource_type", "shown", "expected"), OVERRIDES)
+def test_for_model_an_explicit_prop_wins_over_the_env(make_stack, dev_env, resources_of, cls, prop, value,
+                                                      resource_type, shown, expected):
+    model = dev_env.model()  # the first model opts in to retraining
+    assert cls.props_for_model(dev_env, model)[prop] != value  # the env says otherwise
+    stack = make_stack(dev_env, policy=False)
+    cls.for_model(stack, "built", env=dev_env, model=model, **_composition_props(stack, cls), **{prop: value})
+    (resource,) = resources_of(stack, resource_type)
+    assert shown(resource) == expected
+
+
+@pytest.mark.parametrize(("cls", "prop"), [pytest.param(*p.values[:2], id=p.id) for p in OVERRIDES])
+def test_for_model_refuses_an_unknown_prop_naming_the_construct_and_the_nearest(make_stack, dev_env, cls, prop):
+    typo = prop[:-1] + ("x" if prop[-1] != "x" else "y")
+    stack = make_stack(dev_env, policy=False)
+    with pytest.raises(TypeError) as raised:
+        cls.for_model(stack, "built", env=dev_env, model=dev_env.model(), **_composition_props(stack, cls),
+                      **{typo: "?"})
+    message = str(raised.value)
+    assert message.startswith(f"{cls.__name__}.for_model got unknown prop(s) '{typo}' (nearest: {prop}")
+    assert f"{cls.__name__} takes: " in message and prop in message.split("takes: ")[1].split(", ")
+    assert stack.node.try_find_child("built") is None  # refused before anything is declared
+
+
+def test_schema_home_for_env_lets_explicit_props_win_and_refuses_unknown_ones(make_stack, dev_env, resources_of):
+    from lakemon.catalog import SchemaHome
+
+    assert SchemaHome.props_for_env(dev_env)["protect_data"] is False
+    stack = make_stack(dev_env, policy=False)
+    SchemaHome.for_env(stack, "home", env=dev_env, protect_data=True)
+    (schema,) = resources_of(stack, "databricks_schema")
+    assert (schema["name"], schema["lifecycle"]) == (dev_env.schema_, {"prevent_destroy": True})
+    with pytest.raises(TypeError, match=r"SchemaHome.for_env got unknown prop\(s\) 'reader' \(nearest: readers"):
+        SchemaHome.for_env(stack, "other", env=dev_env, reader=["x"])
+
+
+def test_several_unknown_props_are_all_named(make_stack, dev_env):
+    stack = make_stack(dev_env, policy=False)
+    with pytest.raises(TypeError, match=r"got unknown prop\(s\) 'retention' \(nearest: retention_days\); 'zzz'; "):
+        InferenceLogTable.for_model(stack, "log", env=dev_env, model=dev_env.model(), zzz=1, retention=3)
+
+
+def _for_model_constructs() -> list[type]:
+    import lakemon
+
+    return sorted(
+        {v for v in (getattr(lakemon, n) for n in lakemon.__all__) if isinstance(v, type) and issubclass(v, ForModel)}
+        | {c for c in (p.values[0] for p in OVERRIDES)},
+        key=lambda c: c.__name__,
+    )
+
+
+def test_every_construct_maps_its_props_in_its_own_module_as_a_typed_dict(dev_env):
+    """The mapping lives with the construct (no table keyed by class name), and what it fills is
+    a TypedDict whose keys the construct takes."""
+    import typing
+
+    from lakemon.model_props import prop_names
+
+    constructs = _for_model_constructs()
+    assert {c.__name__ for c in constructs} >= {p.id for p in OVERRIDES}
+    model = dev_env.model()
+    for cls in constructs:
+        mapping = cls.props_for_model.__func__
+        assert mapping is not ForModel.props_for_model.__func__, cls.__name__
+        assert mapping.__module__ == cls.__module__, cls.__name__
+        props_type = typing.get_type_hints(mapping)["return"]
+        assert typing.is_typeddict(props_type), (cls.__name__, props_type)
+        props = cls.props_for_model(dev_env, model)
+        assert set(props) == set(props_type.__annotations__), cls.__name__
+        assert set(props) <= prop_names(cls), (cls.__name__, set(props) - prop_names(cls))
+
+
+def test_the_props_a_construct_sets_itself_are_refused_by_its_constructor(make_stack, dev_env):
+    """`fixed_props` (left out of the names for_model offers) are truly not the caller's to set."""
+    fixed = {
+        cls: {name for klass in cls.__mro__ for name in vars(klass).get("fixed_props", ())}
+        for cls in _for_model_constructs()
+    }
+    assert {c.__name__ for c, names in fixed.items() if names} == {
+        "InferenceLogTable", "BaselineTable", "LabelsTable", "VerdictsTable",
+        "TrainingPipeline", "MonitoringPipeline", "RetrainingPipeline",
+    }
+    model = dev_env.model()
+    for cls, names in fixed.items():
+        for name in sorted(names):
+            stack = make_stack(dev_env, policy=False)
+            props = dict(cls.props_for_model(dev_env, model)) | _composition_props(stack, cls)
+            with pytest.raises(TypeError, match=f"multiple values for keyword argument '{name}'"):
+                cls(stack, "built", **props, **{name: None})
+
+
+def test_the_documented_unknown_prop_message_is_the_one_raised(make_stack, dev_env):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "constructs.md").read_text(encoding="utf-8")
+    (documented,) = [line for line in doc.splitlines() if line.startswith("InferenceLogTable.for_model got")]
+    with pytest.raises(TypeError) as raised:
+        InferenceLogTable.for_model(make_stack(dev_env), "log", env=dev_env, model=dev_env.model(), retension_days=3)
+    assert str(raised.value) == documented

@@ -126,7 +126,7 @@ CUSTOM_METRIC_TYPES = (
 class CustomMetric:
     """A custom metric: `definition` is a SQL expression (Jinja `{{input_column}}` allowed),
     `output_data_type` a Spark StructField JSON, `type` one of CUSTOM_METRIC_TYPES.
-    `lakemon.model_props.custom_metrics` builds them from `models[].monitoring.custom_metrics`."""
+    `lakemon.monitoring.monitor.custom_metrics_of` builds them from `models[].monitoring.custom_metrics`."""
 
     name: str
     definition: str

@@ -68,6 +68,8 @@ class _ModelPipeline(ForModel, WheelJob):
 
     kind: str
     """`training`, `monitoring` or `retraining`: the job name's suffix and its `lakemon_pipeline` tag."""
+    fixed_props = ("name", "tags", "tasks")
+    """WheelJob props a pipeline sets itself (lakemon.model_props.prop_names)."""
 
     @classmethod
     def props_for_model(
@@ -232,6 +234,7 @@ class RetrainingPipeline(_ModelPipeline):
     """
 
     kind = "retraining"
+    fixed_props = ("trigger_tables",)
 
     @classmethod
     def props_for_model(

@@ -140,6 +140,8 @@ class _ModelTable(ForModel, DeltaTable):
     role: str
     comment: str
     """Table comment; `{model}` stands for the model name."""
+    fixed_props = ("role", "comment")
+    """DeltaTable props this class sets itself (lakemon.model_props.prop_names)."""
 
     def __init__(
         self, scope: Construct, id: str, *, model_name: str, warehouse_id: str | None = None, **props
@@ -178,6 +180,7 @@ class InferenceLogTable(_ModelTable):
 
     role = "inference_log"
     comment = "lakemon: unpacked inference log of {model} (one row per prediction); watched by its monitor"
+    fixed_props = ("properties",)
 
     @classmethod
     def props_for_model(
