@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..contract.principals import opens_to_everyone
 from ..contract.statistics import CATEGORICAL, COLUMN_TYPES, DEFAULT_STATISTIC, NUMERIC, statistic_names
 from .custom_metrics import BUILT_IN_COLUMNS, NUMERIC_OUTPUTS, OUTPUT_TYPES, TABLE, check_metrics
 from .validators import (
@@ -164,15 +165,23 @@ class WorkloadSize(StrEnum):
     LARGE = "Large"
 
 
+WORKLOAD_SIZES = tuple(str(size) for size in WorkloadSize)
+WORKLOAD_TYPES = ("CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM")
+RATE_LIMIT_KEYS = ("user", "endpoint")
+RENEWAL_PERIODS = ("minute",)
+"""The serving values an env file may use; the ServingEndpoint construct checks its props against
+the same tuples, so the two cannot disagree."""
+
+
 class RateLimit(Strict):
     calls: Annotated[int, Field(gt=0)]
-    key: Literal["user", "endpoint"] = "user"
-    renewal_period: Literal["minute"] = "minute"
+    key: Literal[RATE_LIMIT_KEYS] = "user"
+    renewal_period: Literal[RENEWAL_PERIODS] = "minute"
 
 
 class Serving(Strict):
     workload_size: WorkloadSize = WorkloadSize.SMALL
-    workload_type: Literal["CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM"] = "CPU"
+    workload_type: Literal[WORKLOAD_TYPES] = "CPU"
     scale_to_zero: bool = True
     rate_limits: tuple[RateLimit, ...] = (RateLimit(calls=100, key="user"),)
     tags: dict[str, str] = Field(default_factory=dict)
@@ -326,8 +335,9 @@ class Permissions(Strict):
     @model_validator(mode="after")
     def _no_open_endpoint(self) -> Permissions:
         for principal in (*self.query, *self.manage):
-            if principal.lower() in ("users", "account users", "all users"):
-                raise ValueError(f"{principal!r} would open the endpoint to every user; name a group instead")
+            problem = opens_to_everyone(principal)
+            if problem:
+                raise ValueError(problem)
         return self
 
 

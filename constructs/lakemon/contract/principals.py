@@ -16,6 +16,14 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 ALL_USERS = frozenset({"users", "account users", "all users"})
 
 
+def opens_to_everyone(principal: str) -> str | None:
+    """The one-line refusal when `principal` names every user (any case, spaces around), else
+    None: the env file's validation and the ServingEndpoint construct both refuse with it."""
+    if principal.strip().lower() in ALL_USERS:
+        return f"{principal!r} would open the endpoint to every user; name a group instead"
+    return None
+
+
 def principal_field(principal: str) -> str:
     """`group_name`, `user_name` or `service_principal_name` for a databricks_permissions entry."""
     if _UUID.match(principal):

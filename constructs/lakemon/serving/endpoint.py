@@ -30,7 +30,7 @@ from cdktf_cdktf_provider_databricks.permissions import Permissions
 from constructs import Construct
 
 from ..access import access_control
-from ..config.model import Environment, Model
+from ..config.model import RATE_LIMIT_KEYS, RENEWAL_PERIODS, WORKLOAD_SIZES, WORKLOAD_TYPES, Environment, Model
 from ..config.validators import check_endpoint_name, check_identifier
 from ..contract.gateway import (
     INFERENCE_TABLE_TAG,
@@ -39,13 +39,10 @@ from ..contract.gateway import (
     RateLimitSpec,
     rate_limits_of,
 )
-from ..contract.principals import ALL_USERS
+from ..contract.principals import opens_to_everyone
 from ..contract.tables import ModelTables
 from ..errors import LakemonConstructError
 from ..model_props import NO_PROPS, ForModel
-
-WORKLOAD_SIZES = ("Small", "Medium", "Large")
-WORKLOAD_TYPES = ("CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM")
 
 
 class ServingEndpointProps(TypedDict):
@@ -201,13 +198,13 @@ class ServingEndpoint(ForModel, Construct):
                 path, f"workload_type {workload_type!r} is not allowed; allowed: {', '.join(WORKLOAD_TYPES)}"
             )
         for limit in rate_limits:
-            if limit.calls <= 0 or limit.key not in ("user", "endpoint") or limit.renewal_period != "minute":
+            if limit.calls <= 0 or limit.key not in RATE_LIMIT_KEYS or limit.renewal_period not in RENEWAL_PERIODS:
                 raise LakemonConstructError(
                     path,
-                    f"rate limit {limit} is not allowed: calls > 0, key user|endpoint, renewal_period minute",
+                    f"rate limit {limit} is not allowed: calls > 0, key {'|'.join(RATE_LIMIT_KEYS)}, "
+                    f"renewal_period {'|'.join(RENEWAL_PERIODS)}",
                 )
         for principal in principals:
-            if principal.strip().lower() in ALL_USERS:
-                raise LakemonConstructError(
-                    path, f"{principal!r} would open the endpoint to every user; name a group instead"
-                )
+            problem = opens_to_everyone(principal)
+            if problem:
+                raise LakemonConstructError(path, problem)

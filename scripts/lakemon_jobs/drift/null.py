@@ -50,8 +50,9 @@ class NullCalibration:
     """Expected value of the calibrated quantity under no drift (JS: of d^2; PSI: of PSI)."""
     adjusted: float
     """The observed statistic with the expected noise taken out (never below 0)."""
-    pvalue: float
-    """P(noise alone >= observed)."""
+    pvalue: float | None
+    """P(noise alone >= observed); None for a model that only takes the noise out (a guard's,
+    whose p-value is its test's: noise.py)."""
     method: str
 
 

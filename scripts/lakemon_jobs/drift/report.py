@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from lakemon.contract.statistics import NUMERIC
+from lakemon.contract.statistics import DEFAULT_STATISTIC, KINDS, NUMERIC, STATISTICS, UNIT_WORDS
 
 from ..monitor_engine.schema import ALL_MODELS
 from . import charts, plots
@@ -139,12 +139,11 @@ threshold: <i>drift</i> when it reaches the threshold and both the test's p-valu
 are below max_pvalue {{ s.settings.max_pvalue }} divided by the number of features judged in the window;
 <i>warn</i> when it reaches the threshold with p below warn_max_pvalue {{ s.settings.warn_max_pvalue }} divided
 the same way, or {{ s.settings.warn_ratio }} &times; threshold with drift's p-value; else <i>ok</i>. Guards read
-the same window's other statistics, so what PSI or JS cannot see (a repeated value such as zeros that moved,
-a tail that grew) still counts: KS and TV as the share of rows that moved, Wasserstein as the average move in
-baseline standard deviations; the verdict's reason names the statistic that saw it.
+the same window's other statistics, so what {{ defaults }} cannot see (a repeated value such as zeros that moved,
+a tail that grew) still counts: {{ guard_words }}; the verdict's reason names the statistic that saw it.
 Lookback {{ s.settings.lookback_days }} days. Details: docs/drift.md.</p>
 <p class="note" id="threshold-words">What the thresholds mean: {% for t in threshold_words %}{{ t }}{% if not loop.last %}; {% endif %}{% endfor %}
-(PSI and JS on their own need more: docs/drift.md, "What a threshold means").
+({{ defaults | replace(" or ", " and ") }} on their own need more: docs/drift.md, "What a threshold means").
 A small window cannot show a small move: the p-value must also say it is not sampling noise.</p>
 <p class="note">Summary for machines: the JSON file next to this page.</p>
 <script>{{ script | safe }}</script>
@@ -153,9 +152,19 @@ A small window cannot show a small move: the p-value must also say it is not sam
 )
 
 
+def guard_words() -> str:
+    """What the guards read, from the registry: `KS and TV as the share of rows that moved, ...`."""
+    by_unit: dict[str, list[str]] = defaultdict(list)
+    for s in STATISTICS:
+        if s.guard:
+            by_unit[s.unit].append(s.label)
+    return ", ".join(f"{' and '.join(labels)} as {UNIT_WORDS[unit]}" for unit, labels in by_unit.items())
+
+
 def threshold_words(thresholds: list[float]) -> list[str]:
-    """Each threshold in a data scientist's words: the share of rows that moved (KS, TV guards)
-    and the mean shift of a normal feature, in standard deviations, that moves that share."""
+    """Each threshold in a data scientist's words: the share of rows that moved (the guards read
+    as a share of rows) and the mean shift of a normal feature, in standard deviations, that
+    moves that share."""
     return [f"{t:g} = {100 * t:.3g}% of rows moved, or a mean shift of {share_to_sd(t):.2f} sd of a normal feature"
             for t in thresholds if 0 < t < 1]
 
@@ -361,7 +370,8 @@ def render_html(report: DriftReport) -> str:
     quality_svg = plots.quality_over_time(series, thresholds, quality_verdicts) if series else None
     drifted = [{**vars(j), "short": _short(j.window_start, j.granularity)} for j in report.judgements if str(j.verdict) == "drift"]
     return TEMPLATE.render(
-        threshold_words=threshold_words(sorted({r.threshold for r in report.rules})),
+        threshold_words=threshold_words(sorted({r.threshold for r in report.rules})), guard_words=guard_words(),
+        defaults=" or ".join(DEFAULT_STATISTIC[kind].label for kind in KINDS),
         s=summary, header=header, summary_line=_summary_line(report, granularity), grid=_grid(report, granularity),
         pfloor=pfloor, cards=_cards(report, granularity), trend_svgs=trend_svgs, quality_svg=quality_svg,
         drifted=drifted, script=SCRIPT, cues=CUES,

@@ -17,30 +17,12 @@ from typing import Any
 import pyarrow as pa
 
 from lakemon.config.model import Environment, Model
-from lakemon.contract.statistics import (
-    CATEGORICAL,
-    EVIDENCE_TEST,
-    JS_DISTANCE,
-    KS_TEST,
-    NUMERIC,
-    POPULATION_STABILITY_INDEX,
-    QUALITY_METRIC,
-    TV_DISTANCE,
-    WASSERSTEIN_DISTANCE,
-    statistic,
-)
+from lakemon.contract.statistics import EVIDENCE_TEST, QUALITY_METRIC, statistic
 
 from ..monitor_engine.schema import ALL_MODELS, TABLE_COLUMN
 from .custom import CustomJudgement, custom_judgements
-from .null import (
-    NullCalibration,
-    calibrate_js,
-    calibrate_psi,
-    calibrate_tv,
-    ks_adjusted,
-    psi_bins,
-    wasserstein_noise,
-)
+from .noise import calibrate, guards
+from .null import psi_bins
 from .rule import (
     Evidence,
     FeatureRule,
@@ -49,7 +31,6 @@ from .rule import (
     decide,
     feature_rules,
     judge_quality,
-    share_to_sd,
     threshold_for,
     window_alpha,
 )
@@ -154,83 +135,6 @@ def _as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _baseline_counts(row: dict[str, Any]) -> list[int]:
-    """The baseline's category counts as the engine buckets them: frequent items, nulls, other."""
-    items = row.get("frequent_items") or []
-    counts = [int(i["count"]) for i in items]
-    nulls = int(row.get("num_nulls") or 0)
-    other = int(row.get("count") or 0) - nulls - sum(counts)
-    return [*counts, nulls, max(0, other)]
-
-
-def _value(row: dict[str, Any], name: str) -> float | None:
-    raw = row.get(name)
-    if statistic(name).is_test:
-        raw = raw and raw.get("statistic")
-    return None if raw is None else float(raw)
-
-
-def _test_pvalue(row: dict[str, Any], kind: str) -> float | None:
-    test = row.get(EVIDENCE_TEST[kind].name)
-    pvalue = test and test.get("pvalue")
-    return None if pvalue is None else float(pvalue)
-
-
-def _finite(r: dict) -> int:
-    """Finite values of a numeric column in a profile row (what the numeric statistics use)."""
-    return int(r.get("count") or 0) - sum(int(r.get(k) or 0) for k in ("num_nulls", "num_nan", "num_inf"))
-
-
-def _calibrate(rule: FeatureRule, value: float, window: dict | None, base: dict | None, alpha: float) -> NullCalibration | None:
-    if base is None or window is None:
-        return None
-    if rule.statistic == JS_DISTANCE.name:
-        return calibrate_js(value, _baseline_counts(base), int(window.get("count") or 0), alpha)
-    if rule.statistic == POPULATION_STABILITY_INDEX.name:
-        return calibrate_psi(value, psi_bins(base.get("quantiles")), _finite(window), _finite(base))
-    return None
-
-
-def _guards(rule: FeatureRule, row: dict | None, window: dict | None, base: dict | None, settings,
-            alpha: float) -> tuple[Signal, ...]:
-    """The guard signals of one (window, feature) from the same drift-metrics row (rule.Signal).
-
-    Thresholds: `ks_test` and `tv_distance` compare the share of rows moved with the threshold
-    those statistics get (threshold_for: the feature's override, else the statistic's, else
-    `threshold`); `wasserstein_distance` compares the average move in baseline standard
-    deviations with the mean shift that moves that share of a normal feature's rows
-    (rule.share_to_sd). Each needs the baseline and window profile rows for its noise; without
-    them there is no guard."""
-    if row is None or window is None or base is None:
-        return ()
-    guards: list[Signal] = []
-    if rule.kind == NUMERIC:
-        n, m = _finite(window), _finite(base)
-        ks = row.get(KS_TEST.name) or {}
-        d, pvalue = ks.get("statistic"), ks.get("pvalue")
-        if d is None or pvalue is None or n < 1 or m < 1:
-            return ()
-        share, _ = threshold_for(settings, rule.feature, KS_TEST.name)
-        guards.append(Signal(KS_TEST.name, float(d), ks_adjusted(float(d), n, m), share, float(pvalue), "of rows"))
-        w1, sd = row.get(WASSERSTEIN_DISTANCE.name), base.get("stddev")
-        noise = wasserstein_noise(base.get("quantiles"), n, m)
-        if w1 is not None and sd and sd > 0 and noise is not None:
-            adjusted = (max(0.0, float(w1) ** 2 - noise**2)) ** 0.5 / float(sd)
-            guards.append(Signal(WASSERSTEIN_DISTANCE.name, float(w1), adjusted, share_to_sd(share), float(pvalue), "sd"))
-    elif rule.kind == CATEGORICAL:
-        tv = row.get(TV_DISTANCE.name)
-        chi = row.get(EVIDENCE_TEST[CATEGORICAL].name) or {}
-        if tv is None or chi.get("pvalue") is None:
-            return ()
-        cal = calibrate_tv(float(tv), _baseline_counts(base), int(window.get("count") or 0), alpha)
-        if cal is None:
-            return ()
-        share, _ = threshold_for(settings, rule.feature, TV_DISTANCE.name)
-        pvalue = max(float(chi["pvalue"]), cal.pvalue)
-        guards.append(Signal(TV_DISTANCE.name, float(tv), cal.adjusted, share, pvalue, "of rows"))
-    return tuple(guards)
-
-
 def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table | None, *, now: datetime | None = None) -> DriftReport:
     """Judge every (granularity, window, feature) of the lookback period. Pure: no I/O."""
     settings = env.monitoring.drift
@@ -266,8 +170,8 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
             window = inputs.get((granularity, start, rule.feature))
             base = baseline.get(rule.feature)
             count = _window_count(row, window or inputs.get((granularity, start, TABLE_COLUMN)), base)
-            value = None if row is None else _value(row, rule.statistic)
-            pvalue = None if row is None else _test_pvalue(row, rule.kind)
+            value = None if row is None else statistic(rule.statistic).value_in(row)
+            pvalue = None if row is None else EVIDENCE_TEST[rule.kind].pvalue_in(row)
             evidence[rule.feature] = (Evidence(count, value, pvalue), window)
         judged = sum(
             1 for e, _ in evidence.values() if e.value is not None and e.count is not None and e.count >= settings.min_rows
@@ -277,8 +181,9 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
             ev, window = evidence[rule.feature]
             if ev.value is not None:
                 base = baseline.get(rule.feature)
-                ev = Evidence(ev.count, ev.value, ev.test_pvalue, _calibrate(rule, ev.value, window, base, alpha),
-                              _guards(rule, columns.get(rule.feature), window, base, settings, alpha))
+                ev = Evidence(ev.count, ev.value, ev.test_pvalue,
+                              calibrate(statistic(rule.statistic), ev.value, window, base, alpha),
+                              guards(rule, columns.get(rule.feature), window, base, settings, alpha))
             decision = decide(rule, ev, settings, alpha)
             reason = decision.reason
             if rule.fallback_from:
@@ -336,17 +241,19 @@ def _whole_rows(table: pa.Table, model_id_col: str) -> pa.Table:
 
 
 def _ks_fallback(rule: FeatureRule, base: dict | None, settings) -> FeatureRule:
-    """PSI cannot see a change when the baseline has fewer than 2 distinct decile edges (a
-    constant, or nearly constant, baseline): every window falls into one or two bins however far
-    it moved (5 against 7 scores 0). Such a feature is judged by the KS test instead, whose
-    statistic is 1 for two different constants. See docs/drift.md, "Constant baselines"."""
-    if rule.statistic != POPULATION_STABILITY_INDEX.name or base is None:
+    """A statistic on the baseline's decile bins (PSI) cannot see a change when the baseline has
+    fewer than 2 distinct decile edges (a constant, or nearly constant, baseline): every window
+    falls into one or two bins however far it moved (5 against 7 scores 0). Such a feature is
+    judged by its kind's evidence test instead (KS), whose statistic is 1 for two different
+    constants. See docs/drift.md, "Constant baselines"."""
+    if not statistic(rule.statistic).decile_bins or base is None:
         return rule
     quantiles = base.get("quantiles")
     if not quantiles or len(quantiles) != 101 or psi_bins(quantiles) >= 3:
         return rule
-    threshold, source = threshold_for(settings, rule.feature, KS_TEST.name)
-    return FeatureRule(rule.feature, rule.kind, KS_TEST.name, threshold, source, fallback_from=rule.statistic)
+    test = EVIDENCE_TEST[rule.kind].name
+    threshold, source = threshold_for(settings, rule.feature, test)
+    return FeatureRule(rule.feature, rule.kind, test, threshold, source, fallback_from=rule.statistic)
 
 
 def _quality_judgement(row: dict[str, Any], model: Model, env: Environment) -> QualityJudgement:

@@ -26,16 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemon.contract.statistics import (
-    CHI_SQUARED_TEST,
-    JS_DISTANCE,
-    KS_TEST,
-    L_INFINITY_DISTANCE,
-    NUMERIC,
-    POPULATION_STABILITY_INDEX,
-    TV_DISTANCE,
-    WASSERSTEIN_DISTANCE,
-)
+from lakemon.contract.statistics import CATEGORICAL, NUMERIC
 
 from .columns import ColumnState, categorical_state, numeric_state
 from .prepare import (
@@ -52,7 +43,7 @@ from .quality import classification_metrics, regression_metrics
 from .schema import ALL_MODELS, TABLE_COLUMN, drift_metrics_schema, profile_metrics_schema
 from .settings import ColumnSpec, MonitorSettings
 from .sources import ColumnSource, is_text
-from .stats import TOP_CATEGORIES, categorical_drift, numeric_drift, preload_slow_imports
+from .stats import TOP_CATEGORIES, categorical_drift, numeric_drift, preload_slow_imports, statistic_fields
 from .windows import timestamps_us, window_end, window_starts
 
 GroupKey = tuple[str | None, str | None, str]
@@ -539,20 +530,11 @@ def _column_drift(cur: ColumnState, ref: ColumnState | None, rank: np.ndarray | 
     if cur.kind == NUMERIC:
         d = numeric_drift(cur.sample, ref.sample)
         if d is not None:
-            out.update({
-                KS_TEST.name: {"statistic": d.ks_statistic, "pvalue": d.ks_pvalue},
-                WASSERSTEIN_DISTANCE.name: d.wasserstein,
-                POPULATION_STABILITY_INDEX.name: d.psi,
-            })
+            out.update(statistic_fields(d, NUMERIC))
     else:
         d = categorical_drift(cur.counts, ref.counts, rank)
         if d is not None:
-            out.update({
-                JS_DISTANCE.name: d.js,
-                CHI_SQUARED_TEST.name: {"statistic": d.chi2_statistic, "pvalue": d.chi2_pvalue},
-                TV_DISTANCE.name: d.tv,
-                L_INFINITY_DISTANCE.name: d.l_infinity,
-            })
+            out.update(statistic_fields(d, CATEGORICAL))
     return out
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lakemon.contract.statistics import KINDS, statistics_of
+
 # scipy (special and stats) is imported lazily, where a statistic needs it: importing scipy.stats
 # takes about 1 s of one core, longer than the statistics of a large window take to compute.
 _preload: list[threading.Thread] = []
@@ -542,3 +544,20 @@ def chi2_contingency_test(table: np.ndarray) -> tuple[float, float]:
     from scipy import special
 
     return stat, float(special.chdtrc(dof, stat))
+
+
+# --- the drift metrics table's columns --------------------------------------------------------------
+
+_BY_KIND = {kind: statistics_of(kind) for kind in KINDS}
+
+
+def statistic_fields(result: NumericDrift | CategoricalDrift, kind: str) -> dict:
+    """The drift-metrics columns of one comparison: one per statistic of `kind` in the registry
+    (lakemon.contract.statistics), read from `result` by the attribute its descriptor names, a
+    test as its struct {statistic, pvalue}. So a new statistic is one descriptor plus its
+    computation here; the engine names none."""
+    return {
+        s.name: {"statistic": getattr(result, s.engine_value), "pvalue": getattr(result, s.engine_pvalue)}
+        if s.is_test else getattr(result, s.engine_value)
+        for s in _BY_KIND[kind]
+    }
