@@ -30,7 +30,14 @@ from cdktf_cdktf_provider_databricks.permissions import Permissions
 from constructs import Construct
 
 from ..access import access_control
-from ..config.model import RATE_LIMIT_KEYS, RENEWAL_PERIODS, WORKLOAD_SIZES, WORKLOAD_TYPES, Environment, Model
+from ..config.model import (
+    RATE_LIMIT_KEYS,
+    RENEWAL_PERIODS,
+    WORKLOAD_SIZES,
+    WORKLOAD_TYPES,
+    Environment,
+    Model,
+)
 from ..config.validators import check_endpoint_name, check_identifier
 from ..contract.gateway import (
     INFERENCE_TABLE_TAG,
