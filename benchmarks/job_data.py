@@ -28,9 +28,10 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import write_deltalake
 
+from lakemon.contract.payload import PAYLOAD_TABLE_PROPERTIES
 from lakemon.contract.tables import baseline_columns
 from lakemon_jobs.context import JobContext
-from lakemon_jobs.payload_table import PAYLOAD_SCHEMA, PAYLOAD_TABLE_PROPERTIES
+from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
 from lakemon_jobs.table_engines.local import LocalEngine
 
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")

@@ -33,8 +33,9 @@ TARGET_BYTES = 1 << 30
 
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "constructs"))
+from lakemon.contract.payload import PAYLOAD_TABLE_PROPERTIES  # noqa: E402
 from lakemon_jobs.context import JobContext  # noqa: E402
-from lakemon_jobs.payload_table import PAYLOAD_SCHEMA, PAYLOAD_TABLE_PROPERTIES  # noqa: E402
+from lakemon_jobs.payload_table import PAYLOAD_SCHEMA  # noqa: E402
 
 
 def request_and_response(n: int, seed: int = 7) -> tuple[str, str]:

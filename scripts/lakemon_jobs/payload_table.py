@@ -1,32 +1,22 @@
-"""The AI-gateway payload table (`<prefix>_payload`), as Databricks writes it.
+"""The AI-gateway payload table (`<prefix>_payload`) as a pyarrow schema.
 
-On Databricks the serving endpoint's AI gateway writes it; on the embedded default the
-logging layer in front of the local scoring server writes the same columns to a local Delta
-table (ModelTables.payload). unpack reads it in both places.
+The columns and their types are the contract's (lakemon.contract.payload.PAYLOAD_COLUMNS); this
+module only renders them for pyarrow, which the contract cannot import. On Databricks the serving
+endpoint's AI gateway writes the table; on the embedded default the logging layer in front of the
+local scoring server writes the same columns to a local Delta table (ModelTables.payload).
+unpack reads it in both places.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-PAYLOAD_SCHEMA = pa.schema(
-    [
-        ("databricks_request_id", pa.string()),
-        ("client_request_id", pa.string()),
-        ("request_date", pa.date32()),
-        ("request_time", pa.timestamp("us", tz="UTC")),
-        ("status_code", pa.int32()),
-        ("sampling_fraction", pa.float64()),
-        ("execution_duration_ms", pa.int64()),
-        ("request", pa.string()),
-        ("response", pa.string()),
-        ("logging_error_codes", pa.list_(pa.string())),
-        ("served_entity_id", pa.string()),
-        ("requester", pa.string()),
-    ]
-)
-"""Column order and types of the payload table (see ../shared/notes/databricks.md)."""
+from lakemon.contract.payload import PAYLOAD_COLUMNS
 
-PAYLOAD_TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
-"""Delta properties of the payload table: change data feed on (the AI gateway's table has it,
-see docs/jobs.md); unpack reads the rows each commit inserted through it."""
+from .table_engines.schemas import ARROW_TYPES
+
+PAYLOAD_ARROW_TYPES = {**ARROW_TYPES, "array<string>": pa.list_(pa.string())}
+"""The model columns' Arrow types plus the payload table's one array (`logging_error_codes`)."""
+
+PAYLOAD_SCHEMA = pa.schema([(name, PAYLOAD_ARROW_TYPES[sql_type]) for name, sql_type in PAYLOAD_COLUMNS])
+"""Column order and types of the payload table (see ../shared/notes/databricks.md)."""

@@ -30,15 +30,22 @@ import numpy as np
 import pandas as pd
 
 from lakemon.config.model import Column, Model
-from lakemon.contract.tables import inference_log_columns, output_columns
+from lakemon.contract.payload import REQUEST, REQUEST_TIME, RESPONSE, SERVED_ENTITY_ID, STATUS_CODE
+from lakemon.contract.tables import (
+    CLIENT_REQUEST_ID,
+    REQUEST_ID,
+    ROW_INDEX,
+    inference_log_columns,
+    output_columns,
+)
 
 from .table_engines.schemas import to_arrow
 
 REQUEST_FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 EXTRA_COLUMNS = [
-    Column(name="status_code", type="int"),
-    Column(name="request", type="string"),
-    Column(name="response", type="string"),
+    Column(name=STATUS_CODE, type="int"),
+    Column(name=REQUEST, type="string"),
+    Column(name=RESPONSE, type="string"),
     Column(name="reason", type="string"),
 ]
 """Set only on quarantine rows (one per unusable payload): the raw request and response, bounded
@@ -353,8 +360,8 @@ ALL_MODELS), so a served version literally `*` would be merged with them."""
 
 
 def _model_version(row: dict[str, Any], body: dict[str, Any]) -> str | None:
-    if row.get("served_entity_id"):
-        version = str(row["served_entity_id"])
+    if row.get(SERVED_ENTITY_ID):
+        version = str(row[SERVED_ENTITY_ID])
     else:
         params = body.get("params")
         version = body.get("model_version")
@@ -385,9 +392,9 @@ def request_time_problem(request_time: Any, now: pd.Timestamp | None) -> str | N
     was set by a client (the embedded rehearsal clock); it would put the row into a window
     that does not exist yet. Both are quarantined, never dropped."""
     if _is_missing(request_time):
-        return "request_time is null"
+        return f"{REQUEST_TIME} is null"
     if now is not None and to_utc(request_time) > now + FUTURE_TOLERANCE:
-        return f"request_time {to_utc(request_time).isoformat()} is in the future (the run started {now.isoformat()})"
+        return f"{REQUEST_TIME} {to_utc(request_time).isoformat()} is in the future (the run started {now.isoformat()})"
     return None
 
 
@@ -424,7 +431,7 @@ class _Parsed:
         out.update({name: _as_list(values) for name, values in self.per_row.items()})
         if self.unpacked:
             out[model.label.name] = [None] * n
-            out["row_index"] = list(range(n))
+            out[ROW_INDEX] = list(range(n))
         return out
 
 
@@ -440,18 +447,18 @@ def _parse_payload(
 ) -> _Parsed:
     """The checks and values of unpack_columns (PayloadError for an unusable payload).
     `outputs`: output_columns(model), computed once per batch by parse_payloads."""
-    if not row.get("databricks_request_id"):
-        raise PayloadError("databricks_request_id is null: the payload cannot be identified")
+    if not row.get(REQUEST_ID):
+        raise PayloadError(f"{REQUEST_ID} is null: the payload cannot be identified")
     if row.get(OUT_OF_RANGE_TIME):
-        raise PayloadError(f"request_time {row[OUT_OF_RANGE_TIME]} is outside the years 1678-2261")
-    problem = request_time_problem(row.get("request_time"), now)
+        raise PayloadError(f"{REQUEST_TIME} {row[OUT_OF_RANGE_TIME]} is outside the years 1678-2261")
+    problem = request_time_problem(row.get(REQUEST_TIME), now)
     if problem:
         raise PayloadError(problem)
-    status = row.get("status_code")
+    status = row.get(STATUS_CODE)
     if status != 200:
-        raise PayloadError(f"status_code {status}")
-    request = _load_json(row.get("request"), "request")
-    response = _load_json(row.get("response"), "response")
+        raise PayloadError(f"{STATUS_CODE} {status}")
+    request = _load_json(row.get(REQUEST), "request")
+    response = _load_json(row.get(RESPONSE), "response")
     names = model.feature_names()
     n, features = request_columns(request, names, names)
     predictions = prediction_columns(response, model, outputs)
@@ -469,9 +476,9 @@ def _parse_payload(
                 values[c.name].append(coerce(features[c.name][i], c))
     per_payload = {
         model.model_id_column: version,
-        model.timestamp_column: row.get("request_time"),
-        "databricks_request_id": row.get("databricks_request_id"),
-        "client_request_id": row.get("client_request_id"),
+        model.timestamp_column: row.get(REQUEST_TIME),
+        REQUEST_ID: row.get(REQUEST_ID),
+        CLIENT_REQUEST_ID: row.get(CLIENT_REQUEST_ID),
     }
     return _Parsed(n, {**values, **predictions}, per_payload, unpacked=True)
 
@@ -483,14 +490,14 @@ def unpack_payload(row: dict[str, Any], model: Model, now: pd.Timestamp | None =
 
 def _quarantine_row(payload: dict[str, Any], reason: str, model: Model) -> dict[str, Any]:
     return {
-        "status_code": payload.get("status_code"),
-        "request": bounded_raw(payload.get("request")),
-        "response": bounded_raw(payload.get("response")),
+        STATUS_CODE: payload.get(STATUS_CODE),
+        REQUEST: bounded_raw(payload.get(REQUEST)),
+        RESPONSE: bounded_raw(payload.get(RESPONSE)),
         "reason": safe_text(reason, REASON_MAX_CHARS),
-        model.timestamp_column: payload.get("request_time"),
-        model.model_id_column: payload.get("served_entity_id"),
-        "databricks_request_id": payload.get("databricks_request_id"),
-        "client_request_id": payload.get("client_request_id"),
+        model.timestamp_column: payload.get(REQUEST_TIME),
+        model.model_id_column: payload.get(SERVED_ENTITY_ID),
+        REQUEST_ID: payload.get(REQUEST_ID),
+        CLIENT_REQUEST_ID: payload.get(CLIENT_REQUEST_ID),
     }
 
 
@@ -533,8 +540,8 @@ def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None =
         reason = payload_rows[0].get("reason") or f"cannot be written: {problem}"
         row = _quarantine_row(payload, reason, model)
         if _write_problem([row], columns):  # even the raw row does not fit: keep the texts, name the rest
-            odd = f"request_time {payload.get('request_time')!s}, status_code {payload.get('status_code')!s}"
-            row = {**row, model.timestamp_column: None, "status_code": None, "reason": safe_text(f"{reason} ({odd})", REASON_MAX_CHARS)}
+            odd = f"{REQUEST_TIME} {payload.get(REQUEST_TIME)!s}, {STATUS_CODE} {payload.get(STATUS_CODE)!s}"
+            row = {**row, model.timestamp_column: None, STATUS_CODE: None, "reason": safe_text(f"{reason} ({odd})", REASON_MAX_CHARS)}
         kept.append(row)
     return writable_frame(kept, columns)
 
@@ -560,15 +567,15 @@ def _batch_columns(
             for p in parsed:
                 values.extend(p.per_row[name] if name in p.per_row else [None] * p.rows)
             out[name] = values
-        elif name == "row_index":
+        elif name == ROW_INDEX:
             index = np.concatenate([np.arange(p.rows) for p in parsed]) if parsed else np.zeros(0, dtype=np.int64)
             missing = np.repeat([not p.unpacked for p in parsed], counts).astype(bool)
             out[name] = pd.Series(pd.arrays.IntegerArray(index.astype(np.int64), missing))
         else:
-            if name == model.timestamp_column and "request_time" in batch.columns and pd.api.types.is_datetime64_any_dtype(batch["request_time"].dtype):
+            if name == model.timestamp_column and REQUEST_TIME in batch.columns and pd.api.types.is_datetime64_any_dtype(batch[REQUEST_TIME].dtype):
                 # every row (unpacked or quarantined) carries its payload's request_time: the
                 # batch's typed column, not one Timestamp object per payload
-                each: Any = batch["request_time"]
+                each: Any = batch[REQUEST_TIME]
             else:
                 each = [p.per_payload.get(name) for p in parsed]
             out[name] = _typed_column(each, column).take(repeat).reset_index(drop=True)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from lakemon.contract.payload import REQUEST_TIME
+
 from .context import JobContext
 from .table_engines import engine_for
 from .table_engines.engine import TableEngine
@@ -36,7 +38,7 @@ def enforce_retention(
     cutoff = (now or datetime.now(UTC)) - timedelta(days=ctx.env.inference.retention_days)
     targets = {
         ctx.tables.inference_log: ctx.model.timestamp_column,
-        ctx.tables.quarantine: "request_time",
+        ctx.tables.quarantine: REQUEST_TIME,
     }
     deleted = {}
     for table, column in targets.items():

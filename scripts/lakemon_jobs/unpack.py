@@ -31,11 +31,29 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from lakemon.config.model import Column, Model
-from lakemon.contract.tables import ModelTables, ddl_columns, inference_log_columns, labels_columns
+from lakemon.contract.payload import (
+    PAYLOAD_NAMES,
+    PAYLOAD_TYPED,
+    QUARANTINE_COLUMNS,
+    REQUEST,
+    REQUEST_TIME,
+    RESPONSE,
+    SERVED_ENTITY_ID,
+    STATUS_CODE,
+    UNPACK_RUN_COLUMNS,
+)
+from lakemon.contract.tables import (
+    CLIENT_REQUEST_ID,
+    LABEL_TIME,
+    REQUEST_ID,
+    ROW_INDEX,
+    ModelTables,
+    inference_log_columns,
+    labels_columns,
+)
 
 from . import arguments
 from .context import JobContext
-from .payload_table import PAYLOAD_SCHEMA
 from .payloads import OUT_OF_RANGE_TIME, parse_payloads, unpacked_columns
 from .progress import EVERY_S, Ticker
 from .retention import enforce_retention
@@ -51,19 +69,7 @@ UNPACKED_VIEW = "lakemon_unpacked"
 PROGRESS_EVERY_S = EVERY_S
 """Seconds between two parsing progress lines (tests set it to 0 to see every batch)."""
 
-QUARANTINE_COLUMNS = ddl_columns(
-    "databricks_request_id string, client_request_id string, request_time timestamp, status_code int, "
-    "request string, response string, served_entity_id string, reason string, quarantined_at timestamp"
-)
-"""Columns of ModelTables.quarantine: the raw payload row (request/response bounded, see
-payloads.bounded_raw), why it was set aside, and when."""
-UNPACK_RUN_COLUMNS = ddl_columns(
-    "payload_table string, payload_table_id string, payload_version bigint, read_mode string, payload_rows bigint, "
-    "unpacked bigint, quarantined bigint, inference_rows_written bigint, started_at timestamp, finished_at timestamp"
-)
-"""Columns of ModelTables.unpack_runs: one row per run that accounted for every row it read."""
-PAYLOAD_COLUMNS = [Column(name=f.name, type="string") for f in PAYLOAD_SCHEMA]  # names only are checked
-PAYLOAD_NAMES = [f.name for f in PAYLOAD_SCHEMA]
+PAYLOAD_NAMED = [Column(name=name, type="string") for name in PAYLOAD_NAMES]  # names only are checked
 
 
 @dataclass
@@ -101,8 +107,8 @@ def payload_key(id_column: str, time_column: str) -> str:
     """The identity of a payload row: its databricks_request_id; a row without one (never
     written by Databricks, but possible in a hand-made table) is identified by its request_time."""
     return (
-        f"COALESCE({id_column}, CONCAT('<no databricks_request_id> ', "
-        f"COALESCE(CAST({time_column} AS STRING), '<no request_time>')))"
+        f"COALESCE({id_column}, CONCAT('<no {REQUEST_ID}> ', "
+        f"COALESCE(CAST({time_column} AS STRING), '<no {REQUEST_TIME}>')))"
     )
 
 
@@ -123,24 +129,24 @@ def new_payloads_sql(tables: ModelTables) -> str:
     (the same status class and request_time: a row logged twice as it was) are rare; only those
     go through the window over full rows."""
     log, quarantine = tables.inference_log, tables.quarantine
-    names = ", ".join(f"s.`{c}`" for c in PAYLOAD_NAMES if c != "request_time")
-    in_range = f"s.request_time BETWEEN TIMESTAMP '{PANDAS_TIME_RANGE[0]}' AND TIMESTAMP '{PANDAS_TIME_RANGE[1]}'"
-    key = payload_key("p.databricks_request_id", "p.request_time")
-    preference = "CASE WHEN p.status_code = 200 THEN 0 ELSE 1 END"
-    order = "preference, request_time NULLS LAST"
+    names = ", ".join(f"s.`{c}`" for c in PAYLOAD_NAMES if c != REQUEST_TIME)
+    in_range = f"s.{REQUEST_TIME} BETWEEN TIMESTAMP '{PANDAS_TIME_RANGE[0]}' AND TIMESTAMP '{PANDAS_TIME_RANGE[1]}'"
+    key = payload_key(f"p.{REQUEST_ID}", f"p.{REQUEST_TIME}")
+    preference = f"CASE WHEN p.{STATUS_CODE} = 200 THEN 0 ELSE 1 END"
+    order = f"preference, {REQUEST_TIME} NULLS LAST"
     return f"""
 WITH processed AS (
-  SELECT DISTINCT databricks_request_id AS k FROM {log} WHERE databricks_request_id IS NOT NULL
+  SELECT DISTINCT {REQUEST_ID} AS k FROM {log} WHERE {REQUEST_ID} IS NOT NULL
   UNION
-  SELECT DISTINCT {payload_key("databricks_request_id", "request_time")} AS k FROM {quarantine}
+  SELECT DISTINCT {payload_key(REQUEST_ID, REQUEST_TIME)} AS k FROM {quarantine}
 ),
 candidates AS (
-  SELECT {key} AS payload_key, {preference} AS preference, p.request_time
+  SELECT {key} AS payload_key, {preference} AS preference, p.{REQUEST_TIME}
   FROM {SOURCE_VIEW} AS p
 ),
 chosen AS (
-  SELECT c.payload_key, c.preference, c.request_time,
-         COUNT(*) OVER (PARTITION BY c.payload_key, c.preference, c.request_time) AS copies
+  SELECT c.payload_key, c.preference, c.{REQUEST_TIME},
+         COUNT(*) OVER (PARTITION BY c.payload_key, c.preference, c.{REQUEST_TIME}) AS copies
   FROM candidates AS c
   LEFT ANTI JOIN processed AS d ON c.payload_key = d.k
   QUALIFY ROW_NUMBER() OVER (PARTITION BY c.payload_key ORDER BY {order}) = 1
@@ -148,7 +154,7 @@ chosen AS (
 single AS (
   SELECT p.* FROM {SOURCE_VIEW} AS p
   LEFT SEMI JOIN chosen AS c
-    ON {key} = c.payload_key AND {preference} = c.preference AND p.request_time <=> c.request_time AND c.copies = 1
+    ON {key} = c.payload_key AND {preference} = c.preference AND p.{REQUEST_TIME} <=> c.{REQUEST_TIME} AND c.copies = 1
 ),
 tied AS (
   SELECT p.*, {preference} AS preference FROM {SOURCE_VIEW} AS p
@@ -161,8 +167,8 @@ s AS (
   SELECT {", ".join(f"`{c}`" for c in PAYLOAD_NAMES)} FROM tied
 )
 SELECT {names},
-  CASE WHEN {in_range} THEN s.request_time END AS request_time,
-  CASE WHEN NOT ({in_range}) THEN CAST(s.request_time AS STRING) END AS {OUT_OF_RANGE_TIME}
+  CASE WHEN {in_range} THEN s.{REQUEST_TIME} END AS {REQUEST_TIME},
+  CASE WHEN NOT ({in_range}) THEN CAST(s.{REQUEST_TIME} AS STRING) END AS {OUT_OF_RANGE_TIME}
 FROM s
 """
 
@@ -172,10 +178,10 @@ def accounting_sql(tables: ModelTables) -> str:
     log, quarantine = tables.inference_log, tables.quarantine
     return f"""
 WITH rows_in AS (
-  SELECT DISTINCT {payload_key("databricks_request_id", "request_time")} AS k FROM {SOURCE_VIEW}
+  SELECT DISTINCT {payload_key(REQUEST_ID, REQUEST_TIME)} AS k FROM {SOURCE_VIEW}
 ),
-unpacked AS (SELECT DISTINCT databricks_request_id AS k FROM {log} WHERE databricks_request_id IS NOT NULL),
-quarantined AS (SELECT DISTINCT {payload_key("databricks_request_id", "request_time")} AS k FROM {quarantine})
+unpacked AS (SELECT DISTINCT {REQUEST_ID} AS k FROM {log} WHERE {REQUEST_ID} IS NOT NULL),
+quarantined AS (SELECT DISTINCT {payload_key(REQUEST_ID, REQUEST_TIME)} AS k FROM {quarantine})
 SELECT
   COUNT(*) AS rows_in,
   COUNT(u.k) AS unpacked,
@@ -202,8 +208,8 @@ def good_rows_sql(model: Model) -> str:
 
 def quarantine_rows_sql(model: Model) -> str:
     return f"""
-SELECT databricks_request_id, client_request_id, `{model.timestamp_column}` AS request_time, status_code,
-       request, response, `{model.model_id_column}` AS served_entity_id, reason,
+SELECT {REQUEST_ID}, {CLIENT_REQUEST_ID}, `{model.timestamp_column}` AS {REQUEST_TIME}, {STATUS_CODE},
+       {REQUEST}, {RESPONSE}, `{model.model_id_column}` AS {SERVED_ENTITY_ID}, reason,
        current_timestamp() AS quarantined_at
 FROM {UNPACKED_VIEW} WHERE reason IS NOT NULL
 """
@@ -217,27 +223,22 @@ def late_labels_sql(tables: ModelTables, model: Model) -> str:
     label = model.label.name
     return f"""
 WITH latest AS (
-  SELECT client_request_id, row_index, `{label}`
+  SELECT {CLIENT_REQUEST_ID}, {ROW_INDEX}, `{label}`
   FROM {tables.labels}
-  WHERE client_request_id IS NOT NULL AND row_index IS NOT NULL AND `{label}` IS NOT NULL
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY client_request_id, row_index ORDER BY label_time DESC) = 1
+  WHERE {CLIENT_REQUEST_ID} IS NOT NULL AND {ROW_INDEX} IS NOT NULL AND `{label}` IS NOT NULL
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY {CLIENT_REQUEST_ID}, {ROW_INDEX} ORDER BY {LABEL_TIME} DESC) = 1
 )
-SELECT l.client_request_id, l.row_index, l.`{label}`
+SELECT l.{CLIENT_REQUEST_ID}, l.{ROW_INDEX}, l.`{label}`
 FROM latest AS l
 LEFT SEMI JOIN {tables.inference_log} AS t
-  ON t.client_request_id = l.client_request_id AND t.row_index = l.row_index AND t.`{label}` IS NULL
+  ON t.{CLIENT_REQUEST_ID} = l.{CLIENT_REQUEST_ID} AND t.{ROW_INDEX} = l.{ROW_INDEX} AND t.`{label}` IS NULL
 """
-
-
-PAYLOAD_TYPED = ddl_columns("databricks_request_id string, request_time timestamp, status_code int, request string, response string")
-"""The payload columns unpack reads by type (the AI gateway's schema): a request_time or status
-code of another type is refused up front instead of failing or quarantining good rows."""
 
 
 def check_tables(engine: TableEngine, tables: ModelTables, model: Model) -> None:
     """Step 1: fail before any write if a table is missing, lacks columns, or stores a column
     with a type of another kind than the config says (a schema that changed between runs)."""
-    engine.require_columns(tables.payload, PAYLOAD_COLUMNS)
+    engine.require_columns(tables.payload, PAYLOAD_NAMED)
     check_types(tables.payload, engine.column_types(tables.payload), PAYLOAD_TYPED,
                 "the AI gateway's payload table has another schema; point the model at the gateway's table")
     owned = (
@@ -355,7 +356,7 @@ def unpack_payloads(
         result.labels_joined = engine.update_from(
             tables.inference_log,
             late_labels_sql(tables, model),
-            ["client_request_id", "row_index"],
+            [CLIENT_REQUEST_ID, ROW_INDEX],
             {label: f"s.{label}"},
             f"t.{label} IS NULL",
         )
@@ -390,13 +391,13 @@ def _count_older_than_retention(
     days = ctx.env.inference.retention_days
     cutoff = started.to_pydatetime() - pd.Timedelta(days=days).to_pytimedelta()
     counts = engine.query(
-        f"SELECT COUNT(DISTINCT {payload_key('databricks_request_id', 'request_time')}) AS n FROM {SOURCE_VIEW} "
-        f"WHERE request_time < {timestamp_sql(cutoff)}"
+        f"SELECT COUNT(DISTINCT {payload_key(REQUEST_ID, REQUEST_TIME)}) AS n FROM {SOURCE_VIEW} "
+        f"WHERE {REQUEST_TIME} < {timestamp_sql(cutoff)}"
     )
     result.older_than_retention = int(counts["n"].iloc[0])
     if result.older_than_retention:
         progress(
-            f"unpack: {result.older_than_retention} of the payload rows read have a request_time before "
+            f"unpack: {result.older_than_retention} of the payload rows read have a {REQUEST_TIME} before "
             f"{cutoff:%Y-%m-%d %H:%M} UTC, older than inference.retention_days = {days}: retention (unless "
             "--no-retention) deletes their rows from the inference log and the quarantine in this run; "
             f"they stay in {ctx.tables.payload}"
@@ -427,7 +428,7 @@ def _unpack_new(
     # Counts first: on Spark the view is recomputed by each statement, and the writes below
     # change what "not unpacked yet" means (harmless for the MERGEs, which are keyed).
     counts = engine.query(
-        f"SELECT COUNT(DISTINCT {payload_key('databricks_request_id', '`' + model.timestamp_column + '`')}) AS payloads "
+        f"SELECT COUNT(DISTINCT {payload_key(REQUEST_ID, '`' + model.timestamp_column + '`')}) AS payloads "
         f"FROM {UNPACKED_VIEW}"
     )
     result.new_payloads = int(counts["payloads"].iloc[0])
@@ -435,10 +436,10 @@ def _unpack_new(
     progress(f"unpack: {result.new_payloads} new payloads, {sum(result.reasons.values())} unusable")
 
     result.inserted = engine.insert_new(
-        tables.inference_log, good_rows_sql(model), ["databricks_request_id", "row_index"], inference_log_columns(model)
+        tables.inference_log, good_rows_sql(model), [REQUEST_ID, ROW_INDEX], inference_log_columns(model)
     )
     result.quarantined = engine.insert_new(
-        tables.quarantine, quarantine_rows_sql(model), ["databricks_request_id", "request_time"], QUARANTINE_COLUMNS
+        tables.quarantine, quarantine_rows_sql(model), [REQUEST_ID, REQUEST_TIME], QUARANTINE_COLUMNS
     )
     progress(f"unpack: {result.inserted} inference-log rows written, {result.quarantined} payloads quarantined")
     for reason, n in result.reasons.items():

@@ -456,8 +456,9 @@ def run(home, seed: int = 17, cases: int = 150, commits: int = 3) -> tuple[dict[
     from deltalake import write_deltalake
     from jobs_helpers import DEV_ENV, quiet
 
+    from lakemon.contract.payload import PAYLOAD_TABLE_PROPERTIES
     from lakemon_jobs.context import JobContext
-    from lakemon_jobs.payload_table import PAYLOAD_SCHEMA, PAYLOAD_TABLE_PROPERTIES
+    from lakemon_jobs.payload_table import PAYLOAD_SCHEMA
     from lakemon_jobs.table_engines import engine_for
     from lakemon_jobs.unpack import unpack_payloads
 

@@ -19,6 +19,7 @@ import pytest
 from deltalake import write_deltalake
 
 from lakemon.config import load_environment
+from lakemon.contract.payload import QUARANTINE_COLUMNS, UNPACK_RUN_COLUMNS
 from lakemon.contract.tables import ModelTables, baseline_columns, inference_log_columns, labels_columns
 from lakemon_jobs.context import JobContext
 from lakemon_jobs.local.runtime import LocalRuntime
@@ -28,8 +29,6 @@ from lakemon_jobs.retention import enforce_retention
 from lakemon_jobs.table_engines.local import LocalEngine
 from lakemon_jobs.table_engines.spark import SparkEngine, timestamp_sql
 from lakemon_jobs.unpack import (
-    QUARANTINE_COLUMNS,
-    UNPACK_RUN_COLUMNS,
     UNPACKED_VIEW,
     UnpackResult,
     accounting_sql,

@@ -16,6 +16,8 @@ REQUEST_ID = "databricks_request_id"
 CLIENT_REQUEST_ID = "client_request_id"
 ROW_INDEX = "row_index"
 """(databricks_request_id, row_index) identifies one prediction: the key that makes unpack idempotent."""
+LABEL_TIME = "label_time"
+"""When a label arrived (labels table): the newest label per (client_request_id, row_index) wins."""
 
 SQL_TYPES = {
     "string": "STRING",
@@ -139,7 +141,7 @@ def labels_columns(model: Model) -> list[Column]:
         Column(name=CLIENT_REQUEST_ID, type="string"),
         Column(name=ROW_INDEX, type="bigint"),
         model.label,
-        Column(name="label_time", type="timestamp"),
+        Column(name=LABEL_TIME, type="timestamp"),
     ]
 
 

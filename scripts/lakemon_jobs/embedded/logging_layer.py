@@ -31,6 +31,9 @@ from datetime import UTC, datetime
 
 import requests
 
+from lakemon.contract.payload import REQUEST, REQUEST_TIME, RESPONSE, SERVED_ENTITY_ID, STATUS_CODE
+from lakemon.contract.tables import CLIENT_REQUEST_ID, REQUEST_ID
+
 from .loopback import BodyRejected, LoopbackHandler, LoopbackServer, read_body
 from .payload_log import PayloadLog
 
@@ -71,9 +74,9 @@ def strip_client_request_id(body: bytes) -> tuple[str | None, bytes]:
         parsed = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # too deep: forwarded as is
         return None, body
-    if not isinstance(parsed, dict) or "client_request_id" not in parsed:
+    if not isinstance(parsed, dict) or CLIENT_REQUEST_ID not in parsed:
         return None, body
-    client_id = parsed.pop("client_request_id")
+    client_id = parsed.pop(CLIENT_REQUEST_ID)
     if client_id is None:
         return None, json.dumps(parsed).encode()
     # a lone surrogate ("\ud800") is not UTF-8 and could not be logged: keep it as its escape
@@ -220,17 +223,17 @@ class LoggingLayer:
         logged_request = _loggable(forwarded, "MAX_REQUEST_SIZE_EXCEEDED", errors)
         logged_response = _loggable(content, "MAX_RESPONSE_SIZE_EXCEEDED", errors)
         row = {
-            "databricks_request_id": request_id,
-            "client_request_id": client_request_id,
+            REQUEST_ID: request_id,
+            CLIENT_REQUEST_ID: client_request_id,
             "request_date": request_time.date(),
-            "request_time": request_time,
-            "status_code": status,
+            REQUEST_TIME: request_time,
+            STATUS_CODE: status,
             "sampling_fraction": 1.0,
             "execution_duration_ms": duration_ms,
-            "request": logged_request,
-            "response": logged_response,
+            REQUEST: logged_request,
+            RESPONSE: logged_response,
             "logging_error_codes": errors,
-            "served_entity_id": self.upstream.served_entity_id,
+            SERVED_ENTITY_ID: self.upstream.served_entity_id,
             "requester": self.requester,
         }
         try:

@@ -17,7 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from ..payload_table import PAYLOAD_SCHEMA, PAYLOAD_TABLE_PROPERTIES
+from lakemon.contract.payload import PAYLOAD_TABLE_PROPERTIES, REQUEST, RESPONSE
+
+from ..payload_table import PAYLOAD_SCHEMA
 
 BATCH_BYTES = 32 << 20
 """A batch is also written once its request and response texts reach this size: 30 buffered
@@ -54,7 +56,7 @@ class PayloadLog:
         disk) keeps its rows for the next attempt and is reported in one line on stderr the
         first time, not raised into every request's handler (122 stack traces before)."""
         pa.Table.from_pylist([row], schema=PAYLOAD_SCHEMA)
-        size = sum(len(row.get(k) or "") for k in ("request", "response"))
+        size = sum(len(row.get(k) or "") for k in (REQUEST, RESPONSE))
         with self._lock:
             self._buffer.append(row)
             self._buffered_bytes += size

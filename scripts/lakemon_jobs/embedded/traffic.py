@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import requests
 
+from lakemon.contract.tables import CLIENT_REQUEST_ID, LABEL_TIME, ROW_INDEX
+
 from .logging_layer import REQUEST_TIME_HEADER
 
 FORMATS = ("dataframe_records", "dataframe_split", "instances", "inputs")
@@ -143,7 +145,7 @@ def request_body(request: Request, features: list[str]) -> dict:
         body = {"inputs": columns}  # column-oriented: {feature: [values]}
     else:
         raise ValueError(f"unknown request format {fmt!r}")
-    body["client_request_id"] = request.client_request_id
+    body[CLIENT_REQUEST_ID] = request.client_request_id
     return body
 
 
@@ -202,10 +204,10 @@ def label_rows(plans: list[DayPlan], label: str) -> pd.DataFrame:
             frames.append(
                 pd.DataFrame(
                     {
-                        "client_request_id": request.client_request_id,
-                        "row_index": np.arange(len(request.rows), dtype="int64"),
+                        CLIENT_REQUEST_ID: request.client_request_id,
+                        ROW_INDEX: np.arange(len(request.rows), dtype="int64"),
                         label: request.rows[label].to_numpy(),
-                        "label_time": request.request_time + LABEL_DELAY,
+                        LABEL_TIME: request.request_time + LABEL_DELAY,
                     }
                 )
             )

@@ -11,8 +11,9 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from lakemon.contract.statistics import CATEGORICAL, NUMERIC, profile_kind
+from lakemon.contract.tables import CLIENT_REQUEST_ID, LABEL_TIME, REQUEST_ID, ROW_INDEX
 
-KEY_COLUMNS = ("databricks_request_id", "client_request_id", "row_index", "label_time")
+KEY_COLUMNS = (REQUEST_ID, CLIENT_REQUEST_ID, ROW_INDEX, LABEL_TIME)
 
 
 @dataclass(frozen=True)
