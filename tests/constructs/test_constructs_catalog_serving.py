@@ -156,6 +156,34 @@ def test_endpoint_refuses_bad_props(make_stack, dev_env, overrides, message):
     assert "dev/endpoint" in str(error.value)
 
 
+def test_endpoint_allows_what_the_env_file_allows(make_stack, dev_env):
+    """One definition of the serving values (lakemon.config.model): the env file's types are built
+    from the tuples the construct checks, and the construct takes every value they hold."""
+    import itertools
+    import typing
+
+    from lakemon.config.model import (
+        RATE_LIMIT_KEYS,
+        RENEWAL_PERIODS,
+        WORKLOAD_SIZES,
+        WORKLOAD_TYPES,
+        RateLimit,
+        Serving,
+        WorkloadSize,
+    )
+
+    assert typing.get_args(Serving.model_fields["workload_type"].annotation) == WORKLOAD_TYPES
+    assert tuple(WorkloadSize) == WORKLOAD_SIZES
+    assert typing.get_args(RateLimit.model_fields["key"].annotation) == RATE_LIMIT_KEYS
+    assert typing.get_args(RateLimit.model_fields["renewal_period"].annotation) == RENEWAL_PERIODS
+    sizes, keys = itertools.cycle(WORKLOAD_SIZES), itertools.cycle(RATE_LIMIT_KEYS)
+    for workload_type in WORKLOAD_TYPES:
+        limit = RateLimitSpec(calls=10, key=next(keys), renewal_period=RENEWAL_PERIODS[0])
+        endpoint = _endpoint(make_stack(dev_env), workload_size=next(sizes), workload_type=workload_type,
+                             rate_limits=[limit])
+        assert endpoint.gateway.rate_limits == (limit,)
+
+
 def test_an_env_file_loaded_twice_still_shares_one_schema(make_stack, dev_env, resources_of):
     """MonitoredModel compared the stack's env by identity, so a second
     load_environment of the same file declared a second schema and volume."""

@@ -26,23 +26,30 @@ DESCRIPTOR = (f'Statistic("{NAME}", CATEGORICAL, "share moved", "tv", noise="boo
 END_OF_TUPLE = "    POPULATION_STABILITY_INDEX,\n)"
 
 
-def install_registry_with_new_statistic() -> None:
+def install_registry_with_new_statistic() -> dict:
+    """Import the registry from its source with the descriptor added; return the edit: the files
+    it changed and the lines it added (difflib over the original and edited source)."""
+    import difflib
+
     import lakemon.contract
 
     assert "lakemon.contract.statistics" not in sys.modules, "the registry was imported before the edit"
     path = Path(lakemon.contract.__file__).parent / "statistics.py"
     source = path.read_text(encoding="utf-8")
     assert source.count(END_OF_TUPLE) == 1, "the STATISTICS tuple's end moved: update END_OF_TUPLE"
+    edited = source.replace(END_OF_TUPLE, f"    POPULATION_STABILITY_INDEX,\n    {DESCRIPTOR},\n)")
     module = types.ModuleType("lakemon.contract.statistics")
     module.__file__ = str(path)
     sys.modules[module.__name__] = module
-    exec(compile(source.replace(END_OF_TUPLE, f"    POPULATION_STABILITY_INDEX,\n    {DESCRIPTOR},\n)"), str(path), "exec"),
-         module.__dict__)
+    exec(compile(edited, str(path), "exec"), module.__dict__)
     lakemon.contract.statistics = module
+    diff = difflib.ndiff(source.splitlines(), edited.splitlines())
+    changed = [line for line in diff if line[:2] in ("+ ", "- ")]
+    return {"files": [path.relative_to(path.parents[3]).as_posix()], "lines": changed}
 
 
 def main() -> dict:
-    install_registry_with_new_statistic()
+    edit = install_registry_with_new_statistic()
     sys.path[:0] = [str(Path(__file__).parent)]
     from drift_fixtures import START, dev_env
     from pydantic import ValidationError
@@ -55,7 +62,7 @@ def main() -> dict:
     from lakemon_jobs.monitor_engine.schema import drift_metrics_schema
     from lakemon_jobs.monitor_engine.settings import MonitorSettings
 
-    out: dict = {}
+    out: dict = {"edit": edit}
     out["config_accepts_for_categorical"] = Drift(categorical_statistic=NAME).categorical_statistic == NAME
     try:
         Drift(numeric_statistic=NAME)

@@ -12,6 +12,8 @@ import sys
 import typing
 from pathlib import Path
 
+from new_statistic import DESCRIPTOR, NAME
+
 import lakemon.contract.statistics as registry
 from lakemon.config.model import CategoricalStatistic, ColumnType, NumericStatistic, Statistic
 from lakemon.contract.statistics import (
@@ -110,12 +112,14 @@ def test_adding_a_statistic_touches_one_place():
     """new_statistic.py adds one descriptor to the registry's source, edits nothing else, and
     config validation, the rule, the schema, the engine and the verdicts all take it up."""
     script = Path(__file__).with_name("new_statistic.py")
-    assert PLACES_TO_ADD_A_STATISTIC == script.read_text(encoding="utf-8").count("source.replace(")
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]
     got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["edit"]["files"] == ["constructs/lakemon/contract/statistics.py"]
+    assert len(got["edit"]["files"]) == PLACES_TO_ADD_A_STATISTIC
+    assert [line[2:].strip() for line in got["edit"]["lines"]] == [DESCRIPTOR + ","]
     assert got["config_accepts_for_categorical"] and got["config_refuses_for_numeric"]
-    assert got["rule"] == [[CATEGORICAL, "share_moved"], [NUMERIC, registry.DEFAULT_STATISTIC[NUMERIC].name]]
+    assert got["rule"] == [[CATEGORICAL, NAME], [NUMERIC, registry.DEFAULT_STATISTIC[NUMERIC].name]]
     assert got["schema_type"] == "double"
     assert got["engine_rows"] > 100 and got["engine_equals_tv"]
     # judged on every categorical feature's windows, with its noise taken out (calibrated=True)
