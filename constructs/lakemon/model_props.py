@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from .config.model import Environment, Model, _nearest
 
@@ -76,4 +76,6 @@ class ForModel:
     def for_model(cls, scope: Any, id: str, *, env: Environment, model: Model, **props: Any) -> Self:
         """`cls(scope, id, ...)` with its props from the env config; explicit `props` win."""
         check_prop_names(cls, props, "for_model")
-        return cls(scope, id, **(dict(cls.props_for_model(env, model, props)) | props))
+        merged: dict[str, Any] = {**cls.props_for_model(env, model, props), **props}
+        # a mixin: the construct class it is mixed into takes (scope, id, **props)
+        return cast(Any, cls)(scope, id, **merged)

@@ -7,6 +7,8 @@ wheel/env file -> jobs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from constructs import Construct
 
 from ._signatures import init_signature
@@ -83,7 +85,7 @@ class MonitoredModel(Construct):
         schema = self.catalog.schema
         # The gateway it records is the one `lakemon deploy` puts (GatewaySpec.for_model, both sides).
         self.endpoint = ServingEndpoint.for_model(self, "endpoint", env=env, model=model, depends_on=[schema])
-        from_config = {"env": env, "model": model, "warehouse_id": warehouse_id}
+        from_config: dict[str, Any] = {"env": env, "model": model, "warehouse_id": warehouse_id}
         self.inference_log = InferenceLogTable.for_model(self, "inference-log", **from_config, depends_on=[schema])
         self.baseline = BaselineTable.for_model(self, "baseline", **from_config, depends_on=[schema])
         self.labels = LabelsTable.for_model(self, "labels", **from_config, depends_on=[schema])
@@ -103,7 +105,7 @@ class MonitoredModel(Construct):
         self.alert_folder: AlertFolder = (
             stack.alert_folder if shared else AlertFolder(self, "alert-folder", path=alert_folder_path(env.name))
         )
-        alert_props = {
+        alert_props: dict[str, Any] = {
             **from_config,
             "destinations": self.destinations,
             "parent_path": self.alert_folder.path,
@@ -121,7 +123,7 @@ class MonitoredModel(Construct):
             self.artifacts = JobArtifacts(
                 self, "artifacts", env=env, volume=self.catalog.home, wheel=locate_wheel(wheel)
             )
-        job_props = {
+        job_props: dict[str, Any] = {
             "env": env,
             "model": model,
             "artifacts": self.artifacts,

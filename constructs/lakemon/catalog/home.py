@@ -68,7 +68,8 @@ class SchemaHome(Construct):
     def for_env(cls, scope: Construct, id: str, *, env: Environment, **props) -> SchemaHome:
         """The environment's schema and volume; explicit `props` win (lakemon.model_props)."""
         check_prop_names(cls, props, "for_env")
-        return cls(scope, id, **(dict(cls.props_for_env(env, props)) | props))
+        merged: dict[str, Any] = {**cls.props_for_env(env, props), **props}
+        return cls(scope, id, **merged)
 
     def __init__(
         self,

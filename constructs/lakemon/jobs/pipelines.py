@@ -15,7 +15,7 @@ Each takes typed props (what the job needs, no app config); `for_model(scope, id
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from cdktf import ITerraformDependable
 
@@ -68,7 +68,7 @@ class _ModelPipeline(ForModel, WheelJob):
 
     kind: str
     """`training`, `monitoring` or `retraining`: the job name's suffix and its `lakemon_pipeline` tag."""
-    fixed_props = ("name", "tags", "tasks")
+    fixed_props: ClassVar[tuple[str, ...]] = ("name", "tags", "tasks")
     """WheelJob props a pipeline sets itself (lakemon.model_props.prop_names)."""
 
     @classmethod

@@ -8,7 +8,7 @@ job, the monitor and the local engine. Columns come from `lakemon.contract.table
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_databricks.sql_table import SqlTable, SqlTableColumn
@@ -140,7 +140,7 @@ class _ModelTable(ForModel, DeltaTable):
     role: str
     comment: str
     """Table comment; `{model}` stands for the model name."""
-    fixed_props = ("role", "comment")
+    fixed_props: ClassVar[tuple[str, ...]] = ("role", "comment")
     """DeltaTable props this class sets itself (lakemon.model_props.prop_names)."""
 
     def __init__(
