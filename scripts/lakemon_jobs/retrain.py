@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from lakemon.contract.tables import Verdict
+from lakemon.contract.verdicts import DRIFT_SUBJECT, Verdict
 
 from . import arguments
 from .context import JobContext, run_job
@@ -121,7 +121,7 @@ def confirmed_drift(ctx: JobContext, engine) -> DriftEvidence | None:
         return None
     until = max(_utc(v) for v in rows["window_end"])
     since = until - timedelta(days=settings.window_days)
-    drift = rows[(rows["subject"] == "drift") & (rows["verdict"] == Verdict.DRIFT.value)]
+    drift = rows[(rows["subject"] == DRIFT_SUBJECT) & (rows["verdict"] == Verdict.DRIFT.value)]
     drift = drift[[_utc(v) > since for v in drift["window_end"]]]
     if drift.empty:
         return None

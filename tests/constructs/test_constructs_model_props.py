@@ -19,7 +19,8 @@ from lakemon import (
 from lakemon.alerting import drift_alert_spec, quality_alert_spec
 from lakemon.config import Column
 from lakemon.contract.monitor_analysis import InferenceLogAnalysis
-from lakemon.contract.tables import ModelTables, verdicts_columns
+from lakemon.contract.tables import ModelTables
+from lakemon.contract.verdicts import verdicts_columns
 from lakemon.errors import LakemonConstructError
 from lakemon.model_props import ForModel
 

@@ -15,7 +15,8 @@ from drift_fixtures import DEV_ENV
 from lakemon.alerting import quality_alert_spec
 from lakemon.config import parse_environment
 from lakemon.config.loader import read_yaml
-from lakemon.contract.tables import ModelTables, Verdict
+from lakemon.contract.tables import ModelTables
+from lakemon.contract.verdicts import Verdict
 from lakemon_jobs.drift import analyze, write_verdicts
 from lakemon_jobs.drift.alerts import evaluate_alert
 from lakemon_jobs.drift.custom import judge_custom

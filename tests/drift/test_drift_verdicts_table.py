@@ -15,7 +15,8 @@ from scipy_drift_metrics import build_tables
 
 from lakemon.alerting import drift_alert_spec, quality_alert_spec
 from lakemon.config.model import FeatureDrift
-from lakemon.contract.tables import ModelTables, verdicts_columns
+from lakemon.contract.tables import ModelTables
+from lakemon.contract.verdicts import verdicts_columns
 from lakemon_jobs.cli import main
 from lakemon_jobs.drift import Verdict, analyze, write_verdicts
 from lakemon_jobs.drift.alerts import evaluate_alert
@@ -173,7 +174,7 @@ def test_the_spark_engine_writes_the_verdicts_with_one_merge():
     checks the statement, which must parse as Databricks SQL and carry the three clauses)."""
     import sqlglot
 
-    from lakemon.contract.tables import VERDICT_KEYS
+    from lakemon.contract.verdicts import VERDICT_KEYS
     from lakemon_jobs.drift.store import verdict_frame
     from lakemon_jobs.table_engines.engine import Bound
     from lakemon_jobs.table_engines.spark import SparkEngine

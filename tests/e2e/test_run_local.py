@@ -31,8 +31,8 @@ from lakemon.contract.tables import (
     baseline_columns,
     inference_log_columns,
     labels_columns,
-    verdicts_columns,
 )
+from lakemon.contract.verdicts import verdicts_columns
 from lakemon_jobs.drift.alerts import evaluate_alert, local_alert_specs
 from lakemon_jobs.embedded.processes import free_port, port_is_free
 from lakemon_jobs.local.runtime import LocalRuntime

@@ -19,7 +19,8 @@ import pytest
 import yaml
 from jobs_helpers import DEV_ENV, WEAK_PARAMS, quiet
 
-from lakemon.contract.tables import inference_log_columns, verdicts_columns
+from lakemon.contract.tables import inference_log_columns
+from lakemon.contract.verdicts import verdicts_columns
 from lakemon_jobs.context import JobContext
 from lakemon_jobs.datasets import load_comic, split_train_test
 from lakemon_jobs.deploy import Deployment, deploy_champion

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config.model import Environment, Model
-from .tables import DRIFT_JUDGED, DRIFT_SUBJECT, QUALITY_JUDGED, QUALITY_SUBJECT, ModelTables, Verdict
+from .tables import ModelTables
+from .verdicts import DRIFT_JUDGED, DRIFT_SUBJECT, QUALITY_JUDGED, QUALITY_SUBJECT, Verdict
 
 
 def _quote(text: str) -> str:

@@ -24,8 +24,8 @@ from ..contract.tables import (
     baseline_columns,
     inference_log_columns,
     labels_columns,
-    verdicts_columns,
 )
+from ..contract.verdicts import verdicts_columns
 from ..errors import LakemonConstructError
 from ..model_props import NO_PROPS, ForModel
 from ..variables import stack_variable
@@ -221,7 +221,7 @@ class VerdictsTable(_ModelTable):
     """`<model>_drift_verdicts`: analyze-drift's verdict per window and feature (and model
     quality), written by the monitoring job, read by the DriftAlert and QualityAlert SQL.
     Declared here so the alerts' table exists before the first job run, with the columns of
-    `lakemon.contract.tables.verdicts_columns` (the job refuses to write a table with other columns)."""
+    `lakemon.contract.verdicts.verdicts_columns` (the job refuses to write a table with other columns)."""
 
     role = "metrics"
     comment = "lakemon: drift and quality verdicts of {model} per window (written by analyze-drift); read by its alerts"

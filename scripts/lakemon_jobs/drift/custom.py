@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from lakemon.config import custom_metrics as cm
 from lakemon.config.model import Environment, Model
-from lakemon.contract.tables import TABLE_FEATURE, Verdict
+from lakemon.contract.verdicts import TABLE_FEATURE, Verdict
 
 from ..monitor_engine.schema import ALL_MODELS, TABLE_COLUMN
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lakemon.config.model import Drift, Model
 from lakemon.contract.statistics import NUMERIC, feature_kind, statistic_names
-from lakemon.contract.tables import Verdict
+from lakemon.contract.verdicts import Verdict
 
 from .null import NullCalibration
 

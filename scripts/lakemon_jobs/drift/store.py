@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from lakemon.contract.tables import (
+from lakemon.contract.tables import ModelTables
+from lakemon.contract.verdicts import (
     DRIFT_SUBJECT,
     QUALITY_SUBJECT,
     TABLE_FEATURE,
     VERDICT_KEYS,
-    ModelTables,
     verdicts_columns,
 )
 
