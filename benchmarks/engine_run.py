@@ -23,7 +23,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pyarrow.compute as pc  # noqa: E402
 
-from lakemon import statistics as kinds  # noqa: E402
+from lakemon.contract import statistics as kinds  # noqa: E402
 from lakemon.contract.statistics import statistic_names  # noqa: E402
 from lakemon_jobs.monitor_engine import engine, state  # noqa: E402
 from lakemon_jobs.monitor_engine.prepare import Vocabulary, monitored_columns  # noqa: E402
