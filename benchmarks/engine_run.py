@@ -26,7 +26,9 @@ import pyarrow.compute as pc  # noqa: E402
 from lakemon.contract import statistics as kinds  # noqa: E402
 from lakemon.contract.statistics import statistic_names  # noqa: E402
 from lakemon_jobs.monitor_engine import engine, state  # noqa: E402
+from lakemon_jobs.monitor_engine.baselines import BaselineTable, build_baseline  # noqa: E402
 from lakemon_jobs.monitor_engine.prepare import Vocabulary, monitored_columns  # noqa: E402
+from lakemon_jobs.monitor_engine.scheduling import pool_size  # noqa: E402
 from lakemon_jobs.monitor_engine.settings import ColumnSpec, MonitorSettings  # noqa: E402
 from lakemon_jobs.monitor_engine.sources import ParquetColumns  # noqa: E402
 from lakemon_jobs.monitor_engine.stats import preload_slow_imports  # noqa: E402
@@ -62,7 +64,7 @@ def floor(base_path: Path, cur_path: Path) -> None:
             else:
                 pc.value_counts(col)
 
-    with ThreadPoolExecutor(engine._pool_size()) as pool:
+    with ThreadPoolExecutor(pool_size()) as pool:
         list(pool.map(one, NUMERIC + CATEGORICAL))
     print(json.dumps({"seconds": time.perf_counter() - T_START,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -80,12 +82,12 @@ def main() -> None:
     if scenario == "store-baseline":  # preparation for 'stored', not timed
         base = ParquetColumns(base_path)
         writer = state.BaselineWriter(state_dir, "bench")
-        with ThreadPoolExecutor(engine._pool_size()) as pool:
-            profile = engine.build_baseline(base, s, monitored_columns(s, base), {}, pool, sink=writer.add_column)
+        with ThreadPoolExecutor(pool_size()) as pool:
+            profile = build_baseline(base, s, monitored_columns(s, base), pool, sink=writer.add_column)
         writer.commit(profile)
         print(json.dumps({"stored": True}))
         return
-    with ThreadPoolExecutor(engine._pool_size()) as pool:
+    with ThreadPoolExecutor(pool_size()) as pool:
         if scenario in ("stored", "windows30-stored"):
             profile = state.load_baseline(state_dir, "bench")
             assert profile is not None, "run store-baseline first"
@@ -93,11 +95,12 @@ def main() -> None:
             vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
         else:
             # The baseline is profiled column by column alongside the current table.
-            profile = ParquetColumns(base_path)
-            specs = monitored_columns(s, profile)
+            base = ParquetColumns(base_path)
+            specs = monitored_columns(s, base)
+            profile = BaselineTable.checked(base, s, specs)
             vocabs = {}
         cur = ParquetColumns(cur_path)
-        prof, drift = engine.run(cur, profile, s, specs, vocabs, pool, progress=progress)
+        prof, drift = engine.run(cur, profile, engine.RunSettings(s, specs, vocabs, progress=progress), pool)
     seconds = time.perf_counter() - T_START
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stats, baseline = {}, {}

@@ -11,7 +11,8 @@ from deltalake import DeltaTable, write_deltalake
 from golden_case import golden_case
 
 from lakemon_jobs.local.delta_files import plain_parquet_files
-from lakemon_jobs.monitor_engine import engine
+from lakemon_jobs.monitor_engine import engine, scheduling
+from lakemon_jobs.monitor_engine.baselines import BaselineTable
 from lakemon_jobs.monitor_engine.engine import compute_metrics
 from lakemon_jobs.monitor_engine.prepare import monitored_columns
 from lakemon_jobs.monitor_engine.sources import ParquetColumns, delta_columns, scan_view
@@ -113,7 +114,8 @@ def test_each_column_is_read_once_and_its_baseline_and_inference_values_together
     log: list = []
     specs = monitored_columns(s, inf, base)
     with ThreadPoolExecutor(1) as pool:
-        got = engine.run(Recording("inf", inf, log), Recording("base", base, log), s, specs, {}, pool)
+        baseline = BaselineTable.checked(Recording("base", base, log), s, specs)
+        got = engine.run(Recording("inf", inf, log), baseline, engine.RunSettings(s, specs), pool)
     _same(got, compute_metrics(inf, base, s))
     monitored = [spec.name for spec in specs]
     quality = ("label", "prediction", "prediction_proba")
@@ -125,7 +127,7 @@ def test_each_column_is_read_once_and_its_baseline_and_inference_values_together
 
 
 def _run_and_count_in_flight(specs, at_once: int) -> tuple[list[str], int]:
-    """Runs `engine._run_columns` with no sleeps: the first `at_once` tasks meet at a barrier, so
+    """Runs `scheduling.run_columns` with no sleeps: the first `at_once` tasks meet at a barrier, so
     they provably run together (a bound of 2 run one at a time breaks the barrier), and every
     submit counts the tasks submitted and not yet finished, so a bound exceeded is seen whatever
     the timing. Returns the result's column order and the most tasks in flight."""
@@ -153,19 +155,19 @@ def _run_and_count_in_flight(specs, at_once: int) -> tuple[list[str], int]:
         return spec.name
 
     with CountingPool(4) as pool:
-        out = engine._run_columns(pool, specs, task, engine._Progress(None, len(specs)), at_once)
+        out = scheduling.run_columns(pool, specs, task, scheduling.Progress(None, len(specs)), at_once)
     return list(out), most[0]
 
 
 def test_columns_in_flight_are_bounded_by_the_memory_budget(monkeypatch):
     """Small tables: one column per thread; a table whose column pairs do not all fit the
     budget runs fewer at once (never none), so a 100M-row table cannot exhaust memory."""
-    per_row = engine.BYTES_PER_ROW
-    assert engine.columns_at_once(1_000_000, 2, budget=8 * 2**30) == 2
-    assert engine.columns_at_once(200_000_000, 2, budget=per_row * 200_000_000 * 2 - 1) == 1
-    assert engine.columns_at_once(200_000_000, 4, budget=1) == 1
+    per_row = scheduling.BYTES_PER_ROW
+    assert scheduling.columns_at_once(1_000_000, 2, budget=8 * 2**30) == 2
+    assert scheduling.columns_at_once(200_000_000, 2, budget=per_row * 200_000_000 * 2 - 1) == 1
+    assert scheduling.columns_at_once(200_000_000, 4, budget=1) == 1
     monkeypatch.setenv("LAKEMON_MONITOR_MEMORY_GB", "3")
-    assert engine.memory_budget() == 3 * 2**30
+    assert scheduling.memory_budget() == 3 * 2**30
 
     specs = list(golden_case()["one_model_one_window"][2].columns)
     assert len(specs) > 2

@@ -2,9 +2,9 @@
 
 Entry points (kept stable for other parts of lakemon):
 - `schema.PROFILE_METRICS_SCHEMA`, `schema.DRIFT_METRICS_SCHEMA`: the two output tables.
-- `engine.compute_metrics(inference, baseline, settings) -> (profile, drift)`: pure function.
+- `engine.compute_metrics(inference, baseline, settings) -> MetricTables(profile, drift)`: pure function.
 - `settings.MonitorSettings.from_config(env, model)`: monitor settings from config.
-- `refresh.refresh_local(runtime, env, model, progress=None) -> RefreshResult`: incremental,
+- `incremental.refresh_local(runtime, env, model, progress=None) -> RefreshResult`: incremental,
   atomic refresh of the local Delta tables.
 Submodules are imported lazily so that reading the schema stays cheap.
 """

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from lakemon.config import custom_metrics as cm
 
+from .groups import count_rows
 from .schema import CUSTOM_OUTPUT_TYPES, TABLE_COLUMN
 from .settings import CustomMetricSpec, MonitorSettings
 from .sources import ColumnSource
@@ -98,7 +99,7 @@ class CustomValues:
         import duckdb
 
         present = set(source.column_names)
-        membership_g = np.concatenate([np.full(_count(r), gid, dtype=np.int32) for gid, (_, r) in enumerate(groups)])
+        membership_g = np.concatenate([np.full(count_rows(r), gid, dtype=np.int32) for gid, (_, r) in enumerate(groups)])
         membership_r = np.concatenate([_rows_array(r) for _, r in groups])
         con = duckdb.connect()
         try:
@@ -217,7 +218,3 @@ class CustomValues:
                         self.drift.setdefault((i, j, column), {})[m.name] = value
         finally:
             con.close()
-
-
-def _count(rows) -> int:
-    return rows.stop - rows.start if isinstance(rows, slice) else int(len(rows))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -29,11 +30,24 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from . import engine, state, stats
+from .baselines import build_baseline
 from .prepare import Vocabulary, monitored_columns
+from .rows import MetricTables
+from .scheduling import pool_size
 from .schema import drift_metrics_schema, profile_metrics_schema
 from .settings import MonitorSettings
 from .sources import ColumnSource, delta_columns, scan_view
 from .windows import timestamps_us, window_starts
+
+
+class WindowJudgement(NamedTuple):
+    """Which windows a refresh recomputes, from their fingerprints and the previous state."""
+
+    fingerprints: dict
+    old_tables: MetricTables | None
+    """The previous profile and drift tables, to keep rows of (None: recompute everything)."""
+    recompute: dict[str, set[int]]
+    keep: dict[str, set[int]]
 
 
 @dataclass(frozen=True)
@@ -196,17 +210,16 @@ def refresh_paths(
     # The inference log is read a column at a time by the engine, never whole.
     inference, inference_id = delta_columns(inference_path)
 
-    def judge_windows() -> tuple[dict, tuple | None, dict, dict]:
-        """(fingerprints, previous tables to keep rows of, windows to recompute, windows to keep)."""
+    def judge_windows() -> WindowJudgement:
         fingerprints = window_fingerprints(inference, settings, baseline_fp)
         previous = state.load_windows(state_dir)
         old_tables = None
         if previous.get("tables") == [delta_identity(profile_path), delta_identity(drift_path)] and previous.get("tables")[0]:
-            old_tables = (read_delta(profile_path, "profile")[0], read_delta(drift_path, "drift")[0])
+            old_tables = MetricTables(read_delta(profile_path, "profile")[0], read_delta(drift_path, "drift")[0])
             mid = settings.model_id_col
             custom = settings.custom_metrics
-            if not (old_tables[0].schema.equals(profile_metrics_schema(mid, custom))
-                    and old_tables[1].schema.equals(drift_metrics_schema(mid, custom))):
+            if not (old_tables.profile.schema.equals(profile_metrics_schema(mid, custom))
+                    and old_tables.drift.schema.equals(drift_metrics_schema(mid, custom))):
                 old_tables = None
         old_fps = previous.get("windows", {}) if old_tables is not None else {}
         recompute: dict[str, set[int]] = {}
@@ -217,12 +230,12 @@ def refresh_paths(
             keep[g] = {int(s) for s, fp in fps.items() if before.get(s) == fp}
         total = sum(len(v) for v in fingerprints.values())
         say(f"{sum(len(v) for v in recompute.values())} of {total} windows to recompute")
-        return fingerprints, old_tables, recompute, keep
+        return WindowJudgement(fingerprints, old_tables, recompute, keep)
 
     # The fingerprints (DuckDB's scan of every column) are computed beside the baseline profile
     # and the engine's groups and windows: the engine waits for them only when it asks which
     # windows to emit.
-    with ThreadPoolExecutor(1) as side, ThreadPoolExecutor(engine._pool_size()) as pool:
+    with ThreadPoolExecutor(1) as side, ThreadPoolExecutor(pool_size()) as pool:
         judged = side.submit(judge_windows)
         profile = state.load_baseline(state_dir, baseline_fp) if baseline_id else None
         baseline_recomputed = False
@@ -232,7 +245,7 @@ def refresh_paths(
             specs = monitored_columns(settings, baseline)
             writer = state.BaselineWriter(state_dir, baseline_fp)
             try:
-                built = engine.build_baseline(baseline, settings, specs, {}, pool, sink=writer.add_column, progress=say)
+                built = build_baseline(baseline, settings, specs, pool, sink=writer.add_column, progress=say)
                 writer.commit(built)
             except BaseException:
                 writer.discard()
@@ -248,21 +261,20 @@ def refresh_paths(
             names = {s.name for s in specs}
             specs += [s for s in profile.specs if s.name not in names]
             vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
-        new_profile, new_drift = engine.run(
-            inference, profile, settings, specs, vocabs, pool,
-            emit=lambda g, s: s in judged.result()[2].get(g, ()),
-            emit_baseline=True,
+            if settings.custom_metrics:  # their aggregates need the baseline's rows, which a profile does not keep
+                profile.source = delta_columns(baseline_path)[0]
+        new_profile, new_drift = engine.run(inference, profile, engine.RunSettings(
+            settings, specs, vocabs,
+            emit=lambda g, s: s in judged.result().recompute.get(g, ()),
             progress=say,  # the engine rate-limits its own lines (columns profiled: k/n)
             commit_version=int(inference_id.rsplit("@", 1)[1]),
-            # custom aggregates need the baseline's rows, which a stored profile does not keep
-            baseline_source=delta_columns(baseline_path)[0] if settings.custom_metrics and baseline_id else None,
-        )
+        ), pool)
         fingerprints, old_tables, recompute, keep = judged.result()
     total = sum(len(v) for v in fingerprints.values())
     n_recompute = sum(len(v) for v in recompute.values())
     if old_tables is not None:
-        new_profile = pa.concat_tables([_keep_rows(old_tables[0], keep, with_baseline=False), new_profile])
-        new_drift = pa.concat_tables([_keep_rows(old_tables[1], keep, with_baseline=False), new_drift])
+        new_profile = pa.concat_tables([_keep_rows(old_tables.profile, keep, with_baseline=False), new_profile])
+        new_drift = pa.concat_tables([_keep_rows(old_tables.drift, keep, with_baseline=False), new_drift])
     say(f"computed {new_profile.num_rows} profile rows, {new_drift.num_rows} drift rows; writing both tables")
     profile_version, drift_version = write_both(profile_path, new_profile, drift_path, new_drift)
     state.save_windows(state_dir, {

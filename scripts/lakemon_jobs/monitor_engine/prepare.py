@@ -114,6 +114,18 @@ def check_types(source: ColumnSource, specs: list[ColumnSpec]) -> None:
                 raise ValueError(f"column {spec.name!r} is configured numeric but has type {t}")
 
 
+def ensure_vocabs(vocabs: dict[str, Vocabulary], specs: list[ColumnSpec], *sources: ColumnSource) -> None:
+    """A vocabulary for every categorical column, created before the column tasks run (in
+    threads): string-ness from the first table that has the column."""
+    for spec in specs:
+        if spec.kind == NUMERIC:
+            continue
+        for source in sources:
+            if spec.name in source.column_names:
+                vocabs.setdefault(spec.name, Vocabulary(is_string=is_text(source.schema.field(spec.name).type)))
+                break
+
+
 def structure(source: ColumnSource, settings: MonitorSettings) -> Structure:
     """Model-id codes and slice codes of every row of `source` (reads those columns only)."""
     model_codes, model_names = _codes(source, settings.model_id_col)

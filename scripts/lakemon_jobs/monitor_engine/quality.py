@@ -1,4 +1,4 @@
-"""Model-quality metrics of one window, computed by sklearn.metrics (public API).
+"""Model-quality metrics of each group, computed by sklearn.metrics (public API).
 
 sklearn.metrics is imported where a quality window is computed (about a second of one core),
 so a drift-only refresh does not pay for it.
@@ -6,7 +6,16 @@ so a drift-only refresh does not pay for it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # annotations only: model_steps imports this module for the metrics alone
+    from .groups import Group, Rows
+    from .settings import MonitorSettings
+    from .sources import ColumnSource
 
 POSITIVE_NAMES = ("1", "true", "1.0", "yes")
 
@@ -98,3 +107,45 @@ def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     if n >= 2:  # sklearn's r2 of one sample is undefined (nan and a warning)
         result["r2_score"] = float(metrics.r2_score(y, p))  # force_finite: 1.0 / 0.0 for constant y
     return result
+
+
+def _take(column: pa.ChunkedArray, rows: Rows) -> pa.ChunkedArray:
+    if isinstance(rows, slice):
+        return column.slice(rows.start, rows.stop - rows.start)
+    return column.take(pa.array(rows))
+
+
+def quality_rows(settings: MonitorSettings, source: ColumnSource, groups: list[Group]) -> list[dict]:
+    """Quality metrics of each group (label and prediction columns read once), in order."""
+    s = settings
+    names = source.column_names
+    if not s.label_col or not s.prediction_col or s.label_col not in names or s.prediction_col not in names:
+        return [{} for _ in groups]
+    label_all, pred_all = source.column(s.label_col), source.column(s.prediction_col)
+    # Rows with both a label and a prediction, once for the table: an inference log is mostly
+    # unlabelled (labels arrive later, if at all), and a group without such rows has no metrics.
+    labelled = pc.and_(label_all.is_valid(), pred_all.is_valid())
+    if not pc.any(labelled).as_py():
+        return [{} for _ in groups]
+    labelled = np.asarray(labelled.to_numpy(zero_copy_only=False), dtype=bool)
+    proba_all = source.column(s.prediction_proba_col) if s.prediction_proba_col and s.prediction_proba_col in names else None
+    out = []
+    for g in groups:
+        if not labelled[g.rows].any():
+            out.append({})
+            continue
+        label, pred = _take(label_all, g.rows), _take(pred_all, g.rows)
+        ok = np.asarray(label.is_valid().to_numpy(zero_copy_only=False) & pred.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if s.problem_type == "regression":
+            y = np.asarray(label.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
+            p = np.asarray(pred.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
+            out.append(regression_metrics(y, p))
+        else:
+            y = np.asarray(label.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)[ok].astype(str)
+            p = np.asarray(pred.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)[ok].astype(str)
+            proba = None
+            if proba_all is not None:
+                pr = _take(proba_all, g.rows).cast(pa.float64())
+                proba = np.asarray(pr.to_numpy(zero_copy_only=False), dtype=np.float64)[ok]
+            out.append(classification_metrics(y, p, proba))
+    return out

@@ -22,8 +22,9 @@ import numpy as np
 
 from lakemon.contract.statistics import CATEGORICAL, NUMERIC
 
+from .baselines import BaselineProfile
 from .columns import ColumnState
-from .engine import BaselineProfile, Group
+from .groups import Group
 from .prepare import Vocabulary
 from .settings import ColumnSpec
 from .stats import SortedSample
@@ -46,7 +47,7 @@ def _read_json(path: Path) -> dict | None:
 
 
 class BaselineWriter:
-    """Stores a baseline profile column by column (`engine.build_baseline`'s sink, called from
+    """Stores a baseline profile column by column (`baselines.build_baseline`'s sink, called from
     worker threads), so its sorted values never all sit in memory; `commit` publishes it."""
 
     def __init__(self, state_dir: Path, fingerprint: str) -> None:
