@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from lakemon.contract.statistics import DEFAULT_STATISTIC, KINDS, NUMERIC, STATISTICS, UNIT_WORDS
+from lakemon.contract.verdicts import Verdict
 
 from ..monitor_engine.schema import ALL_MODELS
 from . import charts, plots
@@ -33,8 +34,8 @@ class ReportPaths:
     json: Path
 
 
-CUES = {"drift": "\u2715", "degraded": "\u2715", "warn": "!", "ok": "\u2713", "too_few_rows": "\u2013",
-        "unavailable": "?", "no_data": "\u2013"}
+CUES = {Verdict.DRIFT: "\u2715", Verdict.DEGRADED: "\u2715", Verdict.WARN: "!", Verdict.OK: "\u2713",
+        Verdict.TOO_FEW_ROWS: "\u2013", Verdict.UNAVAILABLE: "?", "no_data": "\u2013"}
 """Each verdict's symbol, shown with its colour in the grid, the status badge and the legend, so a
 reader who cannot tell red from green still reads the verdict (tests/drift/browser_check.py)."""
 QUALITY_SHORT = {"accuracy_score": "acc", "r2_score": "R\u00b2"}
@@ -206,7 +207,7 @@ def _severity(j: Judgement) -> float:
 
 
 def _cell_text(j: Judgement) -> str:
-    if str(j.verdict) == "too_few_rows":
+    if j.verdict == Verdict.TOO_FEW_ROWS:
         return f"n={j.count}"
     if j.adjusted is None:
         return "n/a"
@@ -229,7 +230,7 @@ def _summary_line(report: DriftReport, granularity: str) -> str:
     js = [j for j in report.judgements if j.granularity == granularity]
     windows = sorted({j.window_start for j in js})
     features = [r.feature for r in report.rules]
-    drifts = [j for j in js if str(j.verdict) == "drift"]
+    drifts = [j for j in js if j.verdict == Verdict.DRIFT]
     if not js:
         return "no windows to judge in the lookback period."
     if not drifts:
@@ -271,7 +272,7 @@ def _cards(report: DriftReport, granularity: str) -> list[dict]:
         js = sorted(by_feature.get(rule.feature, []), key=lambda j: j.window_start)
         if not js:
             continue
-        drifted = [j for j in js if str(j.verdict) == "drift"]
+        drifted = [j for j in js if j.verdict == Verdict.DRIFT]
         chosen, why = (drifted[0], "first drifted window") if drifted else (max(js, key=_severity), "closest to drifting")
         options, rendered = [], []
         for j in js:
@@ -368,7 +369,7 @@ def render_html(report: DriftReport) -> str:
     thresholds = {q.metric.removesuffix("_score"): q.threshold for q in report.quality_judgements}
     quality_verdicts = {q.window_start: str(q.verdict) for q in report.quality_judgements if q.granularity == granularity}
     quality_svg = plots.quality_over_time(series, thresholds, quality_verdicts) if series else None
-    drifted = [{**vars(j), "short": _short(j.window_start, j.granularity)} for j in report.judgements if str(j.verdict) == "drift"]
+    drifted = [{**vars(j), "short": _short(j.window_start, j.granularity)} for j in report.judgements if j.verdict == Verdict.DRIFT]
     return TEMPLATE.render(
         threshold_words=threshold_words(sorted({r.threshold for r in report.rules})), guard_words=guard_words(),
         defaults=" or ".join(DEFAULT_STATISTIC[kind].label for kind in KINDS),

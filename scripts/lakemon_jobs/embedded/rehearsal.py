@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from lakemon.contract.statistics import QUALITY_METRIC
+from lakemon.contract.verdicts import DRIFT_SUBJECT, QUALITY_SUBJECT, Verdict
 
 
 @dataclass
@@ -42,11 +43,11 @@ def day_views(ctx, day_sources: dict[date, str]) -> dict[date, DayView]:
         view = views.get(row["window_start"].date())
         if view is None:
             continue
-        if row["subject"] == "drift":
+        if row["subject"] == DRIFT_SUBJECT:
             view.judged += 1
-            if row["verdict"] == "drift":
+            if row["verdict"] == Verdict.DRIFT:
                 view.drifted.append(row["feature"])
-        elif row["subject"] == "quality" and row["statistic"] in QUALITY_METRIC.values():  # not a custom metric
+        elif row["subject"] == QUALITY_SUBJECT and row["statistic"] in QUALITY_METRIC.values():  # not a custom metric
             view.quality_metric, view.quality, view.quality_verdict = row["statistic"], row["value"], row["verdict"]
     log = DeltaTable(str(ctx.runtime.table_path(ctx.tables.inference_log))).to_pyarrow_table(
         columns=[ctx.model.model_id_column, ctx.model.timestamp_column]

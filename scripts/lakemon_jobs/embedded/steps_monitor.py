@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 
 from lakemon.contract.alert_queries import DRIFT_ALERT, QUALITY_ALERT
+from lakemon.contract.verdicts import DRIFT_SUBJECT, Verdict
 
 from .job_runner import StepFailed, run_job
 from .run_context import Run
@@ -97,7 +98,7 @@ def analyze_drift(run: Run) -> None:
 
     verdicts = _verdicts(ctx)
     for row in verdicts:
-        if row["subject"] == "drift" and row["granularity"] == "1 day" and row["verdict"] == "drift":
+        if row["subject"] == DRIFT_SUBJECT and row["granularity"] == "1 day" and row["verdict"] == Verdict.DRIFT:
             outcome.drifted.setdefault(row["window_start"].date(), []).append(row["feature"])
     outcome.judged_days = sorted({r["window_start"].date() for r in verdicts if r["granularity"] == "1 day"})
     for day in outcome.judged_days:
