@@ -35,15 +35,19 @@ from lakemon.contract.payload import (
     PAYLOAD_NAMES,
     PAYLOAD_TYPED,
     QUARANTINE_COLUMNS,
+    QUARANTINE_KEYS,
     REQUEST,
     REQUEST_TIME,
     RESPONSE,
     SERVED_ENTITY_ID,
     STATUS_CODE,
     UNPACK_RUN_COLUMNS,
+    UNPACK_RUN_KEYS,
 )
 from lakemon.contract.tables import (
     CLIENT_REQUEST_ID,
+    INFERENCE_LOG_KEYS,
+    LABEL_KEYS,
     LABEL_TIME,
     REQUEST_ID,
     ROW_INDEX,
@@ -347,7 +351,7 @@ def unpack_payloads(
         engine.insert_new(
             tables.unpack_runs,
             record_run_sql(tables, result, current, started),
-            ["payload_table", "payload_table_id", "payload_version", "started_at"],
+            UNPACK_RUN_KEYS,
             UNPACK_RUN_COLUMNS,
         )
 
@@ -356,7 +360,7 @@ def unpack_payloads(
         result.labels_joined = engine.update_from(
             tables.inference_log,
             late_labels_sql(tables, model),
-            [CLIENT_REQUEST_ID, ROW_INDEX],
+            LABEL_KEYS,
             {label: f"s.{label}"},
             f"t.{label} IS NULL",
         )
@@ -436,10 +440,10 @@ def _unpack_new(
     progress(f"unpack: {result.new_payloads} new payloads, {sum(result.reasons.values())} unusable")
 
     result.inserted = engine.insert_new(
-        tables.inference_log, good_rows_sql(model), [REQUEST_ID, ROW_INDEX], inference_log_columns(model)
+        tables.inference_log, good_rows_sql(model), INFERENCE_LOG_KEYS, inference_log_columns(model)
     )
     result.quarantined = engine.insert_new(
-        tables.quarantine, quarantine_rows_sql(model), [REQUEST_ID, REQUEST_TIME], QUARANTINE_COLUMNS
+        tables.quarantine, quarantine_rows_sql(model), QUARANTINE_KEYS, QUARANTINE_COLUMNS
     )
     progress(f"unpack: {result.inserted} inference-log rows written, {result.quarantined} payloads quarantined")
     for reason, n in result.reasons.items():

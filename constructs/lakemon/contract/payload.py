@@ -59,6 +59,8 @@ QUARANTINE_COLUMNS = ddl_columns(
 )
 """Columns of ModelTables.quarantine: the raw payload row (request/response bounded, see
 lakemon_jobs.payloads.bounded_raw), why it was set aside, and when."""
+QUARANTINE_KEYS = [REQUEST_ID, REQUEST_TIME]
+"""What identifies a quarantined payload: a rerun quarantines nothing twice."""
 
 UNPACK_RUN_COLUMNS = ddl_columns(
     "payload_table string, payload_table_id string, payload_version bigint, read_mode string, payload_rows bigint, "
@@ -66,3 +68,5 @@ UNPACK_RUN_COLUMNS = ddl_columns(
 )
 """Columns of ModelTables.unpack_runs: one row per run that accounted for every row it read; the
 payload table's Delta id and the version read up to are the next run's starting point."""
+UNPACK_RUN_KEYS = ["payload_table", "payload_table_id", "payload_version", "started_at"]
+"""What identifies a recorded run: a run is recorded once."""

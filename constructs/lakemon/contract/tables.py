@@ -14,9 +14,12 @@ from ..config.model import Column, Environment, Model, ProblemType
 REQUEST_ID = "databricks_request_id"
 CLIENT_REQUEST_ID = "client_request_id"
 ROW_INDEX = "row_index"
-"""(databricks_request_id, row_index) identifies one prediction: the key that makes unpack idempotent."""
 LABEL_TIME = "label_time"
-"""When a label arrived (labels table): the newest label per (client_request_id, row_index) wins."""
+"""When a label arrived (labels table): the newest label per LABEL_KEYS wins."""
+INFERENCE_LOG_KEYS = [REQUEST_ID, ROW_INDEX]
+"""What identifies one prediction in the inference log: the key that makes unpack idempotent."""
+LABEL_KEYS = [CLIENT_REQUEST_ID, ROW_INDEX]
+"""What a label is joined on: the caller's request id and the row's position in the request."""
 
 SQL_TYPES = {
     "string": "STRING",
