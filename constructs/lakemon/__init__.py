@@ -13,11 +13,12 @@ Public API (see docs/constructs.md)::
 Names are loaded lazily: the job scripts import `lakemon.config` and `lakemon.contract.tables` without
 paying for the CDK for Terraform bindings (about 2 s to import).
 
-Importing lakemon also (1) installs an exception hook that prints lakemon's own errors (config,
-construct, policy, wheel) as one clear message without a traceback, also when they come back
-from the jsii kernel (`lakemon.errors`), and (2) when cdktf has not started its Node process yet,
-silences jsii's Node end-of-life box for the Node major in use and cdktf's checkpoint calls
-(`lakemon.tooling`).
+Importing lakemon leaves `sys.excepthook` alone: the exception hook that prints lakemon's own
+errors (config, construct, policy, wheel) as one clear message without a traceback, also when
+they come back from the jsii kernel, is installed by `LakemonStack` or by the app itself
+(`lakemon.errors.install_excepthook()`, as the starter's app.py does first thing). When cdktf
+has not started its Node process yet, importing lakemon points jsii at the project's Node and
+disables cdktf's checkpoint calls (`lakemon.tooling`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .errors import install_excepthook
 from .tooling import quiet_cdktf_environment
 
-install_excepthook()
 if "jsii" not in sys.modules:
     quiet_cdktf_environment()
 

@@ -6,16 +6,23 @@ reading lakemon's source.
 
 Why an exception hook: an app calls `app.synth()` itself (the five-line app has no try block),
 and an error raised inside synth (policy aspects run in a jsii callback) comes back from Node as a
-`RuntimeError` chained to a JavaScript stack trace. `install_excepthook()` (done on
-`import lakemon`) prints lakemon's own errors, wrapped or not, as their message alone and exits
-with code 1. Any other error from the jsii kernel (e.g. a binding refusing a value) keeps a
-Python traceback of the user's own lines, without the JavaScript stack (LAKEMON_DEBUG=1 shows
-it); every other exception keeps Python's normal traceback.
+`RuntimeError` chained to a JavaScript stack trace, with only the message of the original
+(jsii's `_callback_till_result` sends `str(exc)` to Node). `install_excepthook()` prints lakemon's
+own errors, wrapped or not, as their message alone and exits with code 1. Any other error from
+the jsii kernel (e.g. a binding refusing a value) keeps a Python traceback of the user's own
+lines, without the JavaScript stack (LAKEMON_DEBUG=1 shows it); every other exception keeps
+Python's normal traceback.
+
+Why not on `import lakemon`: importing a library must not change the interpreter (a notebook or
+a test runner that imports lakemon keeps its own hook). The app installs it where it starts:
+`LakemonStack` does when it is created, the starter's `app.py` first thing (a config error is
+raised before any stack exists), and any app can call `install_excepthook()` itself.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -25,17 +32,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .policy.rules import Finding
 
-_RAISED: dict[str, BaseException] = {}
-"""Message -> lakemon error, for errors that may cross jsii (which keeps only the message)."""
-
 SUPPRESS_HINT = (
     'To accept a finding instead, with a reason reviewers see: '
     'lakemon.suppress(<construct>, "<rule id>", reason="<why, at least 10 characters>")'
 )
-
-
-def _remember(error: BaseException) -> None:
-    _RAISED[str(error)] = error
 
 
 class LakemonConstructError(ValueError):
@@ -45,12 +45,16 @@ class LakemonConstructError(ValueError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
-        _remember(self)
 
 
 class PolicyViolation(Exception):
     """Policy findings stop the synth; the message lists every unsuppressed finding of the synth,
-    each with its rule, construct path, problem and what to change."""
+    each with its rule, construct path, problem and what to change.
+
+    It is raised inside `app.synth()` (the policy aspects run in a jsii callback), so what
+    reaches the app is a RuntimeError with this message: `is_report` tells it by its header."""
+
+    HEADER = re.compile(r"lakemon policy: \d+ findings? stop the synth\n")
 
     def __init__(self, findings: Sequence[Finding]):
         self.findings = list(findings)
@@ -58,7 +62,11 @@ class PolicyViolation(Exception):
         header = f"lakemon policy: {count} finding{'s' if count != 1 else ''} stop the synth"
         body = "\n".join(f.message() for f in self.findings)
         super().__init__(f"{header}\n{body}\n{SUPPRESS_HINT}")
-        _remember(self)
+
+    @classmethod
+    def is_report(cls, text: str) -> bool:
+        """True for the message of a PolicyViolation (also after jsii kept only the message)."""
+        return cls.HEADER.match(text) is not None
 
     @property
     def finding(self) -> Finding:
@@ -72,13 +80,12 @@ def user_message(error: BaseException) -> str | None:
     from .config import ConfigError
     from .wheel import WheelNotFoundError
 
-    original = _RAISED.get(str(error), error) if isinstance(error, RuntimeError) else error
-    if isinstance(original, ConfigError):
-        return f"lakemon: configuration error:\n{original}"
-    if isinstance(original, PolicyViolation):
-        return str(original)
-    if isinstance(original, LakemonConstructError | WheelNotFoundError):
-        return f"lakemon: {original}"
+    if isinstance(error, ConfigError):
+        return f"lakemon: configuration error:\n{error}"
+    if isinstance(error, PolicyViolation) or (_from_javascript(error) and PolicyViolation.is_report(str(error))):
+        return str(error)
+    if isinstance(error, LakemonConstructError | WheelNotFoundError):
+        return f"lakemon: {error}"
     return None
 
 

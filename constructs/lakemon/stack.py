@@ -20,6 +20,7 @@ from ._version import __version__
 from .alerting import AlertDestination, AlertFolder, alert_folder_path
 from .catalog import SchemaHome
 from .config.model import AzurermState, Environment
+from .errors import install_excepthook
 from .jobs import JobArtifacts
 from .policy import LakemonPolicy
 from .variables import stack_variable
@@ -50,6 +51,9 @@ class LakemonStack(TerraformStack):
         it. See `lakemon.wheel.locate_wheel`; resolved only if a job needs it.
       policy: add the lakemon policy aspects (default True). Turning them off is for tests of the
         rules themselves; suppress single findings with `lakemon.policy.suppress` instead.
+
+    Creating the stack installs lakemon's exception hook (`lakemon.errors.install_excepthook`):
+    a policy finding raised in `app.synth()` prints as one block, without a stack trace.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class LakemonStack(TerraformStack):
         wheel: str | os.PathLike[str] | None = None,
         policy: bool = True,
     ) -> None:
+        install_excepthook()  # the app starts here: lakemon's errors print without a traceback
         name = stack_id or env.name
         super().__init__(scope, name)
         self.env = env

@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 
+from .errors import EXIT_FAILED, EXIT_USAGE, JobError, report
 from .jobs_extra import JOBS_EXTRA_MODULES, missing_jobs_modules
 
 # subcommand -> (module, one-line help). Order is the order of the production loop.
@@ -179,10 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if argv and not argv[0].startswith("-") and argv[0] not in SUBCOMMANDS:
         print(unknown_subcommand(argv[0]), file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if not argv or argv[0] not in SUBCOMMANDS:
         parser.parse_args(argv)  # prints help or the error and exits
-        return 2
+        return EXIT_USAGE
     name, rest = argv[0], argv[1:]
     module_name, help_text = SUBCOMMANDS[name]
     if name not in NEEDS_NO_JOBS_EXTRA and "DATABRICKS_RUNTIME_VERSION" in os.environ:
@@ -197,14 +198,17 @@ def main(argv: list[str] | None = None) -> int:
         missing = missing_jobs_modules()
         if missing:
             print(missing_extra_message(name, missing), file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     try:
         module = importlib.import_module(module_name)
         return int(module.run(args) or 0)
+    except JobError as exc:  # an expected failure outside the job's run_job: one line, its code
+        return report(name, exc)
     except Exception as exc:
-        # a missing extra is a usage error (2); a workspace refusal means the job could not work (1)
+        # a missing extra is a usage error (2); a workspace refusal means the job could not work (1);
+        # anything else is a bug and keeps its traceback
         hint = missing_extra_hint(name, exc) if isinstance(exc, ModuleNotFoundError) else None
-        message, code = (hint, 2) if hint is not None else (databricks_error_message(name, exc), 1)
+        message, code = (hint, EXIT_USAGE) if hint is not None else (databricks_error_message(name, exc), EXIT_FAILED)
         if message is None:
             raise
         print(message, file=sys.stderr)

@@ -17,6 +17,7 @@ from lakemon.config import ConfigError, Environment, Model, load_environment
 from lakemon.contract.tables import ModelTables
 
 from .arguments import add_context_arguments  # noqa: F401  (re-exported: where jobs have always found it)
+from .errors import EXIT_USAGE, JobError, UsageError, report
 from .local.runtime import HomeError, LocalRuntime, on_databricks
 
 DEFAULT_HOME = Path(".lakemon")
@@ -108,13 +109,10 @@ def missing_environment(env: str, env_file: Path | None) -> str | None:
     return f"no environment {env!r}: no {path}{suggest(env, known)}; environments here: {', '.join(known)}"
 
 
-EXIT_CONFIG = 2
-"""docs/jobs.md: bad configuration exits 2 (`sys.exit("text")` would exit 1)."""
-
-
 def _exit_config(message: str) -> None:
+    """Bad configuration exits 2 (EXIT_USAGE, docs/jobs.md; `sys.exit("text")` would exit 1)."""
     print(message, file=sys.stderr)
-    sys.exit(EXIT_CONFIG)
+    sys.exit(EXIT_USAGE)
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,7 @@ class JobContext:
         return ctx
 
 
-class JobConfigError(ValueError):
+class JobConfigError(UsageError):
     """The configuration does not fit the data a job found (e.g. a feature the training data
     lacks): one line per problem naming the env file and key path; run_job exits 2 with it."""
 
@@ -189,21 +187,16 @@ class JobConfigError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-def run_job(job: str, work: Callable[[], object], *expected: type[Exception]) -> int:
-    """Run a subcommand's work: exit 0 and print the line `work` returns (if it returns text), or, when it
-    raises one of the failures the job expects (bad input, a state it will not act on), print
-    `lakemon <job>: <why>` and exit 1. Why: the user gets one line saying what to fix, not a
-    traceback; anything unexpected still raises (cli.main turns workspace refusals into a line).
-    A JobConfigError (the config does not fit the data) exits 2 with its lines on stderr."""
+def run_job(job: str, work: Callable[[], object]) -> int:
+    """Run a subcommand's work: exit 0 and print the line `work` returns (if it returns text), or,
+    when it raises a JobError (a failure the job expects: bad input, a state it will not act on),
+    print `lakemon <job>: <why>` and exit with the error's code (errors.py). Why: the user gets
+    one line saying what to fix, not a traceback. Anything else is a bug and propagates with its
+    traceback (cli.main only turns a Databricks workspace refusal into a line)."""
     try:
         done = work()
-    except JobConfigError as exc:  # before `expected`: it is a ValueError, and a usage error (2)
-        for problem in exc.problems:
-            print(f"lakemon {job}: {problem}", file=sys.stderr)
-        return EXIT_CONFIG
-    except expected as exc:
-        print(f"lakemon {job}: {exc}")
-        return 1
+    except JobError as exc:
+        return report(job, exc)
     if isinstance(done, str) and done:
         print(done)
     return 0

@@ -35,7 +35,8 @@ from lakemon.contract.tables import output_columns
 
 from . import arguments
 from .context import JobContext, run_job
-from .gateway_apply import GatewayError, apply_ai_gateway
+from .errors import JobError
+from .gateway_apply import apply_ai_gateway
 from .gateway_apply import sdk_message as _sdk_message
 from .local.runtime import write_atomically
 from .model_steps import CHAMPION, served_entity_name
@@ -44,7 +45,7 @@ DEFAULT_TIMEOUT_S = arguments.DEPLOY_TIMEOUT_S
 """Databricks endpoint updates can take up to 45 minutes."""
 
 
-class DeployError(RuntimeError):
+class DeployError(JobError):
     """The champion could not be rolled out; the previous deployment keeps serving."""
 
 
@@ -282,4 +283,4 @@ def run(args: argparse.Namespace) -> int:
         deployment = deploy_champion(ctx, timeout_s=args.timeout)
         return f"{deployment.endpoint}: {deployment.model_uri}"
 
-    return run_job("deploy", deploy, DeployError, GatewayError)
+    return run_job("deploy", deploy)

@@ -32,8 +32,10 @@ from collections.abc import Callable
 
 from lakemon.contract.gateway import GatewaySpec
 
+from .errors import JobError
 
-class GatewayError(RuntimeError):
+
+class GatewayError(JobError):
     """The endpoint's AI gateway could not be read or put. The served version is not affected
     (so a retrain must not move its alias back), but requests are not logged until it is set."""
 

@@ -49,18 +49,20 @@ from pathlib import Path
 
 try:
     from . import monitor_migration
-except ImportError:  # run as a plain script (the pipeline): the module sits next to this file
+    from .errors import EXIT_FAILED, EXIT_OK, JobError
+except ImportError:  # run as a plain script (the pipeline): the modules sit next to this file
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import monitor_migration  # type: ignore[no-redef]
+    from errors import EXIT_FAILED, EXIT_OK, JobError  # type: ignore[no-redef]
 
 STACK_FILE = "cdk.tf.json"
 OUTPUT_FILE = "lakemon-preflight.tf.json"
 TERRAFORM_TIMEOUT_S = 300
-EXIT_OK, EXIT_STOP, EXIT_USAGE = 0, 1, 2
+EXIT_STOP = EXIT_FAILED
 TABLE_TYPE = "databricks_sql_table"
 
 
-class PreflightError(RuntimeError):
+class PreflightError(JobError):
     """The stack, its state or the workspace could not be read, or an object is ambiguous: stop."""
 
 
@@ -400,7 +402,18 @@ def read_state(stack_dir: Path, terraform: str = "terraform") -> dict:
         raise PreflightError(
             f"terraform show failed in {stack_dir} (run `terraform init` there first): {result.stderr.strip()[-1500:]}"
         )
-    return json.loads(result.stdout or "{}")
+    try:
+        return json.loads(result.stdout or "{}")
+    except ValueError as exc:
+        raise PreflightError(f"terraform show -json in {stack_dir} printed no JSON: {exc}") from None
+
+
+def read_state_json(path: Path) -> dict:
+    """--state-json: a saved `terraform show -json`; PreflightError when it cannot be read."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PreflightError(f"cannot read the state {path}: {exc}") from None
 
 
 def workspace_lookup(host: str, client=None) -> Callable[[Resource], str | None]:
@@ -507,12 +520,12 @@ def run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if as_json else sys.stdout)
 
     try:
-        state = json.loads(args.state_json.read_text()) if args.state_json else None
+        state = read_state_json(args.state_json) if args.state_json else None
         code = run_preflight(args.stack_dir, adopt=args.adopt, state=state, terraform=args.terraform, out=out, result=result)
-    except (PreflightError, OSError, ValueError) as exc:
+    except PreflightError as exc:
         print(f"lakemon preflight: {exc}", file=sys.stderr)
         result.update({"decision": "error", "error": str(exc)})
-        code = EXIT_STOP
+        code = exc.exit_code
     if as_json:
         print(json.dumps({**result, "exit_code": code}, indent=2))
     return code

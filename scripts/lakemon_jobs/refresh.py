@@ -15,12 +15,13 @@ from collections.abc import Callable
 
 from . import arguments
 from .context import JobContext, run_job
+from .errors import JobError
 
 DEFAULT_TIMEOUT_S = arguments.REFRESH_TIMEOUT_S
 POLL_S = arguments.REFRESH_POLL_S
 
 
-class RefreshError(RuntimeError):
+class RefreshError(JobError):
     """The refresh failed, was cancelled or did not finish in time."""
 
 
@@ -192,12 +193,9 @@ add_arguments = arguments.refresh
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
-    from .monitor_engine.incremental import InferenceLogMissing
-    from .monitor_engine.windows import TimestampRangeError
-    from .run_lock import RunInProgress
 
     def work():
         with ctx.run_lock("refresh", args.wait_for_lock):
             return refresh_monitor(ctx, timeout_s=args.timeout, poll_s=args.poll)
 
-    return run_job("refresh", work, RefreshError, TimestampRangeError, RunInProgress, InferenceLogMissing)
+    return run_job("refresh", work)

@@ -33,6 +33,7 @@ from lakemon.contract.tables import baseline_columns
 
 from . import arguments
 from .context import JobContext, run_job
+from .errors import JobError
 from .model_steps import (
     CHALLENGER,
     CHAMPION,
@@ -62,8 +63,12 @@ class RegisterResult:
     promoted: bool
 
 
+class NoTrainingRun(JobError):
+    """The model's experiment has no finished training run to register: exit 1."""
+
+
 def latest_run_id(ctx: JobContext) -> str:
-    """Newest finished training run of this model in its experiment."""
+    """Newest finished training run of this model in its experiment (NoTrainingRun if none)."""
     import mlflow
 
     from .tracking import experiment_name
@@ -81,7 +86,7 @@ def latest_run_id(ctx: JobContext) -> str:
         )
     )
     if not runs:
-        raise LookupError(f"no finished training run of {ctx.model.name} in experiment {experiment_name(ctx)}; run `lakemon train` first")
+        raise NoTrainingRun(f"no finished training run of {ctx.model.name} in experiment {experiment_name(ctx)}; run `lakemon train` first")
     return runs[0].info.run_id
 
 
@@ -231,4 +236,4 @@ def run(args: argparse.Namespace) -> int:
         result = register_model(ctx, args.run_id)
         return f"{result.model_name} version {result.version}: {'champion' if result.promoted else 'challenger'}"
 
-    return run_job("register", register, LookupError)
+    return run_job("register", register)

@@ -39,6 +39,7 @@ from lakemon.contract.verdicts import DRIFT_SUBJECT, Verdict
 
 from . import arguments
 from .context import JobContext, run_job
+from .errors import JobError
 
 TAG_TRIGGER = "lakemon.retrain.trigger"
 TAG_REASON = "lakemon.retrain.reason"
@@ -53,7 +54,7 @@ MAX_TAG_CHARS = 5000
 """MLflow tag values are limited (8000 characters in MLflow 3's file and SQL stores); keep well under."""
 
 
-class RetrainError(RuntimeError):
+class RetrainError(JobError):
     """The retrain cannot go on; the champion keeps serving and its baseline is unchanged."""
 
 
@@ -349,9 +350,6 @@ add_arguments = arguments.retrain
 
 
 def run(args: argparse.Namespace) -> int:
-    from .run_lock import RunInProgress
-    from .table_engines import TableError
-
     ctx = JobContext.from_args(args)
 
     def work():
@@ -359,4 +357,4 @@ def run(args: argparse.Namespace) -> int:
         with ctx.run_lock("retrain", args.wait_for_lock):
             return retrain(ctx, force=args.force)
 
-    return run_job("retrain", work, RetrainError, TableError, RunInProgress)
+    return run_job("retrain", work)

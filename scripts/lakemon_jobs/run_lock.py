@@ -33,11 +33,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .errors import JobError
+
 PROGRESS_EVERY_S = 10.0
 POLL_S = 0.2
 
 
-class RunInProgress(RuntimeError):
+class RunInProgress(JobError):
     """Another run of a job for the same model holds the lock (and did not let go in time)."""
 
 

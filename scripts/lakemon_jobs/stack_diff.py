@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from . import arguments
+from .errors import UsageError
 
-EXIT_SAME, EXIT_DIFFERENT, EXIT_USAGE = 0, 1, 2
+EXIT_SAME, EXIT_DIFFERENT = 0, 1
 SYNTH_TIMEOUT_S = 300
 SNAPSHOT_DIR = Path("tests") / "stacks" / "snapshots"
 VALUE_CHARS = 120
@@ -140,7 +141,7 @@ def describe(diff: StackDiff) -> list[str]:
     return lines
 
 
-class DiffError(Exception):
+class DiffError(UsageError):
     """The diff cannot be made (no app, no reference, the synth failed): one line, exit 2."""
 
 
@@ -180,7 +181,15 @@ def synthesize(app: Path, root: Path, env: str, outdir: Path) -> dict[str, Any]:
     path = outdir / "stacks" / env / "cdk.tf.json"
     if not path.is_file():
         raise DiffError(f"the app synthesized no stack {env} (stacks: {', '.join(sorted(p.name for p in (outdir / 'stacks').glob('*')))})")
-    return json.loads(normalize(path.read_text(encoding="utf-8")))
+    return read_stack(path)
+
+
+def read_stack(path: Path) -> dict[str, Any]:
+    """A synthesized stack or snapshot, normalized; DiffError when it cannot be read as JSON."""
+    try:
+        return json.loads(normalize(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise DiffError(f"cannot read {path}: {exc}") from None
 
 
 add_arguments = arguments.diff
@@ -205,12 +214,12 @@ def run(args: argparse.Namespace) -> int:
         reference, what = find_reference(root, env, args.against)
         with tempfile.TemporaryDirectory(prefix="lakemon-diff-") as tmp:
             new = synthesize(app, root, env, Path(tmp) / "cdktf.out")
-        old = json.loads(normalize(reference.read_text(encoding="utf-8")))
-    except (DiffError, OSError, ValueError) as exc:
+        old = read_stack(reference)
+    except DiffError as exc:
         print(f"lakemon diff: {exc}", file=sys.stderr)
         if args.json:
-            print(json.dumps({"env": env, "error": str(exc), "exit_code": EXIT_USAGE}, indent=2))
-        return EXIT_USAGE
+            print(json.dumps({"env": env, "error": str(exc), "exit_code": exc.exit_code}, indent=2))
+        return exc.exit_code
     diff = compare(old, new)
     print(f"lakemon diff {env}: {env_file} synthesized now vs {what} {reference} (offline: no credentials, no Terraform)", file=out)
     for line in describe(diff):

@@ -341,7 +341,5 @@ add_arguments = arguments.train
 
 
 def run(args: argparse.Namespace) -> int:
-    from .table_engines import TableError
-
     ctx = JobContext.from_args(args)
-    return run_job("train", lambda: train_model(ctx, experiment=args.experiment).run_id, ValueError, TableError)
+    return run_job("train", lambda: train_model(ctx, experiment=args.experiment).run_id)

@@ -57,7 +57,8 @@ from lakemon.contract.tables import (
 )
 
 from . import arguments
-from .context import JobContext
+from .context import JobContext, run_job
+from .errors import JobError
 from .payloads import OUT_OF_RANGE_TIME, parse_payloads, unpacked_columns
 from .progress import EVERY_S, Ticker
 from .retention import enforce_retention
@@ -103,7 +104,7 @@ class UnpackResult:
     run: retention deletes their rows in this same run, so they are counted and said."""
 
 
-class RowsLost(RuntimeError):
+class RowsLost(JobError):
     """The accounting found payload rows that are neither unpacked nor quarantined."""
 
 
@@ -456,22 +457,19 @@ add_arguments = arguments.unpack
 
 def run(args: argparse.Namespace) -> int:
     ctx = JobContext.from_args(args)
-    try:
-        with ctx.run_lock("unpack", args.wait_for_lock):
-            engine = engine_for(ctx)
-            unpack_payloads(ctx, full=args.full, engine=engine)
-            if not args.no_retention:
-                enforce_retention(ctx, engine=engine)
-    except RunInProgress as exc:
-        print(f"lakemon unpack: {exc} (nothing was written)")
-        return 1
-    except (CommitConflict, TableDamaged) as exc:
-        print(f"lakemon unpack: {exc}; this run is not recorded, so the next run reads its rows again")
-        return 1
-    except TableError as exc:
-        print(f"lakemon unpack: {exc} (nothing was written)")
-        return 2
-    except RowsLost as exc:
-        print(f"lakemon unpack: {exc}")
-        return 1
-    return 0
+
+    def work() -> None:
+        try:
+            with ctx.run_lock("unpack", args.wait_for_lock):
+                engine = engine_for(ctx)
+                unpack_payloads(ctx, full=args.full, engine=engine)
+                if not args.no_retention:
+                    enforce_retention(ctx, engine=engine)
+        except (CommitConflict, TableDamaged) as exc:  # what the failure means for this job's rows
+            exc.add_note("; this run is not recorded, so the next run reads its rows again")
+            raise
+        except (RunInProgress, TableError) as exc:
+            exc.add_note(" (nothing was written)")
+            raise
+
+    return run_job("unpack", work)

@@ -11,7 +11,9 @@ Layers of `lakemon` (lower never imports higher):
 The contract imports nothing but itself and the config, never cdktf.
 
 Layers of `lakemon_jobs`:
-  0 `lakemon_jobs.local`:         the local runtime pieces (root folders, Delta files, endpoints, runs);
+  0 `lakemon_jobs.errors`:        the base of every expected job failure and the exit codes
+                                  (imports nothing of the package, so every layer raises from it);
+    `lakemon_jobs.local`:         the local runtime pieces (root folders, Delta files, endpoints, runs);
   1 `lakemon_jobs.table_engines`: the Delta/Spark table engines, on top of the local layer;
   2 the jobs:                     every other module (the job scripts and their helpers);
   3 `lakemon_jobs.embedded` and `lakemon_jobs.cli`: the rehearsal and the command line on top.
@@ -58,7 +60,7 @@ def jobs_layer(module: str) -> int:
     """The layer of a `lakemon_jobs` module, from its folder (see the module docstring)."""
     parts = module.split(".")
     top = parts[1] if len(parts) > 1 else ""
-    return {"local": 0, "table_engines": 1, "embedded": 3, "cli": 3}.get(top, 2)
+    return {"errors": 0, "local": 0, "table_engines": 1, "embedded": 3, "cli": 3}.get(top, 2)
 
 
 def _upward(graph: dict[str, set[str]], layer_of) -> list[str]:

@@ -114,7 +114,8 @@ def test_the_command_names_its_model_and_run_and_a_missing_table_is_one_line(tmp
     assert "run `lakemon unpack` first" in done.stdout
     unpacked = _lakemon("unpack", "--env-file", str(env_file), "--model", "appearances_regressor", cwd=tmp_path)
     assert unpacked.returncode == 2 and "Traceback" not in unpacked.stdout + unpacked.stderr
-    assert "appearances_regressor_payload" in unpacked.stdout and "does not exist" in unpacked.stdout
+    # exit 2 (a usage error: the table the config names is not there) says so on stderr, as config errors do
+    assert "appearances_regressor_payload" in unpacked.stderr and "does not exist" in unpacked.stderr
 
 
 # --- the [jobs] extra, really missing ------------------------------------------------------------

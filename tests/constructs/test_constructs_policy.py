@@ -429,11 +429,50 @@ def test_the_python_app_prints_the_report_and_no_stack_trace(tmp_path, fake_whee
         assert noise not in done.stderr, noise
 
 
+IMPORT_AND_HOOK = """
+import sys
+before = sys.excepthook
+import lakemon, lakemon.errors, lakemon.config
+print("unchanged after import:", sys.excepthook is before)
+from cdktf import App
+from lakemon import LakemonStack
+LakemonStack(App(outdir="out"), lakemon.config.load_environment({env!r}), wheel={wheel!r})
+print("lakemon's after LakemonStack:", getattr(sys.excepthook, "lakemon", False))
+"""
+
+
+def test_importing_lakemon_leaves_the_exception_hook_alone_and_the_stack_installs_it(tmp_path, fake_wheel):
+    """A library import must not change the interpreter; the app start (LakemonStack) may."""
+    env_file = Path(__file__).resolve().parents[2] / "envs" / "dev.yml"
+    (tmp_path / "app.py").write_text(IMPORT_AND_HOOK.format(env=str(env_file), wheel=str(fake_wheel)), encoding="utf-8")
+    done = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["unchanged after import: True", "lakemon's after LakemonStack: True"]
+
+
+def test_a_policy_report_is_told_by_its_header_without_a_registry_of_raised_errors():
+    """jsii hands back only the message: the hook knows a policy report by its header, and
+    lakemon.errors keeps no module-level record of the errors it raised."""
+
+    class JavaScriptError(Exception):
+        pass
+
+    report = str(_errors.PolicyViolation([]).args[0]).replace("0 findings", "2 findings")
+    wrapped = RuntimeError(report)
+    wrapped.__cause__ = JavaScriptError("at KernelHost ...")
+    assert _errors.user_message(wrapped) == report
+    assert _errors.user_message(RuntimeError(report)) is None  # not from jsii: a bug, its traceback
+    other = RuntimeError("Value is not an array")
+    other.__cause__ = JavaScriptError("at KernelHost ...")
+    assert _errors.user_message(other) is None
+    assert not [name for name, value in vars(_errors).items() if isinstance(value, dict) and not name.startswith("__")]
+
+
 APP_WITH_A_BINDING_ERROR = """
-import lakemon
+import lakemon.errors
 from cdktf import App, TerraformStack
 from cdktf_cdktf_provider_databricks.quality_monitor import QualityMonitor
-
+lakemon.errors.install_excepthook()  # the app's own choice: importing lakemon installs no hook
 app = App(outdir="out")
 stack = TerraformStack(app, "x")
 QualityMonitor(stack, "m", table_name="a", output_schema_name="b", assets_dir="/c",

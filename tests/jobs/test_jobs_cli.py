@@ -28,7 +28,8 @@ def test_register_without_a_training_run_says_what_to_do(home, tmp_path, capsys)
 
 
 def test_train_from_a_missing_training_table_fails_clearly(home, tmp_path, capsys):
-    """A non-bundled source is a table name; a missing table is a clear error, exit 1."""
+    """A non-bundled source is a table name; a missing table is a clear error, exit 2 as in
+    every job (TableError: the config names a table that is not there; nothing was written)."""
     import yaml
     from jobs_helpers import write_env
 
@@ -36,8 +37,8 @@ def test_train_from_a_missing_training_table_fails_clearly(home, tmp_path, capsy
     data = yaml.safe_load(env_file.read_text())
     data["models"][0]["training"]["source"] = "mlops_dev.marvel_characters.no_such_table"
     env_file.write_text(yaml.safe_dump(data, sort_keys=False))
-    assert main(["train", "--env-file", str(env_file), "--home", str(home)]) == 1
-    assert "no_such_table does not exist" in capsys.readouterr().out
+    assert main(["train", "--env-file", str(env_file), "--home", str(home)]) == 2
+    assert "lakemon train: table mlops_dev.marvel_characters.no_such_table does not exist" in capsys.readouterr().err
     from mlflow import MlflowClient
 
     store = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")

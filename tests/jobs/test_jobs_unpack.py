@@ -169,8 +169,8 @@ def test_cli_exit_codes(uctx, tmp_path, capsys):
     error ends the job with the config's message (no traceback)."""
     args = ["unpack", "--env-file", str(DEV_ENV), "--home", str(uctx.runtime.root)]
     assert main(args) == 2
-    out = capsys.readouterr().out
-    assert "does not exist" in out and "nothing was written" in out
+    err = capsys.readouterr().err  # a usage error: stderr, as the config errors
+    assert "does not exist" in err and "(nothing was written)" in err
     write_payloads(uctx, ALL_FORMATS[:1])
     assert main(args) == 0
     assert "2 inference-log rows written" in capsys.readouterr().out

@@ -116,7 +116,7 @@ def test_bad_input_fails_clearly_and_leaves_tables(tmp_path):
     with pytest.raises(ValueError, match="slicing expression"):
         refresh_paths(settings(slicing_exprs=("nope +",)), **p)
     assert DeltaTable(str(p["profile_path"])).version() == version
-    with pytest.raises(FileNotFoundError, match="inference-log"):
+    with pytest.raises(refresh_mod.InferenceLogMissing, match="inference-log"):  # a JobError: exit 1
         refresh_paths(settings(), **{**p, "inference_path": tmp_path / "missing"})
 
 

@@ -21,6 +21,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..errors import UsageError
+
 PUBLISHER_FILES = {"marvel": "marvel-wikia-data.csv.gz", "dc": "dc-wikia-data.csv.gz"}
 LABELS = {"Living Characters": 1, "Deceased Characters": 0}
 """ALIVE text -> label. Rows with any other value (three per file are empty) are dropped."""
@@ -52,11 +54,17 @@ def unescape(text: str | float | None) -> str | float | None:
     return _ESCAPE.sub(replace, text)
 
 
+class TrainingDataError(UsageError, ValueError):
+    """The training data cannot be used as configured: an unknown bundled data set, no time
+    column to split on, too few rows or times to split. Exit 2, nothing was fitted or logged.
+    Also a ValueError: these functions are called outside the jobs too (tests, notebooks)."""
+
+
 def _read_raw(publisher: str) -> pd.DataFrame:
     try:
         filename = PUBLISHER_FILES[publisher]
     except KeyError:
-        raise ValueError(f"unknown publisher {publisher!r}; known: {', '.join(PUBLISHER_FILES)}") from None
+        raise TrainingDataError(f"unknown publisher {publisher!r}; known: {', '.join(PUBLISHER_FILES)}") from None
     with resources.files(__package__).joinpath("comic_characters", filename).open("rb") as fh:
         return pd.read_csv(fh, compression="gzip", keep_default_na=False, na_values=[""])
 
@@ -90,11 +98,11 @@ def split_by_time(df: pd.DataFrame, test_fraction: float, time_column: str) -> t
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     if time_column not in df.columns:
-        raise ValueError(f"the training data has no time column {time_column!r} (training.time_column)")
+        raise TrainingDataError(f"the training data has no time column {time_column!r} (training.time_column)")
     times = np.sort(pd.unique(df[time_column].dropna()))
     n_test = int(round(len(times) * test_fraction))
     if n_test == 0 or n_test == len(times):
-        raise ValueError(f"{len(times)} distinct {time_column} values cannot be split with test_fraction={test_fraction}")
+        raise TrainingDataError(f"{len(times)} distinct {time_column} values cannot be split with test_fraction={test_fraction}")
     data = df.reset_index(drop=True)
     test_mask = (data[time_column] >= times[-n_test]).to_numpy()
     return data[~test_mask].reset_index(drop=True), data[test_mask].reset_index(drop=True)
@@ -108,7 +116,7 @@ def split_train_test(df: pd.DataFrame, test_fraction: float, seed: int) -> tuple
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     n_test = int(round(len(df) * test_fraction))
     if n_test == 0 or n_test == len(df):
-        raise ValueError(f"{len(df)} rows cannot be split with test_fraction={test_fraction}")
+        raise TrainingDataError(f"{len(df)} rows cannot be split with test_fraction={test_fraction}")
     order = np.random.default_rng(seed).permutation(len(df))
     test_mask = np.zeros(len(df), dtype=bool)
     test_mask[order[:n_test]] = True

@@ -34,6 +34,8 @@ from urllib3.util.retry import Retry
 from lakemon.config.model import EmailDestination, Environment, Model
 from lakemon.contract.alert_queries import AlertSpec, drift_alert_spec, quality_alert_spec
 
+from ..errors import JobError
+
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
@@ -58,6 +60,11 @@ class AlertOutcome:
     rows: list[dict[str, Any]]
 
 
+class AlertError(JobError):
+    """An alert cannot be evaluated as declared (the stack JSON given lacks it or cannot be
+    read, its query lacks the source column, an aggregation this evaluator lacks): exit 1."""
+
+
 def _aggregate(values: list[Any], aggregation: str) -> float | None:
     present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if aggregation == "COUNT":
@@ -79,7 +86,7 @@ def _aggregate(values: list[Any], aggregation: str) -> float | None:
         ordered = sorted(numbers)
         mid = len(ordered) // 2
         return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    raise ValueError(f"alert aggregation {aggregation!r} is not supported locally")
+    raise AlertError(f"alert aggregation {aggregation!r} is not supported locally")
 
 
 _OPERATORS = {
@@ -104,7 +111,7 @@ def evaluate_alert(engine, spec: AlertSpec, *, as_of_window: datetime | None = N
     if not rows:
         return AlertOutcome(spec, spec.empty_result_state == "TRIGGERED", None, rows)
     if spec.source_column not in frame.columns:
-        raise ValueError(f"alert {spec.display_name!r}: its query returns no column {spec.source_column!r}")
+        raise AlertError(f"alert {spec.display_name!r}: its query returns no column {spec.source_column!r}")
     value = _aggregate([r[spec.source_column] for r in rows], spec.aggregation)
     if value is None:
         return AlertOutcome(spec, spec.empty_result_state == "TRIGGERED", None, rows)
@@ -140,23 +147,31 @@ def local_alert_specs(env: Environment, model: Model, synthesized: Path | None =
         expected.append(quality_alert_spec(env, model))
     if synthesized is None or not synthesized.exists():
         return expected
-    resources = json.loads(synthesized.read_text()).get("resource", {}).get("databricks_alert_v2", {})
+    try:
+        resources = json.loads(synthesized.read_text()).get("resource", {}).get("databricks_alert_v2", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise AlertError(f"cannot read the alerts of {synthesized}: {exc}") from None
     by_name = {r.get("display_name"): r for r in resources.values()}
     specs = []
     for want in expected:
         found = by_name.get(want.display_name)
         if found is None:
-            raise ValueError(f"{synthesized} declares no alert {want.display_name!r}")
-        evaluation = found["evaluation"]
-        specs.append(AlertSpec(
-            display_name=found["display_name"],
-            query_text=found["query_text"],
-            source_column=evaluation["source"]["name"],
-            aggregation=evaluation["source"].get("aggregation", "MAX"),
-            operator=evaluation["comparison_operator"],
-            threshold=float(evaluation["threshold"]["value"]["double_value"]),
-            empty_result_state=evaluation.get("empty_result_state", "UNKNOWN"),
-        ))
+            raise AlertError(f"{synthesized} declares no alert {want.display_name!r}")
+        try:
+            evaluation = found["evaluation"]
+            specs.append(AlertSpec(
+                display_name=found["display_name"],
+                query_text=found["query_text"],
+                source_column=evaluation["source"]["name"],
+                aggregation=evaluation["source"].get("aggregation", "MAX"),
+                operator=evaluation["comparison_operator"],
+                threshold=float(evaluation["threshold"]["value"]["double_value"]),
+                empty_result_state=evaluation.get("empty_result_state", "UNKNOWN"),
+            ))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AlertError(
+                f"alert {want.display_name!r} of {synthesized} has no usable evaluation ({type(exc).__name__}: {exc})"
+            ) from None
     return specs
 
 

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
+from ..errors import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, JobError
 
 EPILOG = """\
 exit codes:
@@ -76,6 +76,12 @@ def _error(message: str) -> None:
     print(f"lakemon analyze-drift: {message}", file=sys.stderr)
 
 
+def _failed(error: JobError, doing: str = "") -> int:
+    """One line for an expected failure (errors.JobError), with what the job was doing; its code."""
+    _error(doing + str(error) + "".join(getattr(error, "__notes__", ())))
+    return error.exit_code
+
+
 def _say(message: str) -> None:  # progress (waiting for the run lock): stderr, not an error
     print(f"lakemon analyze-drift: {message}", file=sys.stderr)
 
@@ -108,23 +114,21 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _RESULT.update({"env": ctx.env.name, "model": ctx.model.name})
 
-    from ..run_lock import RunInProgress
+    from .rule import RuleError
 
     try:
         with ctx.run_lock("analyze-drift", args.wait_for_lock, progress=_say):
             return _analyze(ctx, args)
-    except RunInProgress as exc:
-        _error(str(exc))
-        return EXIT_ERROR
+    except JobError as exc:  # another run holds the lock, a table is missing or damaged, ...
+        return _failed(exc, "configuration error: " if isinstance(exc, RuleError) else "")
 
 
 def _analyze(ctx, args: argparse.Namespace) -> int:
     """The run, under the model's run lock (run_lock): read, judge, report, write verdicts, alert."""
-    from ..table_engines import TableError, engine_for
+    from ..table_engines import engine_for
     from .alerts import fire_local_alerts
     from .report import add_alerts_to_summary, write_report
-    from .rule import RuleError
-    from .sources import TablesMissing, judged_against, older_windows_sql, read_tables
+    from .sources import judged_against, older_windows_sql, read_tables
     from .store import new_run_id, write_verdicts
     from .verdicts import analyze
 
@@ -135,38 +139,32 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
     def stage(message: str) -> None:  # progress of the slow stages, with elapsed seconds (stderr: stdout is the result)
         print(f"analyze-drift: {message}, {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
 
-    try:
-        # one engine reads the metrics and writes the verdicts: Spark on Databricks, DuckDB +
-        # deltalake on the embedded default
-        engine = engine_for(ctx)
-        print(f"reading {ctx.tables.drift_metrics} and {ctx.tables.profile_metrics} ...", file=sys.stderr)
-        drift, profile = read_tables(engine, ctx.tables, since)
-        stage(f"read {drift.num_rows} drift rows and {0 if profile is None else profile.num_rows} profile rows")
-        for older in engine.query_arrow(older_windows_sql(ctx.tables, since)).to_pylist():
-            print(
-                f"analyze-drift: {older['windows']} window(s) of {older['granularity']} with {older['rows'] or 0} rows end "
-                f"before the lookback period ({ctx.env.monitoring.drift.lookback_days} days, from {since:%Y-%m-%d %H:%M} UTC): "
-                "not judged (monitoring.drift.lookback_days or --as-of choose the period)",
-                file=sys.stderr,
-            )
-        report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
-        run_id = new_run_id()
-        home = str(ctx.runtime.root) if ctx.runtime else None
-        report.basis = judged_against(engine, ctx.tables, analysis_run=run_id, home=home)
-        stage(f"judged {len(report.windows())} window(s): {len(report.judgements)} verdicts")
-    except RuleError as exc:
-        _error(f"configuration error: {exc}")
-        return EXIT_USAGE
-    except (TablesMissing, TableError, RuntimeError, OSError, KeyError, ValueError) as exc:
-        _error(str(exc))
-        return EXIT_ERROR
+    # one engine reads the metrics and writes the verdicts: Spark on Databricks, DuckDB +
+    # deltalake on the embedded default. A missing or damaged table, drift settings that do not
+    # fit the model: JobErrors, one line in _run; anything else is a bug and keeps its traceback.
+    engine = engine_for(ctx)
+    print(f"reading {ctx.tables.drift_metrics} and {ctx.tables.profile_metrics} ...", file=sys.stderr)
+    drift, profile = read_tables(engine, ctx.tables, since)
+    stage(f"read {drift.num_rows} drift rows and {0 if profile is None else profile.num_rows} profile rows")
+    for older in engine.query_arrow(older_windows_sql(ctx.tables, since)).to_pylist():
+        print(
+            f"analyze-drift: {older['windows']} window(s) of {older['granularity']} with {older['rows'] or 0} rows end "
+            f"before the lookback period ({ctx.env.monitoring.drift.lookback_days} days, from {since:%Y-%m-%d %H:%M} UTC): "
+            "not judged (monitoring.drift.lookback_days or --as-of choose the period)",
+            file=sys.stderr,
+        )
+    report = analyze(ctx.env, ctx.model, drift, profile, now=as_of)
+    run_id = new_run_id()
+    home = str(ctx.runtime.root) if ctx.runtime else None
+    report.basis = judged_against(engine, ctx.tables, analysis_run=run_id, home=home)
+    stage(f"judged {len(report.windows())} window(s): {len(report.judgements)} verdicts")
 
     out_dir = args.output_dir or (ctx.runtime.reports_dir if ctx.runtime else Path("reports"))
     try:
         paths = write_report(report, out_dir)
     except OSError as exc:
         _error(f"cannot write the report to {out_dir}: {exc}")
-        return EXIT_ERROR
+        return EXIT_FAILED
     stage("wrote the HTML and JSON report")
     counts = {}
     for j in report.judgements:
@@ -184,9 +182,8 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
 
     try:
         rows = write_verdicts(engine, ctx.tables, report, run_id)
-    except (TableError, OSError, ValueError) as exc:
-        _error(f"cannot write the verdicts to {ctx.tables.drift_verdicts}: {exc}")
-        return EXIT_ERROR
+    except JobError as exc:
+        return _failed(exc, f"cannot write the verdicts to {ctx.tables.drift_verdicts}: ")
     print(f"verdicts: {rows} row(s) written to {ctx.tables.drift_verdicts} (run {run_id})")
     _RESULT.update({"verdicts_written": rows, "verdicts_table": ctx.tables.drift_verdicts, "analysis_run": run_id})
 
@@ -198,9 +195,8 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
                 engine, ctx.env, ctx.model, outbox_dir=Path(out_dir) / "outbox",
                 synthesized=args.stack_json, report_path=str(paths.html),
             )
-        except (ValueError, KeyError, OSError) as exc:
-            _error(f"cannot evaluate the alerts: {exc}")
-            return EXIT_ERROR
+        except JobError as exc:  # AlertError, or the verdicts table cannot be read
+            return _failed(exc, "cannot evaluate the alerts: ")
         for outcome, deliveries in fired:
             state = "FIRED" if outcome.fired else "ok"
             print(f"alert {outcome.spec.display_name!r}: {state} ({len(outcome.rows)} row(s))")
@@ -210,5 +206,5 @@ def _analyze(ctx, args: argparse.Namespace) -> int:
             _RESULT["alerts"] = add_alerts_to_summary(paths.json, fired)
         except OSError as exc:
             _error(f"cannot add the alerts to {paths.json}: {exc}")
-            return EXIT_ERROR
+            return EXIT_FAILED
     return args.drift_exit_code if report.drifted else EXIT_OK

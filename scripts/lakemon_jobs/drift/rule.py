@@ -13,6 +13,7 @@ from lakemon.config.model import Drift, Model
 from lakemon.contract.statistics import NUMERIC, feature_kind, statistic_names
 from lakemon.contract.verdicts import Verdict
 
+from ..errors import UsageError
 from .null import NullCalibration
 
 RULE_VERSION = "lakemon-drift-3"
@@ -20,7 +21,7 @@ RULE_VERSION = "lakemon-drift-3"
 it) changes, so a verdicts table shows which rule judged each window."""
 
 
-class RuleError(ValueError):
+class RuleError(UsageError):
     """The drift settings do not fit the model (a usage/config error, exit code 2)."""
 
 

@@ -16,10 +16,11 @@ import pyarrow as pa
 
 from lakemon.contract.tables import ModelTables
 
+from ..errors import JobError
 from ..table_engines.engine import TableEngine, timestamp_sql
 
 
-class TablesMissing(RuntimeError):
+class TablesMissing(JobError):
     """A metrics table does not exist yet (the monitor has not run): exit code 1, clear message."""
 
 

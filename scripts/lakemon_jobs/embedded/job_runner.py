@@ -16,10 +16,11 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import JobError
 from .reporter import JobOutput, Reporter
 
 
-class StepFailed(RuntimeError):
+class StepFailed(JobError):
     """A step could not do its work; the message says what and where to look (exit code 1)."""
 
 

@@ -20,6 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..context import JobContext
     from ..retrain import RetrainResult
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 OUTCOME_FILE = "outcome.json"
 
 
-class BadSetup(RuntimeError):
+class BadSetup(UsageError):
     """The env file, the model name or the home folder cannot be used: nothing was started (exit 2)."""
 
 

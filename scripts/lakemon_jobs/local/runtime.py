@@ -19,14 +19,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UsageError
+
 
 def on_databricks() -> bool:
     """True inside a Databricks job or notebook (the runtime sets DATABRICKS_RUNTIME_VERSION)."""
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
 
-class HomeError(Exception):
-    """The embedded default's home folder cannot be used (a file, not creatable, not writable)."""
+class HomeError(UsageError):
+    """The embedded default's home folder cannot be used (a file, not creatable, not writable): exit 2."""
 
 
 def usable_home(base: Path) -> Path:

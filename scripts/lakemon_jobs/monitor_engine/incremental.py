@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from ..errors import JobError
 from . import engine, state, stats
 from .baselines import build_baseline
 from .prepare import Vocabulary, monitored_columns
@@ -80,7 +81,7 @@ def delta_identity(path: Path) -> str | None:
     return f"{dt.metadata().id}@{dt.version()}"
 
 
-class InferenceLogMissing(FileNotFoundError):
+class InferenceLogMissing(JobError):
     """The inference log does not exist yet (nothing unpacked): an expected state, one line, exit 1."""
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import JobError
 from .arrow_numpy import int_values
 
 _US = {"minute": 60_000_000, "minutes": 60_000_000, "hour": 3_600_000_000, "hours": 3_600_000_000,
@@ -42,7 +43,7 @@ RANGE_TEXT = "0001-02-01..9998-12-31 UTC"
 _US_PER = {"s": 1_000_000, "ms": 1_000, "us": 1, "D": 86_400_000_000}
 
 
-class TimestampRangeError(ValueError):
+class TimestampRangeError(JobError):
     """Rows whose timestamp lies outside RANGE_TEXT: the refresh stops before writing anything."""
 
 

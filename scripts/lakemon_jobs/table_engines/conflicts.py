@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
+from ..errors import EXIT_FAILED
 from .engine import TableError
 
 ATTEMPTS = 4
@@ -45,7 +46,10 @@ F = TypeVar("F", bound=Callable)
 
 
 class CommitConflict(TableError):
-    """A write kept meeting another writer's commits: nothing of that write was committed."""
+    """A write kept meeting another writer's commits: nothing of that write was committed
+    (exit 1: the job can run again as it is)."""
+
+    exit_code: ClassVar[int] = EXIT_FAILED
 
 
 def is_commit_conflict(exc: BaseException) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pandas as pd
 import pyarrow as pa
 
 from lakemon.config.model import Column
 
+from ..errors import EXIT_FAILED, UsageError
 from .batches import BatchFn, OnBatch
 
 
@@ -27,8 +29,16 @@ class Bound:
             raise ValueError(f"scope operator {self.op!r}; allowed: < <= > >=")
 
 
-class TableError(RuntimeError):
-    """A table is missing or has the wrong columns: the job stops before writing anything."""
+class TableError(UsageError):
+    """A table is missing or has the wrong columns: the job stops before writing anything
+    (exit 2: the table or the config must change before a rerun can work)."""
+
+
+class QueryFailed(TableError):
+    """The engine refused a query (Spark's AnalysisException & co., a DuckDB error): one line
+    with the engine's message, exit 1 (the job could not do its work)."""
+
+    exit_code: ClassVar[int] = EXIT_FAILED
 
 
 class ChangesUnavailable(RuntimeError):

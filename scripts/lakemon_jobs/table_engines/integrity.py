@@ -26,8 +26,9 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
+from ..errors import EXIT_FAILED
 from .engine import TableError
 
 RECORD = Path("_lakemon") / "version.json"
@@ -35,7 +36,10 @@ T = TypeVar("T")
 
 
 class TableDamaged(TableError):
-    """A table's log or data cannot be read, or its version went backwards."""
+    """A table's log or data cannot be read, or its version went backwards (exit 1: the table
+    must be restored, the config is not at fault)."""
+
+    exit_code: ClassVar[int] = EXIT_FAILED
 
 
 def record_path(table_path: str | Path) -> Path:

@@ -30,7 +30,15 @@ from ..local.delta_files import plain_parquet_files, read_parquet_view_sql
 from ..local.runtime import LocalRuntime
 from .batches import BatchFn, OnBatch
 from .conflicts import is_commit_conflict, retry_on_conflict
-from .engine import Bound, ChangesUnavailable, TableEngine, TableError, TableVersion, key_predicate
+from .engine import (
+    Bound,
+    ChangesUnavailable,
+    QueryFailed,
+    TableEngine,
+    TableError,
+    TableVersion,
+    key_predicate,
+)
 from .integrity import check_version, damaged, storage_errors
 from .schemas import arrow_schema, to_arrow, utc_timestamps
 
@@ -182,7 +190,7 @@ class LocalEngine(TableEngine):
         try:
             result = pa.table(self.con.execute(duck).arrow())
         except duckdb.Error as exc:
-            raise TableError(f"query failed: {exc}") from None
+            raise QueryFailed(f"query failed: {exc}") from None
         return utc_timestamps(result)
 
     def _arrow(self, sql: str, columns: list[Column]):

@@ -98,10 +98,12 @@ class SparkEngine(TableEngine):
         label is set to UTC here."""
         from pyspark.errors import PySparkException
 
+        from .engine import QueryFailed
+
         try:
             result = self.spark.sql(sql).toArrow()
         except PySparkException as exc:  # AnalysisException & co.: one clear message, no traceback
-            raise TableError(f"query failed: {exc}") from None
+            raise QueryFailed(f"query failed: {exc}") from None
         return utc_timestamps(result)
 
     def _to_pandas(self, frame) -> pd.DataFrame:
