@@ -66,6 +66,19 @@ def test_a_rerun_adds_no_duplicates_and_each_run_is_one_commit(tmp_path):
     )
 
 
+def test_a_verdict_row_that_misses_a_table_column_stops_before_writing(monkeypatch):
+    """A key the rows do not fill would be an all-null column of the verdicts table."""
+    from lakemon.config.model import Column
+    from lakemon_jobs.drift import store
+
+    env = dev_env()
+    report = report_for(env, mixed_windows()[1][:1])
+    assert set(store.verdict_frame(report, "run").columns) == {c.name for c in verdicts_columns()}
+    monkeypatch.setattr(store, "verdicts_columns", lambda: [*verdicts_columns(), Column(name="new_col", type="string")])
+    with pytest.raises(AssertionError, match="new_col"):
+        store.verdict_frame(report, "run")
+
+
 def test_rows_outside_the_judged_period_are_kept_and_stale_rows_inside_it_go(tmp_path):
     env = dev_env()
     tables = ModelTables(env, env.model())

@@ -71,6 +71,9 @@ def verdict_frame(report: DriftReport, run_id: str, judged_at: datetime | None =
         for c in report.custom_judgements
     ]
     columns = [c.name for c in verdicts_columns()]
+    wrong = {key for row in rows for key in set(row) ^ set(columns)}
+    if wrong:  # a misspelt key would otherwise become an all-null column
+        raise AssertionError(f"verdict rows and the verdicts table disagree on {sorted(wrong)}")
     return pd.DataFrame(rows, columns=columns)
 
 
