@@ -108,7 +108,8 @@ def test_a_verdicts_table_with_the_wrong_schema_is_refused_and_left_as_it_was(tm
         write_verdicts(engine, tables, report_for(env, mixed_windows()[1][:2]), "run")
     assert version(engine, tables.drift_verdicts) == 0
 
-    # the CLI: one clear line, exit 1, no traceback, table untouched
+    # the CLI: one clear line, exit 2 (a table without the columns lakemon needs: TableError, a usage
+    # error as in every job), no traceback, table untouched
     train, _ = marvel_split()
     drift, profile = build_tables(train, mixed_windows()[1][:2], FEATURES, START)
     write_deltalake(str(runtime.table_path(tables.drift_metrics)), drift)
@@ -116,7 +117,7 @@ def test_a_verdicts_table_with_the_wrong_schema_is_refused_and_left_as_it_was(tm
     code = main(["analyze-drift", "--env-file", str(DEV_ENV), "--home", str(tmp_path / "home"),
                  "--as-of", (START + timedelta(days=2)).isoformat(), "--no-alerts"])
     err = capsys.readouterr().err
-    assert code == 1 and "Traceback" not in err
+    assert code == 2 and "Traceback" not in err
     assert f"cannot write the verdicts to {tables.drift_verdicts}" in err and "expected timestamp" in err
     assert version(engine, tables.drift_verdicts) == 0
 

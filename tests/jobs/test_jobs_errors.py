@@ -41,6 +41,7 @@ USAGE = {
     "lakemon_jobs.stack_diff.DiffError",
     "lakemon_jobs.embedded.run_context.BadSetup",
     "lakemon_jobs.errors.UsageError",
+    "lakemon_jobs.monitor_engine.settings.SettingsMismatch",
 }
 """The errors that exit 2 (docs/jobs.md: bad input, config or usage; nothing was written).
 Every other JobError exits 1 (the job could not do its work), TableError's subclasses too."""

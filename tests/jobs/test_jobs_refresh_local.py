@@ -56,8 +56,9 @@ def test_refresh_profiles_what_unpack_wrote_against_the_baseline_register_wrote(
     assert whole.loc[whole["log_type"] == "BASELINE", "count"].tolist() == [len(engine_for(ctx).read_table(ctx.tables.baseline))]
 
 
-def test_refresh_refuses_timestamps_whose_windows_cannot_be_written(tmp_path, capsys):
-    """One clear line naming the column and the row count, exit 1, no metrics table written."""
+def _refresh_a_bad_inference_log(tmp_path, capsys, change) -> tuple[int, str, str, bool]:
+    """Write 20 rows of inference log and their baseline, with `change(model, log, stamps)` applied
+    to the log, and run `lakemon refresh`: (exit code, stdout, stderr, whether no metrics table exists)."""
     from pathlib import Path
 
     import pandas as pd
@@ -74,14 +75,37 @@ def test_refresh_refuses_timestamps_whose_windows_cannot_be_written(tmp_path, ca
     stamps = [DAY0 + dt.timedelta(hours=i) for i in range(20)]
     frame = pd.DataFrame({"sex": ["Male"] * 20, "year": [1990.0] * 20, model.model_id_column: ["1"] * 20,
                           model.timestamp_column: stamps, model.label.name: [1] * 20})
-    log = to_arrow(frame, inference_log_columns(model))
-    far = pa.array([int(s.timestamp() * 1e6) for s in stamps[:18]] + [600_000_000_000 * 10**6] * 2, pa.int64())
-    log = log.set_column(log.schema.get_field_index(model.timestamp_column), model.timestamp_column,
-                         far.cast(pa.timestamp("us", tz="UTC")))
+    log = change(model, to_arrow(frame, inference_log_columns(model)), stamps)
     write_deltalake(str(runtime.table_path(tables.inference_log)), log)
     write_deltalake(str(runtime.table_path(tables.baseline)), to_arrow(frame, baseline_columns(model)))
     code = main(["refresh", "--env-file", str(env_file), "--home", str(tmp_path)])
     out = capsys.readouterr()
-    assert code == 1 and "Traceback" not in out.out + out.err
-    assert "timestamp column 'timestamp': 2 row(s) lie outside 0001-02-01..9998-12-31 UTC" in out.out
-    assert not runtime.table_path(tables.profile_metrics).exists() and not runtime.table_path(tables.drift_metrics).exists()
+    untouched = not runtime.table_path(tables.profile_metrics).exists() and not runtime.table_path(tables.drift_metrics).exists()
+    return code, out.out, out.err, untouched
+
+
+def test_refresh_refuses_timestamps_whose_windows_cannot_be_written(tmp_path, capsys):
+    """One clear line naming the column and the row count, exit 1, no metrics table written."""
+
+    def far_stamps(model, log, stamps):
+        far = pa.array([int(s.timestamp() * 1e6) for s in stamps[:18]] + [600_000_000_000 * 10**6] * 2, pa.int64())
+        return log.set_column(log.schema.get_field_index(model.timestamp_column), model.timestamp_column,
+                              far.cast(pa.timestamp("us", tz="UTC")))
+
+    code, out, err, untouched = _refresh_a_bad_inference_log(tmp_path, capsys, far_stamps)
+    assert code == 1 and "Traceback" not in out + err
+    assert "timestamp column 'timestamp': 2 row(s) lie outside 0001-02-01..9998-12-31 UTC" in out
+    assert untouched
+
+
+def test_refresh_stops_on_settings_that_do_not_fit_the_data_with_exit_2(tmp_path, capsys):
+    """A column the env file calls numeric holds text in the inference log: the settings do not
+    fit the data (SettingsMismatch, a usage error), one line on stderr, exit 2, nothing written."""
+
+    def text_year(model, log, stamps):
+        return log.set_column(log.schema.get_field_index("year"), "year", pa.array(["nineteen ninety"] * 20))
+
+    code, out, err, untouched = _refresh_a_bad_inference_log(tmp_path, capsys, text_year)
+    assert code == 2 and "Traceback" not in out + err
+    assert "lakemon refresh: column 'year' is configured numeric but has type string" in err
+    assert untouched

@@ -26,7 +26,7 @@ from lakemon.config import custom_metrics as cm
 
 from .groups import count_rows
 from .schema import CUSTOM_OUTPUT_TYPES, TABLE_COLUMN
-from .settings import CustomMetricSpec, MonitorSettings
+from .settings import CustomMetricSpec, MonitorSettings, SettingsMismatch
 from .sources import ColumnSource
 
 DUCKDB_TYPES = {"double": "DOUBLE", "float": "FLOAT", "bigint": "BIGINT", "int": "INTEGER", "boolean": "BOOLEAN",
@@ -124,7 +124,7 @@ class CustomValues:
                         f"SELECT __lm_group, {select} FROM lm_members JOIN lm_data USING (__lm_row) GROUP BY __lm_group"
                     ).to_arrow_table()
                 except duckdb.Error as exc:
-                    raise ValueError(f"custom metric {m.name!r} cannot be evaluated: {exc}") from None
+                    raise SettingsMismatch(f"custom metric {m.name!r} cannot be evaluated: {exc}") from None
                 finally:
                     con.unregister("lm_data")
                 gids = result.column("__lm_group").to_pylist()
@@ -164,7 +164,7 @@ class CustomValues:
                             "FROM lm_values ORDER BY __lm_i"
                         ).to_arrow_table().column("v").to_pylist()
                     except duckdb.Error as exc:
-                        raise ValueError(f"custom metric {m.name!r} cannot be evaluated: {exc}") from None
+                        raise SettingsMismatch(f"custom metric {m.name!r} cannot be evaluated: {exc}") from None
                     finally:
                         con.unregister("lm_values")
                     for k, value in zip(keys, out, strict=True):
@@ -210,7 +210,7 @@ class CustomValues:
                             "ORDER BY __lm_i"
                         ).to_arrow_table().column("v").to_pylist()
                     except duckdb.Error as exc:
-                        raise ValueError(f"custom metric {m.name!r} cannot be evaluated: {exc}") from None
+                        raise SettingsMismatch(f"custom metric {m.name!r} cannot be evaluated: {exc}") from None
                     finally:
                         con.unregister("lm_current")
                         con.unregister("lm_base")

@@ -34,7 +34,7 @@ from .prepare import Vocabulary, check_types, ensure_vocabs, monitored_columns, 
 from .quality import quality_rows
 from .rows import MetricRows, MetricTables, NoCustomValues
 from .scheduling import Progress, columns_at_once, memory_budget, pool_size, run_columns
-from .settings import ColumnSpec, MonitorSettings
+from .settings import ColumnSpec, MonitorSettings, SettingsMismatch
 from .sources import ColumnSource
 from .stats import preload_slow_imports
 
@@ -62,7 +62,7 @@ def run(inference: ColumnSource, baseline: Baseline | None, job: RunSettings, po
     settings, specs, vocabs = job.monitor, job.specs, job.vocabs
     check_types(inference, specs)
     if settings.timestamp_col not in inference.column_names and inference.num_rows:
-        raise ValueError(f"inference table has no timestamp column {settings.timestamp_col!r}")
+        raise SettingsMismatch(f"inference table has no timestamp column {settings.timestamp_col!r}")
     st = structure(inference, settings)
     plans = plan_windows(inference, st, settings, baseline, job.emit)
     present = st.present

@@ -36,7 +36,7 @@ from .prepare import Vocabulary, monitored_columns
 from .rows import MetricTables
 from .scheduling import pool_size
 from .schema import drift_metrics_schema, profile_metrics_schema
-from .settings import MonitorSettings
+from .settings import MonitorSettings, SettingsMismatch
 from .sources import ColumnSource, delta_columns, scan_view
 from .windows import timestamps_us, window_starts
 
@@ -254,7 +254,7 @@ def refresh_paths(
             profile = state.load_baseline(state_dir, baseline_fp)  # its arrays memory-mapped, read per column
             baseline_recomputed = True
         if inference.num_rows and settings.timestamp_col not in inference.column_names:
-            raise ValueError(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
+            raise SettingsMismatch(f"inference log has no timestamp column {settings.timestamp_col!r}; tables left as they were")
         say(f"read inference log: {inference.num_rows} rows")
         specs = monitored_columns(settings, inference)
         vocabs: dict[str, Vocabulary] = {}

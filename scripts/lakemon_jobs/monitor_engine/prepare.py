@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from lakemon.contract.statistics import CATEGORICAL, NUMERIC
 
 from .arrow_numpy import float_values, int_values
-from .settings import ColumnSpec, MonitorSettings
+from .settings import ColumnSpec, MonitorSettings, SettingsMismatch
 from .sources import ColumnSource, is_text, scan_view, text_column
 
 MAX_SLICE_VALUES = 100
@@ -111,7 +111,7 @@ def check_types(source: ColumnSource, specs: list[ColumnSpec]) -> None:
         if spec.kind == NUMERIC and spec.name in source.column_names:
             t = source.schema.field(spec.name).type
             if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
-                raise ValueError(f"column {spec.name!r} is configured numeric but has type {t}")
+                raise SettingsMismatch(f"column {spec.name!r} is configured numeric but has type {t}")
 
 
 def ensure_vocabs(vocabs: dict[str, Vocabulary], specs: list[ColumnSpec], *sources: ColumnSource) -> None:
@@ -214,7 +214,7 @@ def _duckdb_text(source: ColumnSource, expr: str) -> pa.ChunkedArray:
         scan_view(con, "monitored", source)
         result = con.execute(f"SELECT CAST(({expr}) AS VARCHAR) AS v FROM monitored").arrow()
     except duckdb.Error as exc:
-        raise ValueError(f"slicing expression {expr!r} cannot be evaluated: {exc}") from exc
+        raise SettingsMismatch(f"slicing expression {expr!r} cannot be evaluated: {exc}") from exc
     finally:
         con.close()
     return result.column("v") if isinstance(result, pa.Table) else result.read_all().column("v")

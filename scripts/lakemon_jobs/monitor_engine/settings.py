@@ -13,7 +13,16 @@ from dataclasses import asdict, dataclass, field
 from lakemon.contract.statistics import CATEGORICAL, NUMERIC, profile_kind
 from lakemon.contract.tables import CLIENT_REQUEST_ID, LABEL_TIME, REQUEST_ID, ROW_INDEX
 
+from ..errors import UsageError
+
 KEY_COLUMNS = (REQUEST_ID, CLIENT_REQUEST_ID, ROW_INDEX, LABEL_TIME)
+
+
+class SettingsMismatch(UsageError, ValueError):
+    """The monitor's settings (from the env file) do not fit the tables: no timestamp column, a
+    column configured numeric that is not, a slicing expression or custom metric that cannot be
+    evaluated on the data. The refresh stops before writing anything: exit 2. Also a ValueError:
+    the engine's functions are called outside the jobs too (tests, the benchmark)."""
 
 
 @dataclass(frozen=True)
