@@ -29,17 +29,28 @@ serving (a failing retrain leaves the champion serving).
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
+import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from lakemon.contract.verdicts import DRIFT_SUBJECT, Verdict
 
-from . import arguments
+from . import arguments, deploy
 from .context import JobContext, run_job
+from .datasets import split_train_test
 from .errors import JobError
+from .gateway_apply import GatewayError
+from .model_steps import CHALLENGER, CHAMPION, load_training_data
+from .register import is_better, promotion_score, score, write_baseline
+from .table_engines import engine_for
+from .tracking import configure_mlflow, experiment_name
+from .train import train_model
 
 TAG_TRIGGER = "lakemon.retrain.trigger"
 TAG_REASON = "lakemon.retrain.reason"
@@ -151,10 +162,6 @@ def recent_labelled_rows(ctx: JobContext, engine, evidence: DriftEvidence) -> pd
 
 def _already_done(ctx: JobContext, evidence: DriftEvidence) -> str | None:
     """The finished retrain run that already acted on this newest drifted window, if any."""
-    import mlflow
-
-    from .tracking import experiment_name
-
     experiment = mlflow.get_experiment_by_name(experiment_name(ctx))
     if experiment is None:
         return None
@@ -177,12 +184,6 @@ def _already_done(ctx: JobContext, evidence: DriftEvidence) -> str | None:
 def gate_scores(ctx: JobContext, challenger_uri: str, champion_uri: str, holdout: pd.DataFrame) -> tuple[float, float]:
     """(challenger, champion) `promotion.metric` on the held-out recent rows; RetrainError when
     either model cannot be scored there (load or predict fails, the metric is undefined)."""
-    import math
-
-    import mlflow
-
-    from .register import promotion_score, score
-
     model = ctx.model
     scores, problems = {}, []
     for role, uri in (("challenger", challenger_uri), ("champion", champion_uri)):
@@ -208,10 +209,6 @@ def promote_and_deploy(ctx: JobContext, client, run_id: str, version: str, champ
     the alias back and raises RetrainError: the old champion serves. A refused AI gateway
     (GatewayError) comes after the rollout, so `version` serves: its alias stays, and the error is
     returned for the caller to raise once the baseline matches the served version."""
-    from . import deploy
-    from .gateway_apply import GatewayError
-    from .model_steps import CHAMPION
-
     name = ctx.tables.registered_model
     client.set_registered_model_alias(name, CHAMPION, version)
     try:
@@ -228,46 +225,25 @@ def promote_and_deploy(ctx: JobContext, client, run_id: str, version: str, champ
     return None
 
 
-def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: bool = False) -> RetrainResult:
-    """Steps 1-6 of the module docstring. RetrainError leaves the champion serving."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from .datasets import split_train_test
-    from .model_steps import CHALLENGER, CHAMPION, load_training_data
-    from .register import is_better, score, write_baseline
-    from .table_engines import engine_for
-    from .tracking import configure_mlflow
-    from .train import train_model
-
-    model, settings = ctx.model, ctx.model.retraining
-    if settings is None:
+def _retraining(model):
+    """The model's `retraining` settings; RetrainError when it does not opt in."""
+    if model.retraining is None:
         raise RetrainError(f"{model.name} does not opt in to retraining: add `retraining:` to the model in the env file")
-    engine = engine_for(ctx)
-    evidence = confirmed_drift(ctx, engine)
-    if evidence is None:
-        message = f"retrain: no drift verdict in the last {settings.window_days} days of {ctx.tables.drift_verdicts}; nothing to retrain"
-        progress(message)
-        return RetrainResult("no_drift", message)
-    progress(
-        f"retrain: {len(evidence.verdict_ids)} drift verdict(s) in windows {evidence.since:%Y-%m-%d} .. "
-        f"{evidence.until:%Y-%m-%d}, newest drifted window {evidence.newest_window:%Y-%m-%d}"
-    )
-    client = configure_mlflow(ctx)
-    if not force:
-        done = _already_done(ctx, evidence)
-        if done:
-            message = f"retrain: drift up to window {evidence.newest_window:%Y-%m-%d} was already acted on by run {done}; nothing to do"
-            progress(message)
-            return RetrainResult("already_done", message, evidence, run_id=done)
+    return model.retraining
 
+
+def _champion_version(ctx: JobContext, client) -> str:
+    """The version the `champion` alias names: the one the challenger must beat."""
     name = ctx.tables.registered_model
     try:
-        champion = client.get_model_version_by_alias(name, CHAMPION)
+        return str(client.get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
         raise RetrainError(f"{name} has no '{CHAMPION}' version to retrain against; run `lakemon train` and `lakemon register` first") from None
-    champion_version = str(champion.version)
 
+
+def _enough_recent_rows(ctx: JobContext, engine, evidence: DriftEvidence, champion_version: str) -> pd.DataFrame:
+    """Step 2: the recent labelled rows; RetrainError when fewer than `min_labelled_rows`."""
+    settings = ctx.model.retraining
     recent = recent_labelled_rows(ctx, engine, evidence)
     if len(recent) < settings.min_labelled_rows:
         raise RetrainError(
@@ -275,65 +251,86 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
             f"{evidence.since:%Y-%m-%d} .. {evidence.until:%Y-%m-%d}, min_labelled_rows needs "
             f"{settings.min_labelled_rows}; the champion (version {champion_version}) keeps serving"
         )
-    extra, holdout = split_train_test(recent, settings.holdout_fraction, model.training.seed)
-    progress(
-        f"retrain: {len(recent)} recent labelled rows: {len(extra)} join the training data, "
-        f"{len(holdout)} are held out for the gate"
-    )
-    tags = {
-        TAG_TRIGGER: settings.on,
+    return recent
+
+
+def _drift_tags(ctx: JobContext, evidence: DriftEvidence) -> dict[str, str]:
+    """Why this retrain runs, tagged on its MLflow run and on the version it registers."""
+    return {
+        TAG_TRIGGER: ctx.model.retraining.on,
         TAG_REASON: evidence.reason,
         TAG_VERDICT_COUNT: str(len(evidence.verdict_ids)),
         TAG_NEWEST_WINDOW: evidence.newest_window.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def _train_challenger(ctx: JobContext, extra: pd.DataFrame, tags: dict[str, str], champion_version: str,
+                      progress: Callable[[str], None]):
+    """Step 4 (train.train_model with the recent rows); any failure: nothing registered."""
     try:
-        trained = train_model(ctx, progress=progress, extra_rows=extra, tags=tags)
+        return train_model(ctx, progress=progress, extra_rows=extra, tags=tags)
     except Exception as exc:  # any training failure: nothing registered, the champion serves on
         raise RetrainError(
             f"training the challenger failed ({type(exc).__name__}: {exc}); the champion (version "
             f"{champion_version}) keeps serving"
         ) from None
-    run_id = trained.run_id
 
-    metric, margin = model.promotion.metric, model.promotion.min_improvement
+
+class GateDecision(NamedTuple):
+    """Step 5's outcome: both scores on `promotion.metric`, and whether the challenger won."""
+
+    metric: str
+    challenger_score: float
+    champion_score: float
+    promoted: bool
+
+
+def _gate(ctx: JobContext, client, trained, champion_version: str, holdout: pd.DataFrame,
+          progress: Callable[[str], None]) -> GateDecision:
+    """Step 5: both models scored on the held-out recent rows, logged on the challenger's run."""
+    metric, margin = ctx.model.promotion.metric, ctx.model.promotion.min_improvement
+    name = ctx.tables.registered_model
     try:
         challenger_score, champion_score = gate_scores(ctx, trained.model_uri, f"models:/{name}/{champion_version}", holdout)
     except RetrainError as exc:
-        client.set_tag(run_id, TAG_DECISION, "gate_failed")
+        client.set_tag(trained.run_id, TAG_DECISION, "gate_failed")
         raise RetrainError(f"{exc}; the champion (version {champion_version}) keeps serving") from None
     promoted = is_better(metric, challenger_score, champion_score, margin)
-    decision = "promoted" if promoted else "kept"
     for key, value in ((f"gate_challenger_{metric}", challenger_score), (f"gate_champion_{metric}", champion_score), ("gate_rows", len(holdout))):
-        client.log_metric(run_id, key, float(value))
+        client.log_metric(trained.run_id, key, float(value))
     progress(
         f"retrain: gate on {len(holdout)} held-out recent rows, {metric}: challenger {challenger_score:.4f} vs "
         f"champion v{champion_version} {champion_score:.4f} (needs > {margin} better): "
         + ("challenger PROMOTED" if promoted else "champion KEPT")
     )
+    return GateDecision(metric, challenger_score, champion_score, promoted)
 
+
+def _register_challenger(ctx: JobContext, client, trained, tags: dict[str, str], gate: GateDecision) -> str:
+    """Step 6, first half: the challenger registered, aliased `challenger` and tagged; its version."""
+    name = ctx.tables.registered_model
     version = str(mlflow.register_model(trained.model_uri, name).version)
     client.set_registered_model_alias(name, CHALLENGER, version)
-    for key, value in {**tags, TAG_DECISION: decision, "lakemon.retrain.run_id": run_id}.items():
+    decision = "promoted" if gate.promoted else "kept"
+    for key, value in {**tags, TAG_DECISION: decision, "lakemon.retrain.run_id": trained.run_id}.items():
         client.set_model_version_tag(name, version, key, value)
-    client.set_model_version_tag(name, version, f"lakemon.gate_{metric}", f"{challenger_score:.6f}")
-    result = RetrainResult(
-        "promoted" if promoted else "kept", "", evidence, run_id, version, champion_version, metric,
-        challenger_score, champion_score, len(recent), len(holdout),
-    )
-    if not promoted:
-        client.set_tag(run_id, TAG_DECISION, decision)
-        result.message = f"retrain: version {version} stays challenger; version {champion_version} remains champion"
-        progress(result.message)
-        return result
+    client.set_model_version_tag(name, version, f"lakemon.gate_{gate.metric}", f"{gate.challenger_score:.6f}")
+    return version
 
-    gateway_problem = promote_and_deploy(ctx, client, run_id, version, champion_version, progress)
+
+def _serve_and_rebaseline(ctx: JobContext, client, result: RetrainResult, extra: pd.DataFrame,
+                          progress: Callable[[str], None]) -> RetrainResult:
+    """Step 6, second half: the winner becomes champion and serves, then the baseline is its
+    training rows (original split + recent rows) scored by it."""
+    model, name, version = ctx.model, ctx.tables.registered_model, result.version
+    gateway_problem = promote_and_deploy(ctx, client, result.run_id, version, result.champion_version, progress)
     train_split, _ = split_train_test(load_training_data(ctx), model.training.test_fraction, model.training.seed)
     columns = [*model.feature_names(), model.label.name]
     rows = pd.concat([train_split[columns], extra[columns]], ignore_index=True)
     challenger = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     written = write_baseline(ctx, rows, score(model, challenger, rows), version)
-    client.set_tag(run_id, TAG_DECISION, decision)
-    client.set_tag(run_id, TAG_DEPLOYED, version)
+    client.set_tag(result.run_id, TAG_DECISION, "promoted")
+    client.set_tag(result.run_id, TAG_DEPLOYED, version)
     result.deployed_version = version
     result.message = (
         f"retrain: version {version} is champion and serves; baseline {ctx.tables.baseline} rewritten "
@@ -342,6 +339,50 @@ def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: boo
     progress(result.message)
     if gateway_problem is not None:
         raise RetrainError(f"version {version} serves and its baseline is rewritten, but {gateway_problem}")
+    return result
+
+
+def _nothing_to_do(progress: Callable[[str], None], status: str, message: str, **found) -> RetrainResult:
+    progress(message)
+    return RetrainResult(status, message, **found)
+
+
+def retrain(ctx: JobContext, progress: Callable[[str], None] = print, force: bool = False) -> RetrainResult:
+    """Steps 1-6 of the module docstring. RetrainError leaves the champion serving."""
+    settings = _retraining(ctx.model)
+    engine = engine_for(ctx)
+    evidence = confirmed_drift(ctx, engine)
+    if evidence is None:
+        return _nothing_to_do(progress, "no_drift", f"retrain: no drift verdict in the last {settings.window_days} days of {ctx.tables.drift_verdicts}; nothing to retrain")
+    progress(
+        f"retrain: {len(evidence.verdict_ids)} drift verdict(s) in windows {evidence.since:%Y-%m-%d} .. "
+        f"{evidence.until:%Y-%m-%d}, newest drifted window {evidence.newest_window:%Y-%m-%d}"
+    )
+    client = configure_mlflow(ctx)
+    done = None if force else _already_done(ctx, evidence)
+    if done:
+        return _nothing_to_do(progress, "already_done", f"retrain: drift up to window {evidence.newest_window:%Y-%m-%d} was already acted on by run {done}; nothing to do",
+                              evidence=evidence, run_id=done)
+    champion_version = _champion_version(ctx, client)
+    recent = _enough_recent_rows(ctx, engine, evidence, champion_version)
+    extra, holdout = split_train_test(recent, settings.holdout_fraction, ctx.model.training.seed)
+    progress(
+        f"retrain: {len(recent)} recent labelled rows: {len(extra)} join the training data, "
+        f"{len(holdout)} are held out for the gate"
+    )
+    tags = _drift_tags(ctx, evidence)
+    trained = _train_challenger(ctx, extra, tags, champion_version, progress)
+    gate = _gate(ctx, client, trained, champion_version, holdout, progress)
+    version = _register_challenger(ctx, client, trained, tags, gate)
+    result = RetrainResult(
+        "promoted" if gate.promoted else "kept", "", evidence, trained.run_id, version, champion_version, gate.metric,
+        gate.challenger_score, gate.champion_score, len(recent), len(holdout),
+    )
+    if gate.promoted:
+        return _serve_and_rebaseline(ctx, client, result, extra, progress)
+    client.set_tag(trained.run_id, TAG_DECISION, "kept")
+    result.message = f"retrain: version {version} stays challenger; version {champion_version} remains champion"
+    progress(result.message)
     return result
 
 
