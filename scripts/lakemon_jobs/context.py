@@ -18,7 +18,7 @@ from lakemon.contract.tables import ModelTables
 
 from .arguments import add_context_arguments  # noqa: F401  (re-exported: where jobs have always found it)
 from .errors import EXIT_USAGE, JobError, UsageError, report
-from .local.runtime import HomeError, LocalRuntime, on_databricks
+from .local.runtime import LocalRuntime, on_databricks
 
 DEFAULT_HOME = Path(".lakemon")
 
@@ -115,6 +115,14 @@ def _exit_config(message: str) -> None:
     sys.exit(EXIT_USAGE)
 
 
+class UnknownModel(UsageError, KeyError):
+    """--model names no model of the env file (the message names the nearest): exit 2. Also a
+    KeyError, as `Environment.model` raises, for callers of `JobContext.load`."""
+
+    def __str__(self) -> str:  # KeyError's own str() would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 @dataclass(frozen=True)
 class JobContext:
     env: Environment
@@ -127,10 +135,13 @@ class JobContext:
 
     @classmethod
     def load(cls, env_file: str | Path, model: str | None = None, home: str | Path | None = None) -> JobContext:
-        """The context for Python callers (the end-to-end loop, tests). Raises ConfigError or
-        KeyError (unknown model); `from_args` turns those into a clean exit for the CLI."""
+        """The context for Python callers (the end-to-end loop, tests). Raises ConfigError,
+        UnknownModel or HomeError; `from_args` turns those into a clean exit for the CLI."""
         env = load_environment(Path(env_file))
-        chosen = env.model(model)
+        try:
+            chosen = env.model(model)
+        except KeyError as exc:  # only this call: a KeyError elsewhere is a bug, with its traceback
+            raise UnknownModel(exc.args[0]) from None
         runtime = None if on_databricks() else LocalRuntime.from_env(home)
         return cls(env=env, model=chosen, tables=ModelTables(env, chosen), runtime=runtime, env_file=Path(env_file))
 
@@ -157,9 +168,7 @@ class JobContext:
             ctx = cls.load(path, args.model, home)
         except ConfigError as exc:
             _exit_config(f"lakemon: configuration error:\n{exc}")
-        except KeyError as exc:
-            _exit_config(f"lakemon: {exc.args[0]}")
-        except HomeError as exc:
+        except UsageError as exc:  # UnknownModel, HomeError
             _exit_config(f"lakemon: {exc}")
         picked_run = home is not None and given_home is None and not os.environ.get("LAKEMON_HOME")
         if picked_run:

@@ -34,6 +34,7 @@ INTERNAL = {
 USAGE = {
     "lakemon_jobs.table_engines.engine.TableError",
     "lakemon_jobs.context.JobConfigError",
+    "lakemon_jobs.context.UnknownModel",
     "lakemon_jobs.model_steps.TrainingColumnsError",
     "lakemon_jobs.datasets.TrainingDataError",
     "lakemon_jobs.drift.rule.RuleError",

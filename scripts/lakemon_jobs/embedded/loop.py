@@ -221,7 +221,7 @@ def _load(options: RunOptions, home: Path):
     """The job context for validation before any work; BadSetup with one clear line per problem."""
     from lakemon.config import ConfigError
 
-    from ..context import JobContext
+    from ..context import JobContext, UnknownModel
     from ..local.runtime import HomeError, usable_home
 
     try:
@@ -230,7 +230,7 @@ def _load(options: RunOptions, home: Path):
         raise BadSetup(str(exc)) from None
     try:
         return JobContext.load(options.env_file, options.model, home)
-    except (ConfigError, KeyError) as exc:
+    except (ConfigError, UnknownModel) as exc:
         raise BadSetup(f"cannot load {options.env_file}:\n{exc}") from None
 
 
