@@ -58,6 +58,13 @@ def _nearest(name: str, available: list[str]) -> str:
     return f"no close name; columns: {', '.join(shown)}{more}"
 
 
+def model_key(ctx: JobContext, key: str) -> str:
+    """`<env file>: models[<i>].<key>`: where a problem with the model's config is to be fixed."""
+    where = str(ctx.env_file) if ctx.env_file is not None else f"env {ctx.env.name}"
+    index = next((i for i, m in enumerate(ctx.env.models) if m.name == ctx.model.name), 0)
+    return f"{where}: models[{index}].{key}"
+
+
 def check_training_columns(ctx: JobContext, frame: pd.DataFrame, source: str) -> None:
     """TrainingColumnsError unless every feature and the label is a column of `frame`, and the
     timestamp column, where the training data has one of that name, holds times.
@@ -67,13 +74,11 @@ def check_training_columns(ctx: JobContext, frame: pd.DataFrame, source: str) ->
     The timestamp column is not a training input (the serving layer stamps each request), so
     it is only checked where the data has a column of that name that could be mistaken for it."""
     available = [str(c) for c in frame.columns]
-    where = str(ctx.env_file) if ctx.env_file is not None else f"env {ctx.env.name}"
-    index = next((i for i, m in enumerate(ctx.env.models) if m.name == ctx.model.name), 0)
     model = ctx.model
     wanted = [(f"features[{i}].name", c.name, "feature") for i, c in enumerate(model.features)]
     wanted.append(("label.name", model.label.name, "label"))
     problems = [
-        f"{where}: models[{index}].{key}: {role} {name!r} is not a column of the training data {source}; "
+        f"{model_key(ctx, key)}: {role} {name!r} is not a column of the training data {source}; "
         f"{_nearest(name, available)}"
         for key, name, role in wanted
         if name not in available
@@ -81,7 +86,7 @@ def check_training_columns(ctx: JobContext, frame: pd.DataFrame, source: str) ->
     ts = model.timestamp_column
     if ts in available and not pd.api.types.is_datetime64_any_dtype(frame[ts].dtype):
         problems.append(
-            f"{where}: models[{index}].timestamp_column: {ts!r} is a {frame[ts].dtype} column of the training "
+            f"{model_key(ctx, 'timestamp_column')}: {ts!r} is a {frame[ts].dtype} column of the training "
             f"data {source}, not a time; name the request-time column something else"
         )
     if problems:

@@ -35,12 +35,13 @@ from lakemon.contract.statistics import is_numeric
 from lakemon.contract.tables import output_columns
 
 from . import arguments
-from .context import JobContext, run_job
+from .context import JobConfigError, JobContext, run_job
 from .model_steps import (
     MODEL_ARTIFACT,
     MODEL_URI_TAG,
     classification_metrics,
     load_training_data,
+    model_key,
     regression_metrics,
 )
 
@@ -254,6 +255,10 @@ def train_model(
     import mlflow
     import sklearn
 
+    # scikit-learn's parameter validation error (a ValueError and TypeError) has no public import
+    # path; the pinned scikit-learn 1.7.2 (requirements.lock) defines it here
+    from sklearn.utils._param_validation import InvalidParameterError
+
     from .model_code.served_model import prepare_features
     from .model_steps import split_for
     from .tracking import configure_mlflow, use_experiment
@@ -276,7 +281,10 @@ def train_model(
 
     progress(f"train: fitting on {len(train_df)} rows, testing on {len(test_df)} rows")
     pipeline = build_pipeline(model, params, training.seed)
-    pipeline.fit(x_train, train_df[label])
+    try:
+        pipeline.fit(x_train, train_df[label])
+    except InvalidParameterError as exc:  # a value of training.params the estimator refuses (keys are checked at load)
+        raise JobConfigError([f"{model_key(ctx, 'training.params')}: {exc}"]) from None
     metrics, predicted = evaluate(model, pipeline, x_test, test_df[label])
     progress("train: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 

@@ -45,6 +45,19 @@ def test_train_from_a_missing_training_table_fails_clearly(home, tmp_path, capsy
     assert store.get_experiment_by_name("/Shared/lakemon/dev/from_table") is None  # MLflow untouched
 
 
+def test_a_training_param_the_estimator_refuses_is_one_line_naming_the_key(home, tmp_path, capsys):
+    """training.params keys are checked at load, their values by scikit-learn when it fits:
+    a refused value is a usage error (exit 2) naming the env file and key, not a traceback."""
+    from jobs_helpers import write_env
+
+    env_file = write_env(tmp_path, name="bad_param", params={"max_iter": -1})
+    assert main(["train", "--env-file", str(env_file), "--home", str(home)]) == 2
+    err = capsys.readouterr().err
+    [line] = [x for x in err.splitlines() if x.startswith("lakemon train:")]
+    assert line.startswith(f"lakemon train: {env_file}: models[0].training.params: The 'max_iter' parameter of ")
+    assert "Got -1 instead" in line and "Traceback" not in err
+
+
 def test_a_raw_databricks_error_is_one_line_and_exit_1(monkeypatch, capsys):
     """An SDK error no job translated (here: permission denied while refreshing) never shows a
     traceback: one line naming the error and what to check, exit 1 (docs/jobs.md)."""
