@@ -12,8 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakemon import LakemonStack, MonitoredModel, load_environments
-from lakemon.errors import user_message
+from lakemon.tooling import use_project_node
+
+use_project_node()  # first: jsii starts Node on the first import of cdktf (the next line)
+
+from lakemon import LakemonStack, MonitoredModel, load_environments  # noqa: E402
+from lakemon.errors import user_message  # noqa: E402
 
 if TYPE_CHECKING:
     from cdktf import App
@@ -32,7 +36,6 @@ def build(app: App, envs_dir: Path = REPO / "envs") -> list[LakemonStack]:
 
 
 def main() -> int:
-    # Imported after lakemon, which quiets jsii's Node banner before cdktf starts Node.
     from cdktf import App
 
     try:

@@ -16,22 +16,17 @@ paying for the CDK for Terraform bindings (about 2 s to import).
 Importing lakemon leaves `sys.excepthook` alone: the exception hook that prints lakemon's own
 errors (config, construct, policy, wheel) as one clear message without a traceback, also when
 they come back from the jsii kernel, is installed by `LakemonStack` or by the app itself
-(`lakemon.errors.install_excepthook()`, as the starter's app.py does first thing). When cdktf
-has not started its Node process yet, importing lakemon points jsii at the project's Node and
-disables cdktf's checkpoint calls (`lakemon.tooling`).
+(`lakemon.errors.install_excepthook()`, as the starter's app.py does). Importing lakemon leaves
+the environment alone too: an app that wants cdktf on the project's Node, without checkpoint
+calls, says so with `lakemon.tooling.use_project_node()` before it imports cdktf.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .tooling import quiet_cdktf_environment
-
-if "jsii" not in sys.modules:
-    quiet_cdktf_environment()
 
 _EXPORTS = {
     # config

@@ -15,9 +15,11 @@ cdktf-cli looks up checkpoint-api.hashicorp.com on every command unless `CHECKPO
 set, and prints `[ERROR] getaddrinfo` where that host is unreachable: it is set (unless the user
 set it).
 
-The jsii kernel reads `JSII_NODE` when it starts, i.e. on the first `import cdktf`/`import jsii`:
-`import lakemon` before `import cdktf` (the starter app does) is early enough; a later call is
-too late for this process but still right for subprocesses that get `quiet_cdktf_environment`.
+The jsii kernel reads `JSII_NODE` when it starts, i.e. on the first `import cdktf`/`import jsii`.
+Importing lakemon changes nothing (a library import leaves the process alone): an app calls
+`use_project_node()` before its first import of cdktf (stacks/app.py and the starter's app.py do,
+first thing); a later call is too late for this process but still right for subprocesses that
+get `quiet_cdktf_environment`.
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ def node_major(env: MutableMapping[str, str] | None = None) -> int | None:
         return None
     match = re.match(r"v(\d+)\.", done.stdout.strip())
     return int(match.group(1)) if match else None
+
+
+def use_project_node(folder: Path | None = None) -> None:
+    """This process runs cdktf on the project's Node, without checkpoint calls: the app's first
+    call, before anything imports cdktf (jsii reads `JSII_NODE` once, when it starts Node)."""
+    quiet_cdktf_environment(folder=folder)
 
 
 def quiet_cdktf_environment(

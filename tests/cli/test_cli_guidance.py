@@ -255,9 +255,9 @@ def test_init_writes_a_pinned_commented_project(tmp_path):
     assert dev.state.backend == "local" and dev.alerts.recipients
     text = (team / "envs" / "dev.yml").read_text(encoding="utf-8")
     assert text.count("\n#") + text.count("  #") >= 15, "the env file should explain its keys"
-    # the app imports lakemon before cdktf, so jsii's Node banner is silenced
+    # the app puts cdktf on the project's Node before it imports cdktf
     app = (team / "app.py").read_text(encoding="utf-8")
-    assert app.index("import lakemon") < app.index("from cdktf import")
+    assert app.index("use_project_node()") < app.index("from cdktf import")
 
 
 def test_init_refuses_to_overwrite_and_bad_names(tmp_path):
@@ -287,7 +287,7 @@ def test_cdktf_runs_on_the_projects_node_22_whatever_node_is_on_path(tmp_path):
     assert quiet_cdktf_environment({"JSII_NODE": "/opt/node/bin/node"})["JSII_NODE"] == "/opt/node/bin/node"
     # nothing end-of-life runs, so nothing is silenced
     assert not any(k.startswith("JSII_SILENCE") for k in env)
-    code = f"import lakemon, cdktf; cdktf.App(outdir={str(tmp_path / 'out')!r})"
+    code = f"from lakemon.tooling import use_project_node; use_project_node(); import cdktf; cdktf.App(outdir={str(tmp_path / 'out')!r})"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JSII")} | {"TMPDIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=clean, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]

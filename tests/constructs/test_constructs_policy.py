@@ -430,10 +430,11 @@ def test_the_python_app_prints_the_report_and_no_stack_trace(tmp_path, fake_whee
 
 
 IMPORT_AND_HOOK = """
-import sys
-before = sys.excepthook
+import os, sys
+before, environment = sys.excepthook, dict(os.environ)
 import lakemon, lakemon.errors, lakemon.config
 print("unchanged after import:", sys.excepthook is before)
+print("environment unchanged after import:", dict(os.environ) == environment)
 from cdktf import App
 from lakemon import LakemonStack
 LakemonStack(App(outdir="out"), lakemon.config.load_environment({env!r}), wheel={wheel!r})
@@ -445,9 +446,15 @@ def test_importing_lakemon_leaves_the_exception_hook_alone_and_the_stack_install
     """A library import must not change the interpreter; the app start (LakemonStack) may."""
     env_file = Path(__file__).resolve().parents[2] / "envs" / "dev.yml"
     (tmp_path / "app.py").write_text(IMPORT_AND_HOOK.format(env=str(env_file), wheel=str(fake_wheel)), encoding="utf-8")
-    done = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    # without CHECKPOINT_DISABLE, which an import that quieted cdktf would set
+    env = {k: v for k, v in os.environ.items() if k != "CHECKPOINT_DISABLE"}
+    done = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == ["unchanged after import: True", "lakemon's after LakemonStack: True"]
+    assert done.stdout.splitlines() == [
+        "unchanged after import: True",
+        "environment unchanged after import: True",
+        "lakemon's after LakemonStack: True",
+    ]
 
 
 def test_a_policy_report_is_told_by_its_header_without_a_registry_of_raised_errors():

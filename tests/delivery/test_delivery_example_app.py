@@ -86,6 +86,10 @@ def test_example_app_synthesizes_from_the_installed_wheel(doc, installed, tmp_pa
         shutil.copy(REPO / "envs" / "dev.yml", target)
     (scratch / "app.py").write_text(code, encoding="utf-8")
     (scratch / "runner.py").write_text(RUNNER, encoding="utf-8")
+    # A team's project has node_modules/node from `npm ci` (the starter's package.json pins it):
+    # the repository's stands in for it, and PATH keeps whatever Node the machine has.
+    (scratch / "node_modules").mkdir()
+    (scratch / "node_modules" / "node").symlink_to(REPO / "node_modules" / "node")
 
     done = subprocess.run(
         [str(python), "-I", "runner.py"],
@@ -96,7 +100,7 @@ def test_example_app_synthesizes_from_the_installed_wheel(doc, installed, tmp_pa
         timeout=RUN_TIMEOUT_S,
     )
     assert done.returncode == 0, f"the example failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-    assert "end-of-life" not in done.stderr, "the example's `import lakemon` did not quiet jsii's Node banner"
+    assert "end-of-life" not in done.stderr, "the example's use_project_node() did not put cdktf on the project's Node"
 
     probe = json.loads(done.stdout.split("LAKEMON-PROBE ", 1)[1].splitlines()[0])
     for package in ("lakemon", "lakemon_jobs"):
