@@ -7,6 +7,8 @@ the job with the config error's message (exit code 2), never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -18,7 +20,9 @@ from lakemon.contract.tables import ModelTables
 
 from .arguments import add_context_arguments  # noqa: F401  (re-exported: where jobs have always found it)
 from .errors import EXIT_USAGE, JobError, UsageError, report
+from .local.runs import is_completed, run_folders
 from .local.runtime import LocalRuntime, on_databricks
+from .run_lock import model_lock
 
 DEFAULT_HOME = Path(".lakemon")
 
@@ -32,8 +36,6 @@ def latest_run_home(default: Path = DEFAULT_HOME) -> Path | None:
     latest = runs / "latest"
     if latest.exists():
         return latest.resolve()
-    from .local.runs import is_completed, run_folders
-
     folders = run_folders(default)
     completed = [p for p in folders if is_completed(p)]
     return (completed or folders or [None])[-1]
@@ -60,8 +62,6 @@ turns it off while it runs its steps in process: its own headings say it once.""
 
 def run_model(folder: Path) -> str | None:
     """The model a run-local run folder was made for (its outcome.json), else None."""
-    import json
-
     try:
         return str(json.loads((folder / "outcome.json").read_text(encoding="utf-8"))["model"]) or None
     except (OSError, ValueError, KeyError, TypeError):
@@ -86,8 +86,6 @@ def other_model_problem(folder: Path, env: Environment, asked: str | None, chose
 
 def suggest(word: str, known: list[str]) -> str:
     """` (did you mean 'x'?)` for the nearest of `known` (difflib), else ''."""
-    import difflib
-
     close = difflib.get_close_matches(word, known, n=2, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
@@ -148,8 +146,6 @@ class JobContext:
     def run_lock(self, job: str, wait_s: float = 0.0, progress: Callable[[str], None] = print):
         """The model's run lock (run_lock.model_lock): unpack, refresh and analyze-drift of one
         model never run at once on the embedded default; a no-op on Databricks."""
-        from .run_lock import model_lock
-
         root = self.runtime.root if self.runtime is not None else None
         return model_lock(root, self.tables.inference_log, job, wait_s=wait_s, progress=progress)
 

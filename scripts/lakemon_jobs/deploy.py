@@ -30,6 +30,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import mlflow
+from mlflow.exceptions import MlflowException
+
 from lakemon.contract.gateway import GatewaySpec
 from lakemon.contract.tables import output_columns
 
@@ -38,8 +41,10 @@ from .context import JobContext, run_job
 from .errors import JobError
 from .gateway_apply import apply_ai_gateway
 from .gateway_apply import sdk_message as _sdk_message
+from .local.endpoints import LocalServingEndpoints
 from .local.runtime import write_atomically
 from .model_steps import CHAMPION, served_entity_name
+from .tracking import configure_mlflow
 
 DEFAULT_TIMEOUT_S = arguments.DEPLOY_TIMEOUT_S
 """Databricks endpoint updates can take up to 45 minutes."""
@@ -120,10 +125,6 @@ class Deployment:
 
 
 def champion_version(ctx: JobContext) -> str:
-    from mlflow.exceptions import MlflowException
-
-    from .tracking import configure_mlflow
-
     client = configure_mlflow(ctx)
     try:
         return str(client.get_model_version_by_alias(ctx.tables.registered_model, CHAMPION).version)
@@ -133,8 +134,6 @@ def champion_version(ctx: JobContext) -> str:
 
 def validate_locally(ctx: JobContext, model_uri: str) -> None:
     """The model loads and predicts its input example with the served output columns."""
-    import mlflow
-
     try:
         pyfunc = mlflow.pyfunc.load_model(model_uri)
         example = pyfunc.input_example
@@ -161,8 +160,6 @@ def deploy_local(ctx: JobContext, version: str, progress: Callable[[str], None])
     path = ctx.runtime.deployment_path(endpoint)
     write_atomically(path, json.dumps(asdict(deployment), indent=2) + "\n")
     progress(f"deploy: {endpoint} now serves {model_uri} ({path})")
-    from .local.endpoints import LocalServingEndpoints
-
     apply_ai_gateway(LocalServingEndpoints(ctx.runtime), endpoint, GatewaySpec.for_model(ctx.env, ctx.model), progress)
     return deployment
 
@@ -170,8 +167,8 @@ def deploy_local(ctx: JobContext, version: str, progress: Callable[[str], None])
 def deploy_databricks(
     ctx: JobContext, version: str, timeout_s: float, progress: Callable[[str], None], client=None
 ) -> Deployment:
-    from databricks.sdk import WorkspaceClient
-    from databricks.sdk.service.serving import (
+    from databricks.sdk import WorkspaceClient  # lazy: Databricks-only path
+    from databricks.sdk.service.serving import (  # lazy: Databricks-only path
         Route,
         ServedEntityInput,
         ServingModelWorkloadType,
@@ -181,8 +178,8 @@ def deploy_databricks(
     name = ctx.tables.registered_model
     endpoint = ctx.model.endpoint(ctx.env.name)
     served_name = served_entity_name(ctx.model, version)
-    from databricks.sdk.errors import DatabricksError, NotFound
-    from databricks.sdk.service.serving import EndpointStateReady
+    from databricks.sdk.errors import DatabricksError, NotFound  # lazy: Databricks-only path
+    from databricks.sdk.service.serving import EndpointStateReady  # lazy: Databricks-only path
 
     w = client or WorkspaceClient()
     try:

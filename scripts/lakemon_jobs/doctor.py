@@ -9,6 +9,7 @@ the construct library alone (no [jobs] extra); every probe has a timeout.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -22,11 +23,16 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakemon._version import __version__
 from lakemon.config import ConfigError, Environment, environment_files, load_environment
 from lakemon.config.model import AzurermState
+from lakemon.serverless import JOBS_ENVIRONMENT
 from lakemon.tooling import NODE_MAJOR_TESTED, quiet_cdktf_environment
+from lakemon.wheel import PROJECT_WHEELS, WHEEL_NAME, source_root
 
 from . import arguments
+from .jobs_extra import JOBS_EXTRA_MODULES
+from .monitor_migration import state_monitors
 
 PROBE_TIMEOUT_S = 20.0
 CONNECT_TIMEOUT_S = 5.0
@@ -58,8 +64,6 @@ def _run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedPro
 
 
 def check_python() -> Check:
-    from lakemon.serverless import JOBS_ENVIRONMENT
-
     version = ".".join(map(str, sys.version_info[:3]))
     if sys.version_info[:2] not in ((3, 11), (3, 12)):
         return Check(
@@ -73,13 +77,7 @@ def check_python() -> Check:
 
 
 def check_jobs_extra() -> Check:
-    from importlib.util import find_spec
-
-    from lakemon._version import __version__
-
-    from .jobs_extra import JOBS_EXTRA_MODULES
-
-    missing = sorted(dist for module, dist in JOBS_EXTRA_MODULES.items() if find_spec(module) is None)
+    missing = sorted(dist for module, dist in JOBS_EXTRA_MODULES.items() if importlib.util.find_spec(module) is None)
     if missing:
         return Check(
             "jobs extra",
@@ -118,8 +116,6 @@ def check_node(project: Path) -> Check:
 def check_jobs_artifact(env: Environment, source: Path, project: Path) -> Check:
     """The jobs must name one exact artifact: the project's release wheel (uploaded by synth),
     or an explicit index with an exact version. A bare name with no index is refused."""
-    from lakemon.wheel import PROJECT_WHEELS, WHEEL_NAME, source_root
-
     name = f"jobs artifact ({source.name})"
     named = os.environ.get("LAKEMON_WHEEL")
     if named:
@@ -285,8 +281,6 @@ MONITOR_API_OF = {"databricks_data_quality_monitor": "data_quality", "databricks
 def monitor_api_check(env: Environment, show_json: dict | None, where: str) -> Check:
     """Which API the deployed stack's monitors use (the resource type in its Terraform state), and
     whether the next deploy moves them to the declared one (`monitoring.api`)."""
-    from .monitor_migration import state_monitors
-
     name = f"monitor API ({env.name})"
     declared = env.monitoring.api
     if show_json is None:

@@ -29,6 +29,7 @@ Rules this follows:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from lakemon.contract.gateway import GatewaySpec
 
@@ -48,7 +49,9 @@ def sdk_message(exc: Exception) -> str:
 
 
 def declared_table(spec: GatewaySpec):
-    from databricks.sdk.service.serving import AiGatewayInferenceTableConfig
+    from databricks.sdk.service.serving import (
+        AiGatewayInferenceTableConfig,  # lazy: databricks-sdk (1 s), only to apply a gateway
+    )
 
     table = spec.inference_table
     return AiGatewayInferenceTableConfig(
@@ -57,7 +60,7 @@ def declared_table(spec: GatewaySpec):
 
 
 def declared_rate_limits(spec: GatewaySpec) -> list:
-    from databricks.sdk.service.serving import (
+    from databricks.sdk.service.serving import (  # lazy: databricks-sdk (1 s), only to apply a gateway
         AiGatewayRateLimit,
         AiGatewayRateLimitKey,
         AiGatewayRateLimitRenewalPeriod,
@@ -111,8 +114,10 @@ def describe_rate_limit(limit) -> str:
 def apply_ai_gateway(endpoints, name: str, spec: GatewaySpec, progress: Callable[[str], None]) -> int:
     """Make `name`'s AI gateway carry `spec`; returns how many `put_ai_gateway` calls it made
     (0 when it already does). GatewayError, one line, when reading or putting fails."""
-    from databricks.sdk.errors import DatabricksError
-    from databricks.sdk.service.serving import AiGatewayConfig
+    from databricks.sdk.errors import DatabricksError  # lazy: databricks-sdk (1 s), only to apply a gateway
+    from databricks.sdk.service.serving import (
+        AiGatewayConfig,  # lazy: databricks-sdk (1 s), only to apply a gateway
+    )
 
     payload = spec.inference_table.payload_table
     try:
@@ -136,8 +141,6 @@ def apply_ai_gateway(endpoints, name: str, spec: GatewaySpec, progress: Callable
         )
     steps = [table]
     if have is not None and have.enabled and _location(have) != _location(table):
-        from dataclasses import replace
-
         steps.insert(0, replace(have, enabled=False))
         progress(f"deploy: disabling {name}'s inference table {'.'.join(_location(have))}_payload before moving it")
     for step in steps:

@@ -6,6 +6,8 @@ The CLI checks before a subcommand starts and `doctor` reports it, from this one
 
 from __future__ import annotations
 
+import importlib.util
+
 JOBS_EXTRA_MODULES = {
     "databricks": "databricks-sdk",
     "mlflow": "mlflow",
@@ -30,8 +32,6 @@ def missing_jobs_modules() -> list[str]:
 
     Why before the subcommand runs: a module imported late (mlflow inside run-local's second
     step, after minutes of work) would otherwise end the run with a ModuleNotFoundError."""
-    import importlib.util
-
     missing = []
     for module in JOBS_EXTRA_MODULES:
         try:

@@ -13,11 +13,19 @@ tests/architecture says so).
 
 from __future__ import annotations
 
+import difflib
+
+import numpy as np
 import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from lakemon.config.model import Model
 
 from .context import JobConfigError, JobContext
+from .datasets import load_comic, split_by_time, split_train_test
+from .datasets.co2 import load_co2
+from .monitor_engine.quality import regression_metrics as window_metrics
+from .table_engines import engine_for
 
 MODEL_ARTIFACT = "model"
 """Artifact path of the logged model inside a training run."""
@@ -48,8 +56,6 @@ NEAREST = 3
 
 
 def _nearest(name: str, available: list[str]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, available, n=NEAREST, cutoff=0.6)
     if close:
         return f"nearest: {', '.join(close)}"
@@ -102,18 +108,12 @@ def load_training_data(ctx: JobContext, source: str | None = None) -> pd.DataFra
     """
     source = source or ctx.model.training.source
     if source == "bundled:co2":
-        from .datasets.co2 import load_co2
-
         frame = load_co2()
         check_training_columns(ctx, frame, source)
         return frame
     if source.startswith("bundled:"):
-        from .datasets import load_comic
-
         frame = load_comic(source.removeprefix("bundled:"))  # type: ignore[arg-type]
     else:
-        from .table_engines import engine_for
-
         frame = engine_for(ctx).read_table(source)
         frame.columns = [str(c).lower() for c in frame.columns]
     check_training_columns(ctx, frame, source)
@@ -126,8 +126,6 @@ def split_for(training, frame: pd.DataFrame, *, time_column: str | None = None,
     """(train, test) as `training` (a model's `training:`) splits: chronologically by its
     `time_column` (a backtest), else at random with its seed. Keyword values override the config
     (register re-creates a run's split from the run's logged params)."""
-    from .datasets import split_by_time, split_train_test
-
     column = time_column if time_column is not None else training.time_column
     fraction = test_fraction if test_fraction is not None else training.test_fraction
     if column:
@@ -136,8 +134,6 @@ def split_for(training, frame: pd.DataFrame, *, time_column: str | None = None,
 
 
 def classification_metrics(y_true, predicted, proba) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
-
     return {
         "accuracy": float(accuracy_score(y_true, predicted)),
         "precision": float(precision_score(y_true, predicted, zero_division=0)),
@@ -151,10 +147,6 @@ def regression_metrics(y_true, predicted) -> dict[str, float]:
     """The Databricks monitor's regression metrics (mean_absolute_error, mean_squared_error,
     root_mean_squared_error, mean_absolute_percentage_error, r2_score), from the one function
     the local monitor computes them with."""
-    import numpy as np
-
-    from .monitor_engine.quality import regression_metrics as window_metrics
-
     y = np.asarray(y_true, dtype="float64")
     p = np.asarray(predicted, dtype="float64")
     return {k: float(v) for k, v in window_metrics(y, p).items() if k != "num_labeled"}

@@ -115,7 +115,7 @@ def state_monitors(show_json: dict) -> list[Monitor]:
 def data_quality_lookup(client, full_name: str) -> str | None:
     """The import id `table,<table UUID>` of the monitor on `full_name` if the Data Quality API
     sees one, else None (no table, or no monitor)."""
-    from databricks.sdk.errors import NotFound
+    from databricks.sdk.errors import NotFound  # lazy: Databricks-only path
 
     try:
         table_id = client.tables.get(full_name=full_name).table_id

@@ -75,7 +75,7 @@ def _get(method: str, argument: str | None = None) -> Callable:
     api, call = method.split(".")
 
     def lookup(client, identity: str) -> str | None:
-        from databricks.sdk.errors import NotFound
+        from databricks.sdk.errors import NotFound  # lazy: Databricks-only path
 
         try:
             fn = getattr(getattr(client, api), call)
@@ -88,7 +88,7 @@ def _get(method: str, argument: str | None = None) -> Callable:
 
 
 def _table_exists(client, full_name: str) -> str | None:
-    from databricks.sdk.errors import NotFound
+    from databricks.sdk.errors import NotFound  # lazy: Databricks-only path
 
     try:
         return full_name if client.tables.exists(full_name=full_name).table_exists else None
@@ -97,7 +97,7 @@ def _table_exists(client, full_name: str) -> str | None:
 
 
 def _directory(client, path: str) -> str | None:
-    from databricks.sdk.errors import NotFound
+    from databricks.sdk.errors import NotFound  # lazy: Databricks-only path
 
     try:
         info = client.workspace.get_status(path)
@@ -424,7 +424,7 @@ def workspace_lookup(host: str, client=None) -> Callable[[Resource], str | None]
 
     def workspace():
         if not clients:
-            from databricks.sdk import WorkspaceClient
+            from databricks.sdk import WorkspaceClient  # lazy: Databricks-only path
 
             try:  # credentials: environment / Azure CLI, as the provider
                 clients.append(WorkspaceClient(host=host))

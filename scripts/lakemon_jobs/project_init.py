@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from lakemon.starter import DEFAULT_ENVS, DEPLOY_STEPS, StarterError, write_starter
+from lakemon.wheel import PROJECT_WHEELS, WHEEL_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +36,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"lakemon init: wrote {len(written)} files into {folder}:")
     for path in written:
         print(f"  {path.relative_to(folder)}")
-    from lakemon.wheel import PROJECT_WHEELS, WHEEL_NAME
-
     if not (folder / PROJECT_WHEELS / WHEEL_NAME).is_file():
         print(
             f"\nNote: {PROJECT_WHEELS}/{WHEEL_NAME} is not there yet. Put the release wheel you installed into "

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from . import arguments
 from .context import JobContext, run_job
 from .errors import JobError
+from .table_engines.engine import TableError
+from .table_engines.integrity import damaged, storage_errors
 
 DEFAULT_TIMEOUT_S = arguments.REFRESH_TIMEOUT_S
 POLL_S = arguments.REFRESH_POLL_S
@@ -53,7 +55,9 @@ class DataQualityRefreshes:
         databricks_data_quality_monitor returns from create without waiting (the legacy resource
         polled for MONITOR_STATUS_ACTIVE), so the first monitoring run can find it PENDING
         (`dataquality.DataProfilingStatus`). ERROR / FAILED stop with the monitor's own message."""
-        from databricks.sdk.service.dataquality import DataProfilingStatus as Status
+        from databricks.sdk.service.dataquality import (
+            DataProfilingStatus as Status,  # lazy: Databricks-only path
+        )
 
         started = time.monotonic()
         while True:
@@ -72,7 +76,7 @@ class DataQualityRefreshes:
             time.sleep(min(poll_s, max(0.0, timeout_s - elapsed)))
 
     def start(self):
-        from databricks.sdk.service.dataquality import Refresh
+        from databricks.sdk.service.dataquality import Refresh  # lazy: Databricks-only path
 
         return self.w.data_quality.create_refresh(
             object_type="table", object_id=self.table_id, refresh=Refresh(object_type="table", object_id=self.table_id)
@@ -125,8 +129,8 @@ def refresh_databricks(
     `data_quality`: databricks_data_quality_monitor); the two move together (docs/deploy.md,
     "Monitors on the Data Quality API").
     """
-    from databricks.sdk import WorkspaceClient
-    from databricks.sdk.errors import DatabricksError
+    from databricks.sdk import WorkspaceClient  # lazy: Databricks-only path
+    from databricks.sdk.errors import DatabricksError  # lazy: Databricks-only path
 
     w = client or WorkspaceClient()
     table = ctx.tables.inference_log
@@ -172,9 +176,7 @@ def refresh_monitor(
     """Refresh the monitor of ctx's model; returns the Databricks state or refresh_local's result."""
     if ctx.runtime is None:
         return refresh_databricks(ctx, timeout_s, poll_s, progress)
-    from .monitor_engine.incremental import refresh_local  # imported lazily: the local engine is heavy
-    from .table_engines.engine import TableError
-    from .table_engines.integrity import damaged, storage_errors
+    from .monitor_engine.incremental import refresh_local  # lazy: heavy, embedded default only
 
     if not ctx.runtime.table_path(ctx.tables.inference_log).exists():
         raise RefreshError(f"no inference-log table {ctx.tables.inference_log} yet; run `lakemon unpack` first")

@@ -26,7 +26,9 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from lakemon.config.model import Model
 from lakemon.contract.tables import baseline_columns
@@ -43,7 +45,10 @@ from .model_steps import (
     load_training_data,
     regression_metrics,
     served_entity_name,
+    split_for,
 )
+from .table_engines import engine_for
+from .tracking import configure_mlflow, experiment_name
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
 REGRESSION_METRIC_NAMES = {"rmse": "root_mean_squared_error", "mae": "mean_absolute_error", "r2": "r2_score"}
@@ -69,10 +74,6 @@ class NoTrainingRun(JobError):
 
 def latest_run_id(ctx: JobContext) -> str:
     """Newest finished training run of this model in its experiment (NoTrainingRun if none)."""
-    import mlflow
-
-    from .tracking import experiment_name
-
     experiment = mlflow.get_experiment_by_name(experiment_name(ctx))
     runs = (
         []
@@ -92,10 +93,6 @@ def latest_run_id(ctx: JobContext) -> str:
 
 def run_split(ctx: JobContext, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The run's (train, test) rows, re-created from the params it logged."""
-    import mlflow
-
-    from .model_steps import split_for
-
     params = mlflow.get_run(run_id).data.params
     data = load_training_data(ctx, params["source"])
     # a run logs time_column only when its split was chronological
@@ -144,8 +141,6 @@ def all_model_versions(client, name: str):
 
 def _find_or_register(client, name: str, run_id: str, progress: Callable[[str], None]) -> str:
     """The version of this run, registering it once (a rerun of register does not add versions)."""
-    import mlflow
-
     for version in all_model_versions(client, name):
         if version.run_id == run_id:
             progress(f"register: run {run_id} is already version {version.version} of {name}")
@@ -157,8 +152,6 @@ def _find_or_register(client, name: str, run_id: str, progress: Callable[[str], 
 
 
 def write_baseline(ctx: JobContext, frame: pd.DataFrame, outputs: pd.DataFrame, version: str) -> int:
-    from .table_engines import engine_for
-
     model = ctx.model
     baseline = frame[[*model.feature_names(), model.label.name]].reset_index(drop=True).copy()
     for column in outputs.columns:
@@ -173,11 +166,6 @@ def register_model(
     ctx: JobContext, run_id: str | None = None, progress: Callable[[str], None] = print
 ) -> RegisterResult:
     """Register, alias `challenger`, gate, maybe promote to `champion` and rewrite the baseline."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from .tracking import configure_mlflow
-
     client = configure_mlflow(ctx)
     model, name = ctx.model, ctx.tables.registered_model
     run_id = run_id or latest_run_id(ctx)

@@ -22,8 +22,10 @@ conflicting commit (tables.conflicts turns that into a retry or one line).
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
+import math
 import os
 import re
 import socket
@@ -116,9 +118,6 @@ MAX_WAIT_S = 24 * 3600
 
 
 def _wait_seconds(text: str) -> float:
-    import argparse
-    import math
-
     try:
         value = float(text)
     except ValueError:

@@ -25,8 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lakemon
+from lakemon.tooling import quiet_cdktf_environment
+
 from . import arguments
+from .context import missing_environment
 from .errors import UsageError
+from .project_layout import find_app, project_root
 
 EXIT_SAME, EXIT_DIFFERENT = 0, 1
 SYNTH_TIMEOUT_S = 300
@@ -42,8 +47,6 @@ def normalize(text: str) -> str:
     """Asset folders and the wheel's volume path carry a content hash, and the lakemon version
     (the wheel's name, the stack output, the job tags) changes with every commit: the snapshots
     and this diff compare everything else (tests/stacks keeps the snapshots with it)."""
-    import lakemon
-
     text = _ASSET_HASH.sub(r"\1<HASH>/", text)
     text = _WHEEL_DIGEST.sub(r"\1<SHA256>/", text)
     return text.replace(lakemon.__version__, "<VERSION>")
@@ -165,8 +168,6 @@ def find_reference(root: Path, env: str, against: Path | None) -> tuple[Path, st
 
 def synthesize(app: Path, root: Path, env: str, outdir: Path) -> dict[str, Any]:
     """Run the app once, as `cdktf synth` does, into `outdir`; the stack of `env`."""
-    from lakemon.tooling import quiet_cdktf_environment
-
     environment = dict(quiet_cdktf_environment(dict(os.environ)))
     environment["CDKTF_OUTDIR"] = str(outdir)
     try:
@@ -197,9 +198,6 @@ add_arguments = arguments.diff
 
 
 def run(args: argparse.Namespace) -> int:
-    from .context import missing_environment
-    from .project_layout import find_app, project_root
-
     env_file = (args.env_file or Path("envs") / f"{args.env}.yml").resolve()
     env = env_file.stem
     missing = missing_environment(args.env, args.env_file)

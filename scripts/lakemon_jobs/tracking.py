@@ -39,7 +39,7 @@ def ensure_workspace_folder(folder: str, workspace=None) -> None:
     this command will do nothing and succeed", databricks-sdk `WorkspaceAPI.mkdirs`), and a custom `--experiment` path gets
     its folder too."""
     if workspace is None:
-        from databricks.sdk import WorkspaceClient
+        from databricks.sdk import WorkspaceClient  # lazy: Databricks-only path
 
         workspace = WorkspaceClient().workspace
     workspace.mkdirs(folder)

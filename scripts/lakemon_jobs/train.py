@@ -27,7 +27,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
 import pandas as pd
+import sklearn
+from mlflow.data.delta_dataset_source import DeltaDatasetSource
+from mlflow.data.http_dataset_source import HTTPDatasetSource
+from mlflow.models import ModelSignature
+from mlflow.types.schema import ColSpec, Schema
+from sklearn import ensemble
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import Ridge
+from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+# scikit-learn's parameter validation error (a ValueError and TypeError) has no public import
+# path; the pinned scikit-learn 1.7.2 (requirements.lock) defines it here
+from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_limits
 
 from lakemon._version import __version__
 from lakemon.config.model import Column, Model, ProblemType
@@ -43,7 +62,9 @@ from .model_steps import (
     load_training_data,
     model_key,
     regression_metrics,
+    split_for,
 )
+from .tracking import configure_mlflow, use_experiment
 
 MODEL_CODE = Path(__file__).parent / "model_code" / "served_model.py"
 DEFAULT_PARAMS: dict[str, float | int | str | bool] = {
@@ -90,9 +111,6 @@ BUNDLED_ORIGINS = {"bundled:co2": "https://www.statsmodels.org/stable/datasets/g
 
 def dataset_source(source: str):
     """MLflow dataset source: the public origin of bundled data, else the (Delta) table name."""
-    from mlflow.data.delta_dataset_source import DeltaDatasetSource
-    from mlflow.data.http_dataset_source import HTTPDatasetSource
-
     if source.startswith("bundled:"):
         return HTTPDatasetSource(url=BUNDLED_ORIGINS.get(source, BUNDLED_ORIGIN))
     return DeltaDatasetSource(delta_table_name=source)
@@ -121,9 +139,6 @@ def model_config(model: Model) -> dict[str, object]:
 def signature(model: Model):
     """Signature from the config, not inferred from data: every feature is optional (a missing
     value is a value), outputs are exactly the served columns."""
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
-
     def spec(column: Column, required: bool) -> ColSpec:
         return ColSpec(MLFLOW_TYPES[column.type], column.name, required=required)
 
@@ -152,12 +167,6 @@ def build_pipeline(model: Model, params: dict[str, object], seed: int):
     """Impute, one-hot encode (missing is its own category), gradient boosting (a classifier or
     a regressor by problem type). Only sklearn classes, so the pickled pipeline loads anywhere
     scikit-learn does."""
-    from sklearn import ensemble
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
     categorical, numeric = feature_kinds(model)
     encode = Pipeline(
         [
@@ -177,8 +186,6 @@ def build_pipeline(model: Model, params: dict[str, object], seed: int):
         ]
     )
     if model.training.estimator == "ridge":
-        from sklearn.linear_model import Ridge
-
         estimator = Ridge(random_state=seed, **params)
     else:
         estimator = getattr(ensemble, estimator_name(model))(random_state=seed, **params)
@@ -196,12 +203,10 @@ def evaluate(model: Model, pipeline, x, y) -> tuple[dict[str, float], object]:
 
 
 def _plots(model: Model, pipeline, x_test, y_test, predicted, seed: int, out: Path) -> list[Path]:
-    import matplotlib
+    import matplotlib  # lazy: choosing the Agg backend is process-wide; only the run's plots need it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.inspection import permutation_importance
-    from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay
+    import matplotlib.pyplot as plt  # lazy: after the backend is chosen (above)
 
     if is_regression(model):
         display = PredictionErrorDisplay.from_predictions(y_test, predicted, kind="actual_vs_predicted")
@@ -215,8 +220,6 @@ def _plots(model: Model, pipeline, x_test, y_test, predicted, seed: int, out: Pa
         scoring, drop = "roc_auc", "drop in ROC AUC"
     display.figure_.savefig(first_path, dpi=100, bbox_inches="tight")
     plt.close(display.figure_)
-
-    from threadpoolctl import threadpool_limits
 
     # Many small predict calls: OpenMP threads cost more than they give (20x slower on a busy
     # 2-core machine, measured), so score them on one thread.
@@ -252,16 +255,7 @@ def train_model(
     `extra_rows` (features + label) join the training split: `lakemon retrain` passes the
     labelled inference-log rows of the recent windows. The test split, and so the logged test
     metrics, stay the original one. `tags` are added to the run (the retrain's reason)."""
-    import mlflow
-    import sklearn
-
-    # scikit-learn's parameter validation error (a ValueError and TypeError) has no public import
-    # path; the pinned scikit-learn 1.7.2 (requirements.lock) defines it here
-    from sklearn.utils._param_validation import InvalidParameterError
-
-    from .model_code.served_model import prepare_features
-    from .model_steps import split_for
-    from .tracking import configure_mlflow, use_experiment
+    from .model_code.served_model import prepare_features  # lazy: MLflow warns when it is imported
 
     model, training = ctx.model, ctx.model.training
     progress(f"train: loading {training.source}")

@@ -10,12 +10,16 @@ Exit codes (also in --help and docs/drift.md):
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..arguments import add_context_arguments, add_json_argument
 from ..errors import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, JobError
+from ..run_lock import add_lock_argument
 
 EPILOG = """\
 exit codes:
@@ -33,12 +37,8 @@ an .eml file per email destination to <reports>/outbox/. The decision rule is in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..arguments import add_context_arguments, add_json_argument
-
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    from ..run_lock import add_lock_argument
-
     add_context_arguments(parser, reads_a_run=True)
     add_lock_argument(parser)
     parser.add_argument("--output-dir", type=Path, help="where to write the report (default: <home>/reports)")
@@ -90,9 +90,6 @@ def run(args: argparse.Namespace) -> int:
     """The CLI entry. With --json, the human lines go to stderr and stdout gets one JSON
     document: status, windows, verdict counts, drifted features, report paths, what the
     windows were judged against, verdict rows written, alerts, and the exit code."""
-    import contextlib
-    import json
-
     _RESULT.clear()
     if not getattr(args, "json", False):
         return _run(args)
@@ -103,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..context import JobContext
+    from ..context import JobContext  # lazy: keeps analyze-drift --help fast
 
     try:
         ctx = JobContext.from_args(args)
@@ -114,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _RESULT.update({"env": ctx.env.name, "model": ctx.model.name})
 
-    from .rule import RuleError
+    from .rule import RuleError  # lazy: keeps analyze-drift --help fast
 
     try:
         with ctx.run_lock("analyze-drift", args.wait_for_lock, progress=_say):
@@ -125,12 +122,16 @@ def _run(args: argparse.Namespace) -> int:
 
 def _analyze(ctx, args: argparse.Namespace) -> int:
     """The run, under the model's run lock (run_lock): read, judge, report, write verdicts, alert."""
-    from ..table_engines import engine_for
-    from .alerts import fire_local_alerts
-    from .report import add_alerts_to_summary, write_report
-    from .sources import judged_against, older_windows_sql, read_tables
-    from .store import new_run_id, write_verdicts
-    from .verdicts import analyze
+    from ..table_engines import engine_for  # lazy: keeps analyze-drift --help fast
+    from .alerts import fire_local_alerts  # lazy: keeps analyze-drift --help fast
+    from .report import add_alerts_to_summary, write_report  # lazy: keeps analyze-drift --help fast
+    from .sources import (  # lazy: keeps analyze-drift --help fast
+        judged_against,
+        older_windows_sql,
+        read_tables,
+    )
+    from .store import new_run_id, write_verdicts  # lazy: keeps analyze-drift --help fast
+    from .verdicts import analyze  # lazy: keeps analyze-drift --help fast
 
     as_of = args.as_of or datetime.now(UTC)
     since = as_of - timedelta(days=ctx.env.monitoring.drift.lookback_days)

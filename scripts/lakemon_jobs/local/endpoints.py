@@ -28,7 +28,10 @@ class LocalServingEndpoints:
         return self.runtime.deployment_path(name).with_suffix(".ai_gateway.json")
 
     def get(self, name: str):
-        from databricks.sdk.service.serving import AiGatewayConfig, ServingEndpointDetailed
+        from databricks.sdk.service.serving import (  # lazy: databricks-sdk (1 s), only to apply a gateway
+            AiGatewayConfig,
+            ServingEndpointDetailed,
+        )
 
         path = self.gateway_path(name)
         gateway = AiGatewayConfig.from_dict(json.loads(path.read_text())) if path.exists() else None
@@ -38,8 +41,12 @@ class LocalServingEndpoints:
         self, name: str, *, fallback_config=None, guardrails=None, inference_table_config=None,
         rate_limits=None, usage_tracking_config=None,
     ):
-        from databricks.sdk.errors import InvalidParameterValue
-        from databricks.sdk.service.serving import PutAiGatewayResponse
+        from databricks.sdk.errors import (
+            InvalidParameterValue,  # lazy: databricks-sdk (1 s), only to apply a gateway
+        )
+        from databricks.sdk.service.serving import (
+            PutAiGatewayResponse,  # lazy: databricks-sdk (1 s), only to apply a gateway
+        )
 
         before = self.get(name).ai_gateway
         old = before.inference_table_config if before else None

@@ -24,7 +24,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+
+from ..local.delta_files import plain_parquet_files, read_parquet_view_sql
 
 
 class ColumnSource(Protocol):
@@ -61,8 +67,6 @@ class ParquetColumns:
     (0.3 s) for nothing."""
 
     def __init__(self, path: str | Path) -> None:
-        import pyarrow.parquet as pq
-
         self.path = str(path)
         with pq.ParquetFile(self.path) as pf:
             self._schema = pf.schema_arrow
@@ -81,8 +85,6 @@ class ParquetColumns:
         return self._schema.names
 
     def column(self, name: str) -> pa.ChunkedArray:
-        import pyarrow.parquet as pq
-
         text = [name] if is_text(self._schema.field(name).type) else []
         # one ParquetFile per read: reads run in worker threads, a ParquetFile is not shared
         with pq.ParquetFile(self.path, read_dictionary=text) as pf:
@@ -90,7 +92,7 @@ class ParquetColumns:
 
     def scannable(self):
         """What DuckDB scans (slicing expressions): the file as a dataset, read lazily."""
-        import pyarrow.dataset as ds
+        import pyarrow.dataset as ds  # lazy: pyarrow.dataset imports pandas (0.3 s); only DuckDB slicing needs it
 
         return ds.dataset(self.path, format="parquet")
 
@@ -131,8 +133,6 @@ class DatasetColumns:
         6-8x less CPU than reading and hashing the strings), else `column(name)`."""
         if not self.parquet_files or not is_text(self.schema.field(name).type):
             return self.column(name)
-        import pyarrow.parquet as pq
-
         chunks = []
         for path in self.parquet_files:
             with pq.ParquetFile(path, read_dictionary=[name]) as pf:
@@ -151,11 +151,6 @@ class DatasetColumns:
 def delta_columns(path: str | Path) -> tuple[DatasetColumns, str] | None:
     """(the Delta table at `path` as a column source, '<delta table id>@<version>'), or None when
     there is no Delta table. The files are the table's snapshot at that version."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    from ..local.delta_files import plain_parquet_files
-
     try:
         dt = DeltaTable(str(path))
     except TableNotFoundError:
@@ -186,10 +181,6 @@ def scan_view(con, name: str, source: ColumnSource) -> None:
     if not files:
         con.register(name, scannable(source))
         return
-    import duckdb
-
-    from ..local.delta_files import read_parquet_view_sql
-
     try:
         con.execute(read_parquet_view_sql(name, files, source.column_names))
     except duckdb.Error:  # e.g. a column of the table's schema that no file has yet
