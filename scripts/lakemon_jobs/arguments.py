@@ -70,7 +70,7 @@ def deploy(parser: argparse.ArgumentParser) -> None:
 
 
 def unpack(parser: argparse.ArgumentParser) -> None:
-    from .run_lock import add_lock_argument  # standard library only
+    from .run_lock import add_lock_argument  # lazy: only the commands with --wait-for-lock
 
     add_context_arguments(parser, reads_a_run=True)
     add_lock_argument(parser)
@@ -87,7 +87,7 @@ def unpack(parser: argparse.ArgumentParser) -> None:
 
 
 def refresh(parser: argparse.ArgumentParser) -> None:
-    from .run_lock import add_lock_argument  # standard library only
+    from .run_lock import add_lock_argument  # lazy: only the commands with --wait-for-lock
 
     add_context_arguments(parser, reads_a_run=True)
     add_lock_argument(parser)
@@ -96,7 +96,7 @@ def refresh(parser: argparse.ArgumentParser) -> None:
 
 
 def retrain(parser: argparse.ArgumentParser) -> None:
-    from .run_lock import add_lock_argument  # standard library only
+    from .run_lock import add_lock_argument  # lazy: only the commands with --wait-for-lock
 
     add_context_arguments(parser, reads_a_run=True)
     add_lock_argument(parser)

@@ -75,7 +75,7 @@ Run `lakemon <subcommand> --help` for its options.
 def installed_version() -> str:
     """lakemon's version: the wheel's, or, in a checkout, the one a wheel built now would carry.
     Imported only when asked for, so `lakemon --help` costs no git call."""
-    from lakemon._version import __version__
+    from lakemon._version import __version__  # lazy: only for --version and job logs (may call git)
 
     return __version__
 
@@ -139,7 +139,7 @@ def databricks_error_message(name: str, error: Exception) -> str | None:
     `databricks.sdk.errors.DatabricksError`, and the user gets its first line and what to check
     instead of a traceback: exit 1, the job could not do its work (docs/jobs.md)."""
     try:
-        from databricks.sdk.errors import DatabricksError
+        from databricks.sdk.errors import DatabricksError  # lazy: databricks-sdk (1 s), on failure only
     except ModuleNotFoundError:  # the [jobs] extra is missing: no SDK error can have been raised
         return None
     if not isinstance(error, DatabricksError):
@@ -155,7 +155,7 @@ def databricks_error_message(name: str, error: Exception) -> str | None:
 def add_arguments_of(name: str, parser: argparse.ArgumentParser) -> None:
     """Define subcommand `name`'s options without importing its job (lakemon_jobs.arguments);
     the three light modules (analyze-drift, preflight, init) define their own."""
-    from . import arguments
+    from . import arguments  # lazy: only once a subcommand is named
 
     light = {"train": arguments.train, "register": arguments.register, "deploy": arguments.deploy,
              "unpack": arguments.unpack, "refresh": arguments.refresh, "retrain": arguments.retrain,
@@ -168,7 +168,7 @@ def add_arguments_of(name: str, parser: argparse.ArgumentParser) -> None:
 
 def unknown_subcommand(word: str) -> str:
     """One line for a word that is no subcommand, with the nearest ones (difflib)."""
-    import difflib
+    import difflib  # lazy: only for an unknown subcommand
 
     close = difflib.get_close_matches(word, list(SUBCOMMANDS), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

@@ -38,7 +38,7 @@ REGIME_K = 3.0
 def load_co2_series() -> pd.Series:
     """Weekly CO2 (ppmv), indexed by week (W-SAT); the 59 missing weeks linearly interpolated
     (a lag feature needs every week; the interpolation is a choice of lakemon's, not the source's)."""
-    from statsmodels.datasets import co2
+    from statsmodels.datasets import co2  # lazy: statsmodels only for the bundled CO2 data
 
     series = co2.load_pandas().data["co2"].astype("float64")
     return series.interpolate(method="linear", limit_direction="both").rename(LABEL)

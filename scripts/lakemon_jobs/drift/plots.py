@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on a job cluster or in CI
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 plt.rcParams["svg.hashsalt"] = "lakemon"  # stable ids: the same report renders the same bytes
 plt.rcParams["svg.fonttype"] = "none"  # text as <text>, not glyph paths: a third of the bytes
@@ -51,8 +52,6 @@ def _whole_days(starts: list[datetime]) -> bool:
 
 
 def _verdict_handles(verdicts: list[str]) -> list:
-    from matplotlib.lines import Line2D
-
     return [
         Line2D([], [], ls="", marker=MARKERS.get(v, "o"), color=COLORS.get(v, "#000"), label=v.replace("_", " "))
         for v in dict.fromkeys(verdicts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from lakemon.config.model import Drift, Model
 from lakemon.contract.statistics import NUMERIC, feature_kind, statistic_names
@@ -144,8 +145,6 @@ def share_to_sd(share: float) -> float:
     """The mean shift, in standard deviations, that moves `share` of a normal feature's rows past
     its middle value: the KS statistic of N(delta, 1) against N(0, 1) is 2 Phi(delta/2) - 1, so
     delta = 2 Phi^-1((1 + share) / 2). 0.05 -> 0.125 sd, 0.1 -> 0.251 sd, 0.2 -> 0.506 sd."""
-    from statistics import NormalDist
-
     return 2.0 * NormalDist().inv_cdf((1.0 + min(share, 0.999)) / 2.0)
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakemon.config.model import Environment, Model
 from lakemon.contract.statistics import EVIDENCE_TEST, QUALITY_METRIC, statistic
@@ -231,8 +232,6 @@ def analyze(env: Environment, model: Model, drift: pa.Table, profile: pa.Table |
 
 def _whole_rows(table: pa.Table, model_id_col: str) -> pa.Table:
     """The whole-table rows of all model versions together (what the rule and report read)."""
-    import pyarrow.compute as pc
-
     mask = pc.is_null(table["slice_key"]) if "slice_key" in table.column_names else None
     if model_id_col in table.column_names:
         models = pc.equal(table[model_id_col], ALL_MODELS)

@@ -51,10 +51,10 @@ def job_output_for_the_run(reporter: Reporter, log_dir: Path | None = None) -> I
     writing the process environment (the scoring server subprocess gets the variable in its
     own environment, scoring.py).
     """
-    from .. import context
+    from .. import context  # lazy: loaded when its step runs
 
     try:
-        import mlflow  # noqa: F401  (configures its loggers on import; we adjust them after)
+        import mlflow  # noqa: F401  # lazy: optional here; configures its loggers on import, adjusted after
     except ModuleNotFoundError:  # no [jobs] extra: the first job says so, with the install command
         pass
     mlflow_logger = logging.getLogger("mlflow")
@@ -108,7 +108,7 @@ def run_job(reporter: Reporter, name: str, job_args: list[str], root: Path, *ext
     A non-zero exit becomes StepFailed; a crash becomes StepFailed with the traceback saved to
     <root>/logs/<name>.traceback.txt.
     """
-    from ..cli import main
+    from ..cli import main  # lazy: cli imports this package: an import circle
 
     reporter.info(f"$ lakemon {name} {' '.join(extra)}".rstrip())
     try:

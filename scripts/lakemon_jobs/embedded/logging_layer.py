@@ -166,7 +166,7 @@ class LoggingLayer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from .payload_log import PayloadLogError
+        from .payload_log import PayloadLogError  # lazy: loaded when its step runs
 
         try:
             self._server.stop()

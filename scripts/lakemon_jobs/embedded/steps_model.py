@@ -16,8 +16,8 @@ from .run_context import RetrainFacts, Run
 
 def start_synth(run: Run) -> None:
     """Start `stacks/app.py` in the background (it needs no model; training overlaps it)."""
-    from ..project_layout import find_app
-    from .synth import BackgroundSynth
+    from ..project_layout import find_app  # lazy: loaded when its step runs
+    from .synth import BackgroundSynth  # lazy: loaded when its step runs
 
     app = find_app(run.options.env_file)
     if app is None:  # the step list leaves the step out then (steps.plan_steps); a race is a bug
@@ -33,7 +33,7 @@ def start_synth(run: Run) -> None:
 
 def collect_synth(run: Run) -> float:
     """Wait for the background synthesis, report the stacks' resources; return its wall time."""
-    from .synth import format_summary
+    from .synth import format_summary  # lazy: loaded when its step runs
 
     synth = run.synth
     if synth is None:
@@ -50,7 +50,7 @@ def collect_synth(run: Run) -> float:
 
 
 def train_and_register(run: Run) -> None:
-    import mlflow
+    import mlflow  # lazy: loaded when its step runs
 
     ctx = run.job
     run_job(run.reporter, "train", run.job_args, run.root)
@@ -68,9 +68,9 @@ def train_and_register(run: Run) -> None:
 
 def deploy_and_serve(run: Run) -> None:
     """`lakemon deploy`, the champion's scoring server, the logging layer in front of it."""
-    from ..local.endpoints import LocalServingEndpoints
-    from .logging_layer import LoggingLayer, Upstream
-    from .payload_log import PayloadLog
+    from ..local.endpoints import LocalServingEndpoints  # lazy: loaded when its step runs
+    from .logging_layer import LoggingLayer, Upstream  # lazy: loaded when its step runs
+    from .payload_log import PayloadLog  # lazy: loaded when its step runs
 
     ctx = run.job
     run_job(run.reporter, "deploy", run.job_args, run.root)
@@ -98,8 +98,8 @@ def deploy_and_serve(run: Run) -> None:
 def serve_deployment(run: Run, *, log_name: str, label: str):
     """Start `mlflow models serve` for the deployment recorded for the model's endpoint (the
     first and the retrained champion are served the same way); stopped by the run's exit stack."""
-    from ..deploy import Deployment
-    from .scoring import ScoringServer
+    from ..deploy import Deployment  # lazy: loaded when its step runs
+    from .scoring import ScoringServer  # lazy: loaded when its step runs
 
     ctx = run.job
     deployment = Deployment.read(ctx.runtime.deployment_path(ctx.model.endpoint(ctx.env.name)))
@@ -122,9 +122,9 @@ def retrain_on_drift(run: Run) -> None:
     """`lakemon retrain` (in process, as the Databricks retraining job runs it); when the
     challenger wins, the logging layer's upstream swaps to a scoring server of the new champion
     (started first, so no request goes unanswered) and the old server stops."""
-    from ..retrain import RetrainError, retrain
-    from .logging_layer import Upstream
-    from .rehearsal import day_views
+    from ..retrain import RetrainError, retrain  # lazy: loaded when its step runs
+    from .logging_layer import Upstream  # lazy: loaded when its step runs
+    from .rehearsal import day_views  # lazy: loaded when its step runs
 
     ctx = run.job
     run.before_retrain = day_views(ctx, run.outcome.day_sources)

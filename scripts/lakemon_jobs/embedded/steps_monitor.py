@@ -7,8 +7,10 @@ that is what the rehearsal should show is judged by the tests (tests/e2e/accepta
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from lakemon.contract.alert_queries import DRIFT_ALERT, QUALITY_ALERT
 from lakemon.contract.verdicts import DRIFT_SUBJECT, Verdict
@@ -19,7 +21,7 @@ from .run_context import Run
 
 def count_rows(ctx, name: str) -> int | None:
     """Rows of the local table `name`, or None when it does not exist."""
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable  # lazy: loaded when its step runs
 
     path = ctx.runtime.table_path(name)
     if not path.exists():
@@ -28,7 +30,7 @@ def count_rows(ctx, name: str) -> int | None:
 
 
 def unpack(run: Run) -> None:
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable  # lazy: loaded when its step runs
 
     ctx, outcome, report = run.job, run.outcome, run.reporter
     run_job(report, "unpack", run.job_args, run.root)
@@ -63,7 +65,7 @@ def refresh(run: Run) -> None:
 def analyze_drift(run: Run) -> None:
     """`lakemon analyze-drift` as the Databricks monitoring job runs it: verdicts, the report, then
     the alerts' own SQL on the verdicts table, notifying the local webhook only when one fires."""
-    from .webhook import WebhookReceiver
+    from .webhook import WebhookReceiver  # lazy: loaded when its step runs
 
     ctx, outcome, report = run.job, run.outcome, run.reporter
     receivers = []
@@ -150,8 +152,6 @@ def lakemon_alert(body: object) -> tuple[str, set] | None:
 def record_report(run: Run, step: str) -> dict | None:
     """Record the report analyze-drift just wrote (the newest JSON summary in the reports
     folder): which windows it covers and what it judged against. Returns the summary."""
-    import json
-
     outcome, reports_dir = run.outcome, run.job.runtime.reports_dir
     summaries = sorted(reports_dir.glob("drift_*.json"))
     if not summaries:
@@ -183,7 +183,7 @@ def describe_report(entry: dict) -> str:
 
 
 def _verdicts(ctx) -> list[dict]:
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable  # lazy: loaded when its step runs
 
     path = ctx.runtime.table_path(ctx.tables.drift_verdicts)
     if not path.exists():
@@ -192,8 +192,6 @@ def _verdicts(ctx) -> list[dict]:
 
 
 def where_everything_is(run: Run) -> None:
-    from pathlib import Path
-
     ctx, outcome, report, root = run.job, run.outcome, run.reporter, run.root
     mlflow_bin = Path(sys.executable).parent / "mlflow"
     report.info(f"run folder:   {root}")

@@ -26,7 +26,7 @@ def _plan_days(run: Run, parts, *, first_day=None, seed: int | None = None):
     day and batch size. By default the first day is far enough back that the first days, the
     after-retrain days and today fit, and the seed is the model's; a plan that cannot be made is
     the step's failure, in one line."""
-    from .traffic import plan_days
+    from .traffic import plan_days  # lazy: loaded when its step runs
 
     options, training = run.options, run.job.model.training
     if first_day is None:
@@ -46,8 +46,8 @@ def _plan_days(run: Run, parts, *, first_day=None, seed: int | None = None):
 
 def send_first_days(run: Run) -> None:
     """Held-out Marvel days, then DC days, ending so that the days after a retrain fit before today."""
-    from ..datasets import load_comic, split_train_test
-    from ..model_steps import load_training_data
+    from ..datasets import load_comic, split_train_test  # lazy: loaded when its step runs
+    from ..model_steps import load_training_data  # lazy: loaded when its step runs
 
     ctx, options = run.job, run.options
     if ctx.model.training.source == "bundled:co2":
@@ -71,10 +71,15 @@ def send_forecast_days(run: Run) -> None:
     split's forecasts, the rows the baseline scored), then `--dc-days` days after a regime change
     (the same period of a series whose every move is REGIME_K times as large: lags, last year's
     values and actual values alike). The labels (actual values) follow as for every model."""
-    import pandas as pd
+    import pandas as pd  # lazy: loaded when its step runs
 
-    from ..datasets.co2 import REGIME_K, load_co2_series, regime_change, supervised
-    from ..model_steps import load_training_data, split_for
+    from ..datasets.co2 import (  # lazy: loaded when its step runs
+        REGIME_K,
+        load_co2_series,
+        regime_change,
+        supervised,
+    )
+    from ..model_steps import load_training_data, split_for  # lazy: loaded when its step runs
 
     ctx, options = run.job, run.options
     training = ctx.model.training
@@ -94,12 +99,12 @@ def send_forecast_days(run: Run) -> None:
 
 def send_and_label(run: Run, plans) -> None:
     """Send the planned days through the logging layer, then write their labels."""
-    from deltalake import write_deltalake
+    from deltalake import write_deltalake  # lazy: loaded when its step runs
 
-    from lakemon.contract.tables import labels_columns
+    from lakemon.contract.tables import labels_columns  # lazy: loaded when its step runs
 
-    from ..table_engines.schemas import to_arrow
-    from .traffic import label_rows, send_traffic
+    from ..table_engines.schemas import to_arrow  # lazy: loaded when its step runs
+    from .traffic import label_rows, send_traffic  # lazy: loaded when its step runs
 
     ctx, outcome = run.job, run.outcome
     label = ctx.model.label.name
@@ -110,7 +115,7 @@ def send_and_label(run: Run, plans) -> None:
         workers=run.options.workers,
         progress=run.reporter.info,
     )
-    from .payload_log import PayloadLogError
+    from .payload_log import PayloadLogError  # lazy: loaded when its step runs
 
     try:
         run.layer.payload_log.flush()
@@ -146,8 +151,8 @@ def send_and_label(run: Run, plans) -> None:
 def after_retrain(run: Run) -> None:
     """More DC days (characters not sent before) through the champion that serves now, unpacked,
     monitored and judged against the new baseline; the before/after table."""
-    from ..datasets import load_comic
-    from .rehearsal import day_views, table_lines
+    from ..datasets import load_comic  # lazy: loaded when its step runs
+    from .rehearsal import day_views, table_lines  # lazy: loaded when its step runs
 
     ctx, options, outcome = run.job, run.options, run.outcome
     dc = load_comic("dc").dropna(subset=[ctx.model.label.name])
@@ -160,7 +165,7 @@ def after_retrain(run: Run) -> None:
     run_job(run.reporter, "refresh", run.job_args, run.root)
     # The alerts were rehearsed by the first analysis; this one writes verdicts and the report only.
     run_job(run.reporter, "analyze-drift", run.job_args, run.root, "--drift-exit-code", "0", "--no-alerts")
-    from .steps_monitor import describe_report, record_report
+    from .steps_monitor import describe_report, record_report  # lazy: loaded when its step runs
 
     record_report(run, "after-retrain")
     if run.outcome.reports:

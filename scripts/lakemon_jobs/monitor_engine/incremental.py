@@ -29,7 +29,10 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from lakemon.contract.tables import ModelTables
+
 from ..errors import JobError
+from ..table_engines.integrity import check_version, damaged, storage_errors
 from . import engine, state, stats
 from .baselines import build_baseline
 from .prepare import Vocabulary, monitored_columns
@@ -88,8 +91,6 @@ class InferenceLogMissing(JobError):
 def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None = None) -> RefreshResult:
     """Refresh `<inference_log>_profile_metrics` and `_drift_metrics` of `model` in `env` on the
     embedded default (`runtime`: lakemon_jobs.local.runtime.LocalRuntime)."""
-    from lakemon.contract.tables import ModelTables
-
     tables = ModelTables(env, model)
     settings = MonitorSettings.from_config(env, model)
     named = {t: runtime.table_path(t) for t in (tables.inference_log, tables.baseline, tables.profile_metrics, tables.drift_metrics)}
@@ -110,8 +111,6 @@ def refresh_local(runtime, env, model, *, progress: Callable[[str], None] | None
 def check_versions(named: dict[str, Path]) -> None:
     """tables.integrity.check_version for each existing Delta table (name -> path): TableDamaged
     if one went back to an older version than lakemon saw, or its log cannot be read."""
-    from ..table_engines.integrity import check_version, damaged, storage_errors
-
     for name, path in named.items():
         try:
             dt = DeltaTable(str(path))
@@ -143,7 +142,7 @@ def window_fingerprints(inference: ColumnSource, settings: MonitorSettings, salt
     row_hash = result.column("h").to_numpy().astype(np.uint64, copy=False)
     ts, valid = timestamps_us(result.column("ts"), settings.timestamp_col)
     del result
-    import pandas as pd
+    import pandas as pd  # lazy: pandas loads in the background (stats.preload_slow_imports)
 
     ts, row_hash = ts[valid], row_hash[valid]
     out: dict[str, dict[str, str]] = {}

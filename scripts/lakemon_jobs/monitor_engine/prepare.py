@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from lakemon.contract.statistics import CATEGORICAL, NUMERIC
 
@@ -185,7 +186,7 @@ def _dictionary_chunks(column: pa.ChunkedArray | pa.Array):
 def _first_occurrences(indices: np.ndarray, size: int) -> list[int]:
     """The dictionary positions the rows use, in the order rows first use them (nulls, coded
     `size`, left out). pandas.unique keeps first-occurrence order, by hashing: one pass."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas loads in the background (stats.preload_slow_imports)
 
     return [i for i in pd.unique(indices).tolist() if i != size]
 
@@ -194,8 +195,6 @@ def read_parquet(path, columns: list[str] | None = None) -> pa.Table:
     """Read a Parquet file for the engine: Arrow's threads on every core, only `columns`, and
     string columns as dictionaries, so a categorical column never becomes a million Python or
     Arrow strings (decoding them was most of the read time)."""
-    import pyarrow.parquet as pq
-
     schema = pq.read_schema(path)
     wanted = [f for f in schema if columns is None or f.name in columns]
     text = [f.name for f in wanted if is_text(f.type)]
@@ -207,7 +206,7 @@ def read_parquet(path, columns: list[str] | None = None) -> pa.Table:
 
 def _duckdb_text(source: ColumnSource, expr: str) -> pa.ChunkedArray:
     """CAST((expr) AS VARCHAR) for every row of `source`, by DuckDB."""
-    import duckdb  # only when slicing: its import costs about 0.1 s
+    import duckdb  # lazy: only when slicing: its import costs about 0.1 s
 
     con = duckdb.connect()
     try:

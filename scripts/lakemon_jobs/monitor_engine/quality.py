@@ -26,7 +26,7 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray, proba: n
 
     `labels`/`predictions` are string arrays without nulls (classes are compared as strings, so
     a label 1 and a prediction 1.0 would differ: the unpack job writes both with the model's type)."""
-    from sklearn import metrics
+    from sklearn import metrics  # lazy: scikit-learn (1 s) only for labelled windows
 
     n = labels.shape[0]
     if n == 0:
@@ -83,7 +83,7 @@ def roc_auc(labels: np.ndarray, proba: np.ndarray) -> float | None:
     distinct = np.unique(labels)
     if distinct.shape[0] != 2:
         return None
-    from sklearn import metrics
+    from sklearn import metrics  # lazy: scikit-learn (1 s) only for labelled windows
 
     return float(metrics.roc_auc_score(labels == positive_class(distinct), proba))
 
@@ -95,7 +95,7 @@ def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     n = y.shape[0]
     if n == 0:
         return {}
-    from sklearn import metrics
+    from sklearn import metrics  # lazy: scikit-learn (1 s) only for labelled windows
 
     result = {
         "mean_absolute_error": float(metrics.mean_absolute_error(y, p)),

@@ -11,7 +11,13 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from lakemon.contract.statistics import CATEGORICAL, NUMERIC, profile_kind
-from lakemon.contract.tables import CLIENT_REQUEST_ID, LABEL_TIME, REQUEST_ID, ROW_INDEX
+from lakemon.contract.tables import (
+    CLIENT_REQUEST_ID,
+    LABEL_TIME,
+    REQUEST_ID,
+    ROW_INDEX,
+    monitor_prediction_proba_col,
+)
 
 from ..errors import UsageError
 
@@ -69,8 +75,6 @@ class MonitorSettings:
 
         Features are numeric or categorical by their type; for classification the label and
         prediction are categorical (classes), for regression numeric."""
-        from lakemon.contract.tables import monitor_prediction_proba_col
-
         classification = model.problem_type.value == "classification"
         cols = [ColumnSpec(c.name, profile_kind(c.type), c.type) for c in model.features]
         for c in (model.prediction, model.label):

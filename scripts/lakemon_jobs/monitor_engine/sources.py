@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
@@ -181,6 +180,8 @@ def scan_view(con, name: str, source: ColumnSource) -> None:
     if not files:
         con.register(name, scannable(source))
         return
+    import duckdb  # lazy: only to scan plain Parquet files (duckdb import: 0.1 s)
+
     try:
         con.execute(read_parquet_view_sql(name, files, source.column_names))
     except duckdb.Error:  # e.g. a column of the table's schema that no file has yet

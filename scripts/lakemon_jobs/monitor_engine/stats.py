@@ -26,7 +26,7 @@ _preload: list[threading.Thread] = []
 def _import_slow_modules() -> None:
     # The process's switch interval is left alone (changing it is global to the interpreter).
     importlib.import_module("scipy.special")
-    import pyarrow as pa
+    import pyarrow as pa  # lazy: the background preload itself
 
     pa.array([0])  # pyarrow imports pandas (if installed) on its first conversion of Python objects
 
@@ -313,7 +313,7 @@ def ks_pvalue(cur: SortedSample, ref: SortedSample, d: float) -> float:
     every other case calls kstwo.sf itself."""
     m, n = cur.n, ref.n
     if max(m, n) <= KS_EXACT_MAX_N:
-        from scipy import stats as sps
+        from scipy import stats as sps  # lazy: scipy loads in the background (preload_slow_imports)
 
         return float(sps.ks_2samp(cur.values, ref.values).pvalue)
     big, small = (float(m), float(n)) if m >= n else (float(n), float(m))
@@ -324,7 +324,7 @@ def ks_pvalue(cur: SortedSample, ref: SortedSample, d: float) -> float:
         return float(np.clip(pelz_good_sf(en, d), 0, 1))
     if _underflows(en, d):
         return 0.0
-    from scipy import stats as sps
+    from scipy import stats as sps  # lazy: scipy loads in the background (preload_slow_imports)
 
     return float(np.clip(sps.kstwo.sf(d, en), 0, 1))
 
@@ -394,7 +394,7 @@ def smirnov_sf(n: int, x: float) -> float:
     agrees with scipy to about 1e-13 relative (tests check 1e-10 over a grid).
 
     The pmf is scipy.stats.binom.pmf (public API; the same Boost ufunc underneath)."""
-    from scipy.stats import binom
+    from scipy.stats import binom  # lazy: scipy loads in the background (preload_slow_imports)
 
     last = int(math.ceil(n * (1.0 - x))) - 1  # the term at 1 - x - j/n = 0 is zero
     j = np.arange(last + 1, dtype=np.float64)
@@ -529,7 +529,7 @@ def jensenshannon_base2(p: np.ndarray, q: np.ndarray) -> float:
     p = p / np.sum(p)
     q = q / np.sum(q)
     m = (p + q) / 2.0
-    from scipy import special  # imported here: see preload_slow_imports
+    from scipy import special  # lazy: scipy loads in the background (preload_slow_imports)
 
     js = np.sum(special.rel_entr(p, m)) + np.sum(special.rel_entr(q, m))
     return float(np.sqrt(js / np.log(2.0) / 2.0))
@@ -541,7 +541,7 @@ def chi2_contingency_test(table: np.ndarray) -> tuple[float, float]:
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     stat = float(np.sum((table - expected) ** 2 / expected))
     dof = (table.shape[0] - 1) * (table.shape[1] - 1)
-    from scipy import special
+    from scipy import special  # lazy: scipy loads in the background (preload_slow_imports)
 
     return stat, float(special.chdtrc(dof, stat))
 

@@ -26,9 +26,9 @@ __all__ = ["TableEngine", "TableError", "arrow_schema", "engine_for", "spark_ddl
 def engine_for(ctx: JobContext) -> TableEngine:
     """Spark on Databricks, DuckDB + deltalake on the embedded default."""
     if ctx.runtime is None:
-        from .spark import SparkEngine
+        from .spark import SparkEngine  # lazy: pyspark, on Databricks only
 
         return SparkEngine.active()
-    from .local import LocalEngine
+    from .local import LocalEngine  # lazy: duckdb and deltalake, embedded default only
 
     return LocalEngine(ctx.runtime)

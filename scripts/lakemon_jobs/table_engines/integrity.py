@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+import pyarrow as pa
+
 from ..errors import EXIT_FAILED
 from .engine import TableError
 
@@ -86,9 +88,8 @@ def _write(path: Path, data: dict) -> None:
 
 def storage_errors() -> tuple[type[BaseException], ...]:
     """The exception types a damaged table surfaces as: deltalake's, Arrow's, DuckDB's, the OS's."""
-    import duckdb
-    import pyarrow as pa
-    from deltalake.exceptions import DeltaError
+    import duckdb  # lazy: the local engine's libraries, embedded default only
+    from deltalake.exceptions import DeltaError  # lazy: the local engine's libraries, embedded default only
 
     return (DeltaError, pa.ArrowException, duckdb.Error, OSError)
 

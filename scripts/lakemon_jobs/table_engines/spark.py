@@ -26,6 +26,7 @@ from .conflicts import retry_on_conflict
 from .engine import (
     Bound,
     ChangesUnavailable,
+    QueryFailed,
     TableEngine,
     TableError,
     TableVersion,
@@ -41,7 +42,7 @@ class SparkEngine(TableEngine):
 
     @classmethod
     def active(cls) -> SparkEngine:
-        from pyspark.sql import SparkSession  # present on every Databricks runtime
+        from pyspark.sql import SparkSession  # lazy: pyspark, on Databricks only
 
         return cls(SparkSession.builder.getOrCreate())
 
@@ -96,9 +97,7 @@ class SparkEngine(TableEngine):
         https://learn.microsoft.com/azure/databricks/release-notes/serverless/environment-version).
         Arrow timestamps are epoch instants whatever the session time zone; only their zone
         label is set to UTC here."""
-        from pyspark.errors import PySparkException
-
-        from .engine import QueryFailed
+        from pyspark.errors import PySparkException  # lazy: pyspark, on Databricks only
 
         try:
             result = self.spark.sql(sql).toArrow()
@@ -112,8 +111,8 @@ class SparkEngine(TableEngine):
         which pandas nanoseconds cannot hold); timestamps nested in structs are converted in
         UTC: the SQL was analyzed when the DataFrame was made, only the collection reads the
         zone, which is restored after."""
-        from pyspark.sql import functions as F
-        from pyspark.sql.types import TimestampType
+        from pyspark.sql import functions as F  # lazy: pyspark, on Databricks only
+        from pyspark.sql.types import TimestampType  # lazy: pyspark, on Databricks only
 
         stamps = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
         frame = frame.select(*[F.unix_micros(F.col(f"`{c}`")).alias(c) if c in stamps else F.col(f"`{c}`") for c in frame.columns])
@@ -133,8 +132,8 @@ class SparkEngine(TableEngine):
         session time zone; what it returns as UTC-aware is stored as that exact instant.
         `progress` is not called: the batches run lazily in the executors (Spark's UI shows them)."""
         del progress
-        from pyspark.sql import functions as F
-        from pyspark.sql.types import TimestampType
+        from pyspark.sql import functions as F  # lazy: pyspark, on Databricks only
+        from pyspark.sql.types import TimestampType  # lazy: pyspark, on Databricks only
 
         source = self.spark.sql(sql)
         stamps = [f.name for f in source.schema.fields if isinstance(f.dataType, TimestampType)]
@@ -225,8 +224,6 @@ class SparkEngine(TableEngine):
 def utc_from_micros(values: pd.Series) -> pd.Series:
     """Epoch microseconds (nulls allowed, int or float) as UTC-aware pandas timestamps in
     microsecond units, so years 1-9999 fit (nanoseconds stop at 2262)."""
-    import pyarrow as pa
-
     micros = pa.array(values, type=pa.int64(), from_pandas=True)
     stamps = micros.cast(pa.timestamp("us", tz="UTC")).to_pandas(coerce_temporal_nanoseconds=False)
     return pd.Series(stamps, index=values.index, name=values.name)
