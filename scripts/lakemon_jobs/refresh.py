@@ -16,8 +16,6 @@ from collections.abc import Callable
 from . import arguments
 from .context import JobContext, run_job
 from .errors import JobError
-from .table_engines.engine import TableError
-from .table_engines.integrity import damaged, storage_errors
 
 DEFAULT_TIMEOUT_S = arguments.REFRESH_TIMEOUT_S
 POLL_S = arguments.REFRESH_POLL_S
@@ -177,6 +175,8 @@ def refresh_monitor(
     if ctx.runtime is None:
         return refresh_databricks(ctx, timeout_s, poll_s, progress)
     from .monitor_engine.incremental import refresh_local  # lazy: heavy, embedded default only
+    from .table_engines.engine import TableError  # lazy: pandas and pyarrow (0.2 s), embedded default only
+    from .table_engines.integrity import damaged, storage_errors  # lazy: as above
 
     if not ctx.runtime.table_path(ctx.tables.inference_log).exists():
         raise RefreshError(f"no inference-log table {ctx.tables.inference_log} yet; run `lakemon unpack` first")
