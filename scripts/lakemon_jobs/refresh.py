@@ -176,7 +176,7 @@ def refresh_monitor(
         return refresh_databricks(ctx, timeout_s, poll_s, progress)
     from .monitor_engine.incremental import refresh_local  # lazy: heavy, embedded default only
     from .table_engines.engine import TableError  # lazy: pandas and pyarrow (0.2 s), embedded default only
-    from .table_engines.integrity import damaged, storage_errors  # lazy: as above
+    from .table_engines.integrity import damaged, storage_errors  # lazy: pandas and pyarrow too
 
     if not ctx.runtime.table_path(ctx.tables.inference_log).exists():
         raise RefreshError(f"no inference-log table {ctx.tables.inference_log} yet; run `lakemon unpack` first")

@@ -108,7 +108,7 @@ def run_job(reporter: Reporter, name: str, job_args: list[str], root: Path, *ext
     A non-zero exit becomes StepFailed; a crash becomes StepFailed with the traceback saved to
     <root>/logs/<name>.traceback.txt.
     """
-    from ..cli import main  # lazy: cli imports this package: an import circle
+    from ..cli import main  # lazy: loaded when its step runs
 
     reporter.info(f"$ lakemon {name} {' '.join(extra)}".rstrip())
     try:
