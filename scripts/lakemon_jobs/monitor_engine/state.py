@@ -104,16 +104,6 @@ class BaselineWriter:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def save_baseline(state_dir: Path, fingerprint: str, profile: BaselineProfile) -> None:
-    """Store a profile held in memory (every column's arrays in its states)."""
-    writer = BaselineWriter(state_dir, fingerprint)
-    names = {name for g in profile.groups.values() for name in g.states}
-    for name in sorted(names):
-        writer.add_column(name, {k: g.states[name] for k, g in profile.groups.items()
-                                 if g.same_as is None and name in g.states})
-    writer.commit(profile)
-
-
 def load_baseline(state_dir: Path, fingerprint: str) -> BaselineProfile | None:
     """The stored baseline profile, or None when absent, unreadable or stale."""
     pointer = _read_json(state_dir / BASELINE_POINTER)
