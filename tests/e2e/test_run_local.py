@@ -78,6 +78,19 @@ def dev_env_file(tmp_path: Path) -> tuple[Path, int]:
     return env_file, webhook_port
 
 
+def latest_run(home: Path, env_file: Path, model_name: str | None = None):
+    """The env, the model (the env's first unless named), its table names, the runtime of the newest
+    completed run-local run under `home`, and a reader of that run's Delta tables."""
+    envc = load_environment(env_file)
+    model = envc.model(model_name)
+    runtime = LocalRuntime((home / "runs" / "latest").resolve())
+
+    def read(name: str) -> pa.Table:
+        return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
+
+    return envc, model, ModelTables(envc, model), runtime, read
+
+
 def test_reduced_run_local_end_to_end(tmp_path):
     env_file, webhook_port = dev_env_file(tmp_path)
     home = tmp_path / "home"
@@ -122,14 +135,8 @@ def test_reduced_run_local_end_to_end(tmp_path):
         assert noise not in output and noise not in logs, noise
 
     # --- tables: schemas and row counts ------------------------------------------------------------
-    run_root = (home / "runs" / "latest").resolve()
-    envc = load_environment(env_file)
-    model = envc.model()
-    tables = ModelTables(envc, model)
-    runtime = LocalRuntime(run_root)
-
-    def read(name: str) -> pa.Table:
-        return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
+    envc, model, tables, runtime, read = latest_run(home, env_file)
+    run_root = runtime.root
 
     rows_sent = ROWS_PER_DAY * (MARVEL_DAYS + DC_DAYS + AFTER_DAYS)
     payload = read(tables.payload)
@@ -285,13 +292,7 @@ def test_reduced_run_local_of_the_regression_model(tmp_path):
     outcome = json.loads((home / "runs" / "latest" / "outcome.json").read_text())
     assert rehearsal_deviations(outcome, expect_retrain=False) == []
 
-    envc = load_environment(env_file)
-    model = envc.model("appearances_regressor")
-    tables = ModelTables(envc, model)
-    runtime = LocalRuntime((home / "runs" / "latest").resolve())
-
-    def read(name: str) -> pa.Table:
-        return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
+    envc, model, tables, runtime, read = latest_run(home, env_file, "appearances_regressor")
 
     log = read(tables.inference_log)
     assert log.num_rows == ROWS_PER_DAY * (MARVEL_DAYS + DC_DAYS)
@@ -354,13 +355,7 @@ def test_reduced_run_local_of_the_forecaster(tmp_path):
     assert {datetime.fromisoformat(d).date() for d in outcome["drifted"]} == regime
     assert {datetime.fromisoformat(d).date() for d in outcome["alerted_windows"]} == {max(regime)}
 
-    envc = load_environment(env_file)
-    model = envc.model("co2_forecaster")
-    tables = ModelTables(envc, model)
-    runtime = LocalRuntime((home / "runs" / "latest").resolve())
-
-    def read(name: str) -> pa.Table:
-        return DeltaTable(str(runtime.table_path(name))).to_pyarrow_table()
+    envc, model, tables, runtime, read = latest_run(home, env_file, "co2_forecaster")
 
     log = read(tables.inference_log).to_pandas()
     assert len(log) == FORECAST_ROWS_PER_DAY * (BACKTEST_DAYS + REGIME_DAYS) and log["co2_ppm"].notna().all()
