@@ -16,10 +16,16 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 ALL_USERS = frozenset({"users", "account users", "all users"})
 
 
+def names_every_user(principal: str) -> bool:
+    """True when `principal` is one of ALL_USERS, in any case, with spaces around: the one test
+    the env file's validation, the ServingEndpoint construct and policy rule LM-SERVE-2 share."""
+    return principal.strip().lower() in ALL_USERS
+
+
 def opens_to_everyone(principal: str) -> str | None:
-    """The one-line refusal when `principal` names every user (any case, spaces around), else
-    None: the env file's validation and the ServingEndpoint construct both refuse with it."""
-    if principal.strip().lower() in ALL_USERS:
+    """The one-line refusal when `principal` names every user (`names_every_user`), else None:
+    the env file's validation and the ServingEndpoint construct both refuse with it."""
+    if names_every_user(principal):
         return f"{principal!r} would open the endpoint to every user; name a group instead"
     return None
 

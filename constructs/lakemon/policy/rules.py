@@ -16,7 +16,7 @@ from typing import Any
 
 from .._marks import PROTECTED_ROLES
 from ..contract.gateway import INFERENCE_TABLE_TAG, InferenceTableSpec
-from ..contract.principals import ALL_USERS
+from ..contract.principals import names_every_user
 
 
 class Compliance(StrEnum):
@@ -200,8 +200,7 @@ def ENDPOINT_NOT_PUBLIC(resource: ResourceView) -> RuleResult:
     if "serving_endpoint_id" not in resource.config:
         return NOT_APPLICABLE
     for entry in resource.config.get("access_control") or []:
-        group = str(entry.get("group_name", "")).strip().lower()
-        if group in ALL_USERS:
+        if names_every_user(str(entry.get("group_name", ""))):
             return non_compliant(
                 f"it grants {entry.get('permission_level')} to {entry.get('group_name')!r}, i.e. to every user"
             )
