@@ -317,11 +317,6 @@ def declared_resources(stack: dict) -> list[Resource]:
     return found
 
 
-def declared_tables(stack: dict) -> list[Resource]:
-    """The stack's tables only (kept for callers that ask about tables)."""
-    return [r for r in declared_resources(stack) if r.type == TABLE_TYPE]
-
-
 def state_resources(show_json: dict) -> list[Resource]:
     """Adoptable resources in `terraform show -json` output (an empty state has no `values`)."""
     found = []

@@ -84,10 +84,6 @@ def _multinomial_null(counts: tuple[int, ...], n: int, draws: int) -> dict[str, 
     return {"js": (js, float(np.mean(js * js))), "tv": (tv, float(np.mean(tv * tv)))}
 
 
-def _js_null(counts: tuple[int, ...], n: int, draws: int) -> tuple[np.ndarray, float]:
-    return _multinomial_null(counts, n, draws)["js"]
-
-
 def _bootstrap(name: str, observed: float, baseline_counts: list[int], n: int, alpha: float) -> NullCalibration | None:
     counts = tuple(int(c) for c in baseline_counts if c > 0)
     if n < 1 or sum(counts) < 1:
