@@ -220,11 +220,3 @@ def drift_metrics_schema(model_id_col: str = DEFAULT_MODEL_ID_COL, custom_metric
 
 DRIFT_METRICS_SCHEMA = drift_metrics_schema()
 """With the default model-id column; use `drift_metrics_schema(model_id_col)` for a model's own."""
-
-
-def empty_profile(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Table:
-    return profile_metrics_schema(model_id_col).empty_table()
-
-
-def empty_drift(model_id_col: str = DEFAULT_MODEL_ID_COL) -> pa.Table:
-    return drift_metrics_schema(model_id_col).empty_table()
