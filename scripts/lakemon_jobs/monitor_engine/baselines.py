@@ -7,7 +7,9 @@
 
 `run` asks both the same things (`Baseline`): their groups, each column's states per group,
 and to start before and finish after the column tasks; the table does its work there, the
-stored profile has none to do.
+stored profile has none to do. A run without a baseline gets `NoBaseline`, which answers the
+same questions with nothing (no groups, no columns, no BASELINE comparisons), so the engine
+never asks whether there is a baseline.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ class Baseline(ABC):
     def for_group(self, key: GroupKey) -> Group | None:
         """Baseline rows of the same slice and model id, else of the same slice, all models."""
         return self.groups.get(key) or self.groups.get((key[0], key[1], ALL_MODELS))
+
+    def references(self, key: GroupKey) -> list[GroupKey | None]:
+        """The baseline groups a window's group gets a BASELINE drift row against: the one of
+        `for_group`, or None when the baseline has no rows of that slice (the row is still
+        written, with null statistics)."""
+        ref = self.for_group(key)
+        return [None if ref is None else ref.key]
 
     @property
     def num_rows(self) -> int:
@@ -100,6 +109,34 @@ class BaselineProfile(Baseline):
 
     def with_rows(self, settings: MonitorSettings) -> BaselineTable | None:
         return None if self.source is None else BaselineTable(self.source, settings)
+
+
+class NoBaseline(Baseline):
+    """The baseline of a monitor without one (or whose table does not exist yet): no groups and
+    no columns, so a run writes no BASELINE profile rows, compares no window with it (no
+    BASELINE drift rows) and counts no baseline rows in its memory budget."""
+
+    def __init__(self) -> None:
+        self.groups = {}
+        self.present = set()
+
+    def references(self, key: GroupKey) -> list[GroupKey | None]:
+        return []  # no BASELINE drift rows at all, not rows with null statistics
+
+    def start(self, pool, settings, specs, vocabs) -> None:
+        pass  # no vocabulary to seed, no quality metrics to compute
+
+    def column_states(self, spec: ColumnSpec, vocab: Vocabulary | None) -> dict[GroupKey, ColumnState]:
+        return {}
+
+    def release(self, name: str) -> None:
+        pass
+
+    def finish(self, specs: list[ColumnSpec]) -> None:
+        pass
+
+    def with_rows(self, settings: MonitorSettings) -> None:
+        return None
 
 
 class BaselineTable(Baseline):

@@ -110,7 +110,7 @@ class ColumnTask:
     inference: ColumnSource
     present: set[str]
     """The inference log's columns."""
-    baseline: Baseline | None
+    baseline: Baseline
     plans: list[WindowPlan]
     vocabs: dict[str, Vocabulary]
     ranks: ValueRanks = field(init=False)
@@ -120,12 +120,11 @@ class ColumnTask:
 
     def __call__(self, spec: ColumnSpec) -> ColumnResult:
         name, base = spec.name, self.baseline
-        base_states = base.column_states(spec, self.vocabs.get(name)) if base is not None and name in base.present else {}
+        base_states = base.column_states(spec, self.vocabs.get(name)) if name in base.present else {}
         out = ColumnResult()
         if name in self.present:
             self._windows(spec, base_states, out)
-        if base is not None:
-            base.release(name)
+        base.release(name)
         return out
 
     def _windows(self, spec: ColumnSpec, base_states: dict[GroupKey, ColumnState], out: ColumnResult) -> None:

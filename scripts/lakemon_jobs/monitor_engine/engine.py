@@ -14,9 +14,9 @@ window) reuses the parent's results. Rows are written in the order the engine al
 them (tests/monitoring/golden).
 
 The run's parts, one module each: the groups and one column's state per group (groups.py), the
-two kinds of baseline behind one interface (baselines.py), the windows and their comparisons
-(plans.py), one column's task (column_task.py), how many columns at once (scheduling.py), the
-rows of the two tables (rows.py).
+two kinds of baseline and the absence of one behind one interface (baselines.py), the windows
+and their comparisons (plans.py), one column's task (column_task.py), how many columns at once
+(scheduling.py), the rows of the two tables (rows.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .baselines import Baseline, BaselineTable
+from .baselines import Baseline, BaselineTable, NoBaseline
 from .column_task import ColumnTask
 from .custom import CustomValues
 from .groups import WHOLE
@@ -55,9 +55,10 @@ class RunSettings:
     """The inference log's Delta version, written as logging_table_commit_version."""
 
 
-def run(inference: ColumnSource, baseline: Baseline | None, job: RunSettings, pool: ThreadPoolExecutor) -> MetricTables:
-    """Profile and drift rows for the windows `job.emit` accepts, against `baseline` of either
-    kind (a stored profile's arrays are released column by column: it serves one run)."""
+def run(inference: ColumnSource, baseline: Baseline, job: RunSettings, pool: ThreadPoolExecutor) -> MetricTables:
+    """Profile and drift rows for the windows `job.emit` accepts, against `baseline` of any
+    kind (a stored profile's arrays are released column by column: it serves one run;
+    `NoBaseline` when there is none)."""
     preload_slow_imports()  # usually started earlier, before any reading
     settings, specs, vocabs = job.monitor, job.specs, job.vocabs
     check_types(inference, specs)
@@ -71,21 +72,18 @@ def run(inference: ColumnSource, baseline: Baseline | None, job: RunSettings, po
 
     wanted_groups = [g for p in plans if p.wanted for g in p.groups if g.same_as is None]
     inf_quality = pool.submit(quality_rows, settings, inference, wanted_groups)
-    if baseline is not None:
-        baseline.start(pool, settings, specs, vocabs)
+    baseline.start(pool, settings, specs, vocabs)
     ensure_vocabs(vocabs, specs, inference)  # after the baseline's: its values come first
-    in_any = [s for s in specs if s.name in present or (baseline is not None and s.name in baseline.present)]
-    at_once = _columns_at_once(inference.num_rows + (baseline.num_rows if baseline is not None else 0), job)
+    in_any = [s for s in specs if s.name in present or s.name in baseline.present]
+    at_once = _columns_at_once(inference.num_rows + baseline.num_rows, job)
     task = ColumnTask(inference, present, baseline, plans, vocabs)
     results = run_columns(pool, in_any, task, Progress(job.progress, len(in_any)), at_once)
-    if baseline is not None:
-        baseline.finish(specs)
+    baseline.finish(specs)
 
     quality = dict(zip(map(id, wanted_groups), inf_quality.result(), strict=True))
     custom = _custom_values(settings, inference, plans, baseline)
     rows = MetricRows(settings, specs, present, results, quality, baseline, custom, job.commit_version)
-    if baseline is not None:
-        rows.add_baseline()
+    rows.add_baseline()
     for plan in plans:
         rows.add_window(plan)
     return rows.tables()
@@ -108,11 +106,11 @@ def _columns_at_once(rows: int, job: RunSettings) -> int:
 
 
 def _custom_values(settings: MonitorSettings, inference: ColumnSource, plans: list[WindowPlan],
-                   baseline: Baseline | None):
+                   baseline: Baseline):
     """The custom metrics of every planned group (custom.py), or an empty lookup without any."""
     if not settings.custom_metrics:
         return NoCustomValues()
-    return CustomValues(settings, inference, plans, None if baseline is None else baseline.with_rows(settings))
+    return CustomValues(settings, inference, plans, baseline.with_rows(settings))
 
 
 def compute_metrics(inference: ColumnSource, baseline: ColumnSource | None, settings: MonitorSettings) -> MetricTables:
@@ -123,6 +121,6 @@ def compute_metrics(inference: ColumnSource, baseline: ColumnSource | None, sett
     takes one column of each at a time."""
     preload_slow_imports()
     specs = monitored_columns(settings, *(t for t in (inference, baseline) if t is not None))
-    side = None if baseline is None else BaselineTable.checked(baseline, settings, specs)
+    side = NoBaseline() if baseline is None else BaselineTable.checked(baseline, settings, specs)
     with ThreadPoolExecutor(pool_size()) as pool:
         return run(inference, side, RunSettings(settings, specs), pool)

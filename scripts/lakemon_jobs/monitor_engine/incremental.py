@@ -34,7 +34,7 @@ from lakemon.contract.tables import ModelTables
 from ..errors import JobError
 from ..table_engines.integrity import check_version, damaged, storage_errors
 from . import engine, state, stats
-from .baselines import build_baseline
+from .baselines import NoBaseline, build_baseline
 from .prepare import Vocabulary, monitored_columns
 from .rows import MetricTables
 from .scheduling import pool_size
@@ -263,7 +263,7 @@ def refresh_paths(
             vocabs = {k: Vocabulary(list(v.values), v.is_string) for k, v in profile.vocabs.items()}
             if settings.custom_metrics:  # their aggregates need the baseline's rows, which a profile does not keep
                 profile.source = delta_columns(baseline_path)[0]
-        new_profile, new_drift = engine.run(inference, profile, engine.RunSettings(
+        new_profile, new_drift = engine.run(inference, NoBaseline() if profile is None else profile, engine.RunSettings(
             settings, specs, vocabs,
             emit=lambda g, s: s in judged.result().recompute.get(g, ()),
             progress=say,  # the engine rate-limits its own lines (columns profiled: k/n)

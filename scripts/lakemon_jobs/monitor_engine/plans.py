@@ -72,19 +72,17 @@ def _window_rows(st: Structure, starts: np.ndarray, valid_rows: np.ndarray | Non
     return unique_starts, [rows_in_order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _compare(plan: WindowPlan, baseline: Baseline | None) -> None:
-    """Each group against its baseline group (when there is a baseline) and against the same
-    group of the previous window (when that window had it)."""
+def _compare(plan: WindowPlan, baseline: Baseline) -> None:
+    """Each group against its baseline group (none without a baseline: `Baseline.references`)
+    and against the same group of the previous window (when that window had it)."""
     before = {g.key for g in plan.previous.groups} if plan.previous is not None else set()
     for g in plan.groups:
-        if baseline is not None:
-            ref = baseline.for_group(g.key)
-            plan.comparisons.append(Comparison(BASELINE, g, None if ref is None else ref.key))
+        plan.comparisons += [Comparison(BASELINE, g, ref) for ref in baseline.references(g.key)]
         if g.key in before:
             plan.comparisons.append(Comparison(CONSECUTIVE, g, g.key))
 
 
-def plan_windows(inference: ColumnSource, st: Structure, settings: MonitorSettings, baseline: Baseline | None,
+def plan_windows(inference: ColumnSource, st: Structure, settings: MonitorSettings, baseline: Baseline,
                  emit: Callable[[str, int], bool] | None) -> list[WindowPlan]:
     """Windows (per granularity, in time order) whose rows `emit` wants, or whose next window
     it wants (for CONSECUTIVE drift); reads the timestamp column once."""

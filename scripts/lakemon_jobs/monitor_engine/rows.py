@@ -64,7 +64,7 @@ class MetricRows:
     """Column name -> what its task kept."""
     quality: dict[int, dict]
     """id(group) -> quality metrics of a window's group (none for a group without labels)."""
-    baseline: Baseline | None
+    baseline: Baseline
     custom: object = field(default_factory=NoCustomValues)
     """custom.CustomValues, or NoCustomValues."""
     commit_version: int | None = None
