@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from .baselines import Baseline
 from .column_task import ColumnResult
+from .custom import GroupRef
 from .groups import GroupKey
 from .plans import BASELINE, WindowPlan
 from .schema import LOG_TYPES, TABLE_COLUMN, drift_metrics_schema, profile_metrics_schema
@@ -36,7 +37,7 @@ class NoCustomValues:
     """Stands in for custom.CustomValues when the monitor has no custom metrics: every lookup
     is empty."""
 
-    def profile_fields(self, key, column: str) -> dict:
+    def profile_fields(self, ref: GroupRef, column: str) -> dict:
         return {}
 
     def drift_fields(self, i: int, j: int, column: str) -> dict:
@@ -102,11 +103,12 @@ class MetricRows:
         fields = self.custom.profile_fields
         for granularity in self.settings.granularities:
             for key, g in self.baseline.groups.items():
+                ref = GroupRef.baseline(key)
                 self._profile_row(None, BASELINE_LOG, granularity, key, TABLE_COLUMN, None,
-                                  fields(("B", key), TABLE_COLUMN) | g.table_row)
+                                  fields(ref, TABLE_COLUMN) | g.table_row)
                 for name, state in g.states.items():
                     self._profile_row(None, BASELINE_LOG, granularity, key, name, self._data_types[name],
-                                      fields(("B", key), name) | state.summary)
+                                      fields(ref, name) | state.summary)
 
     def add_window(self, plan: WindowPlan) -> None:
         """INPUT profile rows and drift rows of one window (none for a window planned only as
@@ -117,12 +119,12 @@ class MetricRows:
         window = {"start": plan.start, "end": plan.end}
         fields = self.custom.profile_fields
         for g in plan.groups:
-            key = ("I", plan.index, g.key)
+            ref = GroupRef.window(plan.index, g.key)
             self._profile_row(window, INPUT, plan.granularity, g.key, TABLE_COLUMN, None,
-                              fields(key, TABLE_COLUMN) | rows_of[g.key])
+                              fields(ref, TABLE_COLUMN) | rows_of[g.key])
             for s in self._inf_specs:
                 self._profile_row(window, INPUT, plan.granularity, g.key, s.name, s.data_type,
-                                  fields(key, s.name) | self.results[s.name].profiles[plan.index][g.key])
+                                  fields(ref, s.name) | self.results[s.name].profiles[plan.index][g.key])
         self._add_drift(plan, window, rows_of)
 
     def _window_table_rows(self, plan: WindowPlan) -> dict[GroupKey, dict]:
