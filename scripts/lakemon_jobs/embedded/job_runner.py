@@ -16,6 +16,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import context
+from ..cli import main
 from ..errors import JobError
 from .reporter import JobOutput, Reporter
 
@@ -51,8 +53,6 @@ def job_output_for_the_run(reporter: Reporter, log_dir: Path | None = None) -> I
     writing the process environment (the scoring server subprocess gets the variable in its
     own environment, scoring.py).
     """
-    from .. import context  # lazy: loaded when its step runs
-
     try:
         import mlflow  # noqa: F401  # lazy: optional here; configures its loggers on import, adjusted after
     except ModuleNotFoundError:  # no [jobs] extra: the first job says so, with the install command
@@ -108,8 +108,6 @@ def run_job(reporter: Reporter, name: str, job_args: list[str], root: Path, *ext
     A non-zero exit becomes StepFailed; a crash becomes StepFailed with the traceback saved to
     <root>/logs/<name>.traceback.txt.
     """
-    from ..cli import main  # lazy: loaded when its step runs
-
     reporter.info(f"$ lakemon {name} {' '.join(extra)}".rstrip())
     try:
         code = main([name, *job_args, *extra])

@@ -35,7 +35,7 @@ from lakemon.contract.payload import REQUEST, REQUEST_TIME, RESPONSE, SERVED_ENT
 from lakemon.contract.tables import CLIENT_REQUEST_ID, REQUEST_ID
 
 from .loopback import BodyRejected, LoopbackHandler, LoopbackServer, read_body
-from .payload_log import PayloadLog
+from .payload_log import PayloadLog, PayloadLogError
 
 REQUEST_TIME_HEADER = "X-Lakemon-Request-Time"
 MAX_LOGGED_BYTES = 10 * 1024 * 1024
@@ -166,8 +166,6 @@ class LoggingLayer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from .payload_log import PayloadLogError  # lazy: loaded when its step runs
-
         try:
             self._server.stop()
         finally:

@@ -24,8 +24,14 @@ import traceback
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from lakemon.config import ConfigError
+
 from ..arguments import RUN_LOCAL_EXIT, RUN_LOCAL_EXIT_CODES_HELP
 from ..arguments import run_local as run_local_arguments
+from ..context import JobContext, UnknownModel, missing_environment
+from ..local.runs import mark_completed, new_run_folder, prune_runs
+from ..local.runtime import HomeError, usable_home
+from ..project_layout import find_app, stack_names
 from .job_runner import StepFailed, job_output_for_the_run
 from .processes import port_is_free, sigterm_as_interrupt
 from .reporter import Reporter
@@ -53,8 +59,6 @@ add_arguments = run_local_arguments
 
 def run(args: argparse.Namespace) -> int:
     """The CLI entry: run the loop and map how it ended to the exit code."""
-    from ..context import missing_environment  # lazy: loaded when its step runs
-
     options = RunOptions.from_args(args, os.environ.get("LAKEMON_HOME") or ".lakemon")
     problem = missing_environment(args.env, args.env_file) or options.problem()
     if problem:
@@ -118,10 +122,6 @@ def run_local(options: RunOptions, reporter: Reporter) -> RunOutcome:
     Raises BadSetup before anything starts, StepFailed when a step cannot do its work (with the
     step's number and name), KeyboardInterrupt on Ctrl-C/SIGTERM; every server and process
     started is stopped in all cases."""
-    from ..context import JobContext  # lazy: loaded when its step runs
-    from ..local.runs import mark_completed, new_run_folder, prune_runs  # lazy: loaded when its step runs
-    from ..project_layout import find_app, stack_names  # lazy: loaded when its step runs
-
     probe = _load(options, options.home)
     _check_training_columns(probe)
     webhook_urls = [d.local_url for d in probe.env.alerts.destinations if getattr(d, "local_url", None)]
@@ -220,11 +220,6 @@ def _named(number: int, total: int, name: str):
 
 def _load(options: RunOptions, home: Path):
     """The job context for validation before any work; BadSetup with one clear line per problem."""
-    from lakemon.config import ConfigError  # lazy: loaded when its step runs
-
-    from ..context import JobContext, UnknownModel  # lazy: loaded when its step runs
-    from ..local.runtime import HomeError, usable_home  # lazy: loaded when its step runs
-
     try:
         usable_home(home)
     except HomeError as exc:
@@ -241,8 +236,11 @@ def _check_training_columns(ctx) -> None:
 
     Only a source readable before the run is checked here (bundled data, a table in the home
     folder); anything else is checked by `lakemon train` itself, before it fits."""
-    from ..model_steps import TrainingColumnsError, load_training_data  # lazy: loaded when its step runs
-    from ..table_engines import TableError  # lazy: loaded when its step runs
+    from ..model_steps import (  # lazy: sklearn, pandas (1.3 s), after the env check
+        TrainingColumnsError,
+        load_training_data,
+    )
+    from ..table_engines import TableError  # lazy: pandas, pyarrow (0.4 s), after the env check
 
     try:
         load_training_data(ctx)

@@ -32,7 +32,7 @@ class DayView:
 
 def day_views(ctx, day_sources: dict[date, str]) -> dict[date, DayView]:
     """Per day of `day_sources`: drifted features, quality, and the model version that served it."""
-    from deltalake import DeltaTable  # lazy: loaded when its step runs
+    from deltalake import DeltaTable  # lazy: deltalake (12 ms), after the env check
 
     granularity = ctx.env.monitoring.granularities[0]
     views = {d: DayView(d, s) for d, s in day_sources.items()}

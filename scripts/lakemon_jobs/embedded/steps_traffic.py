@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lakemon.contract.tables import labels_columns
+
 from .job_runner import StepFailed, run_job
+from .rehearsal import day_views, table_lines
 from .run_context import Run
+from .steps_monitor import describe_report, record_report
 
 
 def traffic_failure(result, scoring) -> str | None:
@@ -26,7 +30,7 @@ def _plan_days(run: Run, parts, *, first_day=None, seed: int | None = None):
     day and batch size. By default the first day is far enough back that the first days, the
     after-retrain days and today fit, and the seed is the model's; a plan that cannot be made is
     the step's failure, in one line."""
-    from .traffic import plan_days  # lazy: loaded when its step runs
+    from .traffic import plan_days  # lazy: pandas, requests (0.4 s), after the env check
 
     options, training = run.options, run.job.model.training
     if first_day is None:
@@ -46,8 +50,8 @@ def _plan_days(run: Run, parts, *, first_day=None, seed: int | None = None):
 
 def send_first_days(run: Run) -> None:
     """Held-out Marvel days, then DC days, ending so that the days after a retrain fit before today."""
-    from ..datasets import load_comic, split_train_test  # lazy: loaded when its step runs
-    from ..model_steps import load_training_data  # lazy: loaded when its step runs
+    from ..datasets import load_comic, split_train_test  # lazy: pandas (0.3 s), after the env check
+    from ..model_steps import load_training_data  # lazy: sklearn, pandas (1.3 s), after the env check
 
     ctx, options = run.job, run.options
     if ctx.model.training.source == "bundled:co2":
@@ -71,15 +75,18 @@ def send_forecast_days(run: Run) -> None:
     split's forecasts, the rows the baseline scored), then `--dc-days` days after a regime change
     (the same period of a series whose every move is REGIME_K times as large: lags, last year's
     values and actual values alike). The labels (actual values) follow as for every model."""
-    import pandas as pd  # lazy: loaded when its step runs
+    import pandas as pd  # lazy: pandas (0.3 s), after the env check
 
-    from ..datasets.co2 import (  # lazy: loaded when its step runs
+    from ..datasets.co2 import (  # lazy: pandas (0.3 s), after the env check
         REGIME_K,
         load_co2_series,
         regime_change,
         supervised,
     )
-    from ..model_steps import load_training_data, split_for  # lazy: loaded when its step runs
+    from ..model_steps import (  # lazy: sklearn, pandas (1.3 s), after the env check
+        load_training_data,
+        split_for,
+    )
 
     ctx, options = run.job, run.options
     training = ctx.model.training
@@ -99,12 +106,10 @@ def send_forecast_days(run: Run) -> None:
 
 def send_and_label(run: Run, plans) -> None:
     """Send the planned days through the logging layer, then write their labels."""
-    from deltalake import write_deltalake  # lazy: loaded when its step runs
+    from deltalake import write_deltalake  # lazy: deltalake (12 ms), after the env check
 
-    from lakemon.contract.tables import labels_columns  # lazy: loaded when its step runs
-
-    from ..table_engines.schemas import to_arrow  # lazy: loaded when its step runs
-    from .traffic import label_rows, send_traffic  # lazy: loaded when its step runs
+    from ..table_engines.schemas import to_arrow  # lazy: pandas, pyarrow (0.4 s), after the env check
+    from .traffic import label_rows, send_traffic  # lazy: pandas, requests (0.4 s), after the env check
 
     ctx, outcome = run.job, run.outcome
     label = ctx.model.label.name
@@ -115,7 +120,7 @@ def send_and_label(run: Run, plans) -> None:
         workers=run.options.workers,
         progress=run.reporter.info,
     )
-    from .payload_log import PayloadLogError  # lazy: loaded when its step runs
+    from .payload_log import PayloadLogError  # lazy: deltalake, pyarrow (0.3 s), after the env check
 
     try:
         run.layer.payload_log.flush()
@@ -151,8 +156,7 @@ def send_and_label(run: Run, plans) -> None:
 def after_retrain(run: Run) -> None:
     """More DC days (characters not sent before) through the champion that serves now, unpacked,
     monitored and judged against the new baseline; the before/after table."""
-    from ..datasets import load_comic  # lazy: loaded when its step runs
-    from .rehearsal import day_views, table_lines  # lazy: loaded when its step runs
+    from ..datasets import load_comic  # lazy: pandas (0.3 s), after the env check
 
     ctx, options, outcome = run.job, run.options, run.outcome
     dc = load_comic("dc").dropna(subset=[ctx.model.label.name])
@@ -165,8 +169,6 @@ def after_retrain(run: Run) -> None:
     run_job(run.reporter, "refresh", run.job_args, run.root)
     # The alerts were rehearsed by the first analysis; this one writes verdicts and the report only.
     run_job(run.reporter, "analyze-drift", run.job_args, run.root, "--drift-exit-code", "0", "--no-alerts")
-    from .steps_monitor import describe_report, record_report  # lazy: loaded when its step runs
-
     record_report(run, "after-retrain")
     if run.outcome.reports:
         run.reporter.info(f"report {run.outcome.reports[-1]['html']}: {describe_report(run.outcome.reports[-1])}")
