@@ -39,7 +39,18 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from lakemon.contract.verdicts import DRIFT_SUBJECT, Verdict
+from lakemon.contract.verdicts import (
+    DRIFT_SUBJECT,
+    FEATURE,
+    GRANULARITY,
+    RUN_ID,
+    STATISTIC,
+    SUBJECT,
+    VERDICT,
+    WINDOW_END,
+    WINDOW_START,
+    Verdict,
+)
 
 from . import arguments, deploy
 from .context import JobContext, run_job
@@ -106,9 +117,9 @@ class RetrainResult:
 
 
 def verdict_id(row: pd.Series | dict) -> str:
-    start = pd.Timestamp(row["window_start"])
+    start = pd.Timestamp(row[WINDOW_START])
     start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
-    return f"{row['run_id']}:{row['granularity']}:{start.strftime('%Y-%m-%dT%H:%M:%SZ')}:{row['feature']}:{row['statistic']}"
+    return f"{row[RUN_ID]}:{row[GRANULARITY]}:{start.strftime('%Y-%m-%dT%H:%M:%SZ')}:{row[FEATURE]}:{row[STATISTIC]}"
 
 
 def _utc(value) -> datetime:
@@ -126,19 +137,19 @@ def confirmed_drift(ctx: JobContext, engine) -> DriftEvidence | None:
         return None
     granularity = ctx.env.monitoring.granularities[0]
     rows = engine.query(
-        f"SELECT run_id, subject, granularity, window_start, window_end, feature, statistic, verdict "
-        f"FROM {table} WHERE granularity = '{granularity}'"
+        f"SELECT {RUN_ID}, {SUBJECT}, {GRANULARITY}, {WINDOW_START}, {WINDOW_END}, {FEATURE}, {STATISTIC}, {VERDICT} "
+        f"FROM {table} WHERE {GRANULARITY} = '{granularity}'"
     )
     if rows.empty:
         return None
-    until = max(_utc(v) for v in rows["window_end"])
+    until = max(_utc(v) for v in rows[WINDOW_END])
     since = until - timedelta(days=settings.window_days)
-    drift = rows[(rows["subject"] == DRIFT_SUBJECT) & (rows["verdict"] == Verdict.DRIFT.value)]
-    drift = drift[[_utc(v) > since for v in drift["window_end"]]]
+    drift = rows[(rows[SUBJECT] == DRIFT_SUBJECT) & (rows[VERDICT] == Verdict.DRIFT.value)]
+    drift = drift[[_utc(v) > since for v in drift[WINDOW_END]]]
     if drift.empty:
         return None
-    drift = drift.sort_values(["window_start", "feature", "statistic"])
-    newest = max(_utc(v) for v in drift["window_start"])
+    drift = drift.sort_values([WINDOW_START, FEATURE, STATISTIC])
+    newest = max(_utc(v) for v in drift[WINDOW_START])
     return DriftEvidence([verdict_id(r) for _, r in drift.iterrows()], newest, since, until)
 
 

@@ -32,17 +32,27 @@ import pandas as pd
 
 from lakemon.config.model import Column, Model
 from lakemon.contract.payload import (
+    FINISHED_AT,
+    INFERENCE_ROWS_WRITTEN,
     PAYLOAD_NAMES,
+    PAYLOAD_ROWS,
+    PAYLOAD_TABLE,
+    PAYLOAD_TABLE_ID,
     PAYLOAD_TYPED,
+    PAYLOAD_VERSION,
     QUARANTINE_COLUMNS,
     QUARANTINE_KEYS,
+    QUARANTINED,
+    READ_MODE,
     REQUEST,
     REQUEST_TIME,
     RESPONSE,
     SERVED_ENTITY_ID,
+    STARTED_AT,
     STATUS_CODE,
     UNPACK_RUN_COLUMNS,
     UNPACK_RUN_KEYS,
+    UNPACKED,
 )
 from lakemon.contract.tables import (
     CLIENT_REQUEST_ID,
@@ -200,9 +210,9 @@ LEFT JOIN quarantined AS q ON i.k = q.k
 
 def last_run_sql(tables: ModelTables) -> str:
     return f"""
-SELECT payload_table_id, payload_version FROM {tables.unpack_runs}
-WHERE payload_table = '{tables.payload}' AND payload_version IS NOT NULL
-ORDER BY payload_version DESC, finished_at DESC LIMIT 1
+SELECT {PAYLOAD_TABLE_ID}, {PAYLOAD_VERSION} FROM {tables.unpack_runs}
+WHERE {PAYLOAD_TABLE} = '{tables.payload}' AND {PAYLOAD_VERSION} IS NOT NULL
+ORDER BY {PAYLOAD_VERSION} DESC, {FINISHED_AT} DESC LIMIT 1
 """
 
 
@@ -282,12 +292,12 @@ def choose_source(
             reason = "the payload table has no Delta version"
         elif last is None or last.empty:
             reason = "first run"
-        elif str(last["payload_table_id"].iloc[0]) != str(current.table_id):
+        elif str(last[PAYLOAD_TABLE_ID].iloc[0]) != str(current.table_id):
             reason = "the payload table was re-created"
-        elif int(last["payload_version"].iloc[0]) > current.version:
+        elif int(last[PAYLOAD_VERSION].iloc[0]) > current.version:
             reason = f"the payload table went back to version {current.version}"
         else:
-            since = int(last["payload_version"].iloc[0])
+            since = int(last[PAYLOAD_VERSION].iloc[0])
             if since == current.version:
                 return "none", current, 0
             try:
@@ -309,12 +319,12 @@ def record_run_sql(tables: ModelTables, result: UnpackResult, current: TableVers
         return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
     return f"""
-SELECT {lit(tables.payload)} AS payload_table, {lit(current.table_id)} AS payload_table_id,
-       CAST({lit(current.version)} AS BIGINT) AS payload_version, {lit(result.read_mode)} AS read_mode,
-       CAST({result.payload_rows} AS BIGINT) AS payload_rows, CAST({result.accounted_unpacked} AS BIGINT) AS unpacked,
-       CAST({result.accounted_quarantined} AS BIGINT) AS quarantined,
-       CAST({result.inserted} AS BIGINT) AS inference_rows_written,
-       TIMESTAMP '{started.strftime("%Y-%m-%d %H:%M:%S.%f")}+00:00' AS started_at, current_timestamp() AS finished_at
+SELECT {lit(tables.payload)} AS {PAYLOAD_TABLE}, {lit(current.table_id)} AS {PAYLOAD_TABLE_ID},
+       CAST({lit(current.version)} AS BIGINT) AS {PAYLOAD_VERSION}, {lit(result.read_mode)} AS {READ_MODE},
+       CAST({result.payload_rows} AS BIGINT) AS {PAYLOAD_ROWS}, CAST({result.accounted_unpacked} AS BIGINT) AS {UNPACKED},
+       CAST({result.accounted_quarantined} AS BIGINT) AS {QUARANTINED},
+       CAST({result.inserted} AS BIGINT) AS {INFERENCE_ROWS_WRITTEN},
+       TIMESTAMP '{started.strftime("%Y-%m-%d %H:%M:%S.%f")}+00:00' AS {STARTED_AT}, current_timestamp() AS {FINISHED_AT}
 """
 
 

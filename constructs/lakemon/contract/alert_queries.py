@@ -20,7 +20,27 @@ from dataclasses import dataclass
 
 from ..config.model import Environment, Model
 from .tables import ModelTables
-from .verdicts import DRIFT_JUDGED, DRIFT_SUBJECT, QUALITY_JUDGED, QUALITY_SUBJECT, Verdict
+from .verdicts import (
+    ADJUSTED,
+    DRIFT_JUDGED,
+    DRIFT_SUBJECT,
+    FEATURE,
+    GRANULARITY,
+    PVALUE,
+    QUALITY_JUDGED,
+    QUALITY_SUBJECT,
+    ROW_COUNT,
+    RULE_VERSION,
+    RUN_ID,
+    STATISTIC,
+    SUBJECT,
+    THRESHOLD,
+    VALUE,
+    VERDICT,
+    WINDOW_END,
+    WINDOW_START,
+    Verdict,
+)
 
 
 def _quote(text: str) -> str:
@@ -32,7 +52,7 @@ def _in(values: tuple[Verdict, ...]) -> str:
 
 
 def _scope(subject: str, granularity: str, prefix: str = "") -> str:
-    return f"{prefix}subject = {_quote(subject)} AND {prefix}granularity = {_quote(granularity)}"
+    return f"{prefix}{SUBJECT} = {_quote(subject)} AND {prefix}{GRANULARITY} = {_quote(granularity)}"
 
 
 def _newest_window_query(
@@ -45,24 +65,29 @@ def _newest_window_query(
     return (
         f"-- lakemon {title} in the newest judged {granularity} window\n"
         f"WITH newest AS (\n"
-        f"  SELECT max(window_start) AS window_start FROM {verdicts_table}\n"
-        f"  WHERE {scope} AND verdict IN ({_in(judged)})\n"
+        f"  SELECT max({WINDOW_START}) AS {WINDOW_START} FROM {verdicts_table}\n"
+        f"  WHERE {scope} AND {VERDICT} IN ({_in(judged)})\n"
         f")\n"
         f"SELECT {columns}\n"
-        f"FROM {verdicts_table} v JOIN newest n ON v.window_start = n.window_start\n"
-        f"WHERE {v_scope} AND v.verdict = {_quote(verdict)}"
+        f"FROM {verdicts_table} v JOIN newest n ON v.{WINDOW_START} = n.{WINDOW_START}\n"
+        f"WHERE {v_scope} AND v.{VERDICT} = {_quote(verdict)}"
         + (f"\nORDER BY {order_by}" if order_by else "")
     )
 
 
+METRIC = "metric"
+"""The quality alert row's name for the verdict's `statistic` (the quality metric): its source column."""
+LABELLED_ROWS = "labelled_rows"
+"""The quality alert row's name for the verdict's `row_count` (the rows that had labels)."""
+
 DRIFT_COLUMNS = (
-    "v.window_start, v.window_end, v.feature, v.statistic, v.value, v.adjusted, v.threshold,\n"
-    "       v.pvalue, v.row_count, v.rule_version, v.run_id"
+    f"v.{WINDOW_START}, v.{WINDOW_END}, v.{FEATURE}, v.{STATISTIC}, v.{VALUE}, v.{ADJUSTED}, v.{THRESHOLD},\n"
+    f"       v.{PVALUE}, v.{ROW_COUNT}, v.{RULE_VERSION}, v.{RUN_ID}"
 )
 """What a drift alert row says: the feature, the statistic and the rule's numbers."""
 QUALITY_COLUMNS = (
-    "v.window_start, v.window_end, v.statistic AS metric, v.value, v.threshold,\n"
-    "       v.row_count AS labelled_rows, v.rule_version, v.run_id"
+    f"v.{WINDOW_START}, v.{WINDOW_END}, v.{STATISTIC} AS {METRIC}, v.{VALUE}, v.{THRESHOLD},\n"
+    f"       v.{ROW_COUNT} AS {LABELLED_ROWS}, v.{RULE_VERSION}, v.{RUN_ID}"
 )
 """What the quality alert row says: the metric, its value and threshold, how many rows had labels."""
 
@@ -72,7 +97,7 @@ def drift_query(*, verdicts_table: str, granularity: str) -> str:
     return _newest_window_query(
         title="drift alert: features analyze-drift judged 'drift'", verdicts_table=verdicts_table,
         granularity=granularity, subject=DRIFT_SUBJECT, judged=DRIFT_JUDGED, columns=DRIFT_COLUMNS,
-        verdict=Verdict.DRIFT, order_by="v.feature",
+        verdict=Verdict.DRIFT, order_by=f"v.{FEATURE}",
     )
 
 
@@ -127,9 +152,9 @@ def _model_alert_spec(env: Environment, model: Model, what: str, query, source_c
 
 def drift_alert_spec(env: Environment, model: Model) -> AlertSpec:
     """The drift alert of `model` in `env`: fires when the count of drifted features is > 0."""
-    return _model_alert_spec(env, model, DRIFT_ALERT, drift_query, "feature")
+    return _model_alert_spec(env, model, DRIFT_ALERT, drift_query, FEATURE)
 
 
 def quality_alert_spec(env: Environment, model: Model) -> AlertSpec:
     """The quality alert of `model` in `env`: fires when the newest judged window is degraded."""
-    return _model_alert_spec(env, model, QUALITY_ALERT, quality_query, "metric")
+    return _model_alert_spec(env, model, QUALITY_ALERT, quality_query, METRIC)

@@ -62,11 +62,28 @@ lakemon_jobs.payloads.bounded_raw), why it was set aside, and when."""
 QUARANTINE_KEYS = [REQUEST_ID, REQUEST_TIME]
 """What identifies a quarantined payload: a rerun quarantines nothing twice."""
 
+# Columns of ModelTables.unpack_runs, one constant each (its name in upper case, checked by
+# tests/architecture), for unpack's SQL and for reading the last run back.
+PAYLOAD_TABLE = "payload_table"
+"""The payload table the run read (three-part name)."""
+PAYLOAD_TABLE_ID = "payload_table_id"
+"""Its Delta table id: another id means the table was re-created."""
+PAYLOAD_VERSION = "payload_version"
+"""The payload table's Delta version the run read up to: the next run reads the commits after it."""
+READ_MODE = "read_mode"
+PAYLOAD_ROWS = "payload_rows"
+UNPACKED = "unpacked"
+QUARANTINED = "quarantined"
+INFERENCE_ROWS_WRITTEN = "inference_rows_written"
+STARTED_AT = "started_at"
+FINISHED_AT = "finished_at"
+
 UNPACK_RUN_COLUMNS = ddl_columns(
-    "payload_table string, payload_table_id string, payload_version bigint, read_mode string, payload_rows bigint, "
-    "unpacked bigint, quarantined bigint, inference_rows_written bigint, started_at timestamp, finished_at timestamp"
+    f"{PAYLOAD_TABLE} string, {PAYLOAD_TABLE_ID} string, {PAYLOAD_VERSION} bigint, {READ_MODE} string, "
+    f"{PAYLOAD_ROWS} bigint, {UNPACKED} bigint, {QUARANTINED} bigint, {INFERENCE_ROWS_WRITTEN} bigint, "
+    f"{STARTED_AT} timestamp, {FINISHED_AT} timestamp"
 )
 """Columns of ModelTables.unpack_runs: one row per run that accounted for every row it read; the
 payload table's Delta id and the version read up to are the next run's starting point."""
-UNPACK_RUN_KEYS = ["payload_table", "payload_table_id", "payload_version", "started_at"]
+UNPACK_RUN_KEYS = [PAYLOAD_TABLE, PAYLOAD_TABLE_ID, PAYLOAD_VERSION, STARTED_AT]
 """What identifies a recorded run: a run is recorded once."""

@@ -32,7 +32,23 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from lakemon.config.model import EmailDestination, Environment, Model
-from lakemon.contract.alert_queries import AlertSpec, drift_alert_spec, quality_alert_spec
+from lakemon.contract.alert_queries import (
+    LABELLED_ROWS,
+    METRIC,
+    AlertSpec,
+    drift_alert_spec,
+    quality_alert_spec,
+)
+from lakemon.contract.verdicts import (
+    ADJUSTED,
+    FEATURE,
+    PVALUE,
+    ROW_COUNT,
+    STATISTIC,
+    THRESHOLD,
+    VALUE,
+    WINDOW_START,
+)
 
 from ..errors import JobError
 
@@ -105,7 +121,7 @@ def evaluate_alert(engine, spec: AlertSpec, *, as_of_window: datetime | None = N
     `empty_result_state` (TRIGGERED fires). `as_of_window`: evaluate as the alert would have
     right after that window was judged (verdict rows of later windows are hidden), which is how
     tests and the measurements replay a schedule."""
-    hide = None if as_of_window is None else ("window_start", as_of_window)
+    hide = None if as_of_window is None else (WINDOW_START, as_of_window)
     frame = engine.query(spec.query_text, hide_after=hide, materialize=True)  # verdict tables are small
     rows = [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
     if not rows:
@@ -179,16 +195,16 @@ def alert_message(outcome: AlertOutcome, env: Environment, model: Model, report_
     """The notification of a fired alert: the alert's own query rows (which name the windows
     and features), plus a readable `text` for Slack/Teams-style incoming webhooks."""
     rows = outcome.rows
-    windows = sorted({r["window_start"] for r in rows if r.get("window_start")})
-    features = sorted({r["feature"] for r in rows if r.get("feature")})
+    windows = sorted({r[WINDOW_START] for r in rows if r.get(WINDOW_START)})
+    features = sorted({r[FEATURE] for r in rows if r.get(FEATURE)})
     if features:
-        lines = [f"- {r['window_start']} {r['feature']}: {r['statistic']} {r['value']:.4g} "
-                 f"(adjusted {r['adjusted']:.4g}) >= {r['threshold']:g}, p={r['pvalue']:.2g}, {r['row_count']} rows"
-                 for r in rows if r.get("feature")]
+        lines = [f"- {r[WINDOW_START]} {r[FEATURE]}: {r[STATISTIC]} {r[VALUE]:.4g} "
+                 f"(adjusted {r[ADJUSTED]:.4g}) >= {r[THRESHOLD]:g}, p={r[PVALUE]:.2g}, {r[ROW_COUNT]} rows"
+                 for r in rows if r.get(FEATURE)]
         head = f"drift in model {model.name} (env {env.name}): features {', '.join(features)}"
     else:
-        lines = [f"- {r['window_start']} {r.get('metric')}: {r.get('value')} < {r.get('threshold')}, "
-                 f"{r.get('labelled_rows')} labelled rows" for r in rows]
+        lines = [f"- {r[WINDOW_START]} {r.get(METRIC)}: {r.get(VALUE)} < {r.get(THRESHOLD)}, "
+                 f"{r.get(LABELLED_ROWS)} labelled rows" for r in rows]
         head = f"model quality of {model.name} (env {env.name}) below the threshold"
     return {
         "source": "lakemon alert",

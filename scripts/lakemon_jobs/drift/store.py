@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 import pandas as pd
 
@@ -21,7 +22,11 @@ from lakemon.contract.verdicts import (
     DRIFT_SUBJECT,
     QUALITY_SUBJECT,
     TABLE_FEATURE,
+    VERDICT_COLUMNS,
     VERDICT_KEYS,
+    WINDOW_END,
+    WINDOW_START,
+    VerdictRow,
     verdicts_columns,
 )
 
@@ -35,46 +40,43 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
-def verdict_frame(report: DriftReport, run_id: str, judged_at: datetime | None = None) -> pd.DataFrame:
-    """One row per drift judgement and per quality judgement, with `verdicts_columns()`."""
-    judged_at = judged_at or datetime.now(UTC)
+def verdict_rows(report: DriftReport, run_id: str, judged_at: datetime) -> list[VerdictRow]:
+    """One row per drift judgement, per quality judgement and per judged custom metric."""
+    row = partial(VerdictRow, rule_version=RULE_VERSION, run_id=run_id, judged_at=judged_at)
     min_rows = int(report.settings["min_rows"])
-    common = {"rule_version": RULE_VERSION, "run_id": run_id, "judged_at": judged_at}
     rows = [
-        {
-            "subject": DRIFT_SUBJECT, "granularity": j.granularity, "window_start": j.window_start,
-            "window_end": j.window_end, "feature": j.feature, "kind": j.kind, "statistic": j.statistic,
-            "value": j.value, "adjusted": j.adjusted, "threshold": j.threshold, "pvalue": j.pvalue,
-            "alpha": j.alpha, "verdict": str(j.verdict), "reason": j.reason, "row_count": j.count,
-            "min_rows": min_rows, **common,
-        }
+        row(
+            subject=DRIFT_SUBJECT, granularity=j.granularity, window_start=j.window_start,
+            window_end=j.window_end, feature=j.feature, kind=j.kind, statistic=j.statistic,
+            value=j.value, adjusted=j.adjusted, threshold=j.threshold, pvalue=j.pvalue,
+            alpha=j.alpha, verdict=str(j.verdict), reason=j.reason, row_count=j.count,
+            min_rows=min_rows,
+        )
         for j in report.judgements
     ]
+    quality = [(q, TABLE_FEATURE, q.labelled) for q in report.quality_judgements]
+    # custom metrics with a threshold: quality rows, so the quality alert reads them too
+    quality += [(c, c.feature, c.count) for c in report.custom_judgements]
     rows += [
-        {
-            "subject": QUALITY_SUBJECT, "granularity": q.granularity, "window_start": q.window_start,
-            "window_end": q.window_end, "feature": TABLE_FEATURE, "kind": None, "statistic": q.metric,
-            "value": q.value, "adjusted": q.value, "threshold": q.threshold, "pvalue": None, "alpha": None,
-            "verdict": str(q.verdict), "reason": q.reason, "row_count": q.labelled, "min_rows": q.min_rows,
-            **common,
-        }
-        for q in report.quality_judgements
+        row(
+            subject=QUALITY_SUBJECT, granularity=q.granularity, window_start=q.window_start,
+            window_end=q.window_end, feature=feature, kind=None, statistic=q.metric,
+            value=q.value, adjusted=q.value, threshold=q.threshold, pvalue=None, alpha=None,
+            verdict=str(q.verdict), reason=q.reason, row_count=row_count, min_rows=q.min_rows,
+        )
+        for q, feature, row_count in quality
     ]
-    rows += [  # custom metrics with a threshold: quality rows, so the quality alert reads them too
-        {
-            "subject": QUALITY_SUBJECT, "granularity": c.granularity, "window_start": c.window_start,
-            "window_end": c.window_end, "feature": c.feature, "kind": None, "statistic": c.metric,
-            "value": c.value, "adjusted": c.value, "threshold": c.threshold, "pvalue": None, "alpha": None,
-            "verdict": str(c.verdict), "reason": c.reason, "row_count": c.count, "min_rows": c.min_rows,
-            **common,
-        }
-        for c in report.custom_judgements
-    ]
+    return rows
+
+
+def verdict_frame(report: DriftReport, run_id: str, judged_at: datetime | None = None) -> pd.DataFrame:
+    """The report's verdict rows (`verdict_rows`) as a frame with `verdicts_columns()`."""
+    rows = verdict_rows(report, run_id, judged_at or datetime.now(UTC))
     columns = [c.name for c in verdicts_columns()]
-    wrong = {key for row in rows for key in set(row) ^ set(columns)}
-    if wrong:  # a misspelt key would otherwise become an all-null column
+    wrong = set(VERDICT_COLUMNS) ^ set(columns)
+    if wrong:  # VerdictRow defines the table's columns; should the two ever part, an unfilled column would be all null
         raise AssertionError(f"verdict rows and the verdicts table disagree on {sorted(wrong)}")
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame([row.as_dict() for row in rows], columns=columns)
 
 
 def write_verdicts(engine: TableEngine, tables: ModelTables, report: DriftReport, run_id: str) -> int:
@@ -86,6 +88,6 @@ def write_verdicts(engine: TableEngine, tables: ModelTables, report: DriftReport
     if not engine.create_if_missing(name, columns):
         engine.require_schema(name, columns)
     frame = verdict_frame(report, run_id)
-    scope = [Bound("window_end", ">", report.since), Bound("window_start", "<=", report.as_of)]
+    scope = [Bound(WINDOW_END, ">", report.since), Bound(WINDOW_START, "<=", report.as_of)]
     engine.replace_rows(name, frame, columns, VERDICT_KEYS, scope)
     return len(frame)

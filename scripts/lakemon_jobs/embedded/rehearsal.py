@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from lakemon.contract.statistics import QUALITY_METRIC
-from lakemon.contract.verdicts import DRIFT_SUBJECT, QUALITY_SUBJECT, Verdict
+from lakemon.contract.verdicts import (
+    DRIFT_SUBJECT,
+    FEATURE,
+    GRANULARITY,
+    QUALITY_SUBJECT,
+    STATISTIC,
+    SUBJECT,
+    VALUE,
+    VERDICT,
+    WINDOW_START,
+    Verdict,
+)
 
 
 @dataclass
@@ -38,17 +49,17 @@ def day_views(ctx, day_sources: dict[date, str]) -> dict[date, DayView]:
     views = {d: DayView(d, s) for d, s in day_sources.items()}
     verdicts = DeltaTable(str(ctx.runtime.table_path(ctx.tables.drift_verdicts))).to_pyarrow_table().to_pylist()
     for row in verdicts:
-        if row["granularity"] != granularity:
+        if row[GRANULARITY] != granularity:
             continue
-        view = views.get(row["window_start"].date())
+        view = views.get(row[WINDOW_START].date())
         if view is None:
             continue
-        if row["subject"] == DRIFT_SUBJECT:
+        if row[SUBJECT] == DRIFT_SUBJECT:
             view.judged += 1
-            if row["verdict"] == Verdict.DRIFT:
-                view.drifted.append(row["feature"])
-        elif row["subject"] == QUALITY_SUBJECT and row["statistic"] in QUALITY_METRIC.values():  # not a custom metric
-            view.quality_metric, view.quality, view.quality_verdict = row["statistic"], row["value"], row["verdict"]
+            if row[VERDICT] == Verdict.DRIFT:
+                view.drifted.append(row[FEATURE])
+        elif row[SUBJECT] == QUALITY_SUBJECT and row[STATISTIC] in QUALITY_METRIC.values():  # not a custom metric
+            view.quality_metric, view.quality, view.quality_verdict = row[STATISTIC], row[VALUE], row[VERDICT]
     log = DeltaTable(str(ctx.runtime.table_path(ctx.tables.inference_log))).to_pyarrow_table(
         columns=[ctx.model.model_id_column, ctx.model.timestamp_column]
     )

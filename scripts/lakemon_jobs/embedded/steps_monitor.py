@@ -13,7 +13,15 @@ from datetime import datetime
 from pathlib import Path
 
 from lakemon.contract.alert_queries import DRIFT_ALERT, QUALITY_ALERT
-from lakemon.contract.verdicts import DRIFT_SUBJECT, Verdict
+from lakemon.contract.verdicts import (
+    DRIFT_SUBJECT,
+    FEATURE,
+    GRANULARITY,
+    SUBJECT,
+    VERDICT,
+    WINDOW_START,
+    Verdict,
+)
 
 from .job_runner import StepFailed, run_job
 from .run_context import Run
@@ -100,9 +108,9 @@ def analyze_drift(run: Run) -> None:
 
     verdicts = _verdicts(ctx)
     for row in verdicts:
-        if row["subject"] == DRIFT_SUBJECT and row["granularity"] == "1 day" and row["verdict"] == Verdict.DRIFT:
-            outcome.drifted.setdefault(row["window_start"].date(), []).append(row["feature"])
-    outcome.judged_days = sorted({r["window_start"].date() for r in verdicts if r["granularity"] == "1 day"})
+        if row[SUBJECT] == DRIFT_SUBJECT and row[GRANULARITY] == "1 day" and row[VERDICT] == Verdict.DRIFT:
+            outcome.drifted.setdefault(row[WINDOW_START].date(), []).append(row[FEATURE])
+    outcome.judged_days = sorted({r[WINDOW_START].date() for r in verdicts if r[GRANULARITY] == "1 day"})
     for day in outcome.judged_days:
         source = outcome.day_sources.get(day, "?")
         features = sorted(set(outcome.drifted.get(day, [])))
