@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +42,6 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
-
-# scikit-learn's parameter validation error (a ValueError and TypeError) has no public import
-# path; the pinned scikit-learn 1.7.2 (requirements.lock) defines it here
-from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
 from lakemon._version import __version__
@@ -192,6 +188,25 @@ def build_pipeline(model: Model, params: dict[str, object], seed: int):
     return Pipeline([("features", columns), ("model", estimator)])
 
 
+def fit_pipeline(pipeline, x, y, params: Mapping[str, object], where: str):
+    """Fit `pipeline` on (x, y); a value of `params` (the env file's `training.params`, whose
+    keys the config checked at load) that scikit-learn refuses is the user's config error: one
+    line, `<where>: <scikit-learn's message>`, exit 2.
+
+    Why it can tell: scikit-learn checks an estimator's parameters when `fit` is called, before it
+    reads the data, and refuses a bad value with a ValueError or TypeError that quotes the
+    parameter's name ("The 'max_iter' parameter of HistGradientBoostingClassifier must be an int
+    in the range [1, inf). Got -1 instead."). So only such an error quoting a key the env file set
+    becomes the config error; any other one (a data problem, a bug) keeps its traceback. No
+    private import: the class scikit-learn raises lives in `sklearn.utils._param_validation`."""
+    try:
+        return pipeline.fit(x, y)
+    except (ValueError, TypeError) as exc:
+        if not any(repr(key) in str(exc) for key in params):
+            raise
+        raise JobConfigError([f"{where}: {exc}"]) from None
+
+
 def evaluate(model: Model, pipeline, x, y) -> tuple[dict[str, float], object]:
     """(metrics, predictions) of a fitted pipeline on (x, y), by problem type."""
     if is_regression(model):
@@ -275,10 +290,7 @@ def train_model(
 
     progress(f"train: fitting on {len(train_df)} rows, testing on {len(test_df)} rows")
     pipeline = build_pipeline(model, params, training.seed)
-    try:
-        pipeline.fit(x_train, train_df[label])
-    except InvalidParameterError as exc:  # a value of training.params the estimator refuses (keys are checked at load)
-        raise JobConfigError([f"{model_key(ctx, 'training.params')}: {exc}"]) from None
+    fit_pipeline(pipeline, x_train, train_df[label], training.params, model_key(ctx, "training.params"))
     metrics, predicted = evaluate(model, pipeline, x_test, test_df[label])
     progress("train: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
 

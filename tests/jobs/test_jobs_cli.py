@@ -58,6 +58,33 @@ def test_a_training_param_the_estimator_refuses_is_one_line_naming_the_key(home,
     assert "Got -1 instead" in line and "Traceback" not in err
 
 
+def test_only_a_refused_training_param_is_a_config_error_a_data_problem_keeps_its_traceback():
+    """scikit-learn refuses a bad parameter value when it fits, with a ValueError (out of range)
+    or a TypeError (wrong type) quoting the parameter: a key the env file set, so one line
+    naming it. A data problem raised by the same fit is no config error: it propagates."""
+    from jobs_helpers import DEV_ENV
+
+    from lakemon.config import load_environment
+    from lakemon_jobs.context import JobConfigError
+    from lakemon_jobs.datasets import load_comic
+    from lakemon_jobs.model_code.served_model import prepare_features
+    from lakemon_jobs.train import DEFAULT_PARAMS, build_pipeline, feature_kinds, fit_pipeline
+
+    model = load_environment(DEV_ENV).models[0]
+    rows = load_comic("marvel").dropna(subset=["alive"]).head(300)
+    x, y = prepare_features(rows, *feature_kinds(model)), rows["alive"]
+    where = "envs/dev.yml: models[0].training.params"
+    for value, got in ((-1, "Got -1 instead."), ("many", "Got 'many' instead.")):
+        params = {"max_iter": value}
+        with pytest.raises(JobConfigError) as refused:
+            fit_pipeline(build_pipeline(model, {**DEFAULT_PARAMS, **params}, 42), x, y, params, where)
+        [line] = refused.value.problems
+        assert line.startswith(f"{where}: The 'max_iter' parameter of HistGradientBoostingClassifier must be an int")
+        assert line.endswith(got)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        fit_pipeline(build_pipeline(model, DEFAULT_PARAMS, 42), x, y * float("nan"), {"max_iter": 200}, where)
+
+
 def test_a_raw_databricks_error_is_one_line_and_exit_1(monkeypatch, capsys):
     """An SDK error no job translated (here: permission denied while refreshing) never shows a
     traceback: one line naming the error and what to check, exit 1 (docs/jobs.md)."""
