@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from lakemon.config.model import Column, Model
-from lakemon.contract.payload import REQUEST, REQUEST_TIME, RESPONSE, SERVED_ENTITY_ID, STATUS_CODE
+from lakemon.contract.payload import REASON, REQUEST, REQUEST_TIME, RESPONSE, SERVED_ENTITY_ID, STATUS_CODE
 from lakemon.contract.tables import (
     CLIENT_REQUEST_ID,
     REQUEST_ID,
@@ -46,7 +46,7 @@ EXTRA_COLUMNS = [
     Column(name=STATUS_CODE, type="int"),
     Column(name=REQUEST, type="string"),
     Column(name=RESPONSE, type="string"),
-    Column(name="reason", type="string"),
+    Column(name=REASON, type="string"),
 ]
 """Set only on quarantine rows (one per unusable payload): the raw request and response, bounded
 by `bounded_raw`, and why the payload was set aside. Unpacked rows leave them null, so a
@@ -493,7 +493,7 @@ def _quarantine_row(payload: dict[str, Any], reason: str, model: Model) -> dict[
         STATUS_CODE: payload.get(STATUS_CODE),
         REQUEST: bounded_raw(payload.get(REQUEST)),
         RESPONSE: bounded_raw(payload.get(RESPONSE)),
-        "reason": safe_text(reason, REASON_MAX_CHARS),
+        REASON: safe_text(reason, REASON_MAX_CHARS),
         model.timestamp_column: payload.get(REQUEST_TIME),
         model.model_id_column: payload.get(SERVED_ENTITY_ID),
         REQUEST_ID: payload.get(REQUEST_ID),
@@ -537,11 +537,11 @@ def parse_payloads(batch: pd.DataFrame, model: Model, now: pd.Timestamp | None =
         if problem is None:
             kept.extend(payload_rows)
             continue
-        reason = payload_rows[0].get("reason") or f"cannot be written: {problem}"
+        reason = payload_rows[0].get(REASON) or f"cannot be written: {problem}"
         row = _quarantine_row(payload, reason, model)
         if _write_problem([row], columns):  # even the raw row does not fit: keep the texts, name the rest
             odd = f"{REQUEST_TIME} {payload.get(REQUEST_TIME)!s}, {STATUS_CODE} {payload.get(STATUS_CODE)!s}"
-            row = {**row, model.timestamp_column: None, STATUS_CODE: None, "reason": safe_text(f"{reason} ({odd})", REASON_MAX_CHARS)}
+            row = {**row, model.timestamp_column: None, STATUS_CODE: None, REASON: safe_text(f"{reason} ({odd})", REASON_MAX_CHARS)}
         kept.append(row)
     return writable_frame(kept, columns)
 

@@ -43,7 +43,9 @@ from lakemon.contract.payload import (
     QUARANTINE_COLUMNS,
     QUARANTINE_KEYS,
     QUARANTINED,
+    QUARANTINED_AT,
     READ_MODE,
+    REASON,
     REQUEST,
     REQUEST_TIME,
     RESPONSE,
@@ -218,20 +220,20 @@ ORDER BY {PAYLOAD_VERSION} DESC, {FINISHED_AT} DESC LIMIT 1
 
 def good_rows_sql(model: Model) -> str:
     names = ", ".join(f"`{c.name}`" for c in inference_log_columns(model))
-    return f"SELECT {names} FROM {UNPACKED_VIEW} WHERE reason IS NULL"
+    return f"SELECT {names} FROM {UNPACKED_VIEW} WHERE {REASON} IS NULL"
 
 
 def quarantine_rows_sql(model: Model) -> str:
     return f"""
 SELECT {REQUEST_ID}, {CLIENT_REQUEST_ID}, `{model.timestamp_column}` AS {REQUEST_TIME}, {STATUS_CODE},
-       {REQUEST}, {RESPONSE}, `{model.model_id_column}` AS {SERVED_ENTITY_ID}, reason,
-       current_timestamp() AS quarantined_at
-FROM {UNPACKED_VIEW} WHERE reason IS NOT NULL
+       {REQUEST}, {RESPONSE}, `{model.model_id_column}` AS {SERVED_ENTITY_ID}, {REASON},
+       current_timestamp() AS {QUARANTINED_AT}
+FROM {UNPACKED_VIEW} WHERE {REASON} IS NOT NULL
 """
 
 
 def reasons_sql() -> str:
-    return f"SELECT reason, COUNT(*) AS n FROM {UNPACKED_VIEW} WHERE reason IS NOT NULL GROUP BY reason ORDER BY n DESC"
+    return f"SELECT {REASON}, COUNT(*) AS n FROM {UNPACKED_VIEW} WHERE {REASON} IS NOT NULL GROUP BY {REASON} ORDER BY n DESC"
 
 
 def late_labels_sql(tables: ModelTables, model: Model) -> str:
@@ -435,7 +437,7 @@ def _unpack_new(
     )
 
     def parsed(batch: pd.DataFrame, rows: pd.DataFrame) -> None:
-        bad = int(rows["reason"].notna().sum())
+        bad = int(rows[REASON].notna().sum())
         ticker.add(len(batch), inference_rows=len(rows) - bad, quarantined=bad)
 
     engine.map_rows(new_payloads_sql(tables), parse, unpacked_columns(model), UNPACKED_VIEW, progress=parsed)
@@ -447,7 +449,8 @@ def _unpack_new(
         f"FROM {UNPACKED_VIEW}"
     )
     result.new_payloads = int(counts["payloads"].iloc[0])
-    result.reasons = {str(r.reason): int(r.n) for r in engine.query(reasons_sql()).itertuples()}
+    reasons = engine.query(reasons_sql())
+    result.reasons = {str(reason): int(n) for reason, n in zip(reasons[REASON], reasons["n"], strict=True)}
     progress(f"unpack: {result.new_payloads} new payloads, {sum(result.reasons.values())} unusable")
 
     result.inserted = engine.insert_new(

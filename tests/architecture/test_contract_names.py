@@ -1,11 +1,11 @@
 """The job scripts name the shared columns through the contract, never by a string literal.
 
-The request keys, the payload columns the jobs read and the unpack-runs columns are spelled
-once, in `lakemon.contract` (tables.py, payload.py); unpack, the payload parser, retention, the
-monitor engine and the rehearsal's logging layer and traffic use those constants, also inside
-their SQL (f-strings). A literal would compile and pass every test until the name changes in one
-place only. Docstrings may name the columns (they explain, they are not read by the code);
-comments are not in the AST.
+The request keys, the payload columns the jobs read, the quarantine's and the unpack-runs
+columns are spelled once, in `lakemon.contract` (tables.py, payload.py); unpack, the payload
+parser, retention, the monitor engine and the rehearsal's logging layer and traffic use those
+constants, also inside their SQL (f-strings). A literal would compile and pass every test until
+the name changes in one place only. Docstrings may name the columns (they explain, they are not
+read by the code); comments are not in the AST.
 
 The verdicts table's columns (`subject`, `value`, `feature`, ...) are common words that also key
 analyze-drift's settings and JSON summary, the metrics tables and the Databricks alert API, so no
@@ -28,10 +28,13 @@ from lakemon.contract import payload, verdicts
 from lakemon.contract.payload import (
     FINISHED_AT,
     INFERENCE_ROWS_WRITTEN,
+    PAYLOAD_NAMES,
     PAYLOAD_ROWS,
     PAYLOAD_TABLE,
     PAYLOAD_TABLE_ID,
     PAYLOAD_VERSION,
+    QUARANTINE_COLUMNS,
+    QUARANTINED_AT,
     READ_MODE,
     REQUEST_TIME,
     SERVED_ENTITY_ID,
@@ -55,11 +58,11 @@ CONTRACT = ROOT / "constructs" / "lakemon" / "contract"
 GUARDED = (
     REQUEST_ID, CLIENT_REQUEST_ID, ROW_INDEX, LABEL_TIME, REQUEST_TIME, STATUS_CODE, SERVED_ENTITY_ID,
     PAYLOAD_TABLE, PAYLOAD_TABLE_ID, PAYLOAD_VERSION, READ_MODE, PAYLOAD_ROWS, INFERENCE_ROWS_WRITTEN,
-    STARTED_AT, FINISHED_AT,
+    STARTED_AT, FINISHED_AT, QUARANTINED_AT,
 )
-"""Contract column names that are not also plain words (`request`, `response`, `reason` and the
-unpack-runs columns `unpacked`, `quarantined` are constants too, but a message may say "the
-request" or "5 unpacked")."""
+"""Contract column names that are not also plain words (`request`, `response`, the quarantine's
+`reason` and the unpack-runs columns `unpacked`, `quarantined` are constants too, but a message
+may say "the request", "the reason" or "5 unpacked")."""
 NAME = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, GUARDED)) + r")(?![A-Za-z0-9_])")
 
 
@@ -94,11 +97,12 @@ KEYS = ["databricks_request_id", "row_index"]
 
 def sql(log):
     """Function docstring: client_request_id."""
-    return f"SELECT request_time FROM {log} WHERE status_code = 200 AND x.served_entity_id_2 IS NULL"
+    return f"SELECT request_time, reason, now() AS quarantined_at FROM {log} WHERE status_code = 200 AND x.served_entity_id_2 IS NULL"
 '''
-    assert spelled_names(source) == [
+    assert spelled_names(source) == [  # `reason` is a plain word: a message may say it
         (3, "databricks_request_id"),
         (3, "row_index"),
+        (8, "quarantined_at"),
         (8, "request_time"),
         (8, "status_code"),
     ]
@@ -136,6 +140,16 @@ def test_each_unpack_runs_column_has_its_constant():
     assert {c.name: getattr(payload, c.name.upper(), None) for c in UNPACK_RUN_COLUMNS} == {
         c.name: c.name for c in UNPACK_RUN_COLUMNS
     }
+
+
+def test_each_quarantine_column_has_its_constant():
+    """The payload's columns keep their constants (REQUEST_ID is `databricks_request_id`); the
+    quarantine's own, `reason` and `quarantined_at`, are named by theirs in upper case."""
+    constants = {value for name, value in vars(payload).items() if name.isupper() and isinstance(value, str)}
+    assert [c.name for c in QUARANTINE_COLUMNS if c.name not in constants] == []
+    own = [c.name for c in QUARANTINE_COLUMNS if c.name not in PAYLOAD_NAMES]
+    assert {name: getattr(payload, name.upper(), None) for name in own} == {name: name for name in own}
+    assert own == [payload.REASON, QUARANTINED_AT]
 
 
 VERDICT_NAME = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, VERDICT_COLUMNS)) + r")(?![A-Za-z0-9_])")

@@ -53,9 +53,17 @@ PAYLOAD_TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 """Delta properties of the payload table: change data feed on (the AI gateway's table has it,
 see docs/jobs.md); unpack reads the rows each commit inserted through it."""
 
+# The quarantine's own columns (the others are the payload's), one constant each, for unpack's SQL
+# and the payload parser's rows.
+REASON = "reason"
+"""Why the payload was set aside (the parser's message; also the parsed rows' column: null for a
+usable row)."""
+QUARANTINED_AT = "quarantined_at"
+"""When unpack set it aside."""
+
 QUARANTINE_COLUMNS = ddl_columns(
     f"{REQUEST_ID} string, {CLIENT_REQUEST_ID} string, {REQUEST_TIME} timestamp, {STATUS_CODE} int, "
-    f"{REQUEST} string, {RESPONSE} string, {SERVED_ENTITY_ID} string, reason string, quarantined_at timestamp"
+    f"{REQUEST} string, {RESPONSE} string, {SERVED_ENTITY_ID} string, {REASON} string, {QUARANTINED_AT} timestamp"
 )
 """Columns of ModelTables.quarantine: the raw payload row (request/response bounded, see
 lakemon_jobs.payloads.bounded_raw), why it was set aside, and when."""
