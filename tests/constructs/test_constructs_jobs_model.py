@@ -290,3 +290,64 @@ def test_outside_a_source_tree_the_project_wheel_or_no_file(monkeypatch, tmp_pat
     (tmp_path / "wheels").mkdir()
     (tmp_path / "wheels" / WHEEL_NAME).write_bytes(b"x")
     assert locate_wheel() == Path("wheels") / WHEEL_NAME  # a `lakemon init` project's release wheel
+
+
+# --- the per-environment pieces of a model outside a LakemonStack of its environment ------------
+
+_PIECE_KINDS = (
+    "databricks_schema", "databricks_volume", "databricks_grants", "databricks_file",
+    "databricks_notification_destination", "databricks_directory",
+)
+
+
+def _piece_ids(out: dict) -> dict[str, list[str]]:
+    return {kind: sorted(out["resource"].get(kind, {})) for kind in _PIECE_KINDS}
+
+
+def test_a_model_outside_a_lakemon_stack_keeps_its_pieces_terraform_addresses(dev_env, fake_wheel, synth_json):
+    """Outside a LakemonStack the model declares its own schema home, artifacts, destinations and
+    alert folder. Their logical ids are Terraform addresses: written out here, because a changed
+    id makes Terraform destroy the schema and volume (and everything in them) and create new ones."""
+    import cdktf
+
+    stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev")
+    model = MonitoredModel(stack, "alive", env=dev_env, model=dev_env.model(), warehouse_id="wh-1", wheel=str(fake_wheel))
+    assert _piece_ids(synth_json(stack)) == {
+        "databricks_schema": ["alive_catalog_home_schema_1F10FBBB"],
+        "databricks_volume": ["alive_catalog_home_artifacts_DB45EC55"],
+        "databricks_grants": [
+            "alive_catalog_grants_E2E932F1",
+            "alive_catalog_home_schema-grants_23C2E247",
+            "alive_catalog_home_volume-grants_5F4CBC1A",
+        ],
+        "databricks_file": ["alive_artifacts_env-file_D7D32EC0", "alive_artifacts_wheel_1D2B4354"],
+        "databricks_notification_destination": [
+            "alive_destination-drift-webhook-dev_destination_419B4F3B",
+            "alive_destination-ml-platform-dev_destination_8F458842",
+        ],
+        "databricks_directory": ["alive_alert-folder_directory_A7FD981A"],
+    }
+    # the artifacts go to the model's own home (its catalog's), and the alerts to its own folder
+    assert model.artifacts.volume_path == model.catalog.home.volume_path
+    assert [d.display_name for d in model.destinations] == ["ml-platform-dev", "drift-webhook-dev"]
+    assert model.alert_folder.node.path == "dev/alive/alert-folder"
+
+
+def test_a_model_of_another_env_in_a_lakemon_stack_has_its_own_pieces(make_stack, dev_env, prod_env, fake_wheel, synth_json):
+    """Only a model of the stack's environment shares the stack's pieces; a model of another
+    environment declares its own, with the same ids as outside any LakemonStack."""
+    stack = make_stack(dev_env)
+    own = MonitoredModel(stack, "alive", env=dev_env, model=dev_env.model())
+    other = MonitoredModel(stack, "prod-alive", env=prod_env, model=prod_env.model(), wheel=str(fake_wheel))
+    assert own.artifacts is stack.artifacts and own.alert_folder is stack.alert_folder
+    assert own.destinations == stack.destinations and own.catalog.home is stack.home
+    assert other.artifacts is not stack.artifacts and other.catalog.home is not stack.home
+    ids = _piece_ids(synth_json(stack))
+    assert ids["databricks_schema"] == ["prod-alive_catalog_home_schema_8F013787", "uc-home_schema_182EBB18"]
+    assert "prod-alive_catalog_home_artifacts_C8597EBC" in ids["databricks_volume"]
+    assert {"prod-alive_artifacts_env-file_D8CE58A7", "prod-alive_artifacts_wheel_C8E53091"} <= set(ids["databricks_file"])
+    assert "prod-alive_alert-folder_directory_B4B038C6" in ids["databricks_directory"]
+    assert {
+        "prod-alive_destination-drift-webhook-prod_destination_750C997E",
+        "prod-alive_destination-ml-platform-prod_destination_87FB6C72",
+    } <= set(ids["databricks_notification_destination"])
