@@ -12,10 +12,11 @@ from typing import Any
 from constructs import Construct
 
 from ._signatures import init_signature
-from .alerting import AlertDestination, AlertFolder, DriftAlert, QualityAlert, alert_folder_path
+from .alerting import AlertDestination, AlertFolder, DriftAlert, QualityAlert
 from .catalog import ModelCatalog
 from .config.model import Environment, Model
 from .contract.tables import ModelTables
+from .env_pieces import EnvironmentPieces
 from .jobs import JobArtifacts, MonitoringPipeline, RetrainingPipeline, TrainingPipeline
 from .monitoring import BaselineTable, InferenceLogTable, LabelsTable, QualityMonitor, VerdictsTable
 from .serving import ServingEndpoint
@@ -53,7 +54,9 @@ class MonitoredModel(Construct):
 
     Attributes: catalog, endpoint, inference_log, baseline, labels, verdicts, monitor, destinations,
     alert_folder (the workspace folder of the alerts), drift_alert, quality_alert (None without a
-    label), artifacts, training, monitoring, retraining (None unless the model opts in with `retraining:`), tables.
+    label), artifacts, training, monitoring, retraining (None unless the model opts in with `retraining:`), tables,
+    pieces (the `EnvironmentPieces` that destinations, alert_folder and artifacts come from: the
+    stack's, or the model's own outside a LakemonStack of its environment).
     """
 
     def __init__(
@@ -70,7 +73,7 @@ class MonitoredModel(Construct):
         stack = LakemonStack.of(self)
         # Equal, not identical: an env file loaded twice is the same environment, and its
         # models share the stack's one schema and volume (an identity check declared a second).
-        shared = stack is not None and stack.env == env
+        shared = stack.pieces if stack is not None and stack.env == env else None
         if warehouse_id is None:
             if stack is not None:
                 warehouse_id = stack.warehouse_id
@@ -81,7 +84,14 @@ class MonitoredModel(Construct):
         tables = ModelTables(env, model)
         self.tables = tables
 
-        self.catalog = ModelCatalog.for_model(self, "catalog", env=env, model=model, home=stack.home if shared else None)
+        self.catalog = ModelCatalog.for_model(
+            self, "catalog", env=env, model=model, home=shared.home if shared is not None else None
+        )
+        # Without a stack of its env the model declares the env's pieces itself, in the home its
+        # catalog created (`<model>/catalog/home`): the same ids, hence addresses, as always.
+        self.pieces: EnvironmentPieces = (
+            shared if shared is not None else EnvironmentPieces(self, env, wheel=wheel, home=self.catalog.home)
+        )
         schema = self.catalog.schema
         # The gateway it records is the one `lakemon deploy` puts (GatewaySpec.for_model, both sides).
         self.endpoint = ServingEndpoint.for_model(self, "endpoint", env=env, model=model, depends_on=[schema])
@@ -94,17 +104,8 @@ class MonitoredModel(Construct):
             self, "monitor", **from_config, table_id=self.inference_log.table.table_id,
             output_schema_id=schema.schema_id, depends_on=[self.inference_log.table, self.baseline.table]
         )
-        self.destinations: list[AlertDestination] = (
-            stack.destinations
-            if shared
-            else [
-                AlertDestination.from_config(self, f"destination-{d.name}", d)
-                for d in env.alerts.destinations
-            ]
-        )
-        self.alert_folder: AlertFolder = (
-            stack.alert_folder if shared else AlertFolder(self, "alert-folder", path=alert_folder_path(env.name))
-        )
+        self.destinations: list[AlertDestination] = self.pieces.destinations
+        self.alert_folder: AlertFolder = self.pieces.alert_folder
         alert_props: dict[str, Any] = {
             **from_config,
             "destinations": self.destinations,
@@ -115,14 +116,7 @@ class MonitoredModel(Construct):
         self.quality_alert = (
             QualityAlert.for_model(self, "quality-alert", **alert_props) if self.monitor.has_label else None
         )
-        if shared:
-            self.artifacts = stack.artifacts
-        else:
-            from .wheel import locate_wheel
-
-            self.artifacts = JobArtifacts(
-                self, "artifacts", env=env, volume=self.catalog.home, wheel=locate_wheel(wheel)
-            )
+        self.artifacts: JobArtifacts = self.pieces.artifacts
         job_props: dict[str, Any] = {
             "env": env,
             "model": model,

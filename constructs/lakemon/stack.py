@@ -17,14 +17,14 @@ from constructs import Construct
 
 from ._signatures import init_signature
 from ._version import __version__
-from .alerting import AlertDestination, AlertFolder, alert_folder_path
+from .alerting import AlertDestination, AlertFolder
 from .catalog import SchemaHome
 from .config.model import AzurermState, Environment
+from .env_pieces import EnvironmentPieces
 from .errors import install_excepthook
 from .jobs import JobArtifacts
 from .policy import LakemonPolicy
 from .variables import stack_variable
-from .wheel import locate_wheel
 
 
 @init_signature
@@ -70,11 +70,8 @@ class LakemonStack(TerraformStack):
         super().__init__(scope, name)
         self.env = env
         self.stack_name = name
-        self._wheel = wheel
-        self._home: SchemaHome | None = None
-        self._artifacts: JobArtifacts | None = None
-        self._destinations: list[AlertDestination] | None = None
-        self._alert_folder: AlertFolder | None = None
+        self.pieces = EnvironmentPieces(self, env, wheel=wheel)
+        """The schema home, artifacts, destinations and alert folder the env's models share."""
         # Host only: the provider reads credentials from the environment (Azure CLI, OIDC
         # workload identity federation in the pipeline, DATABRICKS_* variables).
         self.provider = DatabricksProvider(self, "databricks", host=env.workspace.host)
@@ -129,33 +126,20 @@ class LakemonStack(TerraformStack):
     @property
     def home(self) -> SchemaHome:
         """The environment's schema and artifacts volume, shared by every model of the stack."""
-        if self._home is None:
-            self._home = SchemaHome.for_env(self, "uc-home", env=self.env)
-        return self._home
+        return self.pieces.home
 
     @property
     def artifacts(self) -> JobArtifacts:
         """The job wheel and the env file, uploaded once to the artifacts volume."""
-        if self._artifacts is None:
-            self._artifacts = JobArtifacts(
-                self, "artifacts", env=self.env, volume=self.home, wheel=locate_wheel(self._wheel)
-            )
-        return self._artifacts
+        return self.pieces.artifacts
 
     @property
     def destinations(self) -> list[AlertDestination]:
         """The env's notification destinations (alerts.destinations), declared once per stack."""
-        if self._destinations is None:
-            self._destinations = [
-                AlertDestination.from_config(self, f"destination-{d.name}", d)
-                for d in self.env.alerts.destinations
-            ]
-        return self._destinations
+        return self.pieces.destinations
 
     @property
     def alert_folder(self) -> AlertFolder:
         """The workspace folder of the env's alerts (`/Shared/lakemon/<env>/alerts`), declared
         once per stack: every alert's `parent_path` (why: lakemon.alerting.folder)."""
-        if self._alert_folder is None:
-            self._alert_folder = AlertFolder(self, "alert-folder", path=alert_folder_path(self.env.name))
-        return self._alert_folder
+        return self.pieces.alert_folder

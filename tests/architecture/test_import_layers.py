@@ -6,7 +6,8 @@ Layers of `lakemon` (lower never imports higher):
   2 L2:       one construct per concept, one folder each (catalog, serving, monitoring, alerting,
               jobs) and the policy aspects; they take what they need as props and never look up
               the stack;
-  3 L3:       the patterns that compose them: `MonitoredModel` and `LakemonStack`;
+  3 L3:       the patterns that compose them: `MonitoredModel`, `LakemonStack` and the
+              per-environment pieces they share (`EnvironmentPieces`);
   4 top:      the package itself (its lazy re-exports).
 The contract imports nothing but itself and the config, never cdktf.
 
@@ -36,7 +37,7 @@ JOBS = REPO / "scripts" / "lakemon_jobs"
 
 CONTRACT_PACKAGES = ("contract", "config")
 L2_PACKAGES = ("catalog", "serving", "monitoring", "alerting", "jobs", "policy")
-L3 = {"lakemon.monitored_model", "lakemon.stack"}
+L3 = {"lakemon.env_pieces", "lakemon.monitored_model", "lakemon.stack"}
 CDK_LIBRARIES = ("cdktf", "cdktf_cdktf_provider_databricks", "constructs")
 
 

@@ -351,3 +351,19 @@ def test_a_model_of_another_env_in_a_lakemon_stack_has_its_own_pieces(make_stack
         "prod-alive_destination-drift-webhook-prod_destination_750C997E",
         "prod-alive_destination-ml-platform-prod_destination_87FB6C72",
     } <= set(ids["databricks_notification_destination"])
+
+
+def test_the_stack_declares_its_pieces_on_first_use_and_once(make_stack, dev_env, synth_json):
+    """A stack without models declares no schema, volume, upload, destination or folder; the
+    first use declares a piece (artifacts bring their home) and later uses get the same one."""
+    empty = make_stack(dev_env)
+    assert all(ids == [] for ids in _piece_ids({"resource": {}, **synth_json(empty)}).values())
+    stack = make_stack(dev_env)
+    artifacts = stack.artifacts
+    assert stack.artifacts is artifacts and stack.pieces.artifacts is artifacts
+    assert artifacts.volume_path == stack.home.volume_path
+    assert stack.destinations is stack.destinations and stack.alert_folder is stack.alert_folder
+    ids = _piece_ids(synth_json(stack))
+    assert ids["databricks_schema"] == ["uc-home_schema_182EBB18"]
+    assert len(ids["databricks_file"]) == 2 and len(ids["databricks_notification_destination"]) == 2
+    assert len(ids["databricks_directory"]) == 1
