@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from functools import cached_property
 
+from cdktf import TerraformStack
+
 from constructs import Construct
 
 from .alerting import AlertDestination, AlertFolder, alert_folder_path
@@ -32,6 +34,18 @@ HOME_ID = "uc-home"
 """Construct id of a home created here (a LakemonStack's: `<stack>/uc-home`)."""
 ARTIFACTS_ID = "artifacts"
 ALERT_FOLDER_ID = "alert-folder"
+
+
+_DECLARED = "_lakemon_environment_pieces"
+"""Attribute of a TerraformStack holding the pieces models declared in it (see declared_for)."""
+
+
+def _declared(stack: TerraformStack) -> list[EnvironmentPieces]:
+    declared = getattr(stack, _DECLARED, None)
+    if declared is None:
+        declared = []
+        setattr(stack, _DECLARED, declared)
+    return declared
 
 
 def destination_id(name: str) -> str:
@@ -74,6 +88,25 @@ class EnvironmentPieces:
         self._wheel = wheel
         if home is not None:
             self.home = home  # fills the cached property: no home of its own is ever created
+
+    @staticmethod
+    def declared_for(stack: TerraformStack, env: Environment) -> EnvironmentPieces | None:
+        """The pieces a model of `env` already declared in `stack` (a plain TerraformStack, or a
+        LakemonStack of another environment), else None.
+
+        Why: outside a LakemonStack of its environment the first model declares the pieces; a
+        second model of the same environment in the same stack must use them, not declare the same
+        schema, volume, destinations and folder again (Terraform would create the schema twice and
+        the second create fails: it already exists). Environments are compared by value, as the
+        stack does: an env file loaded twice is the same environment."""
+        for pieces in _declared(stack):
+            if pieces.env == env:
+                return pieces
+        return None
+
+    def remember_in(self, stack: TerraformStack) -> None:
+        """Record these pieces as `env`'s in `stack`, for the next model of that environment."""
+        _declared(stack).append(self)
 
     @cached_property
     def home(self) -> SchemaHome:

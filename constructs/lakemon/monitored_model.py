@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cdktf import TerraformStack
+
 from constructs import Construct
 
 from ._signatures import init_signature
@@ -56,7 +58,8 @@ class MonitoredModel(Construct):
     alert_folder (the workspace folder of the alerts), drift_alert, quality_alert (None without a
     label), artifacts, training, monitoring, retraining (None unless the model opts in with `retraining:`), tables,
     pieces (the `EnvironmentPieces` that destinations, alert_folder and artifacts come from: the
-    stack's, or the model's own outside a LakemonStack of its environment).
+    stack's; outside a LakemonStack of its environment, the first such model's in the same
+    Terraform stack, declared under that model).
     """
 
     def __init__(
@@ -73,7 +76,13 @@ class MonitoredModel(Construct):
         stack = LakemonStack.of(self)
         # Equal, not identical: an env file loaded twice is the same environment, and its
         # models share the stack's one schema and volume (an identity check declared a second).
-        shared = stack.pieces if stack is not None and stack.env == env else None
+        # Outside a LakemonStack of its env, the first model of the env in this Terraform stack
+        # declares the pieces and the next ones use them (one schema, one folder, ...).
+        shared = (
+            stack.pieces
+            if stack is not None and stack.env == env
+            else EnvironmentPieces.declared_for(TerraformStack.of(self), env)
+        )
         if warehouse_id is None:
             if stack is not None:
                 warehouse_id = stack.warehouse_id
@@ -87,11 +96,13 @@ class MonitoredModel(Construct):
         self.catalog = ModelCatalog.for_model(
             self, "catalog", env=env, model=model, home=shared.home if shared is not None else None
         )
-        # Without a stack of its env the model declares the env's pieces itself, in the home its
-        # catalog created (`<model>/catalog/home`): the same ids, hence addresses, as always.
-        self.pieces: EnvironmentPieces = (
-            shared if shared is not None else EnvironmentPieces(self, env, wheel=wheel, home=self.catalog.home)
-        )
+        # The first model of its env outside a LakemonStack of that env declares the env's pieces
+        # itself, in the home its catalog created (`<model>/catalog/home`): the same ids, hence
+        # addresses, as always.
+        if shared is None:
+            shared = EnvironmentPieces(self, env, wheel=wheel, home=self.catalog.home)
+            shared.remember_in(TerraformStack.of(self))
+        self.pieces: EnvironmentPieces = shared
         schema = self.catalog.schema
         # The gateway it records is the one `lakemon deploy` puts (GatewaySpec.for_model, both sides).
         self.endpoint = ServingEndpoint.for_model(self, "endpoint", env=env, model=model, depends_on=[schema])

@@ -367,3 +367,31 @@ def test_the_stack_declares_its_pieces_on_first_use_and_once(make_stack, dev_env
     assert ids["databricks_schema"] == ["uc-home_schema_182EBB18"]
     assert len(ids["databricks_file"]) == 2 and len(ids["databricks_notification_destination"]) == 2
     assert len(ids["databricks_directory"]) == 1
+
+
+def test_models_of_one_env_in_a_plain_stack_share_the_first_models_pieces(dev_env, prod_env, fake_wheel, synth_json):
+    """Outside a LakemonStack, the second and third model of an environment in one Terraform stack
+    use the pieces the first declared: one schema, one volume, one upload, one folder, one
+    destination each (declaring the same schema three times fails on apply). The first model's
+    addresses are those of a model alone."""
+    import cdktf
+
+    stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev")
+    first, *others = [
+        MonitoredModel(stack, m.name.replace("_", "-"), env=dev_env, model=m, warehouse_id="wh-1", wheel=str(fake_wheel))
+        for m in dev_env.models
+    ]
+    assert len(others) == len(dev_env.models) - 1 >= 1
+    for model in others:
+        assert model.pieces is first.pieces and model.catalog.home is first.catalog.home
+        assert model.artifacts is first.artifacts and model.alert_folder is first.alert_folder
+    ids = _piece_ids(synth_json(stack))
+    assert ids["databricks_schema"] == ["alive-classifier_catalog_home_schema_F2A412AD"]
+    assert len(ids["databricks_volume"]) == 1 and len(ids["databricks_directory"]) == 1
+    assert len(ids["databricks_file"]) == 2 and len(ids["databricks_notification_destination"]) == 2
+    # a model of another environment in the same stack still declares its own
+    other_env = MonitoredModel(
+        stack, "prod-alive", env=prod_env, model=prod_env.model(), warehouse_id="wh-1", wheel=str(fake_wheel)
+    )
+    assert other_env.pieces is not first.pieces
+    assert len(_piece_ids(synth_json(stack))["databricks_schema"]) == 2
