@@ -201,7 +201,7 @@ def test_no_sql_over_the_verdicts_table_spells_a_column():
 VERDICT_ROW_READERS = {
     "retrain.py": ("confirmed_drift", "verdict_id"),
     "embedded/rehearsal.py": ("day_views",),
-    "embedded/steps_monitor.py": ("analyze_drift",),
+    "embedded/steps_monitor.py": ("analyze_drift", "daily_drift"),
     "drift/alerts.py": ("evaluate_alert", "alert_message"),
 }
 """The functions that read verdict rows (or the alert rows selected from them) by column name.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import traceback
@@ -35,7 +36,7 @@ from ..project_layout import find_app, stack_names
 from .job_runner import StepFailed, job_output_for_the_run
 from .processes import port_is_free, sigterm_as_interrupt
 from .reporter import Reporter
-from .run_context import BadSetup, Run, RunOptions, RunOutcome, StepRecord
+from .run_context import DAILY_GRANULARITY, BadSetup, Run, RunOptions, RunOutcome, StepRecord
 from .steps import Plan, plan_steps
 
 EXIT_OK = RUN_LOCAL_EXIT["ok"]
@@ -123,6 +124,7 @@ def run_local(options: RunOptions, reporter: Reporter) -> RunOutcome:
     step's number and name), KeyboardInterrupt on Ctrl-C/SIGTERM; every server and process
     started is stopped in all cases."""
     probe = _load(options, options.home)
+    _check_daily_windows(probe, options.env_file)
     _check_training_columns(probe)
     webhook_urls = [d.local_url for d in probe.env.alerts.destinations if getattr(d, "local_url", None)]
     for url in webhook_urls:  # fail before a long run, not at the analysis
@@ -228,6 +230,19 @@ def _load(options: RunOptions, home: Path):
         return JobContext.load(options.env_file, options.model, home)
     except (ConfigError, UnknownModel) as exc:
         raise BadSetup(f"cannot load {options.env_file}:\n{exc}") from None
+
+
+def _check_daily_windows(ctx, env_file: Path) -> None:
+    """BadSetup before any step when the env file's monitor has no daily windows: the run's
+    outcome is read per simulated day (run_context.DAILY_GRANULARITY), and without them every
+    step would run and the closing line would say OK with no window judged."""
+    granularities = ctx.env.monitoring.granularities
+    if DAILY_GRANULARITY not in granularities:
+        raise BadSetup(
+            f"{env_file}: monitoring.granularities: run-local judges its simulated traffic day by day and needs "
+            f"{json.dumps(DAILY_GRANULARITY)} among them (got {json.dumps(list(granularities))}); add it, e.g. "
+            f"{json.dumps([*granularities, DAILY_GRANULARITY])}"
+        )
 
 
 def _check_training_columns(ctx) -> None:

@@ -26,6 +26,8 @@ from lakemon.contract.verdicts import (
     Verdict,
 )
 
+from .run_context import DAILY_GRANULARITY
+
 
 @dataclass
 class DayView:
@@ -42,14 +44,14 @@ class DayView:
 
 
 def day_views(ctx, day_sources: dict[date, str]) -> dict[date, DayView]:
-    """Per day of `day_sources`: drifted features, quality, and the model version that served it."""
+    """Per day of `day_sources`: drifted features, quality, and the model version that served it,
+    from the daily windows (DAILY_GRANULARITY, whichever granularity the env file lists first)."""
     from deltalake import DeltaTable  # lazy: deltalake (12 ms), after the env check
 
-    granularity = ctx.env.monitoring.granularities[0]
     views = {d: DayView(d, s) for d, s in day_sources.items()}
     verdicts = DeltaTable(str(ctx.runtime.table_path(ctx.tables.drift_verdicts))).to_pyarrow_table().to_pylist()
     for row in verdicts:
-        if row[GRANULARITY] != granularity:
+        if row[GRANULARITY] != DAILY_GRANULARITY:
             continue
         view = views.get(row[WINDOW_START].date())
         if view is None:

@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
 OUTCOME_FILE = "outcome.json"
 
+DAILY_GRANULARITY = "1 day"
+"""The monitor windows run-local's outcome is read from: the rehearsal sends its traffic by the
+simulated day (one publisher per day), and the window lines of the analysis, the closing sentence,
+outcome.json and the before/after table are per day. An env file without it in
+`monitoring.granularities` is refused before any step (loop.py); its other granularities are
+computed, judged and reported as usual, and the alerts and the retrain use the first one, as on
+Databricks (docs/embedded.md)."""
+
 
 class BadSetup(UsageError):
     """The env file, the model name or the home folder cannot be used: nothing was started (exit 2)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from lakemon.contract.alert_queries import DRIFT_ALERT, QUALITY_ALERT
@@ -24,7 +24,7 @@ from lakemon.contract.verdicts import (
 )
 
 from .job_runner import StepFailed, run_job
-from .run_context import Run
+from .run_context import DAILY_GRANULARITY, Run
 
 
 def count_rows(ctx, name: str) -> int | None:
@@ -106,11 +106,7 @@ def analyze_drift(run: Run) -> None:
             state = "sent" if d.get("delivered") else "NOT sent"
             outcome.alert_deliveries.append(f"{alert['alert']} -> {d['destination']} ({d['type']}): {state}")
 
-    verdicts = _verdicts(ctx)
-    for row in verdicts:
-        if row[SUBJECT] == DRIFT_SUBJECT and row[GRANULARITY] == "1 day" and row[VERDICT] == Verdict.DRIFT:
-            outcome.drifted.setdefault(row[WINDOW_START].date(), []).append(row[FEATURE])
-    outcome.judged_days = sorted({r[WINDOW_START].date() for r in verdicts if r[GRANULARITY] == "1 day"})
+    outcome.drifted, outcome.judged_days = daily_drift(_verdicts(ctx))
     for day in outcome.judged_days:
         source = outcome.day_sources.get(day, "?")
         features = sorted(set(outcome.drifted.get(day, [])))
@@ -132,6 +128,17 @@ def analyze_drift(run: Run) -> None:
                 outcome.failed_checks.append(
                     f"the webhook received drift windows {sorted(map(str, windows))} the alert's SQL did not name"
                 )
+
+
+def daily_drift(verdicts: list[dict]) -> tuple[dict[date, list[str]], list[date]]:
+    """(day -> features judged drift, the days judged) from the verdict rows of the daily
+    windows (DAILY_GRANULARITY) only: a day's hourly or weekly windows are other windows."""
+    daily = [row for row in verdicts if row[GRANULARITY] == DAILY_GRANULARITY]
+    drifted: dict[date, list[str]] = {}
+    for row in daily:
+        if row[SUBJECT] == DRIFT_SUBJECT and row[VERDICT] == Verdict.DRIFT:
+            drifted.setdefault(row[WINDOW_START].date(), []).append(row[FEATURE])
+    return drifted, sorted({row[WINDOW_START].date() for row in daily})
 
 
 ALERT_KINDS = (DRIFT_ALERT, QUALITY_ALERT)
