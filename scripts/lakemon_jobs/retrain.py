@@ -136,13 +136,10 @@ def confirmed_drift(ctx: JobContext, engine) -> DriftEvidence | None:
     if not engine.exists(table):
         return None
     granularity = ctx.env.monitoring.granularities[0]
-    # query_arrow, not query: a string filter over the local verdicts table (string_view columns
-    # from the deltalake MERGE) fails in a pyarrow dataset scan once the table holds several
-    # granularities (LocalEngine.to_duckdb); the verdicts table is small.
-    rows = engine.query_arrow(
+    rows = engine.query(
         f"SELECT {RUN_ID}, {SUBJECT}, {GRANULARITY}, {WINDOW_START}, {WINDOW_END}, {FEATURE}, {STATISTIC}, {VERDICT} "
         f"FROM {table} WHERE {GRANULARITY} = '{granularity}'"
-    ).to_pandas()
+    )
     if rows.empty:
         return None
     until = max(_utc(v) for v in rows[WINDOW_END])

@@ -5,7 +5,8 @@ On the embedded default the deltalake MERGE stores the string columns as string_
 string filter DuckDB pushes into the pyarrow dataset scan then fails once the row group's
 statistics cannot settle it (two granularities in the table): `lakemon retrain` of an env with
 `granularities: ["1 hour", "1 day"]` stopped with a "table damaged" error instead of finding the
-drift (seen in `lakemon run-local` with that env)."""
+drift (seen in `lakemon run-local` with that env). The local engine now reads such tables with
+DuckDB's read_parquet (LocalEngine.to_duckdb)."""
 
 from __future__ import annotations
 

@@ -144,9 +144,14 @@ class LocalEngine(TableEngine):
 
         `hide_after` = (column, time): tables with that column show only rows whose column is
         at or before the time (replaying what a scheduled query saw back then).
-        `materialize`: read small tables into memory first. DuckDB pushes string filters
-        (`verdict = 'drift'`) into a Parquet dataset scan as string_view literals, which pyarrow
-        25 cannot compare with string columns; an in-memory table is scanned by DuckDB itself."""
+        `materialize`: read the tables into memory first (small tables: the verdicts).
+
+        Each table is read the way `register_snapshot` reads one: by DuckDB's own `read_parquet`
+        when its data files are plain Parquet (`plain_parquet_files`), else as a pyarrow dataset.
+        Why not always the dataset: the deltalake MERGE writes string columns as string_view,
+        and DuckDB pushes a string filter (`granularity = '1 hour'`) into the dataset scan, where
+        pyarrow 25 has no kernel comparing string with string_view ("table damaged") as soon as a
+        file's statistics cannot settle the filter alone."""
         tree = sqlglot.parse_one(sql, read="databricks")
         _exact_instants(tree)
         for table in list(tree.find_all(exp.Table)):
@@ -154,24 +159,30 @@ class LocalEngine(TableEngine):
                 continue  # a CTE or one of our temporary views
             full = f"{table.catalog}.{table.db}.{table.name}"
             view = "delta_" + re.sub(r"\W", "_", full)
-            dataset = self._dataset(full, materialize)
-            if hide_after is not None and hide_after[0] in dataset.schema.names:
-                self.con.register(view + "_all", dataset)
+            if hide_after is not None:
+                names = self._register_current(full, view + "_all", materialize)
                 stamp = hide_after[1].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-                self.con.execute(
-                    f'CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_all '
-                    f'WHERE "{hide_after[0]}" <= TIMESTAMPTZ \'{stamp}+00\''
-                )
+                hidden = f' WHERE "{hide_after[0]}" <= TIMESTAMPTZ \'{stamp}+00\'' if hide_after[0] in names else ""
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_all{hidden}")
             else:
-                self.con.execute(f"DROP VIEW IF EXISTS {view}")
-                self.con.register(view, dataset)
+                self._register_current(full, view, materialize)
             alias = table.alias or table.name
             table.replace(exp.to_table(view).as_(alias) if alias else exp.to_table(view))
         return tree.sql(dialect="duckdb")
 
-    def _dataset(self, name: str, materialize: bool):
+    def _register_current(self, name: str, view: str, materialize: bool) -> list[str]:
+        """Make `view` the current version of table `name` (see `to_duckdb`: read_parquet over
+        plain files, else a pyarrow dataset, or in memory); return its column names."""
         table = self._table(name)
-        return table.to_pyarrow_table() if materialize else table.to_pyarrow_dataset()
+        files = None if materialize else plain_parquet_files(table)
+        if files:
+            names = [f.name for f in table.schema().fields]
+            self.con.execute(read_parquet_view_sql(view, files, names))
+            return names
+        self.con.execute(f"DROP VIEW IF EXISTS {view}")
+        data = table.to_pyarrow_table() if materialize else table.to_pyarrow_dataset()
+        self.con.register(view, data)
+        return data.schema.names
 
     @_storage_guard("reading")
     def query(
