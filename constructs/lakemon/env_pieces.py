@@ -37,7 +37,8 @@ ALERT_FOLDER_ID = "alert-folder"
 
 
 _DECLARED = "_lakemon_environment_pieces"
-"""Attribute of a TerraformStack holding the pieces models declared in it (see declared_for)."""
+"""Attribute of a TerraformStack holding the pieces declared in it, by a LakemonStack for its
+environment or by a model for its own (see declared_for)."""
 
 
 def _declared(stack: TerraformStack) -> list[EnvironmentPieces]:
@@ -91,14 +92,14 @@ class EnvironmentPieces:
 
     @staticmethod
     def declared_for(stack: TerraformStack, env: Environment) -> EnvironmentPieces | None:
-        """The pieces a model of `env` already declared in `stack` (a plain TerraformStack, or a
-        LakemonStack of another environment), else None.
+        """The pieces of `env` already in `stack`: a LakemonStack's own for its environment, or
+        those the first model of `env` declared (in a plain TerraformStack, or a LakemonStack of
+        another environment); else None.
 
-        Why: outside a LakemonStack of its environment the first model declares the pieces; a
-        second model of the same environment in the same stack must use them, not declare the same
-        schema, volume, destinations and folder again (Terraform would create the schema twice and
-        the second create fails: it already exists). Environments are compared by value, as the
-        stack does: an env file loaded twice is the same environment."""
+        Why: every model of an environment in one stack must use the same pieces, not declare the
+        same schema, volume, destinations and folder again (Terraform would create the schema
+        twice and the second create fails: it already exists). Environments are compared by
+        value: an env file loaded twice is the same environment."""
         for pieces in _declared(stack):
             if pieces.env == env:
                 return pieces

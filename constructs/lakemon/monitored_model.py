@@ -74,15 +74,11 @@ class MonitoredModel(Construct):
     ) -> None:
         super().__init__(scope, id)
         stack = LakemonStack.of(self)
-        # Equal, not identical: an env file loaded twice is the same environment, and its
-        # models share the stack's one schema and volume (an identity check declared a second).
-        # Outside a LakemonStack of its env, the first model of the env in this Terraform stack
-        # declares the pieces and the next ones use them (one schema, one folder, ...).
-        shared = (
-            stack.pieces
-            if stack is not None and stack.env == env
-            else EnvironmentPieces.declared_for(TerraformStack.of(self), env)
-        )
+        # The pieces of `env` this Terraform stack already has: a LakemonStack of `env` declares
+        # them, else the first model of `env` in the stack did (one schema, one folder, ...).
+        # Environments compare equal, not identical: an env file loaded twice is the same
+        # environment, and its models share one schema and volume.
+        shared = EnvironmentPieces.declared_for(TerraformStack.of(self), env)
         if warehouse_id is None:
             if stack is not None:
                 warehouse_id = stack.warehouse_id

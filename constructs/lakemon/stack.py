@@ -71,6 +71,7 @@ class LakemonStack(TerraformStack):
         self.env = env
         self.stack_name = name
         self.pieces = EnvironmentPieces(self, env, wheel=wheel)
+        self.pieces.remember_in(self)  # what every model of `env` in this stack finds and uses
         """The schema home, artifacts, destinations and alert folder the env's models share."""
         # Host only: the provider reads credentials from the environment (Azure CLI, OIDC
         # workload identity federation in the pipeline, DATABRICKS_* variables).
